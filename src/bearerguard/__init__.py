@@ -1,0 +1,68 @@
+"""bearerguard: protect HTTP APIs with OAuth 2.0 / OpenID Connect JWT bearer access tokens.
+
+Example::
+
+    from bearerguard import Verifier, BearerError
+
+    verifier = Verifier(issuer="tenant.auth0.com", audience="https://api.example.com")
+    try:
+        token = verifier.verify_authorization(request.headers.get("Authorization"))
+        token.require_scopes("read:contacts")
+    except BearerError as exc:
+        return respond(exc.to_json(), status=exc.status_code, headers=exc.headers)
+
+This module imports no web framework; the adapters live in ``bearerguard.asgi``,
+``bearerguard.starlette``, ``bearerguard.fastapi``, ``bearerguard.flask`` and
+``bearerguard.django``.
+"""
+
+from __future__ import annotations
+
+from ._config import CachePolicy, VerifierConfig
+from ._credentials import token_from_authorization
+from ._errors import (
+    BearerError,
+    ConfigurationError,
+    EncryptedTokenError,
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InsufficientScopeError,
+    InvalidAudienceError,
+    InvalidClaimsError,
+    InvalidIssuerError,
+    InvalidRequestError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    KeySetUnavailableError,
+    MalformedTokenError,
+    MissingTokenError,
+    UnknownKeyError,
+)
+from ._token import AccessToken
+from ._verifier import Verifier
+from ._version import __version__
+
+__all__ = [
+    "AccessToken",
+    "BearerError",
+    "CachePolicy",
+    "ConfigurationError",
+    "EncryptedTokenError",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InsufficientScopeError",
+    "InvalidAudienceError",
+    "InvalidClaimsError",
+    "InvalidIssuerError",
+    "InvalidRequestError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "KeySetUnavailableError",
+    "MalformedTokenError",
+    "MissingTokenError",
+    "UnknownKeyError",
+    "Verifier",
+    "VerifierConfig",
+    "__version__",
+    "token_from_authorization",
+]

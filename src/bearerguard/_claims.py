@@ -1,0 +1,188 @@
+"""Pure checks of a token's header and claims, with strict JSON types.
+
+Each check takes the parsed values, the configuration and ``now`` (seconds since
+the epoch) and either returns or raises an :class:`InvalidTokenError` subclass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any
+
+from ._config import VerifierConfig
+from ._errors import (
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InvalidAudienceError,
+    InvalidClaimsError,
+    InvalidIssuerError,
+    InvalidTokenError,
+    MalformedTokenError,
+)
+from ._token import AccessToken
+
+__all__ = ["check_claims", "check_header", "unverified_issuer"]
+
+# datetime's range: a NumericDate outside it cannot be an honest timestamp.
+_MIN_DATE, _MAX_DATE = -62135596800, 253402300799
+_MAX_KID_LENGTH = 1024
+_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+_LENIENT_TYPES = _ACCESS_TOKEN_TYPES | {"jwt", "application/jwt"}
+_STRICT_REQUIRED = ("sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
+_STRING_CLAIMS = ("sub", "client_id", "azp", "jti", "org_id", "org_name")
+
+
+def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str, str | None]:
+    """Check the JOSE header; return ``(alg, kid)``.
+
+    ``jku``, ``x5u``, ``jwk`` and ``x5c`` are never read: keys come only from the
+    configured issuers (RFC 8725 §3.10).
+    """
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in config.algorithms:
+        raise InvalidTokenError(reason="The token's alg is not one of the allowed algorithms.")
+    if "crit" in header:
+        # RFC 7515 §4.1.11: we understand no extension, so any crit makes the JWS invalid.
+        raise MalformedTokenError(reason="The token's header lists critical extensions.")
+    if "b64" in header:
+        raise MalformedTokenError(reason="The token's header asks for an unencoded payload.")
+    cty = header.get("cty")
+    if isinstance(cty, str) and cty.lower() in ("jwt", "application/jwt"):
+        raise MalformedTokenError(reason="The token is a nested JWT, which is not accepted.")
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID_LENGTH):
+        raise MalformedTokenError(reason="The token's kid is not a short non-empty string.")
+    typ = header.get("typ")
+    if typ is not None and not isinstance(typ, str):
+        raise MalformedTokenError(reason="The token's typ is not a string.")
+    # Media types are case-insensitive (RFC 7515 §4.1.9).
+    allowed = _ACCESS_TOKEN_TYPES if config.rfc9068_strict else _LENIENT_TYPES
+    if (typ is None and config.rfc9068_strict) or (typ is not None and typ.lower() not in allowed):
+        raise InvalidClaimsError(
+            reason="The token's typ is not at+jwt as RFC 9068 requires."
+            if config.rfc9068_strict
+            else "The token's typ marks another kind of JWT, not an access token."
+        )
+    return alg, kid
+
+
+def unverified_issuer(claims: Mapping[str, Any], config: VerifierConfig) -> str:
+    """The token's ``iss`` if it is exactly a configured issuer: checked before any network."""
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or issuer not in config.issuers:
+        raise InvalidIssuerError()
+    return issuer
+
+
+def check_claims(
+    claims: Mapping[str, Any],
+    header: Mapping[str, Any],
+    raw: str,
+    config: VerifierConfig,
+    now: float,
+) -> AccessToken:
+    """Check the verified claims and build the :class:`AccessToken`."""
+    issuer = unverified_issuer(claims, config)  # the signature now vouches for it
+    leeway = config.leeway
+    expires = _numeric_date(claims, "exp")
+    if expires is None:
+        raise InvalidClaimsError(reason="The token has no exp claim.")
+    if expires + leeway <= now:  # RFC 7519 §4.1.4: now must be before exp
+        raise ExpiredTokenError()
+    not_before = _numeric_date(claims, "nbf")
+    if not_before is not None and not_before > now + leeway:
+        raise ImmatureTokenError(reason="The nbf claim lies in the future.")
+    issued = _numeric_date(claims, "iat")
+    if issued is not None and issued > now + leeway:
+        raise ImmatureTokenError(reason="The iat claim lies in the future.")
+    if config.max_age is not None:
+        if issued is None:
+            raise InvalidClaimsError(reason="max_age is configured but the token has no iat claim.")
+        if now - issued > config.max_age + leeway:
+            raise ExpiredTokenError(reason="The token is older than max_age (by its iat claim).")
+
+    audience = _audience(claims)
+    if not any(aud in config.audiences for aud in audience):
+        raise InvalidAudienceError()
+
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidClaimsError(reason=f"The {name} claim is not a string.")
+    if config.rfc9068_strict:
+        missing = [name for name in _STRICT_REQUIRED if name not in claims]
+        if missing:
+            raise InvalidClaimsError(reason=f"RFC 9068 requires the {', '.join(missing)} claim(s).")
+    if config.organizations and not _in_organization(claims, config.organizations):
+        raise InvalidClaimsError(
+            "The access token is not valid for this organization",
+            reason="The org_id/org_name claim names none of the configured organizations.",
+        )
+
+    subject = claims.get("sub")
+    return AccessToken(
+        claims=MappingProxyType(dict(claims)),
+        header=MappingProxyType(dict(header)),
+        scopes=_scopes(claims, config.scope_claims),
+        issuer=issuer,
+        audience=audience,
+        subject=subject,
+        expires_at=datetime.fromtimestamp(expires, timezone.utc),
+        issued_at=None if issued is None else datetime.fromtimestamp(issued, timezone.utc),
+        raw=raw,
+        realm=config.realm,
+    )
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate (RFC 7519 §2): a JSON number, never a bool or a string."""
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not _MIN_DATE <= value <= _MAX_DATE
+    ):
+        raise InvalidClaimsError(reason=f"The {name} claim is not a NumericDate.")
+    return float(value)
+
+
+def _audience(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return (aud,)
+    if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
+        return tuple(aud)
+    raise InvalidAudienceError(
+        reason="The aud claim is missing or not a string or array of strings."
+    )
+
+
+def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[str]:
+    """Granted scopes: ``scope`` is a space-delimited string (RFC 8693 §4.2); the other
+    sources (``scp``, ``permissions``, ...) may be a string or an array of strings."""
+    granted: set[str] = set()
+    for name in sources:
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            granted.update(value.split(" "))  # only %x20 separates scope tokens
+        elif name != "scope" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            granted.update(value)
+        else:
+            raise InvalidClaimsError(reason=f"The {name} claim has the wrong type for scopes.")
+    granted.discard("")
+    return frozenset(granted)
+
+
+def _in_organization(claims: Mapping[str, Any], organizations: frozenset[str]) -> bool:
+    # Auth0 puts the organization's id in org_id ("org_...") and its lower-case name in org_name.
+    org_id, org_name = claims.get("org_id"), claims.get("org_name")
+    if org_id is not None and org_id in organizations:
+        return True
+    return org_name is not None and org_name.lower() in {o.lower() for o in organizations}

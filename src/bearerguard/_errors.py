@@ -1,0 +1,283 @@
+"""Errors that carry their HTTP protocol: status, RFC 6750 error code, challenge.
+
+Adapters never choose status codes: they read ``status_code``, ``headers`` and
+``to_json()`` from the error they caught.
+
+Exception tree::
+
+    BearerError                      a request must be refused (has status_code, headers)
+    ├── MissingTokenError            401, challenge without an error code (RFC 6750 §3.1)
+    ├── InvalidRequestError          400, error="invalid_request"
+    ├── InvalidTokenError            401, error="invalid_token"
+    │   ├── MalformedTokenError      not a compact JWS, bad JSON, bad header
+    │   ├── EncryptedTokenError      a JWE (five segments) where a signed JWT was expected
+    │   ├── UnknownKeyError          no usable key in the issuer's key set
+    │   ├── InvalidSignatureError    the signature does not verify
+    │   ├── InvalidIssuerError       ``iss`` is not a configured issuer
+    │   ├── InvalidAudienceError     ``aud`` names none of the configured audiences
+    │   ├── ExpiredTokenError        ``exp`` has passed
+    │   ├── ImmatureTokenError       ``nbf`` or ``iat`` lies in the future
+    │   └── InvalidClaimsError       a claim has the wrong type or fails a policy
+    ├── InsufficientScopeError       403, error="insufficient_scope", scope="..."
+    └── KeySetUnavailableError       503 + Retry-After: the provider's keys cannot be had
+
+    ConfigurationError (ValueError)  raised at construction, never per request
+
+Descriptions are fixed sentences chosen here; nothing from the token is ever
+echoed into a response. ``reason`` is a fixed, more precise sentence meant for
+logs and the command line, never for the response.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import ClassVar
+
+__all__ = [
+    "BearerError",
+    "ConfigurationError",
+    "EncryptedTokenError",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InsufficientScopeError",
+    "InvalidAudienceError",
+    "InvalidClaimsError",
+    "InvalidIssuerError",
+    "InvalidRequestError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "KeySetUnavailableError",
+    "MalformedTokenError",
+    "MissingTokenError",
+    "UnknownKeyError",
+]
+
+DEFAULT_REALM = "api"
+
+# RFC 6750 §3: error and error_description allow %x20-21 / %x23-5B / %x5D-7E,
+# so a double quote or a backslash can never appear, escaped or not.
+_UNSAFE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+# RFC 6750 §3: scope tokens are %x21 / %x23-5B / %x5D-7E, separated by %x20.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _quoted(value: str) -> str:
+    return '"' + _UNSAFE_DESCRIPTION.sub("'", value.replace('"', "'")) + '"'
+
+
+class ConfigurationError(ValueError):
+    """The verifier was configured in a way that cannot work; the message says what to do."""
+
+
+class BearerError(Exception):
+    """A request that must be refused, with everything needed to answer it (RFC 6750 §3).
+
+    Example::
+
+        try:
+            token = verifier.verify(raw)
+        except BearerError as exc:
+            return Response(exc.to_json(), status=exc.status_code, headers=exc.headers)
+    """
+
+    status_code: ClassVar[int] = 401
+    error: ClassVar[str | None] = "invalid_token"
+    default_description: ClassVar[str] = "Invalid token"
+    default_reason: ClassVar[str] = "The token was rejected."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        self.description = description or self.default_description
+        self.reason = reason or self.default_reason
+        self.realm = realm
+        super().__init__(self.reason)
+
+    def challenge_params(self) -> list[tuple[str, str]]:
+        """The auth-params of the ``Bearer`` challenge, in order."""
+        params = [("realm", self.realm)]
+        if self.error is not None:
+            params += [("error", self.error), ("error_description", self.description)]
+        return params
+
+    @property
+    def www_authenticate(self) -> str | None:
+        """The ``WWW-Authenticate`` value: ``Bearer realm="api", error="invalid_token", ...``."""
+        return "Bearer " + ", ".join(f"{name}={_quoted(v)}" for name, v in self.challenge_params())
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers this error needs (the challenge, and ``Retry-After`` for 503)."""
+        challenge = self.www_authenticate
+        return {"WWW-Authenticate": challenge} if challenge else {}
+
+    def to_json(self) -> dict[str, str]:
+        """The response body: ``{"error": ..., "error_description": ...}``."""
+        return {"error": self.error or "unauthorized", "error_description": self.description}
+
+    def with_realm(self, realm: str) -> BearerError:
+        """Set the realm announced in the challenge and return ``self``."""
+        self.realm = realm
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, reason={self.reason!r})"
+
+
+class MissingTokenError(BearerError):
+    """No bearer credentials at all: 401 with a bare challenge (RFC 6750 §3.1, last paragraph)."""
+
+    status_code = 401
+    error = None
+    default_description = "Authentication required"
+    default_reason = "The request carries no bearer access token."
+
+
+class InvalidRequestError(BearerError):
+    """The request is malformed, e.g. a broken Authorization header (RFC 6750 §3.1)."""
+
+    status_code = 400
+    error = "invalid_request"
+    default_description = "Malformed Authorization header"
+    default_reason = "The Authorization header is not of the form 'Bearer <token>'."
+
+
+class InvalidTokenError(BearerError):
+    """The access token is expired, malformed or otherwise invalid (RFC 6750 §3.1)."""
+
+    status_code = 401
+    error = "invalid_token"
+
+
+class MalformedTokenError(InvalidTokenError):
+    """The token is not a well-formed compact JWS with JSON header and claims (RFC 7515 §7.1)."""
+
+    default_reason = "The token is not a well-formed signed JWT."
+
+
+class EncryptedTokenError(InvalidTokenError):
+    """A five-segment JWE arrived where a signed JWT access token was expected (RFC 8725 §3.3)."""
+
+    default_description = (
+        "The access token is encrypted (JWE), not a signed JWT; "
+        "request it with the audience of this API"
+    )
+    default_reason = (
+        "The token has five segments: it is an encrypted JWE, not a signed access token. "
+        "Auth0 issues these when the client asks for a token without an audience."
+    )
+
+
+class UnknownKeyError(InvalidTokenError):
+    """No key of the issuer's key set matches the token's ``kid`` and ``alg`` (RFC 7515 §4.1.4)."""
+
+    default_reason = "No key in the issuer's key set matches the token's kid and alg."
+
+
+class InvalidSignatureError(InvalidTokenError):
+    """The signature does not verify with the issuer's key (RFC 7515 §5.2)."""
+
+    default_reason = "The signature does not verify."
+
+
+class InvalidIssuerError(InvalidTokenError):
+    """The ``iss`` claim is missing or not one of the configured issuers (RFC 7519 §4.1.1)."""
+
+    default_description = "The access token was issued by an untrusted issuer"
+    default_reason = "The iss claim is not one of the configured issuers."
+
+
+class InvalidAudienceError(InvalidTokenError):
+    """The ``aud`` claim names none of the configured audiences (RFC 7519 §4.1.3)."""
+
+    default_description = "The access token is not intended for this API"
+    default_reason = "The aud claim names none of the configured audiences."
+
+
+class ExpiredTokenError(InvalidTokenError):
+    """The ``exp`` claim has passed, leeway included (RFC 7519 §4.1.4)."""
+
+    default_description = "The access token expired"
+    default_reason = "The exp claim has passed."
+
+
+class ImmatureTokenError(InvalidTokenError):
+    """The ``nbf`` or ``iat`` claim lies in the future, leeway included (RFC 7519 §4.1.5-6)."""
+
+    default_description = "The access token is not valid yet"
+    default_reason = "The nbf or iat claim lies in the future."
+
+
+class InvalidClaimsError(InvalidTokenError):
+    """A claim has the wrong JSON type or fails a configured policy (RFC 7519 §4, RFC 9068 §2)."""
+
+    default_reason = "A claim has the wrong type or fails a policy."
+
+
+class InsufficientScopeError(BearerError):
+    """The token lacks a scope the resource needs: 403 with ``scope=...`` (RFC 6750 §3.1).
+
+    Example::
+
+        InsufficientScopeError(["read:contacts"]).www_authenticate
+        # 'Bearer realm="api", error="insufficient_scope", '
+        # 'error_description="Insufficient scope", scope="read:contacts"'
+    """
+
+    status_code = 403
+    error = "insufficient_scope"
+    default_description = "Insufficient scope"
+    default_reason = "The token lacks a scope this resource requires."
+
+    def __init__(
+        self,
+        required_scopes: Iterable[str] = (),
+        *,
+        any_of: bool = False,
+        description: str | None = None,
+        reason: str | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        self.required_scopes = tuple(s for s in required_scopes if SCOPE_TOKEN.fullmatch(s))
+        self.any_of = any_of
+        super().__init__(description, reason=reason, realm=realm)
+
+    def challenge_params(self) -> list[tuple[str, str]]:
+        params = super().challenge_params()
+        if self.required_scopes:
+            params.append(("scope", " ".join(self.required_scopes)))
+        return params
+
+
+class KeySetUnavailableError(BearerError):
+    """The provider's keys could not be fetched and none are cached: 503 with ``Retry-After``.
+
+    A server-side fault, never a 401: answering 401 would make every client throw
+    its token away and hammer the identity provider while it is down.
+    """
+
+    status_code = 503
+    error = "temporarily_unavailable"
+    default_description = "The token cannot be checked right now; try again later"
+    default_reason = "The issuer's key set could not be fetched and no usable keys are cached."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        retry_after: float = 5.0,
+        reason: str | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        # Whole seconds, at least one: Retry-After is a delay-seconds integer (RFC 9110 §10.2.3).
+        self.retry_after = max(1, int(-(-retry_after // 1)))
+        super().__init__(description, reason=reason, realm=realm)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**super().headers, "Retry-After": str(self.retry_after)}

@@ -1,0 +1,141 @@
+"""Fetch a provider document over HTTP with httpx, sync or async.
+
+A fetch never raises: it returns the final :class:`Document` (any status; the
+cache decides what a status means) or a :class:`FetchFailure`. It has a total
+deadline, caps the body size while streaming, and follows redirects only within
+the same origin (scheme, host and port), so a key-set URL can never be bounced
+to another host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from ._config import CachePolicy
+from ._keycache import Document, FetchFailure, Outcome
+from ._version import __version__
+
+__all__ = ["afetch", "fetch"]
+
+_MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HEADERS = {
+    "Accept": "application/json, application/jwk-set+json",
+    "User-Agent": f"bearerguard/{__version__}",
+}
+
+
+class _Body:
+    """Collects a response body within the size cap and the deadline."""
+
+    def __init__(self, response: httpx.Response, policy: CachePolicy, deadline: float) -> None:
+        self.response = response
+        self.limit = policy.max_document_bytes
+        self.deadline = deadline
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def refuse_early(self) -> FetchFailure | None:
+        declared = self.response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            return FetchFailure(f"the response is larger than {self.limit} bytes")
+        return None
+
+    def add(self, chunk: bytes) -> FetchFailure | None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            return FetchFailure(f"the response is larger than {self.limit} bytes")
+        if time.monotonic() > self.deadline:
+            return FetchFailure("the response arrived too slowly")
+        self.chunks.append(chunk)
+        return None
+
+    def document(self) -> Document:
+        headers = {name.lower(): value for name, value in self.response.headers.items()}
+        return Document(self.response.status_code, headers, b"".join(self.chunks))
+
+
+def _next_hop(url: httpx.URL, response: httpx.Response) -> httpx.URL | FetchFailure | None:
+    """Where a redirect leads, if it may be followed; ``None`` when it is no redirect."""
+    if response.status_code not in _REDIRECTS:
+        return None
+    location = response.headers.get("location")
+    if not location:
+        return FetchFailure(f"HTTP {response.status_code} without a Location")
+    target = url.join(location)
+    if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+        return FetchFailure("the provider redirected to another origin")
+    return target
+
+
+def _failure(exc: Exception) -> FetchFailure:
+    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
+        return FetchFailure("the provider did not answer in time")
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return FetchFailure("the URL cannot be fetched")
+    return FetchFailure(f"the request failed ({type(exc).__name__})")
+
+
+def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None = None) -> Outcome:
+    """GET ``url`` synchronously; see the module docstring for the rules."""
+    deadline = time.monotonic() + policy.fetch_timeout
+    try:
+        with httpx.Client(
+            transport=transport, timeout=policy.fetch_timeout, headers=_HEADERS
+        ) as client:
+            target = httpx.URL(url)
+            for _ in range(_MAX_REDIRECTS + 1):
+                with client.stream("GET", target) as response:
+                    hop = _next_hop(target, response)
+                    if hop is None:
+                        body = _Body(response, policy, deadline)
+                        if refused := body.refuse_early():
+                            return refused
+                        for chunk in response.iter_bytes():
+                            if refused := body.add(chunk):
+                                return refused
+                        return body.document()
+                    if isinstance(hop, FetchFailure):
+                        return hop
+                    target = hop
+            return FetchFailure("too many redirects")
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        return _failure(exc)
+
+
+async def afetch(
+    url: str, policy: CachePolicy, transport: httpx.AsyncBaseTransport | None = None
+) -> Outcome:
+    """GET ``url`` asynchronously, within one total deadline."""
+    try:
+        return await asyncio.wait_for(_afetch(url, policy, transport), policy.fetch_timeout)
+    except (httpx.HTTPError, OSError, ValueError, asyncio.TimeoutError) as exc:
+        return _failure(exc)
+
+
+async def _afetch(
+    url: str, policy: CachePolicy, transport: httpx.AsyncBaseTransport | None
+) -> Outcome:
+    deadline = time.monotonic() + policy.fetch_timeout
+    async with httpx.AsyncClient(
+        transport=transport, timeout=policy.fetch_timeout, headers=_HEADERS
+    ) as client:
+        target = httpx.URL(url)
+        for _ in range(_MAX_REDIRECTS + 1):
+            async with client.stream("GET", target) as response:
+                hop = _next_hop(target, response)
+                if hop is None:
+                    body = _Body(response, policy, deadline)
+                    if refused := body.refuse_early():
+                        return refused
+                    async for chunk in response.aiter_bytes():
+                        if refused := body.add(chunk):
+                            return refused
+                    return body.document()
+                if isinstance(hop, FetchFailure):
+                    return hop
+                target = hop
+        return FetchFailure("too many redirects")

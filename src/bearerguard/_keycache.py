@@ -1,0 +1,353 @@
+"""The key cache as a state machine: it decides *when* to fetch, never fetches.
+
+One entry per JWKS URL and one per discovered issuer. Entries are immutable and
+replaced whole, so readers on any thread see a consistent snapshot without a
+lock. The I/O shell asks :meth:`KeyCache.locate` for a key; the answer is a key,
+an error, or a fetch request. The shell performs the fetch (one at a time per
+entry), then hands the outcome to :meth:`KeyCache.store`, which parses it once
+and records the new state. All times are monotonic seconds.
+
+Rules:
+
+- a fetched key set is fresh for its ``Cache-Control: max-age`` (bounded) or the
+  default TTL; once stale it is refreshed on next use, and while that refresh is
+  in flight or failing, the stale keys keep serving for ``stale_if_error``;
+- an unknown ``kid`` triggers at most one refetch per ``unknown_kid_cooldown``;
+- failures are never cached as key sets: they keep the last good set and delay
+  the next attempt with an exponential backoff;
+- a discovery document must name exactly the configured issuer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+
+from ._config import CachePolicy, check_url
+from ._errors import ConfigurationError, KeySetUnavailableError, UnknownKeyError
+from ._keys import KeySet, KeySetError, VerificationKey, load_json_document
+
+__all__ = [
+    "Document",
+    "Fetch",
+    "FetchDiscovery",
+    "FetchFailure",
+    "FetchKeySet",
+    "KeyCache",
+    "discovery_urls",
+]
+
+logger = logging.getLogger("bearerguard")
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|=|$)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A provider's HTTP response: final status, headers (lower-case names) and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """A fetch that produced no response: refused, timed out, too large, redirected away."""
+
+    reason: str
+
+
+Outcome = Document | FetchFailure
+
+
+@dataclass(frozen=True, slots=True)
+class FetchKeySet:
+    """Ask the shell to refresh the key set at ``url``."""
+
+    url: str
+    generation: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("jwks", self.url)
+
+    def plan(self) -> Generator[str, Outcome, Outcome]:
+        """The URLs to fetch, in order: just the one."""
+        return (yield self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchDiscovery:
+    """Ask the shell to (re)discover the JWKS URL of ``issuer``."""
+
+    issuer: str
+    generation: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("discovery", self.issuer)
+
+    def plan(self) -> Generator[str, Outcome, Outcome]:
+        """OpenID Connect discovery first, then RFC 8414 metadata if that is not found."""
+        outcome: Outcome = FetchFailure("no discovery URL")
+        for url in discovery_urls(self.issuer):
+            outcome = yield url
+            if not (isinstance(outcome, Document) and outcome.status == 404):
+                break
+        return outcome
+
+
+Fetch = FetchKeySet | FetchDiscovery
+
+
+def discovery_urls(issuer: str) -> tuple[str, str]:
+    """Where an issuer publishes its metadata (OIDC Discovery §4; RFC 8414 §3.1).
+
+    Example::
+
+        discovery_urls("https://tenant.auth0.com/")
+        # ('https://tenant.auth0.com/.well-known/openid-configuration',
+        #  'https://tenant.auth0.com/.well-known/oauth-authorization-server')
+    """
+    base = issuer.rstrip("/")
+    scheme, _, rest = base.partition("://")
+    host, slash, path = rest.partition("/")
+    rfc8414 = f"{scheme}://{host}/.well-known/oauth-authorization-server{slash}{path}"
+    return f"{base}/.well-known/openid-configuration", rfc8414
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[T]):
+    value: T | None = None  # last good KeySet (jwks) or JWKS URL (discovery)
+    fresh_until: float = -math.inf
+    usable_until: float = -math.inf
+    last_fetch: float = -math.inf  # start of the latest fetch: the unknown-kid cooldown
+    retry_at: float = -math.inf  # no new attempt before this, after failures
+    failures: int = 0
+    refreshing: bool = False
+    generation: int = 0
+
+
+_EMPTY: _Entry[Any] = _Entry()
+
+
+class KeyCache:
+    """Key sets and discovered JWKS URLs of a verifier's issuers.
+
+    Example (the shell's view)::
+
+        step = cache.locate(issuer, kid, alg, now, refreshed=set())
+        if isinstance(step, VerificationKey): ...      # verify with it
+        else: fetch step.plan() and cache.store(step, outcome, now)
+    """
+
+    def __init__(self, policy: CachePolicy, jwks_uris: Mapping[str, str]) -> None:
+        self.policy = policy
+        self._jwks_uris = dict(jwks_uris)
+        self._entries: dict[tuple[str, str], _Entry[Any]] = {}
+
+    # --- questions ------------------------------------------------------------------------
+
+    def locate(
+        self, issuer: str, kid: str | None, alg: str, now: float, refreshed: set[tuple[str, str]]
+    ) -> VerificationKey | Fetch:
+        """Return the key for ``kid``/``alg`` of ``issuer``, or the fetch that must come first.
+
+        ``refreshed`` holds the keys of the fetches this verification already waited
+        for, so that one verification never asks for the same fetch twice.
+        Raises :class:`UnknownKeyError` (401) or :class:`KeySetUnavailableError` (503).
+        """
+        url = self._jwks_uris.get(issuer)
+        if url is None:
+            found = self._discovered(issuer, now, refreshed)
+            if not isinstance(found, str):
+                return found
+            url = found
+        entry: _Entry[KeySet] = self._entries.get(("jwks", url), _EMPTY)
+        fetch = FetchKeySet(url, entry.generation)
+        tried = fetch.key in refreshed
+        keys = entry.value
+        if keys is None:
+            if tried or (now < entry.retry_at and not entry.refreshing):
+                raise self._unavailable(entry, now)
+            return fetch
+        if now >= entry.fresh_until:
+            if not tried and not entry.refreshing and now >= entry.retry_at:
+                return fetch
+            if now >= entry.usable_until:
+                raise self._unavailable(entry, now)
+        key = keys.find(kid, alg)
+        if key is not None:
+            return key
+        cooled = (
+            now - entry.last_fetch >= self.policy.unknown_kid_cooldown and now >= entry.retry_at
+        )
+        if not tried and (entry.refreshing or cooled):
+            return fetch  # a rotation may have published this kid: look once
+        raise UnknownKeyError()
+
+    def _discovered(
+        self, issuer: str, now: float, refreshed: set[tuple[str, str]]
+    ) -> str | FetchDiscovery:
+        entry: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
+        fetch = FetchDiscovery(issuer, entry.generation)
+        tried = fetch.key in refreshed
+        if entry.value is None:
+            if tried or (now < entry.retry_at and not entry.refreshing):
+                raise self._unavailable(entry, now)
+            return fetch
+        if (
+            now >= entry.fresh_until
+            and not tried
+            and not entry.refreshing
+            and now >= entry.retry_at
+        ):
+            return fetch
+        return entry.value  # a stale URL is still the best guess while rediscovery fails
+
+    def prefetch(self, issuer: str, now: float, refreshed: set[tuple[str, str]]) -> Fetch | None:
+        """The fetch still needed before ``issuer`` has fresh keys; ``None`` once it has.
+
+        Raises :class:`KeySetUnavailableError` when a fetch already tried left nothing usable.
+        """
+        url = self._jwks_uris.get(issuer)
+        if url is None:
+            disc: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
+            rediscover = FetchDiscovery(issuer, disc.generation)
+            if (disc.value is None or now >= disc.fresh_until) and rediscover.key not in refreshed:
+                return rediscover
+            if disc.value is None:
+                raise self._unavailable(disc, now)
+            url = disc.value
+        entry: _Entry[KeySet] = self._entries.get(("jwks", url), _EMPTY)
+        refetch = FetchKeySet(url, entry.generation)
+        if (entry.value is None or now >= entry.fresh_until) and refetch.key not in refreshed:
+            return refetch
+        if entry.value is None:
+            raise self._unavailable(entry, now)
+        return None
+
+    def _unavailable(self, entry: _Entry[Any], now: float) -> KeySetUnavailableError:
+        wait = entry.retry_at - now if entry.retry_at > now else self.policy.failure_backoff
+        return KeySetUnavailableError(retry_after=wait)
+
+    def jwks_uri(self, issuer: str) -> str | None:
+        """The configured or discovered JWKS URL of ``issuer``, if known yet."""
+        entry: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
+        return self._jwks_uris.get(issuer) or entry.value
+
+    def key_set(self, url: str) -> KeySet | None:
+        """The last good key set fetched from ``url``."""
+        entry: _Entry[KeySet] = self._entries.get(("jwks", url), _EMPTY)
+        return entry.value
+
+    # --- transitions (called by the shell, at most one fetch per entry at a time) ----------
+
+    def begin(self, fetch: Fetch, now: float) -> bool:
+        """Mark ``fetch`` as started; ``False`` if another fetch finished since it was asked."""
+        entry = self._entries.get(fetch.key, _EMPTY)
+        if entry.generation != fetch.generation:
+            return False
+        self._entries[fetch.key] = replace(entry, refreshing=True, last_fetch=now)
+        return True
+
+    def store(self, fetch: Fetch, outcome: Outcome, now: float) -> None:
+        """Record the outcome of ``fetch``: parse it once, keep the last good value on failure.
+
+        An outcome for a generation that is already settled (a fetch that was
+        taken over after hanging) is dropped: an older fetch never overwrites a newer one.
+        """
+        entry = self._entries.get(fetch.key, _EMPTY)
+        if entry.generation != fetch.generation:
+            return
+        try:
+            if isinstance(outcome, FetchFailure):
+                raise KeySetError(outcome.reason)
+            body = _json_body(outcome)
+            if isinstance(fetch, FetchKeySet):
+                value: Any = KeySet.from_document(body, source=fetch.url)
+                ttl = self._ttl(outcome.headers.get("cache-control", ""))
+                stale = self.policy.stale_if_error
+            else:
+                value = _jwks_uri_from_discovery(body, fetch.issuer)
+                ttl, stale = self.policy.discovery_ttl, math.inf
+        except KeySetError as why:
+            failures = entry.failures + 1
+            backoff = min(
+                self.policy.failure_backoff * 2 ** min(failures - 1, 16),
+                self.policy.max_failure_backoff,
+            )
+            logger.warning(
+                "Could not refresh %s for %s: %s (%s; next attempt in %.0f s)",
+                fetch.key[0],
+                fetch.key[1],
+                why,
+                "keeping the last good copy" if entry.value is not None else "nothing cached",
+                backoff,
+            )
+            self._entries[fetch.key] = replace(
+                entry,
+                refreshing=False,
+                failures=failures,
+                retry_at=now + backoff,
+                generation=entry.generation + 1,
+            )
+            return
+        self._entries[fetch.key] = _Entry(
+            value=value,
+            fresh_until=now + ttl,
+            usable_until=now + ttl + stale,
+            last_fetch=entry.last_fetch,
+            generation=entry.generation + 1,
+        )
+
+    def abandon(self, fetch: Fetch, now: float) -> None:
+        """A started fetch ended without an outcome (e.g. cancelled): count it as a failure."""
+        self.store(fetch, FetchFailure("the fetch was abandoned"), now)
+
+    def _ttl(self, cache_control: str) -> float:
+        policy = self.policy
+        if _NO_CACHE.search(cache_control):
+            return policy.min_ttl
+        match = _MAX_AGE.search(cache_control)
+        if match is None:
+            return policy.ttl
+        return min(max(float(match.group(1)), policy.min_ttl), policy.max_ttl)
+
+
+def _json_body(document: Document) -> dict[str, Any]:
+    if document.status != 200:
+        raise KeySetError(f"the provider answered HTTP {document.status}")
+    content_type = document.headers.get("content-type", "application/json").lower()
+    if "json" not in content_type:
+        raise KeySetError(f"the provider answered {content_type!r}, not JSON")
+    return load_json_document(document.body)
+
+
+def _jwks_uri_from_discovery(metadata: Mapping[str, Any], issuer: str) -> str:
+    # OIDC Discovery §4.3 / RFC 8414 §3.3: the document must name exactly our issuer,
+    # or anyone able to serve that URL could swap in their own keys.
+    named = metadata.get("issuer")
+    if named != issuer:
+        shown = repr(named[:200]) if isinstance(named, str) else "no issuer"
+        raise KeySetError(
+            f"the discovery document names {shown}, not the configured issuer {issuer!r} "
+            "(check the issuer setting, including its trailing slash)"
+        )
+    jwks_uri = metadata.get("jwks_uri")
+    if not isinstance(jwks_uri, str):
+        raise KeySetError("the discovery document has no jwks_uri")
+    try:
+        check_url(jwks_uri, what="jwks_uri")
+    except ConfigurationError as why:
+        raise KeySetError(str(why)) from None
+    return jwks_uri

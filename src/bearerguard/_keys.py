@@ -1,0 +1,234 @@
+"""Keys: a JWK Set parsed once per fetch, and the choice of key for a token.
+
+A key is imported only if it is a public signing key of sound size and shape;
+anything else in the set is skipped (RFC 7517 §5) and logged. Each key knows the
+algorithms it may verify, so a token's ``alg`` is bound to the key's type, curve
+and published ``alg`` (RFC 8725 §3.1). Symmetric (``oct``) keys from a key set
+are never used.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from jwt.algorithms import Algorithm, get_default_algorithms
+
+from ._errors import UnknownKeyError
+from ._jose import b64url_decode
+
+__all__ = ["KeySet", "KeySetError", "VerificationKey", "signature_algorithms"]
+
+logger = logging.getLogger("bearerguard")
+
+RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_EC_CURVES: Mapping[str, tuple[ec.EllipticCurve, str, int]] = {
+    # crv: (curve, the one algorithm it signs, coordinate bytes)
+    "P-256": (ec.SECP256R1(), "ES256", 32),
+    "P-384": (ec.SECP384R1(), "ES384", 48),
+    "P-521": (ec.SECP521R1(), "ES512", 66),
+    "secp256k1": (ec.SECP256K1(), "ES256K", 32),
+}
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+MIN_RSA_BITS = 2048  # RFC 7518 §3.3
+MAX_RSA_BITS = 8192  # larger moduli only make every verification slow
+MAX_KEYS = 100
+
+PublicKey = (
+    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+)
+
+
+class KeySetError(Exception):
+    """A key-set or discovery document is unusable; the message says why (for logs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationKey:
+    """A public key from a JWK Set, with the algorithms it may verify."""
+
+    kid: str | None
+    kty: str
+    algorithms: frozenset[str]
+    public_key: PublicKey
+    signature_size: int
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> VerificationKey:
+        """Import one JWK strictly; raise ``KeySetError`` saying why it cannot be used."""
+        kid = jwk.get("kid")
+        if kid is not None and (not isinstance(kid, str) or not kid):
+            raise KeySetError("its kid is not a non-empty string")
+        if _PRIVATE_MEMBERS & jwk.keys():
+            raise KeySetError("it contains private key material")
+        use = jwk.get("use")
+        if use is not None and use != "sig":
+            raise KeySetError(f"its use is {use!r}, not 'sig'")
+        ops = jwk.get("key_ops")
+        if ops is not None and (
+            not isinstance(ops, list) or "verify" not in ops or len(set(map(str, ops))) != len(ops)
+        ):
+            raise KeySetError("its key_ops do not allow 'verify'")
+        published = jwk.get("alg")
+        if published is not None and not isinstance(published, str):
+            raise KeySetError("its alg is not a string")
+
+        kty = jwk.get("kty")
+        public_key: PublicKey
+        if kty == "RSA":
+            public_key, algorithms = _import_rsa(jwk), RSA_ALGORITHMS
+            size = (public_key.key_size + 7) // 8
+        elif kty == "EC":
+            public_key, algorithms, size = _import_ec(jwk)
+        elif kty == "OKP":
+            public_key, algorithms, size = _import_okp(jwk)
+        else:
+            raise KeySetError(f"its kty {kty!r} is not a public signing key type")
+        if published is not None:
+            if published not in algorithms:
+                raise KeySetError(f"its alg {published!r} does not fit a {kty} key")
+            algorithms = frozenset({published})
+        return cls(kid, kty, frozenset(algorithms), public_key, size)
+
+
+def _member(jwk: Mapping[str, Any], name: str) -> bytes:
+    value = jwk.get(name)
+    if not isinstance(value, str) or not value:
+        raise KeySetError(f"its {name!r} member is missing")
+    try:
+        return b64url_decode(value)
+    except (ValueError, binascii.Error):
+        raise KeySetError(f"its {name!r} member is not canonical base64url") from None
+
+
+def _import_rsa(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
+    n = int.from_bytes(_member(jwk, "n"), "big")
+    e = int.from_bytes(_member(jwk, "e"), "big")
+    if e != 65537:
+        # Every real provider uses F4; tiny or odd exponents only show up in attacks.
+        raise KeySetError(f"its RSA exponent is {e}, not 65537")
+    if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:
+        raise KeySetError(f"its RSA modulus has {n.bit_length()} bits, outside 2048..8192")
+    try:
+        return rsa.RSAPublicNumbers(e, n).public_key()
+    except ValueError as exc:
+        raise KeySetError(f"its RSA parameters are invalid ({exc})") from None
+
+
+def _import_ec(jwk: Mapping[str, Any]) -> tuple[ec.EllipticCurvePublicKey, frozenset[str], int]:
+    crv = jwk.get("crv")
+    if not isinstance(crv, str) or crv not in _EC_CURVES:
+        raise KeySetError(f"its curve {crv!r} is not supported")
+    curve, algorithm, size = _EC_CURVES[crv]
+    x, y = _member(jwk, "x"), _member(jwk, "y")
+    if len(x) != size or len(y) != size:
+        raise KeySetError(f"its coordinates are not {size} bytes long")
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + x + y)
+    except ValueError:
+        raise KeySetError("its point is not on the curve") from None
+    return key, frozenset({algorithm}), 2 * size
+
+
+def _import_okp(
+    jwk: Mapping[str, Any],
+) -> tuple[ed25519.Ed25519PublicKey | ed448.Ed448PublicKey, frozenset[str], int]:
+    crv = jwk.get("crv")
+    x = _member(jwk, "x")
+    try:
+        if crv == "Ed25519" and len(x) == 32:
+            return ed25519.Ed25519PublicKey.from_public_bytes(x), frozenset({"EdDSA"}), 64
+        if crv == "Ed448" and len(x) == 57:
+            return ed448.Ed448PublicKey.from_public_bytes(x), frozenset({"EdDSA"}), 114
+    except ValueError:
+        raise KeySetError("its public key bytes are invalid") from None
+    raise KeySetError(f"its OKP curve {crv!r} or key length is not supported")
+
+
+class KeySet:
+    """The usable keys of one JWK Set document, indexed by ``kid``.
+
+    Example::
+
+        keys = KeySet.from_document(b'{"keys": [...]}')
+        key = keys.find(kid="k1", alg="RS256")
+    """
+
+    __slots__ = ("_by_kid", "keys", "skipped")
+
+    def __init__(self, keys: Iterable[VerificationKey], skipped: int = 0) -> None:
+        self.keys = tuple(keys)
+        self.skipped = skipped
+        self._by_kid: dict[str | None, list[VerificationKey]] = {}
+        for key in self.keys:
+            self._by_kid.setdefault(key.kid, []).append(key)
+
+    @classmethod
+    def from_document(cls, document: bytes | Mapping[str, Any], *, source: str = "") -> KeySet:
+        """Parse a JWKS; raise ``KeySetError`` unless it holds at least one usable key."""
+        if isinstance(document, bytes):
+            document = load_json_document(document)
+        entries = document.get("keys")
+        if not isinstance(entries, list):
+            raise KeySetError("the document has no 'keys' array")
+        if len(entries) > MAX_KEYS:
+            raise KeySetError(f"the document has more than {MAX_KEYS} keys")
+        keys: list[VerificationKey] = []
+        for index, jwk in enumerate(entries):
+            if not isinstance(jwk, dict):
+                logger.warning("Skipping key #%d of %s: it is not a JSON object", index, source)
+                continue
+            try:
+                keys.append(VerificationKey.from_jwk(jwk))
+            except KeySetError as why:
+                kid = jwk.get("kid")
+                label = repr(kid[:64]) if isinstance(kid, str) else f"#{index}"
+                logger.warning("Skipping key %s of %s: %s", label, source, why)
+        if not keys:
+            raise KeySetError("the document holds no usable signing keys")
+        return cls(keys, skipped=len(entries) - len(keys))
+
+    def find(self, kid: str | None, alg: str) -> VerificationKey | None:
+        """The one key for ``kid`` that may verify ``alg``; ``None`` if there is none.
+
+        A token without ``kid`` is accepted only when exactly one key fits.
+        Several fitting keys are ambiguous (RFC 7517 §4.5) and raise
+        :class:`UnknownKeyError` rather than being tried in turn.
+        """
+        candidates = self.keys if kid is None else self._by_kid.get(kid, ())
+        fitting = [key for key in candidates if alg in key.algorithms]
+        if len(fitting) > 1:
+            raise UnknownKeyError(reason="Several keys of the key set fit the token's kid and alg.")
+        return fitting[0] if fitting else None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __repr__(self) -> str:
+        return f"KeySet(kids={[k.kid for k in self.keys]!r})"
+
+
+def load_json_document(body: bytes) -> dict[str, Any]:
+    """Parse a provider's JSON document (JWKS or discovery); it must be an object."""
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise KeySetError("the response is not JSON") from None
+    if not isinstance(value, dict):
+        raise KeySetError("the response is not a JSON object")
+    return value
+
+
+def signature_algorithms(names: Iterable[str]) -> dict[str, Algorithm]:
+    """PyJWT's signature primitives for the allowed algorithm names, and no others.
+
+    Each instance is bound to one algorithm (hash, padding, curve), which is what
+    ties a token's ``alg`` to the operation actually performed.
+    """
+    available = get_default_algorithms()
+    return {name: available[name] for name in names if name != "none"}

@@ -1,0 +1,97 @@
+"""AccessToken: a frozen, read-only view of a verified access token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError, InsufficientScopeError
+
+__all__ = ["AccessToken", "scope_names"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AccessToken:
+    """A verified access token: who it is for, what it may do, and all its claims.
+
+    Example::
+
+        token = verifier.verify(raw)
+        token.subject                       # 'auth0|123'
+        token.scopes                        # frozenset({'read:contacts'})
+        token.require_scopes("read:contacts")
+        token.claim("roles", namespace="https://example.com/")   # ['admin']
+    """
+
+    claims: Mapping[str, Any]
+    header: Mapping[str, Any]
+    scopes: frozenset[str]
+    issuer: str
+    audience: tuple[str, ...]
+    subject: str | None
+    expires_at: datetime
+    issued_at: datetime | None
+    raw: str = field(repr=False)
+    realm: str = field(default=DEFAULT_REALM, repr=False)
+
+    @property
+    def client_id(self) -> str | None:
+        """The OAuth client the token was issued to (``client_id``, or Auth0's ``azp``)."""
+        value = self.claims.get("client_id", self.claims.get("azp"))
+        return value if isinstance(value, str) else None
+
+    def has_scopes(self, *scopes: str, any_of: bool = False) -> bool:
+        """Whether the token grants all of ``scopes`` (or, with ``any_of=True``, at least one).
+
+        Requiring nothing is always satisfied. Scopes match exactly and
+        case-sensitively, as RFC 6749 §3.3 says.
+
+        Example::
+
+            token.has_scopes("read:contacts", "write:contacts")
+            token.has_scopes("admin", "read:contacts", any_of=True)
+        """
+        required = scope_names(scopes)
+        if not required:
+            return True
+        if any_of:
+            return not self.scopes.isdisjoint(required)
+        return self.scopes.issuperset(required)
+
+    def require_scopes(self, *scopes: str, any_of: bool = False) -> None:
+        """Raise :class:`InsufficientScopeError` (403) unless :meth:`has_scopes` holds.
+
+        Example::
+
+            token.require_scopes("read:contacts")   # raises InsufficientScopeError
+        """
+        if not self.has_scopes(*scopes, any_of=any_of):
+            raise InsufficientScopeError(scopes, any_of=any_of, realm=self.realm)
+
+    def claim(self, name: str, *, namespace: str | None = None, default: Any = None) -> Any:
+        """A claim by name, optionally under a namespace such as ``https://example.com/``.
+
+        Auth0 requires custom claims to be namespaced URLs; a namespace without a
+        trailing slash gets one.
+
+        Example::
+
+            token.claim("email", namespace="https://example.com")
+            # reads claims["https://example.com/email"]
+        """
+        if namespace:
+            name = (namespace if namespace.endswith("/") else namespace + "/") + name
+        return self.claims.get(name, default)
+
+
+def scope_names(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """Check required scope names: non-empty RFC 6749 scope tokens, nothing else."""
+    for scope in scopes:
+        if not isinstance(scope, str) or not SCOPE_TOKEN.fullmatch(scope):
+            raise ConfigurationError(
+                f"{scope!r} is not a scope name: scopes are non-empty and contain no spaces, "
+                "quotes or backslashes (RFC 6749 §3.3). Pass each scope as its own argument."
+            )
+    return scopes

@@ -1,0 +1,198 @@
+"""Verifier: the front door. ``verify()`` and ``averify()`` drive one flow over one cache."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from ._config import DEFAULT_SCOPE_CLAIMS, CachePolicy, VerifierConfig, settings_from_mapping
+from ._credentials import token_from_authorization
+from ._drive import adrive, drive
+from ._errors import DEFAULT_REALM, BearerError, ConfigurationError
+from ._flow import VerifyPlan, verify_flow, warm_up_flow
+from ._keycache import Fetch, KeyCache
+from ._keys import signature_algorithms
+from ._refresh import Refresher
+from ._token import AccessToken
+
+__all__ = ["Verifier"]
+
+
+class Verifier:
+    """Verifies JWT bearer access tokens issued by one or more OAuth 2.0 / OIDC issuers.
+
+    Keys come from each issuer's JWKS, found by discovery (or ``jwks_uri``),
+    fetched lazily on first use and cached: nothing touches the network at
+    construction. One verifier serves sync and async callers alike; create it
+    once per application and share it.
+
+    Example::
+
+        verifier = Verifier(issuer="tenant.auth0.com", audience="https://api.example.com")
+        token = verifier.verify(raw_jwt)              # Flask, Django, WSGI
+        token = await verifier.averify(raw_jwt)       # ASGI
+        token.require_scopes("read:contacts")
+
+    Arguments (keyword-only):
+        issuer: the ``iss`` to trust, a URL or a bare domain; a list for several
+            (an Auth0 custom domain and the canonical one, several tenants).
+        audience: your API's identifier(s); the token's ``aud`` must name one.
+        algorithms: the allow-list; default ``["RS256"]``. HS256/384/512 need ``secret``.
+        leeway: seconds of clock skew tolerated on ``exp``/``nbf``/``iat`` (max 600).
+        jwks_uri: skip discovery: one URL for every issuer, or ``{issuer: url}``.
+        secret: the shared key for HS* tokens (at least as long as the hash).
+        rfc9068_strict: require ``typ: at+jwt`` and the RFC 9068 claims.
+        max_age: refuse tokens issued (``iat``) longer ago than this many seconds.
+        organization: Auth0 organization id(s) or name(s) the token must belong to.
+        scope_claims: claims that grant scopes; default ``("scope", "scp")``; add
+            ``"permissions"`` for Auth0 RBAC.
+        max_token_size: longest token accepted, in characters (default 16 KiB).
+        realm: the ``realm`` of the ``WWW-Authenticate`` challenges.
+        cache: a :class:`CachePolicy` for the key sets (TTL, cooldown, timeouts, ...).
+        transport, async_transport: httpx transports for the fetches (proxies, tests).
+        clock, monotonic: time sources, for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str | Sequence[str],
+        audience: str | Sequence[str],
+        algorithms: Sequence[str] = ("RS256",),
+        leeway: float = 30.0,
+        jwks_uri: str | Mapping[str, str] | None = None,
+        secret: str | bytes | None = None,
+        rfc9068_strict: bool = False,
+        max_age: float | None = None,
+        organization: str | Sequence[str] = (),
+        scope_claims: Sequence[str] = DEFAULT_SCOPE_CLAIMS,
+        max_token_size: int = 16 * 1024,
+        realm: str = DEFAULT_REALM,
+        cache: CachePolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        config = VerifierConfig(
+            issuers=(issuer,) if isinstance(issuer, str) else tuple(issuer),
+            audiences=(audience,) if isinstance(audience, str) else tuple(audience),
+            algorithms=frozenset(algorithms),
+            leeway=leeway,
+            jwks_uri=jwks_uri,
+            secret=secret.encode() if isinstance(secret, str) else secret,
+            rfc9068_strict=rfc9068_strict,
+            max_age=max_age,
+            organizations=frozenset(
+                (organization,) if isinstance(organization, str) else organization
+            ),
+            scope_claims=(scope_claims,) if isinstance(scope_claims, str) else tuple(scope_claims),
+            max_token_size=max_token_size,
+            realm=realm,
+            cache=cache or CachePolicy(),
+        )
+        self._config = config
+        self._clock = clock
+        self._monotonic = monotonic
+        cache_state = KeyCache(config.cache, config.jwks_uris)
+        self._plan = VerifyPlan(config, cache_state, signature_algorithms(config.algorithms))
+        self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Verifier:
+        """Build a verifier from ``BEARERGUARD_*`` environment variables.
+
+        ``BEARERGUARD_ISSUER`` and ``BEARERGUARD_AUDIENCE`` (comma-separated lists)
+        are required; ``BEARERGUARD_ALGORITHMS``, ``_LEEWAY``, ``_JWKS_URI``,
+        ``_SECRET``, ``_RFC9068_STRICT``, ``_MAX_AGE``, ``_ORGANIZATION``,
+        ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE`` and ``_REALM`` are optional.
+        Keyword ``overrides`` win over the environment.
+
+        Example::
+
+            # BEARERGUARD_ISSUER=tenant.auth0.com BEARERGUARD_AUDIENCE=https://api.example.com
+            verifier = Verifier.from_env()
+        """
+        settings = settings_from_mapping(os.environ if environ is None else environ)
+        settings.update(overrides)
+        for name in ("issuer", "audience"):
+            if not settings.get(name):
+                raise ConfigurationError(
+                    f"Set BEARERGUARD_{name.upper()} (comma-separated for several), "
+                    f"or pass {name}=... to Verifier.from_env()."
+                )
+        return cls(**settings)
+
+    @property
+    def config(self) -> VerifierConfig:
+        """The validated settings."""
+        return self._config
+
+    def verify(self, token: str) -> AccessToken:
+        """Verify a raw JWT and return its :class:`AccessToken`; raise a :class:`BearerError`.
+
+        May block on a key-set fetch (bounded by the fetch timeout); in async code
+        use :meth:`averify`.
+        """
+        flow = verify_flow(token, self._plan, self._clock(), self._monotonic())
+        try:
+            return drive(flow, self._settle)
+        except BearerError as exc:
+            exc.realm = self._config.realm
+            raise
+
+    async def averify(self, token: str) -> AccessToken:
+        """Verify a raw JWT without blocking the event loop; same cache and rules as ``verify``."""
+        flow = verify_flow(token, self._plan, self._clock(), self._monotonic())
+        try:
+            return await adrive(flow, self._asettle)
+        except BearerError as exc:
+            exc.realm = self._config.realm
+            raise
+
+    def verify_authorization(self, header: str | Sequence[str] | None) -> AccessToken:
+        """Verify the token of an ``Authorization`` header value.
+
+        Raises :class:`MissingTokenError` / :class:`InvalidRequestError` for a
+        missing or malformed header, as :func:`token_from_authorization` does.
+        """
+        return self.verify(token_from_authorization(header, realm=self._config.realm))
+
+    async def averify_authorization(self, header: str | Sequence[str] | None) -> AccessToken:
+        """Async :meth:`verify_authorization`."""
+        return await self.averify(token_from_authorization(header, realm=self._config.realm))
+
+    def warm_up(self) -> None:
+        """Fetch every issuer's keys now (e.g. at start-up) instead of on the first request.
+
+        Raises :class:`KeySetUnavailableError` if an issuer's keys cannot be had.
+        """
+        try:
+            drive(warm_up_flow(self._plan, self._monotonic()), self._settle)
+        except BearerError as exc:
+            exc.realm = self._config.realm
+            raise
+
+    async def awarm_up(self) -> None:
+        """Async :meth:`warm_up`."""
+        try:
+            await adrive(warm_up_flow(self._plan, self._monotonic()), self._asettle)
+        except BearerError as exc:
+            exc.realm = self._config.realm
+            raise
+
+    def _settle(self, request: Fetch) -> float:
+        self._refresher.refresh(request)
+        return self._monotonic()
+
+    async def _asettle(self, request: Fetch) -> float:
+        await self._refresher.arefresh(request)
+        return self._monotonic()
+
+    def __repr__(self) -> str:
+        config = self._config
+        return f"Verifier(issuer={list(config.issuers)!r}, audience={list(config.audiences)!r})"

@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
-from jwt.algorithms import Algorithm
-
 from ._claims import check_claims, check_header, unverified_issuer
 from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig
 from ._errors import InvalidSignatureError, KeySetUnavailableError
 from ._jose import parse_token
 from ._keycache import Fetch, KeyCache
 from ._keys import VerificationKey
+from ._signatures import SignaturePrimitive
 from ._token import AccessToken
 
 __all__ = ["VerifyFlow", "VerifyPlan", "verify_flow", "warm_up_flow"]
@@ -37,7 +36,7 @@ class VerifyPlan:
 
     config: VerifierConfig
     cache: KeyCache
-    primitives: Mapping[str, Algorithm]
+    primitives: Mapping[str, SignaturePrimitive]
 
 
 def verify_flow(token: str, plan: VerifyPlan, now: float, monotonic: float) -> VerifyFlow:

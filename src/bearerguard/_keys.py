@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from jwt.algorithms import Algorithm, get_default_algorithms
 
 from ._errors import UnknownKeyError
 from ._jose import b64url_decode
 
-__all__ = ["KeySet", "KeySetError", "VerificationKey", "signature_algorithms"]
+__all__ = ["KeySet", "KeySetError", "VerificationKey"]
 
 logger = logging.getLogger("bearerguard")
 
@@ -222,13 +221,3 @@ def load_json_document(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise KeySetError("the response is not a JSON object")
     return value
-
-
-def signature_algorithms(names: Iterable[str]) -> dict[str, Algorithm]:
-    """PyJWT's signature primitives for the allowed algorithm names, and no others.
-
-    Each instance is bound to one algorithm (hash, padding, curve), which is what
-    ties a token's ``alg`` to the operation actually performed.
-    """
-    available = get_default_algorithms()
-    return {name: available[name] for name in names if name != "none"}

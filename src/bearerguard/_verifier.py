@@ -15,8 +15,8 @@ from ._drive import adrive, drive
 from ._errors import DEFAULT_REALM, BearerError, ConfigurationError
 from ._flow import VerifyPlan, verify_flow, warm_up_flow
 from ._keycache import Fetch, KeyCache
-from ._keys import signature_algorithms
 from ._refresh import Refresher
+from ._signatures import signature_primitives
 from ._token import AccessToken
 
 __all__ = ["Verifier"]
@@ -99,7 +99,7 @@ class Verifier:
         self._clock = clock
         self._monotonic = monotonic
         cache_state = KeyCache(config.cache, config.jwks_uris)
-        self._plan = VerifyPlan(config, cache_state, signature_algorithms(config.algorithms))
+        self._plan = VerifyPlan(config, cache_state, signature_primitives(config.algorithms))
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
 
     @classmethod

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's first command: set up, then show bearerguard doing its job.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/bootstrap.sh" all
+venv="${BEARERGUARD_VENV:-$root/.venv}"
+exec "$venv/bin/bearerguard" demo "$@"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's second command: set up, then lint, type-check and run every test.
+# Exits non-zero on any failure, including a pytest run that collected no tests.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/bootstrap.sh" dev
+venv="${BEARERGUARD_VENV:-$root/.venv}"
+cd "$root"
+
+echo "== ruff"
+"$venv/bin/ruff" check src tests examples
+"$venv/bin/ruff" format --check src tests examples
+echo "== mypy (strict)"
+"$venv/bin/mypy"
+echo "== pytest"
+status=0
+"$venv/bin/python" -m pytest "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests: that is a failure" >&2
+fi
+exit "$status"

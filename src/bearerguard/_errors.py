@@ -243,6 +243,8 @@ class InsufficientScopeError(BearerError):
         reason: str | None = None,
         realm: str = DEFAULT_REALM,
     ) -> None:
+        if isinstance(required_scopes, str):  # one scope, not its characters
+            required_scopes = (required_scopes,)
         self.required_scopes = tuple(s for s in required_scopes if SCOPE_TOKEN.fullmatch(s))
         self.any_of = any_of
         super().__init__(description, reason=reason, realm=realm)

@@ -71,6 +71,10 @@ def _next_hop(url: httpx.URL, response: httpx.Response) -> httpx.URL | FetchFail
     return target
 
 
+# httpx.InvalidURL is no HTTPError: a jwks_uri from a discovery document may raise it.
+_FETCH_ERRORS = (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError)
+
+
 def _failure(exc: Exception) -> FetchFailure:
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
         return FetchFailure("the provider did not answer in time")
@@ -88,7 +92,12 @@ def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None =
         ) as client:
             target = httpx.URL(url)
             for _ in range(_MAX_REDIRECTS + 1):
-                with client.stream("GET", target) as response:
+                # httpx timeouts bound each operation, not the fetch: give each hop
+                # only what is left, and start none once the deadline has passed.
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return FetchFailure("the provider did not answer in time")
+                with client.stream("GET", target, timeout=remaining) as response:
                     hop = _next_hop(target, response)
                     if hop is None:
                         body = _Body(response, policy, deadline)
@@ -102,7 +111,7 @@ def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None =
                         return hop
                     target = hop
             return FetchFailure("too many redirects")
-    except (httpx.HTTPError, OSError, ValueError) as exc:
+    except _FETCH_ERRORS as exc:
         return _failure(exc)
 
 
@@ -112,7 +121,7 @@ async def afetch(
     """GET ``url`` asynchronously, within one total deadline."""
     try:
         return await asyncio.wait_for(_afetch(url, policy, transport), policy.fetch_timeout)
-    except (httpx.HTTPError, OSError, ValueError, asyncio.TimeoutError) as exc:
+    except (*_FETCH_ERRORS, asyncio.TimeoutError) as exc:
         return _failure(exc)
 
 

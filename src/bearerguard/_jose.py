@@ -33,6 +33,9 @@ _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 _TO_STANDARD = str.maketrans("-_", "+/")
 _MAX_INT_DIGITS = 32  # far beyond any NumericDate; stops CVE-2020-10735-style work early
 _MAX_HEADER_SIZE = 4096  # bytes of decoded header JSON; real headers are < 200
+# Nesting of arrays and objects. Real claims nest a few levels; CPython's own limit
+# (a RecursionError) depends on the version: 3.13 parses 5000 levels without one.
+_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,9 @@ def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.") from None
     if not isinstance(value, dict):
         raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
+    # Each level needs an opening bracket, so only a text with many of them can be too deep.
+    if text.count("[") + text.count("{") > _MAX_DEPTH and _too_deep(value, _MAX_DEPTH):
+        raise MalformedTokenError(reason=f"The {what} nests arrays or objects too deeply.")
     # Escapes are the only way to smuggle lone surrogates or NUL into strings;
     # only then is the (rare) full walk worth it.
     if "\\u" in text and not _clean_strings(value):
@@ -149,6 +155,17 @@ def _parse_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _clean_strings(value: Any) -> bool:

@@ -113,6 +113,9 @@ def _import_rsa(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
         raise KeySetError(f"its RSA exponent is {e}, not 65537")
     if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:
         raise KeySetError(f"its RSA modulus has {n.bit_length()} bits, outside 2048..8192")
+    if not n & 1:
+        # A product of two odd primes is odd; ``cryptography`` does not check this.
+        raise KeySetError("its RSA modulus is even")
     try:
         return rsa.RSAPublicNumbers(e, n).public_key()
     except ValueError as exc:

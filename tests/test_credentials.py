@@ -1,0 +1,234 @@
+"""Bearer credentials from the Authorization header (RFC 6750 §2.1, RFC 9110 §11).
+
+Catalogue rows T01-T06 of ``hostile-tokens.md``: no credentials or another scheme is a
+bare 401 challenge; a malformed or repeated Bearer header is a 400 ``invalid_request``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bearerguard import (
+    BearerError,
+    InvalidRequestError,
+    MissingTokenError,
+    token_from_authorization,
+)
+
+BARE_CHALLENGE = 'Bearer realm="api"'
+INVALID_REQUEST_CHALLENGE = (
+    'Bearer realm="api", error="invalid_request", '
+    'error_description="Malformed Authorization header"'
+)
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxMjMifQ.c2lnbmF0dXJl"
+
+
+def missing(value: object, **kwargs: str) -> MissingTokenError:
+    with pytest.raises(MissingTokenError) as info:
+        token_from_authorization(value, **kwargs)  # type: ignore[arg-type]
+    exc = info.value
+    assert isinstance(exc, BearerError)
+    assert exc.status_code == 401
+    assert exc.error is None
+    return exc
+
+
+def malformed(value: object, **kwargs: str) -> InvalidRequestError:
+    with pytest.raises(InvalidRequestError) as info:
+        token_from_authorization(value, **kwargs)  # type: ignore[arg-type]
+    exc = info.value
+    assert isinstance(exc, BearerError)
+    assert exc.status_code == 400
+    assert exc.error == "invalid_request"
+    assert exc.description == "Malformed Authorization header"
+    return exc
+
+
+# --- T01: no credentials ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, "", " ", "\t", "  \t  "], ids=repr)
+def test_t01_no_credentials_is_a_bare_401_challenge(value):
+    exc = missing(value)
+    assert exc.www_authenticate == BARE_CHALLENGE
+    assert exc.headers == {"WWW-Authenticate": BARE_CHALLENGE}
+    assert "error=" not in exc.www_authenticate
+
+
+# --- T02: another scheme -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Basic dXNlcjpwYXNz",
+        "Token abc",
+        "DPoP eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+        "Bearerabc",
+        f"Bearer{TOKEN}",
+        "Digest username=x",
+        "Negotiate YIIC",
+        "Bear abc",
+        "Bearer-abc",
+        "MAC id=x",
+    ],
+)
+def test_t02_another_scheme_is_a_bare_401_challenge(value):
+    exc = missing(value)
+    assert exc.www_authenticate == BARE_CHALLENGE
+    assert exc.headers == {"WWW-Authenticate": BARE_CHALLENGE}
+
+
+def test_t02_another_scheme_logs_why_without_telling_the_client():
+    exc = missing("Basic dXNlcjpwYXNz")
+    assert "scheme" in exc.reason
+    assert "dXNlcjpwYXNz" not in f"{exc.reason} {exc!r} {exc.www_authenticate}"
+
+
+# --- T03: scheme case and spaces -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "BeArEr", "bEARER"])
+def test_t03_the_scheme_is_case_insensitive(scheme):
+    assert token_from_authorization(f"{scheme} {TOKEN}") == TOKEN
+
+
+@pytest.mark.parametrize("spaces", [1, 2, 3, 10])
+def test_t03_one_or_more_spaces_may_follow_the_scheme(spaces):
+    assert token_from_authorization("Bearer" + " " * spaces + TOKEN) == TOKEN
+
+
+@pytest.mark.parametrize(
+    "value",
+    [f"  Bearer {TOKEN}", f"Bearer {TOKEN}  ", f"\tBearer {TOKEN}\t", f" \t Bearer {TOKEN} \t "],
+    ids=["leading", "trailing", "tabs", "mixed"],
+)
+def test_leading_and_trailing_optional_whitespace_is_tolerated(value):
+    assert token_from_authorization(value) == TOKEN
+
+
+# --- T04: the Bearer scheme without a usable token ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer",
+        "Bearer ",
+        "Bearer    ",
+        "bearer",
+        "Bearer\t",
+        f"Bearer\t{TOKEN}",
+        f"Bearer \t{TOKEN}",
+    ],
+    ids=repr,
+)
+def test_t04_bearer_without_a_space_separated_token_is_a_400(value):
+    exc = malformed(value)
+    assert exc.www_authenticate == INVALID_REQUEST_CHALLENGE
+    assert exc.headers == {"WWW-Authenticate": INVALID_REQUEST_CHALLENGE}
+
+
+# --- T05: more than one b64token ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a b",
+        f"{TOKEN} extra",
+        "a,b",
+        f"{TOKEN},{TOKEN}",
+        "a;b",
+        'a"b',
+        '"abc"',
+        "{abc}",
+        "a\\b",
+        "abc\r\n",
+        "abc\x00",
+        "t\u00f6ken",
+        "a=b",
+        "===",
+        "a==b",
+        "a\tb",
+    ],
+    ids=repr,
+)
+def test_t05_credentials_that_are_not_one_b64token_are_a_400(token):
+    exc = malformed(f"Bearer {token}")
+    assert exc.www_authenticate == INVALID_REQUEST_CHALLENGE
+
+
+def test_t05_the_offending_value_is_never_echoed():
+    exc = malformed('Bearer a"\r\nSet-Cookie: evil=1')
+    rendered = f"{exc.www_authenticate} {exc.reason} {exc!r} {exc.to_json()}"
+    assert "evil" not in rendered
+    assert "Set-Cookie" not in rendered
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["abc", "a-b.c_d~e+f/g", "abc=", "abc==", "abc=====", "A", "~", "+/", TOKEN, "0.1.2"],
+)
+def test_every_b64token_character_and_trailing_equals_signs_are_accepted(token):
+    assert token_from_authorization(f"Bearer {token}") == token
+
+
+def test_the_token_is_returned_verbatim_without_any_decoding():
+    assert token_from_authorization("Bearer not.a.jwt") == "not.a.jwt"
+
+
+# --- T06: repeated header fields --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"Bearer {TOKEN}", f"Bearer {TOKEN}"],
+        [f"Bearer {TOKEN}", "Basic dXNlcjpwYXNz"],
+        ["", ""],
+        ("a", "b", "c"),
+    ],
+    ids=["same_twice", "bearer_and_basic", "two_empty", "three_tuple"],
+)
+def test_t06_two_authorization_fields_are_a_400(values):
+    exc = malformed(values)
+    assert exc.www_authenticate == INVALID_REQUEST_CHALLENGE
+
+
+@pytest.mark.parametrize("values", [[f"Bearer {TOKEN}"], (f"bearer  {TOKEN} ",)])
+def test_t06_a_list_of_one_value_is_that_value(values):
+    assert token_from_authorization(values) == TOKEN
+
+
+@pytest.mark.parametrize("values", [[], (), [""], ["  "]])
+def test_t06_an_empty_list_means_no_credentials(values):
+    assert missing(values).www_authenticate == BARE_CHALLENGE
+
+
+def test_t06_a_list_of_one_malformed_value_is_a_400():
+    malformed(["Bearer a b"])
+
+
+def test_a_list_of_one_other_scheme_is_a_bare_challenge():
+    assert missing(["Basic dXNlcjpwYXNz"]).www_authenticate == BARE_CHALLENGE
+
+
+# --- realm ---------------------------------------------------------------------------
+
+
+def test_the_realm_keyword_flows_into_the_bare_challenge():
+    assert missing(None, realm="photos").www_authenticate == 'Bearer realm="photos"'
+    assert missing("Basic x", realm="photos").www_authenticate == 'Bearer realm="photos"'
+
+
+def test_the_realm_keyword_flows_into_the_invalid_request_challenge():
+    assert malformed("Bearer a b", realm="photos").www_authenticate == (
+        'Bearer realm="photos", error="invalid_request", '
+        'error_description="Malformed Authorization header"'
+    )
+    assert malformed(["a", "b"], realm="photos").realm == "photos"
+
+
+def test_the_realm_keyword_does_not_change_a_valid_result():
+    assert token_from_authorization(f"Bearer {TOKEN}", realm="photos") == TOKEN

@@ -1,0 +1,193 @@
+"""AccessToken: scope checks, namespaced claims, client id, immutability, no leaks."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from bearerguard import AccessToken, ConfigurationError, InsufficientScopeError
+
+RAW = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxMjMifQ.c2lnbmF0dXJlLWJ5dGVz"
+
+
+def make_token(scopes: str = "read:contacts write:contacts", realm: str = "api", **claims: Any):
+    body = {"sub": "auth0|123", "scope": scopes, **claims}
+    return AccessToken(
+        claims=MappingProxyType(body),
+        header=MappingProxyType({"alg": "RS256", "kid": "k1"}),
+        scopes=frozenset(scopes.split()),
+        issuer="https://tenant.auth0.com/",
+        audience=("https://api.example.com",),
+        subject="auth0|123",
+        expires_at=datetime(2027, 1, 15, 9, tzinfo=timezone.utc),
+        issued_at=None,
+        raw=RAW,
+        realm=realm,
+    )
+
+
+# --- has_scopes ----------------------------------------------------------------------------
+
+
+def test_has_scopes_requires_all_of_them_by_default() -> None:
+    token = make_token()
+    assert token.has_scopes("read:contacts")
+    assert token.has_scopes("read:contacts", "write:contacts")
+    assert not token.has_scopes("read:contacts", "delete:contacts")
+
+
+def test_has_scopes_any_of_needs_only_one() -> None:
+    token = make_token()
+    assert token.has_scopes("delete:contacts", "write:contacts", any_of=True)
+    assert not token.has_scopes("delete:contacts", "admin", any_of=True)
+
+
+@pytest.mark.parametrize("any_of", [False, True])
+def test_requiring_nothing_is_satisfied(any_of: bool) -> None:
+    empty = make_token(scopes="")
+    assert empty.has_scopes(any_of=any_of)
+    empty.require_scopes(any_of=any_of)  # does not raise
+
+
+@pytest.mark.parametrize("asked", ["READ:CONTACTS", "read:contact", "read:contacts ", "read"])
+def test_scopes_match_exactly_and_case_sensitively(asked: str) -> None:
+    token = make_token()
+    if asked != asked.strip():
+        with pytest.raises(ConfigurationError):
+            token.has_scopes(asked)
+    else:
+        assert not token.has_scopes(asked)
+        assert not token.has_scopes(asked, any_of=True)
+
+
+def test_repeated_required_scope_is_still_one_scope() -> None:
+    assert make_token().has_scopes("read:contacts", "read:contacts")
+
+
+# --- require_scopes ------------------------------------------------------------------------
+
+
+def test_require_scopes_passes_when_granted() -> None:
+    token = make_token()
+    token.require_scopes("read:contacts")
+    token.require_scopes("read:contacts", "write:contacts")
+    token.require_scopes("admin", "write:contacts", any_of=True)
+
+
+def test_require_scopes_raises_403_with_the_required_scopes_in_the_challenge() -> None:
+    token = make_token(realm="orders")
+    with pytest.raises(InsufficientScopeError) as caught:
+        token.require_scopes("read:contacts", "delete:contacts")
+    exc = caught.value
+    assert exc.status_code == 403
+    assert exc.error == "insufficient_scope"
+    assert exc.required_scopes == ("read:contacts", "delete:contacts")
+    assert exc.any_of is False
+    assert exc.www_authenticate == (
+        'Bearer realm="orders", error="insufficient_scope", '
+        'error_description="Insufficient scope", scope="read:contacts delete:contacts"'
+    )
+    assert exc.to_json() == {
+        "error": "insufficient_scope",
+        "error_description": "Insufficient scope",
+    }
+
+
+def test_require_scopes_any_of_records_the_mode() -> None:
+    with pytest.raises(InsufficientScopeError) as caught:
+        make_token().require_scopes("admin", "root", any_of=True)
+    assert caught.value.any_of is True
+    assert caught.value.required_scopes == ("admin", "root")
+    assert 'scope="admin root"' in (caught.value.www_authenticate or "")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "read contacts", 'read"contacts', "read\\contacts", "read\tcontacts", "caf\u00e9", 123],
+    ids=["empty", "space", "quote", "backslash", "tab", "non-ascii", "not-a-string"],
+)
+@pytest.mark.parametrize("method", ["has_scopes", "require_scopes"])
+def test_invalid_scope_names_are_a_configuration_error(bad: Any, method: str) -> None:
+    token = make_token()
+    with pytest.raises(ConfigurationError) as caught:
+        getattr(token, method)("read:contacts", bad)
+    assert "scope" in str(caught.value)
+
+
+def test_a_scope_string_with_spaces_is_refused_not_split() -> None:
+    # A common mistake: require_scopes("read:contacts write:contacts"). It must not pass
+    # or fail silently; the error says to pass each scope separately.
+    with pytest.raises(ConfigurationError, match="own argument"):
+        make_token().require_scopes("read:contacts write:contacts")
+
+
+# --- claims --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", ["https://example.com/", "https://example.com"])
+def test_claim_with_namespace_with_or_without_trailing_slash(namespace: str) -> None:
+    token = make_token(**{"https://example.com/roles": ["admin"]})
+    assert token.claim("roles", namespace=namespace) == ["admin"]
+
+
+def test_claim_without_namespace_and_default() -> None:
+    token = make_token(email="a@example.com")
+    assert token.claim("email") == "a@example.com"
+    assert token.claim("missing") is None
+    assert token.claim("missing", default=[]) == []
+    assert token.claim("roles", namespace="https://example.com", default=()) == ()
+
+
+def test_claim_does_not_fall_back_to_the_unnamespaced_name() -> None:
+    token = make_token(roles=["admin"])
+    assert token.claim("roles", namespace="https://example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"client_id": "c-9068"}, "c-9068"),
+        ({"azp": "c-auth0"}, "c-auth0"),
+        ({"client_id": "c-9068", "azp": "c-auth0"}, "c-9068"),
+        ({}, None),
+    ],
+    ids=["client_id", "azp", "client_id-wins", "neither"],
+)
+def test_client_id_from_client_id_or_azp(claims: dict[str, Any], expected: str | None) -> None:
+    assert make_token(**claims).client_id == expected
+
+
+# --- immutability and repr ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["subject", "scopes", "claims", "raw", "issuer"])
+def test_access_token_is_frozen(name: str) -> None:
+    token = make_token()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(token, name, "changed")
+
+
+def test_claims_and_header_are_read_only() -> None:
+    token = make_token()
+    with pytest.raises(TypeError):
+        token.claims["sub"] = "someone-else"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        token.header["alg"] = "none"  # type: ignore[index]
+
+
+def test_scopes_cannot_be_extended() -> None:
+    token = make_token()
+    with pytest.raises(AttributeError):
+        token.scopes.add("admin")  # type: ignore[attr-defined]
+
+
+def test_raw_token_is_not_in_repr() -> None:
+    text = repr(make_token())
+    assert RAW not in text
+    for segment in RAW.split("."):
+        assert segment not in text
+    assert "auth0|123" in text  # the useful parts are still shown

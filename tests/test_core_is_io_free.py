@@ -20,8 +20,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 CORE = (
     "_config",
     "_credentials",
@@ -107,13 +105,10 @@ def test_the_core_modules_do_not_import_io_modules_themselves() -> None:
         assert not forbidden, f"bearerguard.{name} imports {sorted(forbidden)}"
 
 
-@pytest.mark.xfail(
-    reason="_keys and _keycache use the logging module, which imports threading; "
-    "keeping threading out of the core needs logging behind a lazy import or an injected logger",
-    strict=True,
-)
-def test_the_core_does_not_even_load_threading() -> None:
-    assert "threading" not in _imported_by_core()
+def test_the_core_does_not_even_load_threading_or_logging() -> None:
+    loaded = _imported_by_core()
+    assert "threading" not in loaded
+    assert "logging" not in loaded
 
 
 def test_threading_reaches_the_core_only_through_logging() -> None:

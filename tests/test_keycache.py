@@ -77,6 +77,7 @@ class Shell:
         self.responses: dict[str, Outcome | Callable[[], Outcome]] = {}
         self.fetched: list[tuple[float, str]] = []
         self.requests: list[Fetch] = []
+        self.notes: list[str] = []  # the warnings the cache hands back for the log
         self.now = T0
 
     def answer(self, url: str) -> Outcome:
@@ -87,7 +88,7 @@ class Shell:
     def settle(self, fetch: Fetch, now: float) -> None:
         self.now = now
         assert self.cache.begin(fetch, now)
-        self.cache.store(fetch, drive(fetch.plan(), self.answer), now)
+        self.notes.extend(self.cache.store(fetch, drive(fetch.plan(), self.answer), now))
 
     def lookup(self, kid: str | None, now: float, alg: str = ALG) -> VerificationKey:
         """One verification's key lookup, as the verify flow runs it."""
@@ -400,12 +401,11 @@ class TestFailures:
         shell.responses[JWKS_URI] = key_set_document("k1")
         assert shell.lookup("k1", T0 + 610 + caught.value.retry_after).kid == "k1"
 
-    def test_a_failed_refresh_is_logged_as_a_warning(self, shell, caplog):
-        caplog.set_level(logging.WARNING, logger="bearerguard")
+    def test_a_failed_refresh_is_reported_for_the_log(self, shell):
         warm(shell)
         shell.responses[JWKS_URI] = Document(500, JSON, b"{}")
         shell.lookup("k1", T0 + 600)
-        (message,) = [r.getMessage() for r in caplog.records if r.name == "bearerguard"]
+        (message,) = shell.notes
         assert JWKS_URI in message
         assert "HTTP 500" in message
         assert "keeping the last good copy" in message
@@ -549,18 +549,17 @@ class TestGenerations:
 
 
 class TestAbandon:
-    def test_an_abandoned_first_fetch_counts_as_a_failure(self, caplog):
-        caplog.set_level(logging.WARNING, logger="bearerguard")
+    def test_an_abandoned_first_fetch_counts_as_a_failure(self):
         cache = configured()
         fetch = cache.locate(ISSUER, "k1", ALG, T0, set())
         assert cache.begin(fetch, T0)
-        cache.abandon(fetch, T0 + 2)
+        notes = cache.abandon(fetch, T0 + 2)
         assert not cache.begin(fetch, T0 + 2)
         with pytest.raises(KeySetUnavailableError) as caught:
             cache.locate(ISSUER, "k1", ALG, T0 + 2.5, set())
         assert caught.value.retry_after == 1
         assert cache.locate(ISSUER, "k1", ALG, T0 + 3, set()) == FetchKeySet(JWKS_URI, 1)
-        assert any("abandoned" in r.getMessage() for r in caplog.records)
+        assert any("abandoned" in note for note in notes)
 
     def test_an_abandoned_refresh_keeps_serving_the_stale_keys(self, shell):
         key = warm(shell)
@@ -662,13 +661,12 @@ class TestDiscovery:
         assert JWKS_URI not in shell.urls()
         assert all(isinstance(r, FetchDiscovery) for r in shell.requests)
 
-    def test_an_issuer_mismatch_is_logged_with_the_hint_about_trailing_slashes(self, caplog):
-        caplog.set_level(logging.WARNING, logger="bearerguard")
+    def test_an_issuer_mismatch_is_reported_with_the_hint_about_trailing_slashes(self):
         shell = Shell(discovering())
         shell.responses[OIDC_URL] = discovery_document(issuer="https://tenant.auth0.com")
         with pytest.raises(KeySetUnavailableError):
             shell.lookup("k1", T0)
-        (message,) = [r.getMessage() for r in caplog.records if r.name == "bearerguard"]
+        (message,) = shell.notes
         assert "'https://tenant.auth0.com'" in message
         assert "trailing slash" in message
 
@@ -841,6 +839,21 @@ class TestThroughTheVerifier:
 
     JWKS_PATH = "/.well-known/jwks.json"
     OIDC_PATH = "/.well-known/openid-configuration"
+
+    def test_failed_refreshes_and_skipped_keys_are_logged_as_warnings(
+        self, make_verifier, provider, clock, verify, caplog
+    ):
+        caplog.set_level(logging.WARNING, logger="bearerguard")
+        provider.jwks_extra.append({"kty": "XYZ", "kid": "odd"})
+        verifier = make_verifier()
+        verify(verifier, provider.token())
+        clock.advance(601)
+        provider.override[self.JWKS_PATH] = lambda request: httpx.Response(500)
+        assert verify(verifier, provider.token()).subject == "auth0|123"  # stale keys serve
+        messages = [r.getMessage() for r in caplog.records if r.name == "bearerguard"]
+        assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "bearerguard")
+        assert any("'odd'" in m and provider.jwks_uri in m for m in messages)
+        assert any("HTTP 500" in m and "keeping the last good copy" in m for m in messages)
 
     def test_two_verifications_fetch_discovery_and_the_key_set_once(
         self, make_verifier, provider, verify

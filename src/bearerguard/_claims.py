@@ -52,11 +52,12 @@ def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str
     cty = header.get("cty")
     if isinstance(cty, str) and cty.lower() in ("jwt", "application/jwt"):
         raise MalformedTokenError(reason="The token is a nested JWT, which is not accepted.")
+    # An explicit null is not an absent member: refuse it rather than guess.
     kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID_LENGTH):
+    if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID_LENGTH):
         raise MalformedTokenError(reason="The token's kid is not a short non-empty string.")
     typ = header.get("typ")
-    if typ is not None and not isinstance(typ, str):
+    if "typ" in header and not isinstance(typ, str):
         raise MalformedTokenError(reason="The token's typ is not a string.")
     # Media types are case-insensitive (RFC 7515 §4.1.9).
     allowed = _ACCESS_TOKEN_TYPES if config.rfc9068_strict else _LENIENT_TYPES

@@ -20,7 +20,6 @@ Rules:
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Generator, Mapping
@@ -40,8 +39,6 @@ __all__ = [
     "KeyCache",
     "discovery_urls",
 ]
-
-logger = logging.getLogger("bearerguard")
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|=|$)", re.IGNORECASE)
@@ -260,15 +257,17 @@ class KeyCache:
         self._entries[fetch.key] = replace(entry, refreshing=True, last_fetch=now)
         return True
 
-    def store(self, fetch: Fetch, outcome: Outcome, now: float) -> None:
+    def store(self, fetch: Fetch, outcome: Outcome, now: float) -> tuple[str, ...]:
         """Record the outcome of ``fetch``: parse it once, keep the last good value on failure.
+
+        Returns warnings for the shell to log (a failed refresh, skipped keys).
 
         An outcome for a generation that is already settled (a fetch that was
         taken over after hanging) is dropped: an older fetch never overwrites a newer one.
         """
         entry = self._entries.get(fetch.key, _EMPTY)
         if entry.generation != fetch.generation:
-            return
+            return ()
         try:
             if isinstance(outcome, FetchFailure):
                 raise KeySetError(outcome.reason)
@@ -286,14 +285,7 @@ class KeyCache:
                 self.policy.failure_backoff * 2 ** min(failures - 1, 16),
                 self.policy.max_failure_backoff,
             )
-            logger.warning(
-                "Could not refresh %s for %s: %s (%s; next attempt in %.0f s)",
-                fetch.key[0],
-                fetch.key[1],
-                why,
-                "keeping the last good copy" if entry.value is not None else "nothing cached",
-                backoff,
-            )
+            kept = "keeping the last good copy" if entry.value is not None else "nothing cached"
             self._entries[fetch.key] = replace(
                 entry,
                 refreshing=False,
@@ -301,7 +293,10 @@ class KeyCache:
                 retry_at=now + backoff,
                 generation=entry.generation + 1,
             )
-            return
+            return (
+                f"Could not refresh {fetch.key[0]} for {fetch.key[1]}: {why} "
+                f"({kept}; next attempt in {backoff:.0f} s)",
+            )
         self._entries[fetch.key] = _Entry(
             value=value,
             fresh_until=now + ttl,
@@ -309,10 +304,11 @@ class KeyCache:
             last_fetch=entry.last_fetch,
             generation=entry.generation + 1,
         )
+        return value.skipped if isinstance(value, KeySet) else ()
 
-    def abandon(self, fetch: Fetch, now: float) -> None:
+    def abandon(self, fetch: Fetch, now: float) -> tuple[str, ...]:
         """A started fetch ended without an outcome (e.g. cancelled): count it as a failure."""
-        self.store(fetch, FetchFailure("the fetch was abandoned"), now)
+        return self.store(fetch, FetchFailure("the fetch was abandoned"), now)
 
     def _ttl(self, cache_control: str) -> float:
         policy = self.policy

@@ -1,17 +1,16 @@
 """Keys: a JWK Set parsed once per fetch, and the choice of key for a token.
 
 A key is imported only if it is a public signing key of sound size and shape;
-anything else in the set is skipped (RFC 7517 §5) and logged. Each key knows the
-algorithms it may verify, so a token's ``alg`` is bound to the key's type, curve
-and published ``alg`` (RFC 8725 §3.1). Symmetric (``oct``) keys from a key set
-are never used.
+anything else in the set is skipped (RFC 7517 §5), with the reason kept for the
+log. Each key knows the algorithms it may verify, so a token's ``alg`` is bound
+to the key's type, curve and published ``alg`` (RFC 8725 §3.1). Symmetric
+(``oct``) keys from a key set are never used.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +21,6 @@ from ._errors import UnknownKeyError
 from ._jose import b64url_decode
 
 __all__ = ["KeySet", "KeySetError", "VerificationKey"]
-
-logger = logging.getLogger("bearerguard")
 
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 _EC_CURVES: Mapping[str, tuple[ec.EllipticCurve, str, int]] = {
@@ -163,9 +160,10 @@ class KeySet:
 
     __slots__ = ("_by_kid", "keys", "skipped")
 
-    def __init__(self, keys: Iterable[VerificationKey], skipped: int = 0) -> None:
+    def __init__(self, keys: Iterable[VerificationKey], skipped: Iterable[str] = ()) -> None:
         self.keys = tuple(keys)
-        self.skipped = skipped
+        #: why each unusable JWK of the document was skipped (for the shell to log)
+        self.skipped = tuple(skipped)
         self._by_kid: dict[str | None, list[VerificationKey]] = {}
         for key in self.keys:
             self._by_kid.setdefault(key.kid, []).append(key)
@@ -181,19 +179,20 @@ class KeySet:
         if len(entries) > MAX_KEYS:
             raise KeySetError(f"the document has more than {MAX_KEYS} keys")
         keys: list[VerificationKey] = []
+        skipped: list[str] = []
         for index, jwk in enumerate(entries):
             if not isinstance(jwk, dict):
-                logger.warning("Skipping key #%d of %s: it is not a JSON object", index, source)
+                skipped.append(f"Skipping key #{index} of {source}: it is not a JSON object")
                 continue
             try:
                 keys.append(VerificationKey.from_jwk(jwk))
             except KeySetError as why:
                 kid = jwk.get("kid")
                 label = repr(kid[:64]) if isinstance(kid, str) else f"#{index}"
-                logger.warning("Skipping key %s of %s: %s", label, source, why)
+                skipped.append(f"Skipping key {label} of {source}: {why}")
         if not keys:
             raise KeySetError("the document holds no usable signing keys")
-        return cls(keys, skipped=len(entries) - len(keys))
+        return cls(keys, skipped=skipped)
 
     def find(self, kid: str | None, alg: str) -> VerificationKey | None:
         """The one key for ``kid`` that may verify ``alg``; ``None`` if there is none.

@@ -5,7 +5,9 @@ every other caller, on any thread or event loop, waits for the same result.
 The lock guards only the in-flight table (no I/O under it), so verifications
 with cached keys and fetches for other issuers never wait on a fetch.
 An async lead runs as a task owned by the refresher: cancelling the request that
-started it does not cancel the fetch the others are waiting for.
+started it does not cancel the fetch the others are waiting for. The warnings
+the cache returns (failed refreshes, skipped keys) are logged here, on the
+``bearerguard`` logger.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +27,9 @@ from ._fetch import afetch, fetch
 from ._keycache import Fetch, FetchFailure, KeyCache, Outcome
 
 __all__ = ["Refresher"]
+
+# The core cannot log (logging imports threading); it returns notes and this shell logs them.
+logger = logging.getLogger("bearerguard")
 
 
 @dataclass(slots=True)
@@ -113,9 +119,11 @@ class Refresher:
     def _settle(self, request: Fetch, flight: _InFlight, outcome: Outcome | None) -> None:
         try:
             if outcome is None:
-                self._cache.abandon(request, self._monotonic())
+                notes = self._cache.abandon(request, self._monotonic())
             else:
-                self._cache.store(request, outcome, self._monotonic())
+                notes = self._cache.store(request, outcome, self._monotonic())
+            for note in notes:
+                logger.warning("%s", note)
         finally:
             with self._lock:
                 if self._in_flight.get(request.key) is flight:

@@ -63,6 +63,10 @@ class TestIssuer:
             "https://tenant.auth0.com/?q=1",
             "https://tenant.auth0.com/#frag",
             "https://tenant.auth0.com:99999/",
+            "https://tenant.auth0.com/\x00keys",
+            "https://tenant .auth0.com/",
+            "https://tenant.auth0.com/a\tb",
+            "https://tenant.auth0.com/\x7f",
         ],
     )
     def test_unusable_issuers_are_refused(self, value):

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from bearerguard import (
     AccessToken,
     BearerError,
+    EncryptedTokenError,
     ExpiredTokenError,
     ImmatureTokenError,
     InsufficientScopeError,
@@ -1322,3 +1323,29 @@ def test_a_transport_that_crashes_is_a_503_never_an_unexpected_exception(
     assert exc.status_code == 503
     assert "internal.example" not in (exc.www_authenticate or "") + exc.description
     _assert_nothing_from_the_token(exc, raw)
+
+
+def test_t79_a_jwe_is_refused_as_encrypted_without_decryption_or_fetch(
+    make_verifier, provider, verify
+):
+    header = b64url(json.dumps({"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": "k1"}).encode())
+    jwe = ".".join([header, b64url(b"k" * 256), b64url(b"iv" * 6), b64url(b"c" * 40), "dGFn"])
+    with pytest.raises(EncryptedTokenError) as caught:
+        verify(make_verifier(), jwe)
+    assert "encrypted" in caught.value.description
+    assert caught.value.status_code == 401
+    assert not provider.hits
+
+
+def test_t84_large_arrays_and_many_claims_within_the_size_cap_are_handled(
+    make_verifier, provider, verify
+):
+    audiences = [f"https://api{i}.example.net" for i in range(5000)] + [AUDIENCE]
+    custom = {f"https://example.com/claim{i}": i for i in range(1000)}
+    token = provider.token(aud=audiences, **custom)
+    verifier = make_verifier(max_token_size=1 << 20)
+    verified = verify(verifier, token)
+    assert verified.audience[-1] == AUDIENCE
+    assert verified.claim("claim999", namespace="https://example.com/") == 999
+    with pytest.raises(InvalidAudienceError):
+        verify(verifier, provider.token(aud=audiences[:-1]))

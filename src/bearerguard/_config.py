@@ -165,6 +165,9 @@ def normalize_issuer(value: str) -> str:
 
 def check_url(url: str, *, what: str) -> None:
     """Require ``https``, or ``http`` for loopback hosts only; no credentials, query or fragment."""
+    # urlsplit is lenient: it keeps spaces and control characters that no URL may carry.
+    if any(ch <= " " or ch == "\x7f" for ch in url):
+        raise ConfigurationError(f"{what} {url!r} contains spaces or control characters.")
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -75,6 +75,17 @@ def _next_hop(url: httpx.URL, response: httpx.Response) -> httpx.URL | FetchFail
 _FETCH_ERRORS = (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError)
 
 
+def _look(
+    url: httpx.URL, response: httpx.Response, policy: CachePolicy, deadline: float
+) -> _Body | httpx.URL | FetchFailure:
+    """What to do with a response's head: follow a redirect, refuse, or read the body."""
+    hop = _next_hop(url, response)
+    if hop is not None:
+        return hop
+    body = _Body(response, policy, deadline)
+    return body.refuse_early() or body
+
+
 def _failure(exc: Exception) -> FetchFailure:
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
         return FetchFailure("the provider did not answer in time")
@@ -98,18 +109,15 @@ def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None =
                 if remaining <= 0:
                     return FetchFailure("the provider did not answer in time")
                 with client.stream("GET", target, timeout=remaining) as response:
-                    hop = _next_hop(target, response)
-                    if hop is None:
-                        body = _Body(response, policy, deadline)
-                        if refused := body.refuse_early():
-                            return refused
+                    step = _look(target, response, policy, deadline)
+                    if isinstance(step, _Body):
                         for chunk in response.iter_bytes():
-                            if refused := body.add(chunk):
+                            if refused := step.add(chunk):
                                 return refused
-                        return body.document()
-                    if isinstance(hop, FetchFailure):
-                        return hop
-                    target = hop
+                        return step.document()
+                    if isinstance(step, FetchFailure):
+                        return step
+                    target = step
             return FetchFailure("too many redirects")
     except _FETCH_ERRORS as exc:
         return _failure(exc)
@@ -135,16 +143,13 @@ async def _afetch(
         target = httpx.URL(url)
         for _ in range(_MAX_REDIRECTS + 1):
             async with client.stream("GET", target) as response:
-                hop = _next_hop(target, response)
-                if hop is None:
-                    body = _Body(response, policy, deadline)
-                    if refused := body.refuse_early():
-                        return refused
+                step = _look(target, response, policy, deadline)
+                if isinstance(step, _Body):
                     async for chunk in response.aiter_bytes():
-                        if refused := body.add(chunk):
+                        if refused := step.add(chunk):
                             return refused
-                    return body.document()
-                if isinstance(hop, FetchFailure):
-                    return hop
-                target = hop
+                    return step.document()
+                if isinstance(step, FetchFailure):
+                    return step
+                target = step
         return FetchFailure("too many redirects")

@@ -71,10 +71,6 @@ def _next_hop(url: httpx.URL, response: httpx.Response) -> httpx.URL | FetchFail
     return target
 
 
-# httpx.InvalidURL is no HTTPError: a jwks_uri from a discovery document may raise it.
-_FETCH_ERRORS = (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError)
-
-
 def _look(
     url: httpx.URL, response: httpx.Response, policy: CachePolicy, deadline: float
 ) -> _Body | httpx.URL | FetchFailure:
@@ -91,6 +87,7 @@ def _failure(exc: Exception) -> FetchFailure:
         return FetchFailure("the provider did not answer in time")
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return FetchFailure("the URL cannot be fetched")
+    # Anything else, e.g. a custom transport's own exception: never a 500 for the caller.
     return FetchFailure(f"the request failed ({type(exc).__name__})")
 
 
@@ -119,7 +116,7 @@ def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None =
                         return step
                     target = step
             return FetchFailure("too many redirects")
-    except _FETCH_ERRORS as exc:
+    except Exception as exc:  # an unreachable provider, whatever the transport raised
         return _failure(exc)
 
 
@@ -129,7 +126,7 @@ async def afetch(
     """GET ``url`` asynchronously, within one total deadline."""
     try:
         return await asyncio.wait_for(_afetch(url, policy, transport), policy.fetch_timeout)
-    except (*_FETCH_ERRORS, asyncio.TimeoutError) as exc:
+    except Exception as exc:  # CancelledError is no Exception: cancellation still propagates
         return _failure(exc)
 
 

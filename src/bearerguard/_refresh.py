@@ -24,7 +24,7 @@ import httpx
 
 from ._drive import adrive, drive
 from ._fetch import afetch, fetch
-from ._keycache import Fetch, FetchFailure, KeyCache, Outcome
+from ._keycache import Fetch, KeyCache, Outcome
 
 __all__ = ["Refresher"]
 
@@ -94,16 +94,10 @@ class Refresher:
             self._settle(request, flight, outcome)
 
     def _fetch(self, url: str) -> Outcome:
-        try:
-            return fetch(url, self._policy, self._transport)
-        except Exception as exc:  # a broken transport is an unreachable provider, never a 500
-            return _transport_failure(exc)
+        return fetch(url, self._policy, self._transport)
 
     async def _afetch(self, url: str) -> Outcome:
-        try:
-            return await afetch(url, self._policy, self._async_transport)
-        except Exception as exc:  # CancelledError is no Exception: cancellation still propagates
-            return _transport_failure(exc)
+        return await afetch(url, self._policy, self._async_transport)
 
     def _join(self, request: Fetch) -> tuple[_InFlight | None, bool]:
         now = self._monotonic()
@@ -129,13 +123,6 @@ class Refresher:
                 if self._in_flight.get(request.key) is flight:
                     del self._in_flight[request.key]
             flight.done.set_result(None)
-
-
-def _transport_failure(exc: Exception) -> FetchFailure:
-    # fetch() turns httpx and socket errors into outcomes; anything else escaping it (a
-    # custom transport's own exception) would otherwise surface from verify() as a crash
-    # in sync code and as a lost task exception plus a 503 in async code.
-    return FetchFailure(f"the transport raised {type(exc).__name__}")
 
 
 async def _wait(done: concurrent.futures.Future[None], timeout: float) -> None:

@@ -7,10 +7,9 @@ from the allow-list, so an algorithm that is not allowed has no primitive at all
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -26,45 +25,91 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "512": hashes.SHA512,
 }
 
+# A check returns False when the key does not fit the algorithm and raises
+# InvalidSignature when the signature is wrong.
+_Check = Callable[[bytes, Any, bytes], bool]
+
+
+def _rsa(pad: padding.AsymmetricPadding, digest: hashes.HashAlgorithm) -> _Check:
+    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
+        if not isinstance(key, rsa.RSAPublicKey):
+            return False
+        key.verify(signature, signing_input, pad, digest)
+        return True
+
+    return check
+
+
+def _ecdsa(digest: hashes.HashAlgorithm) -> _Check:
+    curve_hash = ec.ECDSA(digest)
+
+    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
+        # JWS carries R || S (RFC 7518 §3.4); cryptography wants DER.
+        half = len(signature) // 2
+        if not isinstance(key, ec.EllipticCurvePublicKey) or not half or len(signature) % 2:
+            return False
+        r, s = int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+        key.verify(encode_dss_signature(r, s), signing_input, curve_hash)
+        return True
+
+    return check
+
+
+def _eddsa(signing_input: bytes, key: Any, signature: bytes) -> bool:
+    if not isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return False
+    key.verify(signature, signing_input)
+    return True
+
+
+def _hmac(hash_name: str) -> _Check:
+    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
+        if not isinstance(key, bytes):
+            return False
+        expected = hmac.new(key, signing_input, hash_name).digest()
+        return hmac.compare_digest(expected, signature)
+
+    return check
+
+
+def _never(signing_input: bytes, key: Any, signature: bytes) -> bool:
+    return False
+
+
+def _check_for(name: str) -> _Check:
+    """Build the check of one algorithm once, so verifying decides nothing per call."""
+    family, bits = name[:2], name[2:5]
+    if bits not in _HASHES or name == "EdDSA":
+        return _eddsa if name == "EdDSA" else _never
+    digest = _HASHES[bits]()
+    if family == "RS":
+        return _rsa(padding.PKCS1v15(), digest)
+    if family == "PS":
+        # RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
+        return _rsa(padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size), digest)
+    if family == "ES":
+        return _ecdsa(digest)
+    if family == "HS":
+        return _hmac("sha" + bits)
+    return _never
+
 
 @dataclass(frozen=True, slots=True)
 class SignaturePrimitive:
     """Verifies signatures of one JWS algorithm."""
 
     name: str
+    _check: _Check = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_check", _check_for(self.name))
 
     def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
         """``True`` only if ``signature`` is valid for ``signing_input`` under ``key``."""
-        family, bits = self.name[:2], self.name[2:5]
         try:
-            if family == "RS" and isinstance(key, rsa.RSAPublicKey):
-                key.verify(signature, signing_input, padding.PKCS1v15(), _HASHES[bits]())
-            elif family == "PS" and isinstance(key, rsa.RSAPublicKey):
-                digest = _HASHES[bits]()
-                # RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
-                pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
-                key.verify(signature, signing_input, pss, digest)
-            elif family == "ES" and isinstance(key, ec.EllipticCurvePublicKey):
-                # JWS carries R || S (RFC 7518 §3.4); cryptography wants DER.
-                half = len(signature) // 2
-                if not half or len(signature) % 2:
-                    return False
-                der = encode_dss_signature(
-                    int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
-                )
-                key.verify(der, signing_input, ec.ECDSA(_HASHES[bits]()))
-            elif self.name == "EdDSA" and isinstance(
-                key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-            ):
-                key.verify(signature, signing_input)
-            elif family == "HS" and isinstance(key, bytes):
-                expected = hmac.new(key, signing_input, getattr(hashlib, "sha" + bits)).digest()
-                return hmac.compare_digest(expected, signature)
-            else:
-                return False  # the key's type does not fit the algorithm
+            return self._check(signing_input, key, signature)
         except InvalidSignature:
             return False
-        return True
 
 
 def signature_primitives(names: Iterable[str]) -> dict[str, SignaturePrimitive]:

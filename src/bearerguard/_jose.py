@@ -119,15 +119,15 @@ def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.") from None
     if not isinstance(value, dict):
         raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
-    # Each level needs an opening bracket, so only a text with many of them can be too deep.
-    if text.count("[") + text.count("{") > _MAX_DEPTH and _too_deep(value, _MAX_DEPTH):
-        raise MalformedTokenError(reason=f"The {what} nests arrays or objects too deeply.")
-    # Escapes are the only way to smuggle lone surrogates or NUL into strings;
-    # only then is the (rare) full walk worth it.
-    if "\\u" in text and not _clean_strings(value):
-        raise MalformedTokenError(
-            reason=f"The {what} holds a lone surrogate or NUL character in a string."
-        )
+    # Both checks need a walk over the parsed value, which real tokens never pay for:
+    # each level of nesting needs an opening bracket, and escapes are the only way
+    # to smuggle lone surrogates or NUL into strings.
+    may_be_deep = text.count("[") + text.count("{") > _MAX_DEPTH
+    may_hide_characters = "\\u" in text
+    if may_be_deep or may_hide_characters:
+        problem = _inspect(value, depth=may_be_deep, strings=may_hide_characters)
+        if problem:
+            raise MalformedTokenError(reason=f"The {what} {problem}.")
     return value
 
 
@@ -157,31 +157,30 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def _too_deep(value: Any, limit: int) -> bool:
+def _inspect(value: Any, *, depth: bool, strings: bool) -> str | None:
+    """One walk for both rare checks; too deep a nesting is reported first."""
+    bad_string = False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
-
-def _clean_strings(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
+        item, level = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return False
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+            if strings and not bad_string and not _clean_string(item):
+                bad_string = True
+                if not depth:
+                    break
+        elif isinstance(item, dict | list):
+            if depth and level > _MAX_DEPTH:
+                return "nests arrays or objects too deeply"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return "holds a lone surrogate or NUL character in a string" if bad_string else None
+
+
+def _clean_string(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True

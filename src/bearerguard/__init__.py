@@ -12,8 +12,9 @@ Example::
         return respond(exc.to_json(), status=exc.status_code, headers=exc.headers)
 
 This module imports no web framework; the adapters live in ``bearerguard.asgi``,
-``bearerguard.starlette``, ``bearerguard.fastapi``, ``bearerguard.flask`` and
-``bearerguard.django``.
+``bearerguard.wsgi``, ``bearerguard.starlette``, ``bearerguard.fastapi``,
+``bearerguard.flask`` and ``bearerguard.django`` (each import path is also the
+name of the extra that installs its framework).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ._errors import (
     MissingTokenError,
     UnknownKeyError,
 )
+from ._rules import Rule
 from ._token import AccessToken
 from ._verifier import Verifier
 from ._version import __version__
@@ -60,6 +62,7 @@ __all__ = [
     "KeySetUnavailableError",
     "MalformedTokenError",
     "MissingTokenError",
+    "Rule",
     "UnknownKeyError",
     "Verifier",
     "VerifierConfig",

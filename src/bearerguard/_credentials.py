@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import unquote_plus
 
 from ._errors import DEFAULT_REALM, InvalidRequestError, MissingTokenError
 
-__all__ = ["token_from_authorization"]
+__all__ = ["query_has_access_token", "token_from_authorization"]
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -19,7 +20,10 @@ _OWS = " \t"
 
 
 def token_from_authorization(
-    value: str | Sequence[str] | None, *, realm: str = DEFAULT_REALM
+    value: str | Sequence[str] | None,
+    *,
+    query: str | None = None,
+    realm: str = DEFAULT_REALM,
 ) -> str:
     """Return the bearer token carried by an ``Authorization`` header value.
 
@@ -27,16 +31,61 @@ def token_from_authorization(
     list of values when the framework exposes repeated fields. The scheme is
     matched case-insensitively; one or more spaces may follow it.
 
+    ``query`` is the request's raw query string, when the caller has one. A
+    token sent as ``?access_token=`` is never accepted (RFC 6750 §2.3 says
+    servers SHOULD NOT: URLs end up in logs and browser history), and a request
+    that sends it alongside the header uses more than one method (§3.1).
+
     Raises :class:`MissingTokenError` (401, bare challenge) when there are no
-    bearer credentials, including another scheme such as ``Basic``, and
-    :class:`InvalidRequestError` (400) when the header is malformed or repeated.
+    bearer credentials, including another scheme such as ``Basic`` or a token
+    only in the query string, and :class:`InvalidRequestError` (400) when the
+    header is malformed or repeated, or a second method is used.
 
     Example::
 
         token_from_authorization("Bearer eyJhbGciOi...")   # 'eyJhbGciOi...'
         token_from_authorization("bearer   abc.def.ghi")    # 'abc.def.ghi'
         token_from_authorization(None)                      # raises MissingTokenError
+        token_from_authorization("Bearer a.b.c", query="access_token=a.b.c")
+        # raises InvalidRequestError: more than one method
     """
+    in_query = query is not None and query_has_access_token(query)
+    try:
+        token = _token_from_header(value, realm)
+    except MissingTokenError as exc:
+        if in_query:
+            exc.reason = (
+                "The token was sent in the query string, which is not accepted "
+                "(RFC 6750 §2.3); send it in the Authorization header."
+            )
+        raise
+    if in_query:
+        raise InvalidRequestError(
+            "The request uses more than one method to send the access token",
+            reason="The token was sent in both the Authorization header and the query string.",
+            realm=realm,
+        )
+    return token
+
+
+def query_has_access_token(query: str) -> bool:
+    """Whether a raw query string carries an ``access_token`` parameter (RFC 6750 §2.3).
+
+    Example::
+
+        query_has_access_token("page=2&access_token=abc")   # True
+        query_has_access_token("access%5Ftoken=abc")        # True: names are percent-decoded
+    """
+    if "access" not in query and "%" not in query:
+        return False  # the common case costs one scan
+    for field in query.split("&"):
+        name = field.split("=", 1)[0]
+        if name == "access_token" or ("%" in name and unquote_plus(name) == "access_token"):
+            return True
+    return False
+
+
+def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
     if value is not None and not isinstance(value, str):
         values = list(value)
         if len(values) > 1:

@@ -30,6 +30,7 @@ logs and the command line, never for the response.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import ClassVar
@@ -119,6 +120,16 @@ class BearerError(Exception):
     def to_json(self) -> dict[str, str]:
         """The response body: ``{"error": ..., "error_description": ...}``."""
         return {"error": self.error or "unauthorized", "error_description": self.description}
+
+    def json_body(self) -> bytes:
+        """:meth:`to_json` as compact UTF-8 JSON: the body every adapter sends.
+
+        Example::
+
+            MissingTokenError().json_body()
+            # b'{"error":"unauthorized","error_description":"Authentication required"}'
+        """
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
 
     def with_realm(self, realm: str) -> BearerError:
         """Set the realm announced in the challenge and return ``self``."""

@@ -154,17 +154,29 @@ class Verifier:
             exc.realm = self._config.realm
             raise
 
-    def verify_authorization(self, header: str | Sequence[str] | None) -> AccessToken:
+    def verify_authorization(
+        self, header: str | Sequence[str] | None, *, query: str | None = None
+    ) -> AccessToken:
         """Verify the token of an ``Authorization`` header value.
 
         Raises :class:`MissingTokenError` / :class:`InvalidRequestError` for a
         missing or malformed header, as :func:`token_from_authorization` does.
-        """
-        return self.verify(token_from_authorization(header, realm=self._config.realm))
+        Pass the raw query string as ``query`` so that a token sent there too is
+        refused (400) rather than silently ignored.
 
-    async def averify_authorization(self, header: str | Sequence[str] | None) -> AccessToken:
+        Example::
+
+            token = verifier.verify_authorization(request.headers.get("Authorization"))
+        """
+        realm = self._config.realm
+        return self.verify(token_from_authorization(header, query=query, realm=realm))
+
+    async def averify_authorization(
+        self, header: str | Sequence[str] | None, *, query: str | None = None
+    ) -> AccessToken:
         """Async :meth:`verify_authorization`."""
-        return await self.averify(token_from_authorization(header, realm=self._config.realm))
+        realm = self._config.realm
+        return await self.averify(token_from_authorization(header, query=query, realm=realm))
 
     def warm_up(self) -> None:
         """Fetch every issuer's keys now (e.g. at start-up) instead of on the first request.

@@ -1,0 +1,144 @@
+"""Which requests need which token: a path (and method) rule table for the middlewares.
+
+Pure: the ASGI and WSGI middlewares ask :class:`RuleTable` what a request needs
+and enforce it. The first matching rule wins; a request no rule matches needs a
+valid token (fail closed) unless the table was built with a public default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ._errors import ConfigurationError
+from ._token import AccessToken, scope_names
+
+__all__ = ["Rule", "RuleTable"]
+
+# {name} is one path segment, {name:path} the rest of the path (Starlette's syntax).
+_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(:path)?\}")
+_REPEATED_SLASHES = re.compile(r"//+")
+
+
+class Rule:
+    """A path pattern, optionally the methods it covers, and what its requests need.
+
+    By default a matching request needs a valid token carrying every one of
+    ``scopes`` (none: any valid token). ``any_of=True`` asks for at least one of
+    them; ``public=True`` lets requests through unchecked; ``optional=True``
+    verifies a token when one is sent and lets requests without one through.
+
+    Patterns use Starlette's syntax: ``{id}`` matches one path segment and
+    ``{rest:path}`` the remainder; a trailing slash on the request is ignored.
+    A rule naming ``GET`` also covers ``HEAD``.
+
+    Example::
+
+        Rule("/api/public", public=True)
+        Rule("/api/contacts", "read:contacts", methods=["GET"])
+        Rule("/api/contacts/{id}", "write:contacts", methods=["PUT", "DELETE"])
+        Rule("/api/reports/{rest:path}", "read:reports", "admin", any_of=True)
+    """
+
+    __slots__ = ("_regex", "any_of", "methods", "optional", "pattern", "public", "scopes")
+
+    def __init__(
+        self,
+        pattern: str,
+        *scopes: str,
+        methods: Iterable[str] | None = None,
+        any_of: bool = False,
+        public: bool = False,
+        optional: bool = False,
+    ) -> None:
+        if not isinstance(pattern, str) or not pattern.startswith("/"):
+            raise ConfigurationError(f"A rule's path pattern must start with '/', got {pattern!r}.")
+        if (public or optional) and scopes:
+            raise ConfigurationError(
+                f"Rule {pattern!r}: a public or optional route cannot require scopes."
+            )
+        if public and optional:
+            raise ConfigurationError(f"Rule {pattern!r}: choose public or optional, not both.")
+        self.pattern = pattern
+        self.scopes = scope_names(scopes)
+        self.any_of = any_of
+        self.public = public
+        self.optional = optional
+        if methods is None:
+            self.methods: frozenset[str] | None = None
+        else:
+            names = {m.upper() for m in ([methods] if isinstance(methods, str) else methods)}
+            if "GET" in names:
+                names.add("HEAD")
+            self.methods = frozenset(names)
+        self._regex = _compile(pattern)
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a request with this method and (normalised) path falls under the rule."""
+        if self.methods is not None and method not in self.methods:
+            return False
+        return self._regex.fullmatch(path) is not None
+
+    def authorize(self, token: AccessToken) -> None:
+        """Raise :class:`InsufficientScopeError` (403) unless ``token`` has the scopes."""
+        if self.scopes:
+            token.require_scopes(*self.scopes, any_of=self.any_of)
+
+    def __repr__(self) -> str:
+        parts = [repr(self.pattern), *map(repr, self.scopes)]
+        if self.methods is not None:
+            parts.append(f"methods={sorted(self.methods)!r}")
+        flags = ("any_of", "public", "optional")
+        parts += [f"{flag}=True" for flag in flags if getattr(self, flag)]
+        return f"Rule({', '.join(parts)})"
+
+
+class RuleTable:
+    """An ordered list of :class:`Rule`; :meth:`match` finds the one a request falls under.
+
+    Example::
+
+        table = RuleTable([Rule("/api/public", public=True)])
+        table.match("GET", "/api/public").public    # True
+        table.match("GET", "/elsewhere").public     # False: unmatched paths need a token
+    """
+
+    __slots__ = ("_default", "_rules")
+
+    def __init__(self, rules: Iterable[Rule] = (), *, public_by_default: bool = False) -> None:
+        self._rules = tuple(rules)
+        for rule in self._rules:
+            if not isinstance(rule, Rule):
+                raise ConfigurationError(f"Rules must be bearerguard.Rule objects, got {rule!r}.")
+        self._default = Rule("/{path:path}", public=public_by_default)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._rules
+
+    def match(self, method: str, path: str) -> Rule:
+        """The first rule covering ``method`` and ``path``, else the default rule."""
+        method = method.upper()
+        if "//" in path:
+            # Servers pass "//api//contacts" through; frameworks often route it as
+            # "/api/contacts", so the rule must see the same path.
+            path = _REPEATED_SLASHES.sub("/", path)
+        for rule in self._rules:
+            if rule.matches(method, path):
+                return rule
+        return self._default
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    if "{" in _PARAMETER.sub("", pattern) or "}" in _PARAMETER.sub("", pattern):
+        raise ConfigurationError(
+            f"Rule pattern {pattern!r}: parameters look like {{name}} or {{name:path}}."
+        )
+    regex, position = [], 0
+    for parameter in _PARAMETER.finditer(pattern):
+        regex.append(re.escape(pattern[position : parameter.start()]))
+        regex.append(".*" if parameter.group(2) else "[^/]+")
+        position = parameter.end()
+    tail = pattern[position:]
+    regex.append(re.escape(tail.rstrip("/")) if len(pattern) > 1 else "")
+    return re.compile("".join(regex) + "/?")

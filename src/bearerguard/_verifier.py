@@ -12,10 +12,10 @@ import httpx
 from ._config import DEFAULT_SCOPE_CLAIMS, CachePolicy, VerifierConfig, settings_from_mapping
 from ._credentials import token_from_authorization
 from ._drive import adrive, drive
-from ._errors import DEFAULT_REALM, BearerError, ConfigurationError
+from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingTokenError
 from ._flow import VerifyPlan, verify_flow, warm_up_flow
 from ._keycache import Fetch, KeyCache
-from ._refresh import Refresher
+from ._refresh import Refresher, logger
 from ._signatures import signature_primitives
 from ._token import AccessToken
 
@@ -143,6 +143,7 @@ class Verifier:
             return drive(flow, self._settle)
         except BearerError as exc:
             exc.realm = self._config.realm
+            logger.debug("Refused a bearer token: %s", exc.reason)
             raise
 
     async def averify(self, token: str) -> AccessToken:
@@ -152,6 +153,7 @@ class Verifier:
             return await adrive(flow, self._asettle)
         except BearerError as exc:
             exc.realm = self._config.realm
+            logger.debug("Refused a bearer token: %s", exc.reason)
             raise
 
     def verify_authorization(
@@ -177,6 +179,37 @@ class Verifier:
         """Async :meth:`verify_authorization`."""
         realm = self._config.realm
         return await self.averify(token_from_authorization(header, query=query, realm=realm))
+
+    def authenticate(
+        self, header: str | Sequence[str] | None, *, query: str | None = None
+    ) -> AccessToken | None:
+        """Like :meth:`verify_authorization`, but ``None`` when there are no bearer credentials.
+
+        What adapters call: a request without a token may still reach a public or
+        optional route, while a malformed header (400) or a bad token (401) is
+        always refused.
+
+        Example::
+
+            token = verifier.authenticate(request.headers.get("Authorization"))
+            if token is None:
+                raise MissingTokenError(realm=verifier.config.realm)
+        """
+        try:
+            raw = token_from_authorization(header, query=query, realm=self._config.realm)
+        except MissingTokenError:
+            return None
+        return self.verify(raw)
+
+    async def aauthenticate(
+        self, header: str | Sequence[str] | None, *, query: str | None = None
+    ) -> AccessToken | None:
+        """Async :meth:`authenticate`."""
+        try:
+            raw = token_from_authorization(header, query=query, realm=self._config.realm)
+        except MissingTokenError:
+            return None
+        return await self.averify(raw)
 
     def warm_up(self) -> None:
         """Fetch every issuer's keys now (e.g. at start-up) instead of on the first request.

@@ -232,3 +232,62 @@ def test_the_realm_keyword_flows_into_the_invalid_request_challenge():
 
 def test_the_realm_keyword_does_not_change_a_valid_result():
     assert token_from_authorization(f"Bearer {TOKEN}", realm="photos") == TOKEN
+
+
+# --- T07 / T08: tokens in the query string -----------------------------------------------
+
+MORE_THAN_ONE_METHOD = "The request uses more than one method to send the access token"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"access_token={TOKEN}",
+        f"page=2&access_token={TOKEN}",
+        f"access_token={TOKEN}&page=2",
+        "access_token=",
+        "access_token",
+        f"access%5Ftoken={TOKEN}",
+        f"access%5ftoken={TOKEN}",
+        f"%61ccess_token={TOKEN}",
+    ],
+)
+def test_t07_a_token_in_the_header_and_the_query_is_a_400(query):
+    with pytest.raises(InvalidRequestError) as info:
+        token_from_authorization(f"Bearer {TOKEN}", query=query)
+    assert info.value.status_code == 400
+    assert info.value.description == MORE_THAN_ONE_METHOD
+    assert info.value.www_authenticate == (
+        f'Bearer realm="api", error="invalid_request", error_description="{MORE_THAN_ONE_METHOD}"'
+    )
+
+
+@pytest.mark.parametrize("query", [f"access_token={TOKEN}", f"x=1&access_token={TOKEN}"])
+def test_t08_a_token_only_in_the_query_is_no_credentials_at_all(query):
+    exc = missing(None, query=query)
+    assert exc.www_authenticate == BARE_CHALLENGE
+    assert "query string" in exc.reason  # the log line says why; the client sees nothing
+    assert TOKEN not in exc.reason
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "page=2", "token=abc", "my_access_token=abc", "access_token_hint=abc", "x=access_token"],
+)
+def test_other_query_parameters_do_not_count_as_a_second_method(query):
+    assert token_from_authorization(f"Bearer {TOKEN}", query=query) == TOKEN
+
+
+def test_without_a_query_the_header_alone_decides():
+    assert token_from_authorization(f"Bearer {TOKEN}", query=None) == TOKEN
+
+
+def test_a_malformed_header_with_a_query_token_is_still_a_400():
+    with pytest.raises(InvalidRequestError):
+        token_from_authorization("Bearer", query=f"access_token={TOKEN}")
+
+
+def test_the_realm_keyword_flows_into_the_more_than_one_method_challenge():
+    with pytest.raises(InvalidRequestError) as info:
+        token_from_authorization(f"Bearer {TOKEN}", query=f"access_token={TOKEN}", realm="crm")
+    assert info.value.www_authenticate.startswith('Bearer realm="crm", error="invalid_request"')

@@ -8,6 +8,7 @@ through the ``WWW-Authenticate`` header.
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import re
 
@@ -492,3 +493,27 @@ def test_errors_survive_copy_and_pickle_with_their_protocol(clone):
     signature = clone(InvalidSignatureError())
     assert signature.description == "Invalid token"
     assert signature.reason == InvalidSignatureError.default_reason
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MissingTokenError(),
+        InvalidRequestError(),
+        InvalidTokenError(),
+        InsufficientScopeError(["read:contacts"]),
+        KeySetUnavailableError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_json_body_is_to_json_as_compact_utf8_json(error):
+    body = error.json_body()
+    assert isinstance(body, bytes)
+    assert json.loads(body) == error.to_json()
+    assert b" " not in body.split(b'"error_description"')[0]  # compact separators
+
+
+def test_json_body_of_a_missing_token_is_spelled_out():
+    assert MissingTokenError().json_body() == (
+        b'{"error":"unauthorized","error_description":"Authentication required"}'
+    )

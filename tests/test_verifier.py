@@ -34,6 +34,7 @@ from bearerguard import (
     InvalidAudienceError,
     InvalidClaimsError,
     InvalidIssuerError,
+    InvalidRequestError,
     InvalidSignatureError,
     InvalidTokenError,
     KeySetUnavailableError,
@@ -1222,6 +1223,58 @@ def test_verify_authorization_without_bearer_credentials_is_missing_token(
 def test_verify_authorization_accepts_a_bearer_header(authorize, make_verifier, provider) -> None:
     token = authorize(make_verifier(), "Bearer " + provider.token())
     assert token.subject == "auth0|123"
+
+
+def test_verify_authorization_refuses_a_token_also_sent_in_the_query(
+    make_verifier, provider
+) -> None:
+    verifier, header = make_verifier(), "Bearer " + provider.token()
+    with pytest.raises(InvalidRequestError):
+        verifier.verify_authorization(header, query="access_token=x")
+    with pytest.raises(InvalidRequestError):
+        asyncio.run(verifier.averify_authorization(header, query="access_token=x"))
+
+
+@pytest.fixture(params=["sync", "async"])
+def authenticate(request: pytest.FixtureRequest) -> Callable[..., AccessToken | None]:
+    if request.param == "sync":
+        return lambda verifier, header, **kw: verifier.authenticate(header, **kw)
+    return lambda verifier, header, **kw: asyncio.run(verifier.aauthenticate(header, **kw))
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic dXNlcjpwYXNz"])
+def test_authenticate_without_bearer_credentials_is_none(
+    header, authenticate, make_verifier, provider
+) -> None:
+    assert authenticate(make_verifier(), header) is None
+    assert authenticate(make_verifier(), header, query="access_token=x") is None  # T08
+    assert sum(provider.hits.values()) == 0
+
+
+def test_authenticate_returns_the_verified_token(authenticate, make_verifier, provider) -> None:
+    token = authenticate(make_verifier(), "Bearer " + provider.token())
+    assert token is not None
+    assert token.subject == "auth0|123"
+
+
+@pytest.mark.parametrize(
+    ("header", "query", "error"),
+    [
+        ("Bearer", None, InvalidRequestError),
+        ("Bearer a.b.c", "access_token=a.b.c", InvalidRequestError),
+        ("Bearer not-a-jwt", None, MalformedTokenError),
+    ],
+)
+def test_authenticate_refuses_bad_credentials(
+    header, query, error, authenticate, make_verifier
+) -> None:
+    with pytest.raises(error):
+        authenticate(make_verifier(), header, query=query)
+
+
+def test_authenticate_refuses_an_expired_token(authenticate, make_verifier, provider) -> None:
+    with pytest.raises(ExpiredTokenError):
+        authenticate(make_verifier(), "Bearer " + provider.token(exp=int(NOW) - 3600))
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -1,0 +1,151 @@
+"""Protect any ASGI application with bearer tokens: a pure ASGI middleware, no framework.
+
+Example::
+
+    from bearerguard import Verifier
+    from bearerguard.asgi import BearerMiddleware, Rule, access_token
+
+
+    async def app(scope, receive, send):
+        token = access_token(scope)  # the verified AccessToken (None on public routes)
+        ...
+
+
+    verifier = Verifier(issuer="tenant.auth0.com", audience="https://api.example.com")
+    app = BearerMiddleware(
+        app,
+        verifier=verifier,
+        rules=[
+            Rule("/health", public=True),
+            Rule("/contacts", "read:contacts", methods=["GET"]),
+            Rule("/contacts/{id}", "write:contacts", methods=["PUT", "DELETE"]),
+        ],
+    )
+
+Every ``http`` request and ``websocket`` handshake is checked against the first
+matching rule; a path no rule matches needs a valid token. Rules see the path
+the application routes on: ``scope["path"]`` below ``scope["root_path"]`` (the
+mount point, as Starlette and Django strip it). ``lifespan`` and other scopes
+pass straight through. CORS preflights (``OPTIONS`` with
+``Access-Control-Request-Method``) pass unchecked, since browsers never send
+credentials on them; put your CORS middleware outside this one so that refusals
+carry CORS headers too. WebSocket clients must send the ``Authorization``
+header: a token in the query string is refused, as for HTTP (RFC 6750 §2.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+
+from ._errors import BearerError
+from ._middleware import ACCESS_TOKEN_KEY, Guard, refusal, token_in
+from ._rules import Rule
+from ._token import AccessToken
+from ._verifier import Verifier
+
+__all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The ASGI extension that lets a refused WebSocket handshake carry a real HTTP response.
+_DENIAL_RESPONSE = "websocket.http.response"
+_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
+
+
+def access_token(scope: Mapping[str, Any]) -> AccessToken | None:
+    """The token :class:`BearerMiddleware` verified for this request, else ``None``.
+
+    Example::
+
+        token = access_token(scope)
+        subject = token.subject if token else None
+    """
+    return token_in(scope)
+
+
+class BearerMiddleware:
+    """ASGI middleware that verifies bearer tokens against a :class:`Rule` list.
+
+    The first matching rule wins; unmatched paths need any valid token unless
+    ``public_by_default=True``. The token (or ``None``) is put in a copy of the
+    scope under :data:`ACCESS_TOKEN_KEY`; read it with :func:`access_token`.
+    Refusals carry the error's own status, ``WWW-Authenticate`` challenge and
+    JSON body; a refused WebSocket handshake gets that response when the server
+    offers the denial-response extension, else a close (code 1008) before accept.
+
+    Example::
+
+        app = BearerMiddleware(app, verifier=verifier, rules=[Rule("/health", public=True)])
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: Verifier,
+        rules: Iterable[Rule] = (),
+        public_by_default: bool = False,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._guard = Guard(verifier, rules, public_by_default=public_by_default)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)  # lifespan and the like carry no request
+            return
+        authorization: list[str] = []
+        preflight = False
+        for raw_name, value in scope.get("headers") or ():
+            name = raw_name.lower()  # ASGI asks servers for lower case but does not require it
+            if name == b"authorization":
+                authorization.append(value.decode("latin-1"))
+            elif name == b"access-control-request-method":
+                preflight = True
+        method = scope["method"] if kind == "http" else "GET"  # a handshake is a GET
+        rule = self._guard.rule_for(method, _route_path(scope), preflight=preflight)
+        token = None
+        if rule is not None:
+            query = (scope.get("query_string") or b"").decode("latin-1")
+            try:
+                sent = await self.verifier.aauthenticate(authorization, query=query)
+                token = self._guard.admit(rule, sent)
+            except BearerError as exc:
+                await _refuse(exc, scope, receive, send)
+                return
+        # A copy, as the ASGI spec asks: the token must not leak into the caller's scope.
+        await self.app({**scope, ACCESS_TOKEN_KEY: token}, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path routers match: ``path`` below ``root_path``, like WSGI's ``PATH_INFO``."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path") or ""
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
+
+
+async def _refuse(exc: BearerError, scope: Scope, receive: Receive, send: Send) -> None:
+    status, fields, body = refusal(exc)
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields]
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
+    # Both answers reply to the handshake's websocket.connect, so take it first.
+    if (await receive())["type"] != "websocket.connect":
+        return  # the client is gone already
+    if _DENIAL_RESPONSE in (scope.get("extensions") or {}):
+        start = {"type": "websocket.http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        # Closing before accept makes the server refuse the handshake with a 403.
+        await send({"type": "websocket.close", "code": _POLICY_VIOLATION})

@@ -1,0 +1,130 @@
+"""Protect any WSGI application (PEP 3333) with bearer tokens: Flask, Django, Bottle, Falcon...
+
+Example::
+
+    from flask import Flask, request
+
+    from bearerguard import Verifier
+    from bearerguard.wsgi import BearerMiddleware, Rule, access_token
+
+    app = Flask(__name__)
+
+
+    @app.get("/contacts")
+    def contacts():
+        token = access_token(request.environ)  # the verified AccessToken
+        return {"sub": token.subject}
+
+
+    verifier = Verifier(issuer="tenant.auth0.com", audience="https://api.example.com")
+    app.wsgi_app = BearerMiddleware(
+        app.wsgi_app,
+        verifier=verifier,
+        rules=[
+            Rule("/health", public=True),
+            Rule("/contacts", "read:contacts", methods=["GET"]),
+        ],
+    )
+
+Every request is checked against the first matching rule; a path no rule
+matches needs a valid token. Rules see ``PATH_INFO``, the path below the
+application's mount point (``SCRIPT_NAME``). CORS preflights (``OPTIONS`` with
+``Access-Control-Request-Method``) pass unchecked, since browsers never send
+credentials on them. Behind Apache mod_wsgi, set ``WSGIPassAuthorization On``:
+it withholds the ``Authorization`` header from applications by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from ._errors import BearerError
+from ._middleware import ACCESS_TOKEN_KEY, Guard, refusal, token_in
+from ._rules import Rule
+from ._token import AccessToken
+from ._verifier import Verifier
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
+
+
+def access_token(environ: Mapping[str, Any]) -> AccessToken | None:
+    """The token :class:`BearerMiddleware` verified for this request, else ``None``.
+
+    Example::
+
+        token = access_token(environ)          # or flask.request.environ
+        subject = token.subject if token else None
+    """
+    return token_in(environ)
+
+
+class BearerMiddleware:
+    """WSGI middleware that verifies bearer tokens against a :class:`Rule` list.
+
+    The first matching rule wins; unmatched paths need any valid token unless
+    ``public_by_default=True``. The token (or ``None``) is stored in the
+    environ under :data:`ACCESS_TOKEN_KEY`; read it with :func:`access_token`.
+    Refusals carry the error's own status, ``WWW-Authenticate`` challenge and
+    JSON body.
+
+    Example::
+
+        application = BearerMiddleware(
+            application, verifier=verifier, rules=[Rule("/health", public=True)]
+        )
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        verifier: Verifier,
+        rules: Iterable[Rule] = (),
+        public_by_default: bool = False,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._guard = Guard(verifier, rules, public_by_default=public_by_default)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+        method = environ.get("REQUEST_METHOD", "GET")
+        rule = self._guard.rule_for(method, _route_path(environ), preflight=preflight)
+        token = None
+        if rule is not None:
+            # Servers fold a repeated Authorization field into one "a, b" value, which
+            # is not a single b64token and so is refused (400) like the repeat itself.
+            authorization = environ.get("HTTP_AUTHORIZATION")
+            query = environ.get("QUERY_STRING", "")
+            try:
+                sent = self.verifier.authenticate(authorization, query=query)
+                token = self._guard.admit(rule, sent)
+            except BearerError as exc:
+                status, headers, body = refusal(exc)
+                start_response(_status_line(status), headers)
+                return [body]
+        environ[ACCESS_TOKEN_KEY] = token
+        return self.app(environ, start_response)
+
+
+def _route_path(environ: WSGIEnvironment) -> str:
+    path: str = environ.get("PATH_INFO") or "/"
+    if path.isascii():
+        return path
+    # PEP 3333 hands the path's bytes over as latin-1; routers decode them as UTF-8.
+    try:
+        return path.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a server that decoded it already
+        return path
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a status the standard library does not name: the phrase is optional
+        return f"{status} "

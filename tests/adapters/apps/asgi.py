@@ -1,0 +1,68 @@
+"""The harness routes as a bare ASGI app behind bearerguard.asgi.BearerMiddleware."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from bearerguard import Verifier
+from bearerguard.asgi import BearerMiddleware, Rule, access_token
+from tests.adapters.harness import Answer
+
+# The harness contract as rules: /api/private matches none, so it needs any valid token.
+RULES = [
+    Rule("/api/public", public=True),
+    Rule("/api/optional", optional=True),
+    Rule("/api/private-scoped", "read:messages"),
+    Rule("/api/contacts", "read:contacts"),
+    Rule("/api/all-of", "read:contacts", "write:contacts"),
+    Rule("/api/any-of", "read:contacts", "read:messages", any_of=True),
+]
+
+
+async def app(
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+) -> None:
+    """No framework: lifespan, then one JSON answer per HTTP request."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["path"] == "/api/public":
+        answer: dict[str, Any] = {"message": "public"}
+    else:
+        token = access_token(scope)
+        answer = {"sub": token.subject if token else None}
+    body = json.dumps(answer).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ASGIClient:
+    def __init__(self, test_client: TestClient) -> None:
+        self.test_client = test_client
+
+    def get(self, path: str, *, headers: Sequence[tuple[str, str]] = (), query: str = "") -> Answer:
+        # A list of pairs keeps repeated fields apart: two Authorization fields stay two.
+        response = self.test_client.get(
+            path + ("?" + query if query else ""), headers=list(headers)
+        )
+        body = response.json() if response.content else None
+        return Answer(
+            response.status_code, {k.lower(): v for k, v in response.headers.items()}, body
+        )
+
+
+@contextmanager
+def client(verifier: Verifier) -> Iterator[ASGIClient]:
+    protected = BearerMiddleware(app, verifier=verifier, rules=RULES)
+    with TestClient(protected, raise_server_exceptions=True) as test_client:
+        yield ASGIClient(test_client)

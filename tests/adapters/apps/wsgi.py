@@ -1,0 +1,58 @@
+"""The harness routes as a bare WSGI app behind bearerguard.wsgi.BearerMiddleware."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from werkzeug.test import Client
+
+from bearerguard import Verifier
+from bearerguard.wsgi import BearerMiddleware, Rule, access_token
+from tests.adapters.harness import Answer, join_repeated
+
+# The harness contract as rules: /api/private matches none, so it needs any valid token.
+RULES = [
+    Rule("/api/public", public=True),
+    Rule("/api/optional", optional=True),
+    Rule("/api/private-scoped", "read:messages"),
+    Rule("/api/contacts", "read:contacts"),
+    Rule("/api/all-of", "read:contacts", "write:contacts"),
+    Rule("/api/any-of", "read:contacts", "read:messages", any_of=True),
+]
+
+
+def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """No framework: one JSON answer per request."""
+    if environ["PATH_INFO"] == "/api/public":
+        answer: dict[str, Any] = {"message": "public"}
+    else:
+        token = access_token(environ)
+        answer = {"sub": token.subject if token else None}
+    body = json.dumps(answer).encode()
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+class WSGIClient:
+    def __init__(self, test_client: Client) -> None:
+        self.test_client = test_client
+
+    def get(self, path: str, *, headers: Sequence[tuple[str, str]] = (), query: str = "") -> Answer:
+        # A WSGI environ holds one HTTP_AUTHORIZATION: servers fold repeats with ", ".
+        response = self.test_client.get(path, query_string=query, headers=join_repeated(headers))
+        data = response.get_data()
+        return Answer(
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            json.loads(data) if data else None,
+        )
+
+
+@contextmanager
+def client(verifier: Verifier) -> Iterator[WSGIClient]:
+    yield WSGIClient(Client(BearerMiddleware(app, verifier=verifier, rules=RULES)))

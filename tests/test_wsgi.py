@@ -1,0 +1,330 @@
+"""bearerguard.wsgi: the pure WSGI middleware, called as a PEP 3333 server would.
+
+Every call goes through ``wsgiref.validate.validator``, which checks both sides
+of the gateway; the verifier behind the middleware is real. The shared adapter
+table covers the token catalogue through werkzeug's test client.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+from wsgiref.validate import validator
+
+import httpx
+import pytest
+
+from bearerguard import AccessToken, InsufficientScopeError, MissingTokenError, Verifier
+from bearerguard.wsgi import ACCESS_TOKEN_KEY, BearerMiddleware, Rule, access_token
+from tests.support import NOW, Provider
+
+MakeVerifier = Callable[..., Verifier]
+
+
+class Inner:
+    """The protected app: records each environ it is handed and answers 200."""
+
+    def __init__(self) -> None:
+        self.environs: list[dict[str, Any]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.environs.append(environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    @property
+    def token(self) -> AccessToken | None:
+        return access_token(self.environs[-1])
+
+
+@dataclass
+class Reply:
+    status: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def code(self) -> int:
+        return int(self.status[:3])
+
+
+def call(
+    app: Any,
+    path: str = "/",
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    query: str = "",
+    **environ: str,
+) -> Reply:
+    """One request through ``app``, both sides checked by wsgiref's validator."""
+    env: dict[str, Any] = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path}
+    env["QUERY_STRING"] = query
+    env.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()})
+    env.update(environ)
+    setup_testing_defaults(env)
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, fields: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started.append((status, fields))
+        return ignore_start(status, fields)
+
+    result = validator(app)(env, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        result.close()  # type: ignore[attr-defined]
+    status, fields = started[0]
+    return Reply(status, dict(fields), body)
+
+
+def raw_environ(path: str, token: str) -> dict[str, Any]:
+    """An environ for calling a middleware directly, without the validator."""
+    env: dict[str, Any] = {"SCRIPT_NAME": "", "PATH_INFO": path}
+    env["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    setup_testing_defaults(env)
+    return env
+
+
+def ignore_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    return lambda data: None
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def inner() -> Inner:
+    return Inner()
+
+
+@pytest.fixture
+def protect(inner: Inner, make_verifier: MakeVerifier) -> Callable[..., BearerMiddleware]:
+    def build(*rules: Rule, **options: Any) -> BearerMiddleware:
+        return BearerMiddleware(inner, verifier=make_verifier(), rules=rules, **options)
+
+    return build
+
+
+# The public surface
+
+
+def test_the_module_exports_the_rule_the_key_and_the_helper():
+    import bearerguard.wsgi
+
+    assert bearerguard.wsgi.Rule is bearerguard.Rule
+    assert ACCESS_TOKEN_KEY == "bearerguard.access_token"
+    assert bearerguard.wsgi.__all__ == sorted(bearerguard.wsgi.__all__)
+
+
+def test_importing_the_middleware_imports_no_web_framework():
+    frameworks = ["starlette", "fastapi", "flask", "django", "rest_framework", "werkzeug"]
+    code = (
+        "import sys, bearerguard.wsgi\n"
+        f"print(','.join(m for m in {frameworks!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+# Rules: which requests need which token
+
+
+def test_an_unmatched_path_needs_a_valid_token(protect, provider: Provider, inner: Inner):
+    app = protect()
+    assert call(app, "/anything").code == 401
+    assert call(app, "/anything", headers=bearer(provider.token())).code == 200
+    assert inner.token is not None
+    assert inner.token.subject == "auth0|123"
+
+
+def test_public_by_default_lets_unmatched_paths_through(protect):
+    app = protect(Rule("/admin", "admin"), public_by_default=True)
+    assert call(app, "/anything").code == 200
+    assert call(app, "/admin").code == 401
+
+
+def test_a_public_rule_passes_without_verifying_anything(protect, inner: Inner):
+    app = protect(Rule("/health", public=True))
+    assert call(app, "/health", headers={"Authorization": "Bearer not-a-jwt"}).code == 200
+    assert inner.environs[-1][ACCESS_TOKEN_KEY] is None
+
+
+def test_scopes_are_required_all_of_by_default_and_any_of_on_request(protect, provider):
+    app = protect(
+        Rule("/all", "read:contacts", "write:contacts"),
+        Rule("/any", "read:contacts", "write:contacts", any_of=True),
+    )
+    token = bearer(provider.token(scope="read:contacts"))
+    assert call(app, "/all", headers=token).code == 403
+    assert call(app, "/any", headers=token).code == 200
+
+
+def test_methods_narrow_a_rule_and_get_covers_head(protect):
+    app = protect(Rule("/items", public=True, methods=["GET"]))
+    assert call(app, "/items").code == 200
+    assert call(app, "/items", method="HEAD").code == 200
+    assert call(app, "/items", method="POST").code == 401
+
+
+def test_path_parameters_match_one_segment_and_path_parameters_the_rest(protect, provider):
+    app = protect(Rule("/users/{id}", "read:users"), Rule("/files/{rest:path}", public=True))
+    token = bearer(provider.token())  # no read:users
+    assert call(app, "/users/42", headers=token).code == 403
+    assert call(app, "/users/42/posts", headers=token).code == 200  # unmatched
+    assert call(app, "/files/a/b/c.txt").code == 200
+
+
+def test_a_trailing_slash_and_repeated_slashes_do_not_escape_a_rule(protect, provider):
+    app = protect(Rule("/admin", "admin"))
+    token = bearer(provider.token())  # no admin
+    for path in ("/admin", "/admin/", "//admin", "/admin//"):
+        assert call(app, path, headers=token).code == 403, path
+
+
+def test_the_first_matching_rule_wins(protect):
+    app = protect(Rule("/api/status", public=True), Rule("/api/{name}", "admin"))
+    assert call(app, "/api/status").code == 200
+    assert call(app, "/api/users").code == 401
+
+
+def test_rules_see_path_info_below_script_name(protect):
+    app = protect(Rule("/admin", "admin"), public_by_default=True)
+    assert call(app, "/admin", SCRIPT_NAME="/v1").code == 401
+    assert call(app, "/elsewhere", SCRIPT_NAME="/admin").code == 200
+
+
+def test_rules_see_the_path_decoded_as_routers_do(protect):
+    # PEP 3333 passes the path's UTF-8 bytes as latin-1; routers decode them as UTF-8.
+    app = protect(Rule("/café", public=True))
+    assert call(app, "/café".encode().decode("latin-1")).code == 200
+    assert call(app, "/caf\xe9").code == 401  # the latin-1 byte alone is another path
+
+
+def test_a_cors_preflight_passes_unchecked(protect, inner: Inner):
+    app = protect()
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
+    assert call(app, "/api/private", method="OPTIONS", headers=preflight).code == 200
+    assert inner.token is None
+    assert call(app, "/api/private", method="OPTIONS").code == 401
+    assert call(app, "/api/private", headers=preflight).code == 401  # a GET
+
+
+# Optional routes
+
+
+def test_an_optional_route_admits_requests_without_a_token(protect, inner: Inner):
+    app = protect(Rule("/feed", optional=True))
+    assert call(app, "/feed").code == 200
+    assert inner.token is None
+    assert ACCESS_TOKEN_KEY in inner.environs[-1]
+
+
+def test_an_optional_route_verifies_a_token_that_is_sent(protect, provider, inner: Inner):
+    app = protect(Rule("/feed", optional=True))
+    assert call(app, "/feed", headers=bearer(provider.token())).code == 200
+    assert isinstance(inner.token, AccessToken)
+    assert call(app, "/feed", headers=bearer(provider.token(exp=int(NOW) - 60))).code == 401
+    assert call(app, "/feed", headers={"Authorization": "Bearer a b"}).code == 400
+
+
+def test_access_token_ignores_anything_that_is_not_a_token():
+    assert access_token({}) is None
+    assert access_token({ACCESS_TOKEN_KEY: "eyJ..."}) is None
+
+
+# Refusals: the error's own status line, challenge and JSON body
+
+
+@pytest.mark.parametrize(
+    ("token_scope", "error", "status"),
+    [
+        (None, MissingTokenError(), "401 Unauthorized"),
+        ("", InsufficientScopeError(["admin"]), "403 Forbidden"),
+    ],
+    ids=["missing", "insufficient"],
+)
+def test_a_refusal_is_the_errors_response(protect, provider, token_scope, error, status):
+    app = protect(Rule("/x", "admin"))
+    headers = None if token_scope is None else bearer(provider.token(scope=token_scope))
+    reply = call(app, "/x", headers=headers)
+    assert reply.status == status
+    assert reply.headers == {
+        **error.headers,
+        "Content-Type": "application/json",
+        "Content-Length": str(len(error.json_body())),
+    }
+    assert reply.body == error.json_body()
+
+
+def test_a_malformed_header_is_a_400_bad_request(protect, provider):
+    # A server folds two Authorization fields into one: not a single b64token.
+    folded = f"Bearer {provider.token()}, Bearer {provider.token()}"
+    for value in (folded, "Bearer \xff\xfe", "Bearer"):
+        assert call(protect(), "/x", headers={"Authorization": value}).status == "400 Bad Request"
+
+
+def test_a_provider_outage_answers_503_with_retry_after(inner, make_verifier, provider):
+    down = httpx.MockTransport(lambda request: httpx.Response(500))
+    app = BearerMiddleware(inner, verifier=make_verifier(transport=down))
+    reply = call(app, "/x", headers=bearer(provider.token()))
+    assert reply.status == "503 Service Unavailable"
+    assert reply.headers["Retry-After"] == "1"
+
+
+def test_a_token_in_the_query_string_is_refused(protect, provider):
+    token = provider.token()
+    assert call(protect(), "/x", query="access_token=" + token).code == 401
+    assert call(protect(), "/x", headers=bearer(token), query="access_token=" + token).code == 400
+
+
+# Verification is sync and only bearerguard's own errors are translated
+
+
+def test_verification_uses_the_sync_driver(inner, make_verifier, provider):
+    def async_fetch(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("the WSGI middleware has no event loop")
+
+    verifier = make_verifier(async_transport=httpx.MockTransport(async_fetch))
+    app = BearerMiddleware(inner, verifier=verifier)
+    assert call(app, "/x", headers=bearer(provider.token())).code == 200
+    assert provider.jwks_hits == 1
+
+
+def test_a_bug_in_the_app_propagates_unchanged(make_verifier, provider):
+    bug = RuntimeError("a bug in the app")
+
+    def broken(environ: Any, start_response: Any) -> Iterable[bytes]:
+        raise bug
+
+    app = BearerMiddleware(broken, verifier=make_verifier())
+    with pytest.raises(RuntimeError) as raised:
+        app(raw_environ("/x", provider.token()), ignore_start)
+    assert raised.value is bug
+
+
+def test_the_apps_response_passes_through_untouched(make_verifier, provider):
+    class Body(list[bytes]):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    body = Body([b"a", b"b"])
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return body
+
+    protected = BearerMiddleware(app, verifier=make_verifier())
+    reply = call(protected, "/x", headers=bearer(provider.token()))
+    assert (reply.status, reply.body) == ("201 Created", b"ab")
+    assert body.closed  # the server's close() reaches the app's iterable
+    assert protected(raw_environ("/x", provider.token()), ignore_start) is body

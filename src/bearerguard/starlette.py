@@ -1,0 +1,204 @@
+"""Starlette adapter: an ``AuthenticationBackend``, its ``on_error`` and a scope-aware ``requires``.
+
+Example (``examples/starlette_app.py`` is a whole app)::
+
+    backend = BearerAuthBackend(Verifier.from_env())
+    middleware = [Middleware(AuthenticationMiddleware, backend=backend, on_error=on_error)]
+
+    @requires("read:contacts")
+    async def contacts(request):
+        return JSONResponse({"sub": request.user.identity})
+
+Starlette's model: the middleware checks a token on **every** route, so a bad
+token is refused even on a public one, while a request without a token reaches
+the routes as ``UnauthenticatedUser`` and :func:`requires` refuses it where needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, ParamSpec, cast
+
+from ._errors import DEFAULT_REALM, BearerError, InsufficientScopeError, MissingTokenError
+from ._token import AccessToken, scope_names
+from ._verifier import Verifier
+
+try:
+    from starlette.authentication import (
+        AuthCredentials,
+        AuthenticationBackend,
+        AuthenticationError,
+        BaseUser,
+    )
+    from starlette.middleware.authentication import AuthenticationMiddleware
+    from starlette.requests import HTTPConnection
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "bearerguard.starlette needs Starlette: pip install 'bearerguard[starlette]'"
+    ) from exc
+
+__all__ = [
+    "BearerAuthBackend",
+    "BearerAuthenticationError",
+    "BearerUser",
+    "error_response",
+    "on_error",
+    "requires",
+]
+
+_P = ParamSpec("_P")
+# The backend leaves the verifier's realm here so that requires() can announce it
+# in a challenge even when the request carries no token to read it from.
+_REALM_KEY = "bearerguard.realm"
+# The ASGI extension that lets a refused handshake carry the 401/403 answer itself.
+_DENIAL_RESPONSE = "websocket.http.response"
+
+
+class BearerUser(BaseUser):
+    """The authenticated caller: ``request.user``; its verified token is ``.token``."""
+
+    def __init__(self, token: AccessToken) -> None:
+        self.token = token
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.token.subject or ""
+
+    @property
+    def identity(self) -> str:
+        return self.token.subject or ""
+
+
+class BearerAuthenticationError(AuthenticationError):
+    """Raised by the backend for bad credentials; ``.error`` is the :class:`BearerError`."""
+
+    def __init__(self, error: BearerError) -> None:
+        super().__init__(error.description)
+        self.error = error
+
+
+class BearerAuthBackend(AuthenticationBackend):
+    """Verifies the bearer token, if any, with the async API (the event loop never blocks).
+
+    No credentials: Starlette's ``UnauthenticatedUser``. A valid token: its scopes in
+    ``request.auth.scopes`` (so Starlette's own ``requires`` works) and a :class:`BearerUser`.
+    Bad credentials: :class:`BearerAuthenticationError`, answered by :func:`on_error`.
+
+    Example::
+
+        Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier), on_error=on_error)
+    """
+
+    def __init__(self, verifier: Verifier) -> None:
+        self.verifier = verifier
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        conn.scope[_REALM_KEY] = self.verifier.config.realm
+        try:
+            token = await self.verifier.aauthenticate(
+                conn.headers.getlist("authorization"),
+                query=conn.scope.get("query_string", b"").decode("latin-1"),
+            )
+        except BearerError as exc:
+            raise BearerAuthenticationError(exc) from exc
+        if token is None:
+            return None
+        return AuthCredentials(sorted(token.scopes)), BearerUser(token)
+
+
+def error_response(error: BearerError) -> Response:
+    """The RFC 6750 answer to ``error``: its status, challenge and JSON body."""
+    return Response(error.json_body(), error.status_code, error.headers, "application/json")
+
+
+def on_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    """For ``AuthenticationMiddleware(..., on_error=on_error)``: the RFC 6750 answer."""
+    if isinstance(exc, BearerAuthenticationError):
+        return error_response(exc.error)
+    # Another backend's error: we know nothing about it, so answer as Starlette would.
+    return AuthenticationMiddleware.default_on_error(conn, exc)
+
+
+def requires(
+    *scopes: str, any_of: bool = False
+) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
+    """Guard an endpoint: 401 without a token, 403 ``insufficient_scope`` without the scopes.
+
+    Unlike Starlette's ``requires`` (a bare 403), the answers carry the RFC 6750
+    challenge and JSON body. Works on async and sync endpoints, ``HTTPEndpoint``
+    methods and websocket endpoints: a refused handshake gets that answer when the
+    server offers the denial-response extension, else a close (1008) before accept.
+    The realm is the token's, else the one :class:`BearerAuthBackend` recorded for
+    the request, else ``"api"``.
+
+    Example::
+
+        @requires("read:contacts", "read:messages", any_of=True)
+        async def inbox(request):
+            return JSONResponse({"sub": request.user.identity})
+    """
+    required = scope_names(scopes)  # a bad scope name fails at import, not per request
+
+    def refusal(conn: HTTPConnection) -> BearerError | None:
+        user = conn.user  # Starlette asserts that AuthenticationMiddleware is installed
+        if not isinstance(user, BearerUser):
+            return MissingTokenError(realm=conn.scope.get(_REALM_KEY, DEFAULT_REALM))
+        try:
+            user.token.require_scopes(*required, any_of=any_of)
+        except InsufficientScopeError as exc:
+            return exc
+        return None
+
+    def decorator(func: Callable[_P, Any]) -> Callable[_P, Any]:
+        # Find the connection argument by name, as Starlette's requires() does.
+        names = list(inspect.signature(func).parameters)
+        kind = next((n for n in names if n in ("request", "websocket")), None)
+        if kind is None:
+            raise TypeError(f'No "request" or "websocket" argument on function "{func}"')
+        index = names.index(kind)
+
+        def connection(args: Any, kwargs: Any) -> HTTPConnection:
+            return cast(
+                HTTPConnection, kwargs.get(kind, args[index] if index < len(args) else None)
+            )
+
+        if kind == "websocket":
+
+            @functools.wraps(func)
+            async def websocket_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
+                websocket = cast(WebSocket, connection(args, kwargs))
+                error = refusal(websocket)
+                if error is None:
+                    await func(*args, **kwargs)
+                elif _DENIAL_RESPONSE in websocket.scope.get("extensions", {}):
+                    await websocket.send_denial_response(error_response(error))
+                else:  # 1008 policy violation, before the handshake is accepted
+                    await websocket.close(code=1008)
+
+            return websocket_wrapper
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
+                error = refusal(connection(args, kwargs))
+                return await func(*args, **kwargs) if error is None else error_response(error)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def sync_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
+            error = refusal(connection(args, kwargs))
+            return func(*args, **kwargs) if error is None else error_response(error)
+
+        return sync_wrapper
+
+    return decorator

@@ -1,0 +1,397 @@
+"""bearerguard.fastapi: the Security dependency, its siblings, OpenAPI and the answers.
+
+Tokens are signed for real and verified by a real verifier that fetches keys
+from the in-process provider; the shared table (tests/adapters) covers every
+hostile token, this file what is FastAPI-specific.
+"""
+
+# FastAPI reads dependencies from parameter defaults; the Annotated[...] form cannot
+# name a per-test ``auth`` here, as postponed annotations resolve in module globals.
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Request, Security, WebSocket
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
+
+from bearerguard import AccessToken, ConfigurationError, Verifier
+from bearerguard.fastapi import BearerAuth, BearerHTTPException, install
+from tests.support import Provider
+
+MakeVerifier = Callable[..., Verifier]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def contacts_app(auth: BearerAuth, *, installed: bool = True) -> FastAPI:
+    """Contacts behind a router that needs read:contacts; each route may add more."""
+    app = FastAPI()
+    if installed:
+        install(app)
+    router = APIRouter(dependencies=[Security(auth, scopes=["read:contacts"])])
+
+    @router.get("/contacts")
+    async def list_contacts(token: AccessToken = Security(auth)) -> dict[str, Any]:
+        return {"sub": token.subject}
+
+    @router.delete("/contacts")
+    async def delete_contacts(
+        token: AccessToken = Security(auth, scopes=["write:contacts"]),
+    ) -> dict[str, Any]:
+        return {"sub": token.subject}
+
+    @app.get("/inbox")
+    async def inbox(
+        token: AccessToken = Security(auth.any_of, scopes=["read:messages", "admin"]),
+    ) -> dict[str, Any]:
+        return {"sub": token.subject}
+
+    @app.get("/greeting")
+    async def greeting(token: AccessToken | None = Security(auth.optional)) -> dict[str, Any]:
+        return {"hello": token.subject if token else "stranger"}
+
+    @app.get("/public")
+    async def public() -> dict[str, str]:
+        return {"message": "public"}
+
+    app.include_router(router)
+    return app
+
+
+@pytest.fixture
+def auth(make_verifier: MakeVerifier) -> BearerAuth:
+    return BearerAuth(make_verifier())
+
+
+@pytest.fixture
+def client(auth: BearerAuth) -> TestClient:
+    return TestClient(contacts_app(auth))
+
+
+# OpenAPI: one scheme, each operation with its scopes
+
+
+def test_the_openapi_document_has_the_bearer_scheme_once(auth: BearerAuth) -> None:
+    document = contacts_app(auth).openapi()
+
+    assert document["components"]["securitySchemes"] == {
+        "BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+
+
+def test_each_operation_lists_the_scheme_with_its_scopes(auth: BearerAuth) -> None:
+    paths = contacts_app(auth).openapi()["paths"]
+
+    assert paths["/contacts"]["get"]["security"] == [{"BearerAuth": ["read:contacts"]}]
+    assert paths["/contacts"]["delete"]["security"] == [
+        {"BearerAuth": ["read:contacts", "write:contacts"]}
+    ]
+    assert paths["/inbox"]["get"]["security"] == [{"BearerAuth": ["read:messages", "admin"]}]
+    assert paths["/greeting"]["get"]["security"] == [{"BearerAuth": []}]
+    assert "security" not in paths["/public"]["get"]
+
+
+def test_an_oauth2_scheme_derived_from_an_auth0_issuer(make_verifier: MakeVerifier) -> None:
+    scopes = {"read:contacts": "Read your contacts", "write:contacts": "Change them"}
+    auth = BearerAuth.auth0(make_verifier(), scopes=scopes)
+
+    scheme = contacts_app(auth).openapi()["components"]["securitySchemes"]["BearerAuth"]
+
+    assert scheme == {
+        "type": "oauth2",
+        "flows": {
+            "authorizationCode": {
+                "authorizationUrl": "https://tenant.auth0.com/authorize",
+                "tokenUrl": "https://tenant.auth0.com/oauth/token",
+                "scopes": scopes,
+            },
+            "clientCredentials": {
+                "tokenUrl": "https://tenant.auth0.com/oauth/token",
+                "scopes": scopes,
+            },
+        },
+    }
+
+
+def test_an_oauth2_scheme_with_a_token_url_only_documents_client_credentials(
+    make_verifier: MakeVerifier,
+) -> None:
+    auth = BearerAuth(
+        make_verifier(),
+        scheme_name="Keycloak",
+        token_url="https://sso.example.com/realms/api/protocol/openid-connect/token",
+        scopes={"read:contacts": "Read your contacts"},
+    )
+
+    schemes = contacts_app(auth).openapi()["components"]["securitySchemes"]
+
+    assert list(schemes) == ["Keycloak"]
+    assert list(schemes["Keycloak"]["flows"]) == ["clientCredentials"]
+
+
+def test_an_authorization_url_without_a_token_url_is_a_configuration_error(
+    make_verifier: MakeVerifier,
+) -> None:
+    with pytest.raises(ConfigurationError, match="token_url"):
+        BearerAuth(make_verifier(), authorization_url="https://tenant.auth0.com/authorize")
+
+
+# Scopes: all of those from the router and the route; any_of; optional
+
+
+def test_router_and_route_scopes_accumulate(client: TestClient, provider: Provider) -> None:
+    reader = bearer(provider.token(scope="read:contacts"))
+    writer = bearer(provider.token(scope="write:contacts"))
+    both = bearer(provider.token(scope="read:contacts write:contacts"))
+
+    assert client.get("/contacts", headers=reader).json() == {"sub": "auth0|123"}
+    assert client.delete("/contacts", headers=both).json() == {"sub": "auth0|123"}
+    refused = client.delete("/contacts", headers=reader)
+    assert refused.status_code == 403
+    assert refused.headers["www-authenticate"].endswith('scope="write:contacts"')
+    refused = client.get("/contacts", headers=writer)
+    assert refused.headers["www-authenticate"].endswith('scope="read:contacts"')
+
+
+def test_scopes_of_a_dependency_chain_accumulate_into_security_scopes(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    async def current_user(token: AccessToken = Security(auth, scopes=["profile"])) -> str:
+        return token.subject or ""
+
+    app = FastAPI()
+    install(app)
+
+    @app.get("/me")
+    async def me(user: str = Security(current_user, scopes=["read:me"])) -> dict[str, str]:
+        return {"user": user}
+
+    client = TestClient(app)
+    refused = client.get("/me", headers=bearer(provider.token(scope="profile")))
+
+    assert refused.headers["www-authenticate"].endswith('scope="read:me profile"')
+    granted = client.get("/me", headers=bearer(provider.token(scope="profile read:me")))
+    assert granted.json() == {"user": "auth0|123"}
+    assert app.openapi()["paths"]["/me"]["get"]["security"] == [
+        {"BearerAuth": ["read:me", "profile"]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scope", "status"), [("read:messages", 200), ("admin", 200), ("read:contacts", 403)]
+)
+def test_any_of_needs_one_of_the_scopes(
+    client: TestClient, provider: Provider, scope: str, status: int
+) -> None:
+    answer = client.get("/inbox", headers=bearer(provider.token(scope=scope)))
+
+    assert answer.status_code == status
+    if status == 403:
+        assert answer.headers["www-authenticate"].endswith('scope="read:messages admin"')
+
+
+def test_optional_is_none_without_credentials(client: TestClient, provider: Provider) -> None:
+    assert client.get("/greeting").json() == {"hello": "stranger"}
+    assert client.get("/greeting", headers=bearer(provider.token())).json() == {
+        "hello": "auth0|123"
+    }
+
+
+def test_optional_still_refuses_a_bad_token(client: TestClient, provider: Provider) -> None:
+    answer = client.get("/greeting", headers=bearer(provider.token(exp=1)))
+
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_token",
+        "error_description": "The access token expired",
+    }
+
+
+def test_dependencies_of_one_request_share_one_verification(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    app = FastAPI()
+
+    @app.get("/both")
+    async def both(
+        strict: AccessToken = Security(auth, scopes=["read:contacts"]),
+        relaxed: AccessToken | None = Depends(auth.optional),
+    ) -> dict[str, bool]:
+        return {"same": strict is relaxed}
+
+    assert TestClient(app).get("/both", headers=bearer(provider.token())).json() == {"same": True}
+
+
+# The answers: exact RFC 6750 bodies with install(), right status and challenge without
+
+
+def test_without_a_token_the_answer_is_401_with_a_bare_challenge(client: TestClient) -> None:
+    answer = client.get("/contacts")
+
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == {
+        "error": "unauthorized",
+        "error_description": "Authentication required",
+    }
+
+
+def test_without_install_status_and_challenge_are_still_right(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    client = TestClient(contacts_app(auth, installed=False))
+
+    missing = client.get("/contacts")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert missing.json() == {
+        "detail": {"error": "unauthorized", "error_description": "Authentication required"}
+    }
+    refused = client.delete("/contacts", headers=bearer(provider.token()))
+    assert refused.status_code == 403
+    assert refused.headers["www-authenticate"].endswith('scope="write:contacts"')
+
+
+def test_without_install_an_unreachable_provider_is_still_503_with_retry_after(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    provider.override["/.well-known/openid-configuration"] = lambda request: httpx.Response(500)
+    client = TestClient(contacts_app(auth, installed=False))
+
+    answer = client.get("/contacts", headers=bearer(provider.token()))
+
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    assert 'error="temporarily_unavailable"' in answer.headers["www-authenticate"]
+
+
+def test_install_answers_a_bearer_error_raised_in_an_endpoint(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.get("/reports")
+    async def reports(token: AccessToken = Security(auth)) -> dict[str, str]:
+        token.require_scopes("read:reports")  # a check only the endpoint can make
+        return {}
+
+    answer = TestClient(app).get("/reports", headers=bearer(provider.token()))
+
+    assert answer.status_code == 403
+    assert answer.headers["www-authenticate"].endswith('scope="read:reports"')
+    assert answer.json() == {
+        "error": "insufficient_scope",
+        "error_description": "Insufficient scope",
+    }
+
+
+def test_the_realm_configured_on_the_verifier_is_announced(make_verifier: MakeVerifier) -> None:
+    client = TestClient(contacts_app(BearerAuth(make_verifier(realm="contacts"))))
+
+    assert client.get("/contacts").headers["www-authenticate"] == 'Bearer realm="contacts"'
+
+
+def test_the_exception_carries_the_bearer_error(auth: BearerAuth) -> None:
+    app = FastAPI()
+    seen: list[BearerHTTPException] = []
+
+    @app.exception_handler(BearerHTTPException)
+    async def record(request: Request, exc: BearerHTTPException) -> JSONResponse:
+        seen.append(exc)
+        return JSONResponse({}, exc.status_code)
+
+    @app.get("/private")
+    async def private(token: AccessToken = Security(auth)) -> dict[str, str]:
+        return {}
+
+    TestClient(app).get("/private", headers={"Authorization": "Bearer"})
+
+    assert seen[0].error.status_code == seen[0].status_code == 400
+    assert seen[0].headers == seen[0].error.headers
+
+
+# WebSockets: the handshake is refused with the same answer
+
+
+def test_a_websocket_route_gets_the_token_or_the_refusal_as_a_denial_response(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.websocket("/chat")
+    async def chat(
+        websocket: WebSocket, token: AccessToken = Security(auth, scopes=["chat"])
+    ) -> None:
+        await websocket.accept()
+        await websocket.send_json({"sub": token.subject})
+        await websocket.close()
+
+    client = TestClient(app)
+    with client.websocket_connect("/chat", headers=bearer(provider.token(scope="chat"))) as ws:
+        assert ws.receive_json() == {"sub": "auth0|123"}
+    headers = bearer(provider.token())
+    with (
+        pytest.raises(WebSocketDenialResponse) as denied,
+        client.websocket_connect("/chat", headers=headers),
+    ):
+        pass
+
+    assert denied.value.status_code == 403
+    assert denied.value.headers["www-authenticate"].endswith('scope="chat"')
+
+
+# The event loop never blocks on a key fetch
+
+
+def test_the_dependency_verifies_with_the_async_api(
+    make_verifier: MakeVerifier, provider: Provider
+) -> None:
+    def no_blocking_fetch(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("the sync transport was used inside the event loop")
+
+    auth = BearerAuth(make_verifier(transport=httpx.MockTransport(no_blocking_fetch)))
+    client = TestClient(contacts_app(auth))
+
+    assert client.get("/contacts", headers=bearer(provider.token())).status_code == 200
+
+
+def test_a_missing_fastapi_is_an_import_error_naming_the_extra() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+
+        class NoFastAPI:
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] == "fastapi":
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, NoFastAPI())
+        try:
+            import bearerguard.fastapi
+        except ImportError as exc:
+            print(exc)
+            print(type(exc.__cause__).__name__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.splitlines() == [
+        "bearerguard.fastapi needs FastAPI: pip install 'bearerguard[fastapi]'",
+        "ModuleNotFoundError",
+    ]

@@ -1,0 +1,50 @@
+"""The harness routes served by Flask through ``bearerguard.flask``, via Flask's test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from flask import Flask
+
+from bearerguard import Verifier
+from bearerguard.flask import BearerGuard, current_token, requires
+from tests.adapters.harness import Answer, join_repeated
+
+
+def create_app(verifier: Verifier) -> Flask:
+    app = Flask(__name__)
+    BearerGuard(app, verifier=verifier)
+
+    def sub() -> dict[str, str | None]:
+        return {"sub": current_token.subject if current_token else None}
+
+    @app.get("/api/public")
+    def public() -> dict[str, str]:
+        return {"message": "public"}
+
+    app.add_url_rule("/api/private", "private", requires()(sub))
+    app.add_url_rule("/api/private-scoped", "private_scoped", requires("read:messages")(sub))
+    app.add_url_rule("/api/contacts", "contacts", requires("read:contacts")(sub))
+    app.add_url_rule("/api/all-of", "all_of", requires("read:contacts", "write:contacts")(sub))
+    app.add_url_rule(
+        "/api/any-of", "any_of", requires("read:contacts", "read:messages", any_of=True)(sub)
+    )
+    app.add_url_rule("/api/optional", "optional", requires(optional=True)(sub))
+    return app
+
+
+class FlaskClient:
+    def __init__(self, app: Flask) -> None:
+        self._client = app.test_client()
+
+    def get(self, path: str, *, headers: Sequence[tuple[str, str]] = (), query: str = "") -> Answer:
+        # Real WSGI servers fold a repeated field into one CGI variable, comma-joined.
+        response = self._client.get(path, headers=join_repeated(headers), query_string=query)
+        folded = join_repeated(list(response.headers.items()))
+        return Answer(response.status_code, folded, response.get_json(silent=True))
+
+
+@contextmanager
+def client(verifier: Verifier) -> Iterator[FlaskClient]:
+    yield FlaskClient(create_app(verifier))

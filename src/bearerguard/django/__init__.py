@@ -1,0 +1,38 @@
+"""Django adapter: a middleware, view decorators, settings checks and DRF classes.
+
+Example (``settings.py``)::
+
+    INSTALLED_APPS = [..., "bearerguard.django"]
+    MIDDLEWARE = [..., "bearerguard.django.BearerTokenMiddleware"]
+    BEARERGUARD = {"ISSUER": "tenant.auth0.com", "AUDIENCE": "https://api.example.com"}
+
+and in ``views.py``::
+
+    from bearerguard.django import requires_scopes
+
+    @requires_scopes("read:contacts")
+    def contacts(request):
+        return JsonResponse({"sub": request.access_token.subject})
+
+Django REST framework classes live in :mod:`bearerguard.django.rest_framework`.
+"""
+
+from __future__ import annotations
+
+try:
+    import django  # type: ignore[import-untyped]  # noqa: F401 - to fail early and clearly
+except ImportError as exc:
+    raise ImportError("bearerguard.django needs Django: pip install 'bearerguard[django]'") from exc
+
+from .apps import get_verifier
+from .decorators import optional_token, requires_scopes
+from .middleware import BearerTokenMiddleware
+from .user import TokenUser
+
+__all__ = [
+    "BearerTokenMiddleware",
+    "TokenUser",
+    "get_verifier",
+    "optional_token",
+    "requires_scopes",
+]

@@ -1,0 +1,110 @@
+"""What bearerguard knows about one Django request, and how a refusal is answered.
+
+The middleware authenticates each request once and records the outcome; the
+decorators and the DRF classes read that record, or authenticate the request
+themselves when the middleware is not installed. Views see two attributes:
+``request.access_token`` (the verified :class:`~bearerguard.AccessToken`, or
+``None``) and ``request.bearer_error`` (the :class:`~bearerguard.BearerError`
+that refuses the credentials sent, or ``None``). The token is never truthy
+unless it is valid, so ``if request.access_token:`` is always a safe test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpResponse  # type: ignore[import-untyped]
+
+from bearerguard._errors import BearerError, InsufficientScopeError, MissingTokenError
+from bearerguard._token import AccessToken
+
+from .apps import get_verifier
+
+__all__ = ["Outcome", "aauthenticate", "aoutcome", "authenticate", "error_response", "outcome"]
+
+_RECORD = "_bearerguard_outcome"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The verified token, or the error that refuses the credentials sent; neither: none sent."""
+
+    token: AccessToken | None
+    error: BearerError | None
+    realm: str
+
+    def refusal(
+        self, scopes: tuple[str, ...] = (), *, any_of: bool = False, optional: bool = False
+    ) -> BearerError | None:
+        """Why a view with these needs must refuse the request, or ``None`` to serve it."""
+        if self.error is not None:
+            return self.error
+        if self.token is None:
+            return None if optional else MissingTokenError(realm=self.realm)
+        try:
+            self.token.require_scopes(*scopes, any_of=any_of)
+        except InsufficientScopeError as exc:
+            return exc
+        return None
+
+
+def authenticate(request: Any) -> Outcome:
+    """Verify the request's bearer credentials (blocking) and record the outcome on it."""
+    verifier = get_verifier()
+    header, query = _credentials(request)
+    try:
+        token = verifier.authenticate(header, query=query)
+    except BearerError as exc:
+        return _record(request, Outcome(None, exc, verifier.config.realm))
+    return _record(request, Outcome(token, None, verifier.config.realm))
+
+
+async def aauthenticate(request: Any) -> Outcome:
+    """Verify the request's bearer credentials without blocking the event loop; record it."""
+    verifier = get_verifier()
+    header, query = _credentials(request)
+    try:
+        token = await verifier.aauthenticate(header, query=query)
+    except BearerError as exc:
+        return _record(request, Outcome(None, exc, verifier.config.realm))
+    return _record(request, Outcome(token, None, verifier.config.realm))
+
+
+def recorded(request: Any) -> Outcome | None:
+    """The outcome recorded on the request (by the middleware), if any."""
+    found = getattr(request, _RECORD, None)
+    return found if isinstance(found, Outcome) else None
+
+
+def outcome(request: Any) -> Outcome:
+    """The recorded outcome, or authenticate now (blocking) when nothing recorded one."""
+    return recorded(request) or authenticate(request)
+
+
+async def aoutcome(request: Any) -> Outcome:
+    """The recorded outcome, or authenticate now without blocking the event loop."""
+    return recorded(request) or await aauthenticate(request)
+
+
+def error_response(error: BearerError) -> HttpResponse:
+    """The RFC 6750 answer: the error's status, its headers and its JSON body."""
+    response = HttpResponse(
+        error.json_body(), status=error.status_code, content_type="application/json"
+    )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _credentials(request: Any) -> tuple[str | None, str]:
+    meta = request.META
+    # The raw query string lets the verifier refuse a token sent as ?access_token= (RFC 6750 §2.3).
+    return meta.get("HTTP_AUTHORIZATION"), meta.get("QUERY_STRING", "")
+
+
+def _record(request: Any, found: Outcome) -> Outcome:
+    setattr(request, _RECORD, found)
+    request.access_token = found.token
+    request.bearer_error = found.error
+    return found

@@ -1,0 +1,65 @@
+"""``BearerTokenMiddleware``: authenticate every request once, refuse none.
+
+Sync and async capable: under ASGI it verifies with ``aauthenticate`` and never
+blocks the event loop; under WSGI it verifies in the worker thread.
+
+Example (``settings.py``)::
+
+    MIDDLEWARE = [
+        ...,
+        "bearerguard.django.BearerTokenMiddleware",
+    ]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+from bearerguard._errors import BearerError
+
+from ._requests import aauthenticate, authenticate, error_response
+
+__all__ = ["BearerTokenMiddleware"]
+
+
+class BearerTokenMiddleware:
+    """Sets ``request.access_token`` and ``request.bearer_error`` on every request.
+
+    ``access_token`` is the verified :class:`~bearerguard.AccessToken` or
+    ``None``; ``bearer_error`` is the :class:`~bearerguard.BearerError` that
+    refuses the credentials sent (malformed header, bad or expired token,
+    provider down), else ``None``. The middleware itself refuses nothing, so
+    public views stay public: :func:`~bearerguard.django.requires_scopes` and
+    the DRF classes refuse. A ``BearerError`` a view raises (for instance from
+    ``request.access_token.require_scopes(...)``) is answered as RFC 6750 says.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            # Django then awaits this instance instead of running it in a thread.
+            markcoroutinefunction(self)
+
+    def __call__(self, request: Any) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        authenticate(request)
+        return self.get_response(request)
+
+    async def __acall__(self, request: Any) -> Any:
+        await aauthenticate(request)
+        response: Awaitable[Any] = self.get_response(request)
+        return await response
+
+    def process_exception(self, request: Any, exception: Exception) -> Any:
+        """Answer a ``BearerError`` raised by a view; leave every other exception to Django."""
+        if isinstance(exception, BearerError):
+            return error_response(exception)
+        return None

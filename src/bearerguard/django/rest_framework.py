@@ -1,0 +1,151 @@
+"""Django REST framework: an authentication class and a scope permission.
+
+``BearerTokenAuthentication`` makes ``request.auth`` the verified
+:class:`~bearerguard.AccessToken` and ``request.user`` a
+:class:`~bearerguard.django.TokenUser` (no Django user, no database).
+``HasScopes`` enforces the view's ``required_scopes``. Refusals are DRF
+exceptions (:class:`BearerTokenError`) that DRF's exception handler renders
+with the RFC 6750 status, ``WWW-Authenticate`` challenge, ``Retry-After`` and
+``{"error": ..., "error_description": ...}`` body.
+
+Requests without a token are anonymous: DRF then sets ``request.user`` to its
+``UNAUTHENTICATED_USER``, Django's ``AnonymousUser`` by default, which needs
+``django.contrib.auth`` installed (but no tables). Without that app set
+``REST_FRAMEWORK["UNAUTHENTICATED_USER"] = None`` (check ``bearerguard.W001``).
+
+Example::
+
+    from bearerguard.django.rest_framework import BearerTokenAuthentication, HasScopes
+
+    class ContactList(APIView):
+        authentication_classes = [BearerTokenAuthentication]
+        permission_classes = [HasScopes]
+        required_scopes = {"GET": ["read:contacts"], "POST": ["write:contacts"]}
+
+        def get(self, request):
+            return Response({"sub": request.auth.subject})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+try:
+    from rest_framework.authentication import BaseAuthentication  # type: ignore[import-untyped]
+    from rest_framework.exceptions import APIException  # type: ignore[import-untyped]
+    from rest_framework.permissions import BasePermission  # type: ignore[import-untyped]
+except ImportError as exc:
+    raise ImportError(
+        "bearerguard.django.rest_framework needs Django REST framework: "
+        "pip install 'bearerguard[django]'"
+    ) from exc
+
+from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+
+from bearerguard._errors import BearerError, InsufficientScopeError, MissingTokenError
+from bearerguard._token import AccessToken, scope_names
+
+from ._requests import outcome, recorded
+from .apps import get_verifier
+from .user import TokenUser
+
+__all__ = ["BearerTokenAuthentication", "BearerTokenError", "HasScopes"]
+
+
+class BearerTokenError(APIException):  # type: ignore[misc]  # DRF ships no type hints
+    """A :class:`~bearerguard.BearerError` as a DRF exception, answered as RFC 6750 says.
+
+    DRF's exception handler renders ``detail`` (the error's JSON body) with the
+    error's ``status_code``, copies ``auth_header`` into ``WWW-Authenticate`` and
+    ``wait`` into ``Retry-After``. The original error is ``.error``.
+    """
+
+    def __init__(self, error: BearerError) -> None:
+        super().__init__(detail=error.to_json(), code=error.error or "unauthorized")
+        self.error = error
+        self.status_code = error.status_code
+        headers = error.headers
+        self.auth_header = headers.get("WWW-Authenticate")
+        retry_after = headers.get("Retry-After")
+        self.wait = int(retry_after) if retry_after else None
+
+
+class BearerTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
+    """Authenticate by ``Authorization: Bearer <token>``: ``(TokenUser, AccessToken)``.
+
+    Uses what :class:`~bearerguard.django.BearerTokenMiddleware` found when it
+    is installed, else verifies the token itself. No credentials: ``None``
+    (anonymous, for DRF to decide); invalid credentials: :class:`BearerTokenError`.
+    """
+
+    def authenticate(self, request: Any) -> tuple[TokenUser, AccessToken] | None:
+        found = outcome(_django_request(request))
+        if found.error is not None:
+            raise BearerTokenError(found.error)
+        if found.token is None:
+            return None
+        return TokenUser(found.token), found.token
+
+    def authenticate_header(self, request: Any) -> str | None:
+        """The challenge of DRF's own 401s (``NotAuthenticated`` from ``IsAuthenticated``)."""
+        found = recorded(_django_request(request))
+        if found is not None and found.error is not None and found.error.status_code == 401:
+            return found.error.www_authenticate
+        return MissingTokenError(realm=get_verifier().config.realm).www_authenticate
+
+
+class HasScopes(BasePermission):  # type: ignore[misc]
+    """Require a bearer token granting the view's ``required_scopes``.
+
+    ``required_scopes`` is a list of scopes (``[]``: any valid token) or a
+    mapping from HTTP method to such a list; a method the mapping does not name
+    is refused (``HEAD`` follows ``GET``). Set ``required_scopes_any_of = True``
+    to accept any one of the scopes instead of all of them. Without a token the
+    answer is 401, with too few scopes 403, both with their challenge.
+
+    Example::
+
+        class Reports(APIView):
+            permission_classes = [HasScopes]
+            required_scopes = ["read:reports", "admin"]
+            required_scopes_any_of = True
+    """
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        required = _required_scopes(view, request.method)
+        token = request.auth
+        if not isinstance(token, AccessToken):
+            raise BearerTokenError(MissingTokenError(realm=get_verifier().config.realm))
+        if required is None:
+            raise BearerTokenError(InsufficientScopeError(realm=token.realm))
+        any_of = bool(getattr(view, "required_scopes_any_of", False))
+        try:
+            token.require_scopes(*required, any_of=any_of)
+        except InsufficientScopeError as exc:
+            raise BearerTokenError(exc) from None
+        return True
+
+
+def _required_scopes(view: Any, method: str) -> tuple[str, ...] | None:
+    """The scopes the view requires for this method; ``None``: the method is not allowed."""
+    try:
+        required = view.required_scopes
+    except AttributeError:
+        raise ImproperlyConfigured(
+            f"{type(view).__name__} uses HasScopes but sets no required_scopes: "
+            "set a list of scopes ([] for any valid token) or {method: [scopes]}."
+        ) from None
+    if isinstance(required, Mapping):
+        method = method.upper()
+        if method not in required and method == "HEAD":
+            method = "GET"
+        if method not in required:
+            return None  # fail closed: a method nobody thought of needs no less than any other
+        required = required[method]
+    return scope_names((required,) if isinstance(required, str) else tuple(required))
+
+
+def _django_request(request: Any) -> Any:
+    # DRF's Request wraps Django's; the middleware recorded its findings on the latter.
+    return getattr(request, "_request", request)

@@ -1,0 +1,90 @@
+"""The table's routes as sync Django views behind ``BearerTokenMiddleware``, via ``Client``.
+
+The routes mix the styles a Django project uses: function views, a decorated
+class-based view and ``method_decorator`` on ``dispatch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.http import JsonResponse
+from django.test import Client
+from django.urls import path
+from django.utils.decorators import method_decorator
+from django.views import View
+
+from bearerguard import Verifier
+from bearerguard.django import optional_token, requires_scopes
+from tests.adapters.harness import Answer
+
+from .django_project import answer, request_headers, serving
+
+
+def subject(request: Any) -> JsonResponse:
+    token = request.access_token
+    return JsonResponse({"sub": token.subject if token else None})
+
+
+def public(request: Any) -> JsonResponse:
+    return JsonResponse({"message": "public"})
+
+
+@requires_scopes()
+def private(request: Any) -> JsonResponse:
+    return subject(request)
+
+
+@requires_scopes("read:messages")
+def private_scoped(request: Any) -> JsonResponse:
+    return subject(request)
+
+
+@requires_scopes("read:contacts")
+class Contacts(View):
+    def get(self, request: Any) -> JsonResponse:
+        return subject(request)
+
+
+@method_decorator(requires_scopes("read:contacts", "write:contacts"), name="dispatch")
+class AllOf(View):
+    def get(self, request: Any) -> JsonResponse:
+        return subject(request)
+
+
+@requires_scopes("read:contacts", "read:messages", any_of=True)
+def any_of(request: Any) -> JsonResponse:
+    return subject(request)
+
+
+@optional_token
+def optional(request: Any) -> JsonResponse:
+    return subject(request)
+
+
+urlpatterns = [
+    path("api/public", public),
+    path("api/private", private),
+    path("api/private-scoped", private_scoped),
+    path("api/contacts", Contacts.as_view()),
+    path("api/all-of", AllOf.as_view()),
+    path("api/any-of", any_of),
+    path("api/optional", optional),
+]
+
+
+class DjangoClient:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get(self, path: str, *, headers: Sequence[tuple[str, str]] = (), query: str = "") -> Answer:
+        response = self._client.get(path, headers=request_headers(headers), QUERY_STRING=query)
+        return answer(response)
+
+
+@contextmanager
+def client(verifier: Verifier) -> Iterator[DjangoClient]:
+    with serving(verifier, __name__):
+        yield DjangoClient(Client(raise_request_exception=True))

@@ -1,0 +1,517 @@
+"""bearerguard.django: settings and system checks, the middleware, the view decorators.
+
+Requests go through Django's real test clients (``Client`` for the sync stack,
+``AsyncClient`` for the async one); tokens are signed for real and verified by a
+real :class:`Verifier` fetching keys from in-process identity providers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+from django.http import JsonResponse
+from django.test import AsyncClient, Client, override_settings
+from django.urls import path
+from django.utils.decorators import method_decorator
+from django.views import View
+
+from bearerguard import AccessToken, ConfigurationError, Verifier
+from bearerguard.django import get_verifier, optional_token, requires_scopes
+from tests.adapters.apps.django_project import configure, serving
+from tests.adapters.harness import IdentityProviders
+from tests.support import AUDIENCE, ISSUER, NOW
+
+configure()
+
+GOOD = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE}
+# What a module-level verifier and a factory look like to VERIFIER's dotted paths.
+module_verifier = Verifier(issuer=ISSUER, audience=AUDIENCE)
+
+
+def make_verifier() -> Verifier:
+    return Verifier(issuer="tenant.auth0.com", audience=AUDIENCE, realm="factory")
+
+
+def not_a_verifier() -> str:
+    return "surprise"
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+def describe(request: Any) -> JsonResponse:
+    """What the view saw: the token's subject and the class of the recorded error."""
+    token, error = request.access_token, request.bearer_error
+    return JsonResponse(
+        {
+            "token": token.subject if isinstance(token, AccessToken) else token,
+            "error": type(error).__name__ if error else None,
+        }
+    )
+
+
+def public(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+async def async_public(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@requires_scopes("read:contacts")
+def sync_scoped(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@requires_scopes("read:contacts")
+async def async_scoped(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@requires_scopes("write:contacts", "read:contacts", any_of=True)
+def any_of(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@optional_token
+async def async_optional(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@requires_scopes("read:contacts")
+class SyncContacts(View):
+    def get(self, request: Any) -> JsonResponse:
+        return describe(request)
+
+    def post(self, request: Any) -> JsonResponse:
+        return describe(request)
+
+
+@requires_scopes("read:contacts")
+class AsyncContacts(View):
+    async def get(self, request: Any) -> JsonResponse:
+        return describe(request)
+
+
+@method_decorator(requires_scopes("read:contacts"), name="dispatch")
+class MethodDecorated(View):
+    def get(self, request: Any) -> JsonResponse:
+        return describe(request)
+
+
+def imperative(request: Any) -> JsonResponse:
+    """Checks scopes itself: the middleware answers the BearerError the view raises."""
+    request.access_token.require_scopes("admin")
+    return describe(request)
+
+
+urlpatterns = [
+    path("public", public),
+    path("async-public", async_public),
+    path("sync-scoped", sync_scoped),
+    path("async-scoped", async_scoped),
+    path("any-of", any_of),
+    path("async-optional", async_optional),
+    path("sync-cbv", SyncContacts.as_view()),
+    path("async-cbv", AsyncContacts.as_view()),
+    path("method-decorated", MethodDecorated.as_view()),
+    path("imperative", imperative),
+]
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+
+def refuse(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"this stack must not fetch {request.url} with this transport")
+
+
+@pytest.fixture
+def idp() -> IdentityProviders:
+    return IdentityProviders()
+
+
+@pytest.fixture
+def sync_only(idp: IdentityProviders) -> Iterator[None]:
+    """The app's verifier may only fetch keys synchronously (the WSGI stack)."""
+    with serving(idp.verifier(async_transport=httpx.MockTransport(refuse)), __name__):
+        yield
+
+
+@pytest.fixture
+def async_only(idp: IdentityProviders) -> Iterator[None]:
+    """The app's verifier may only fetch keys asynchronously: nothing blocks the loop."""
+    with serving(idp.verifier(transport=httpx.MockTransport(refuse)), __name__):
+        yield
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def get_sync(url: str, **headers: str) -> Any:
+    return Client().get(url, headers=headers)
+
+
+def get_async(url: str, **headers: str) -> Any:
+    return asyncio.run(AsyncClient().get(url, headers=headers))
+
+
+# --- importing without Django ------------------------------------------------------------
+
+
+def test_importing_without_django_names_the_extra_to_install() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+
+        class NoDjango:
+            def find_spec(self, name, path=None, target=None):
+                if name == "django" or name.startswith("django."):
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+                return None
+
+        sys.meta_path.insert(0, NoDjango())
+        try:
+            import bearerguard.django
+        except ImportError as exc:
+            print(exc)
+            print(type(exc.__cause__).__name__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.splitlines() == [
+        "bearerguard.django needs Django: pip install 'bearerguard[django]'",
+        "ModuleNotFoundError",
+    ]
+
+
+# --- settings and system checks ----------------------------------------------------------
+
+
+def bearerguard_messages() -> list[Any]:
+    return [m for m in run_checks() if m.id.startswith("bearerguard.")]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        GOOD,
+        {"ISSUER": [ISSUER, "https://login.example.com/"], "AUDIENCE": AUDIENCE, "LEEWAY": 10},
+        {"ISSUER": "tenant.auth0.com,login.example.com", "AUDIENCE": AUDIENCE, "LEEWAY": "10"},
+        {"ISSUER": "http://127.0.0.1:8000/", "AUDIENCE": AUDIENCE, "SCOPE_CLAIMS": "permissions"},
+        {"VERIFIER": module_verifier},
+        {"VERIFIER": f"{__name__}.module_verifier"},
+        {"VERIFIER": f"{__name__}.make_verifier"},
+        {"VERIFIER": make_verifier},
+    ],
+    ids=[
+        "minimal",
+        "typed",
+        "strings",
+        "loopback-http",
+        "instance",
+        "path",
+        "factory-path",
+        "factory",
+    ],
+)
+def test_a_good_configuration_passes_every_check(setting: dict[str, Any]) -> None:
+    with override_settings(BEARERGUARD=setting):
+        assert bearerguard_messages() == []
+
+
+def test_a_missing_setting_is_E001() -> None:
+    with override_settings():
+        del settings.BEARERGUARD
+        (message,) = bearerguard_messages()
+    assert message.id == "bearerguard.E001"
+    assert "BEARERGUARD = {" in message.hint
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected", "says"),
+    [
+        ("tenant.auth0.com", ["bearerguard.E002"], "must be a dict, not str"),
+        ({**GOOD, "AUDIENCES": AUDIENCE}, ["bearerguard.E003"], "'AUDIENCES'"),
+        ({**GOOD, "leeway": 5}, ["bearerguard.E003"], "'leeway'"),
+        ({"AUDIENCE": AUDIENCE}, ["bearerguard.E004"], "no ISSUER"),
+        ({"ISSUER": "", "AUDIENCE": AUDIENCE}, ["bearerguard.E004"], "no ISSUER"),
+        ({"ISSUER": ISSUER}, ["bearerguard.E005"], "no AUDIENCE"),
+        ({}, ["bearerguard.E004", "bearerguard.E005"], "no ISSUER"),
+        ({**GOOD, "ISSUER": "http://tenant.example.com/"}, ["bearerguard.E006"], "https://"),
+        ({**GOOD, "LEEWAY": "soon"}, ["bearerguard.E006"], "LEEWAY must be a number"),
+        ({**GOOD, "ALGORITHMS": ["none"]}, ["bearerguard.E006"], "'none' algorithm"),
+        ({**GOOD, "ISSUER": 42}, ["bearerguard.E006"], "BEARERGUARD is invalid"),
+        ({"VERIFIER": "nowhere.to.be.found"}, ["bearerguard.E007"], "cannot be imported"),
+        ({"VERIFIER": 42}, ["bearerguard.E007"], "not a Verifier or a factory"),
+        ({**GOOD, "VERIFIER": module_verifier}, ["bearerguard.E008"], "AUDIENCE, ISSUER"),
+    ],
+    ids=[
+        "not-a-dict", "typo", "lower-case", "no-issuer", "empty-issuer", "no-audience", "empty",
+        "http-issuer", "bad-number", "alg-none", "wrong-type", "verifier-not-importable",
+        "verifier-wrong-type", "verifier-and-keys",
+    ],
+)  # fmt: skip
+def test_each_misconfiguration_has_its_check_id(
+    setting: Any, expected: list[str], says: str
+) -> None:
+    with override_settings(BEARERGUARD=setting):
+        messages = bearerguard_messages()
+    assert [m.id for m in messages] == expected
+    assert all(m.is_serious() for m in messages)
+    assert says in messages[0].msg
+
+
+def test_a_typo_check_suggests_the_key_meant() -> None:
+    with override_settings(BEARERGUARD={**GOOD, "AUDIENCES": AUDIENCE}):
+        (message,) = bearerguard_messages()
+    assert message.hint == "Did you mean 'AUDIENCES' -> 'AUDIENCE'?"
+
+
+def test_drf_without_contrib_auth_or_an_unauthenticated_user_setting_is_W001() -> None:
+    with override_settings(REST_FRAMEWORK={}):
+        (message,) = bearerguard_messages()
+    assert message.id == "bearerguard.W001"
+    assert not message.is_serious()
+    assert 'REST_FRAMEWORK["UNAUTHENTICATED_USER"] = None' in message.hint
+
+
+def test_drf_with_contrib_auth_installed_needs_no_warning() -> None:
+    apps = [*settings.INSTALLED_APPS, "django.contrib.contenttypes", "django.contrib.auth"]
+    with override_settings(INSTALLED_APPS=apps, REST_FRAMEWORK={}):
+        assert bearerguard_messages() == []
+
+
+# --- the app's verifier ------------------------------------------------------------------
+
+
+def test_the_verifier_is_built_once_from_the_setting() -> None:
+    with override_settings(BEARERGUARD={**GOOD, "REALM": "contacts"}):
+        verifier = get_verifier()
+        assert verifier.config.issuers == (ISSUER,)
+        assert verifier.config.realm == "contacts"
+        assert get_verifier() is verifier
+
+
+def test_changing_the_setting_rebuilds_the_verifier() -> None:
+    with override_settings(BEARERGUARD={**GOOD, "REALM": "first"}):
+        first = get_verifier()
+        with override_settings(BEARERGUARD={**GOOD, "REALM": "second"}):
+            assert get_verifier().config.realm == "second"
+        assert get_verifier().config.realm == "first"
+        assert get_verifier() is not first  # rebuilt from the restored setting
+
+
+@pytest.mark.parametrize(
+    "target", [module_verifier, f"{__name__}.module_verifier"], ids=["instance", "path"]
+)
+def test_verifier_names_the_verifier_to_use(target: Any) -> None:
+    with override_settings(BEARERGUARD={"VERIFIER": target}):
+        assert get_verifier() is module_verifier
+
+
+def test_verifier_may_name_a_factory() -> None:
+    with override_settings(BEARERGUARD={"VERIFIER": f"{__name__}.make_verifier"}):
+        assert get_verifier().config.realm == "factory"
+
+
+def test_a_factory_that_returns_something_else_is_improperly_configured() -> None:
+    with (
+        override_settings(BEARERGUARD={"VERIFIER": not_a_verifier}),
+        pytest.raises(ImproperlyConfigured, match="returned str, not a Verifier"),
+    ):
+        get_verifier()
+
+
+def test_a_broken_setting_is_improperly_configured_with_its_check_id() -> None:
+    with (
+        override_settings(BEARERGUARD={"ISSUER": ISSUER}),
+        pytest.raises(ImproperlyConfigured, match=r"no AUDIENCE.*\(bearerguard\.E005\)"),
+    ):
+        get_verifier()
+
+
+def test_without_the_app_installed_the_error_says_to_install_it() -> None:
+    with (
+        override_settings(INSTALLED_APPS=["rest_framework"]),
+        pytest.raises(ImproperlyConfigured, match=r"add 'bearerguard\.django' to INSTALLED_APPS"),
+    ):
+        get_verifier()
+
+
+# --- the middleware ----------------------------------------------------------------------
+
+GET = {"sync": get_sync, "async": get_async}
+
+
+@dataclass
+class Stack:
+    idp: IdentityProviders
+    get: Callable[..., Any]
+
+
+@pytest.fixture(params=["sync", "async"])
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Each test runs on the WSGI-like and on the ASGI stack, each allowed only its own I/O."""
+    idp = IdentityProviders()
+    if request.param == "sync":
+        verifier = idp.verifier(async_transport=httpx.MockTransport(refuse))
+    else:
+        verifier = idp.verifier(transport=httpx.MockTransport(refuse))
+    with serving(verifier, __name__):
+        yield Stack(idp, GET[request.param])
+
+
+def test_the_middleware_attaches_the_verified_token(stack: Stack) -> None:
+    response = stack.get("/public", **bearer(stack.idp.token()))
+    assert response.json() == {"token": "auth0|123", "error": None}
+
+
+def test_the_middleware_attaches_none_without_credentials(stack: Stack) -> None:
+    response = stack.get("/public")
+    assert response.json() == {"token": None, "error": None}
+
+
+@pytest.mark.parametrize(
+    ("authorization", "error"),
+    [
+        ("Bearer not-a-jwt", "MalformedTokenError"),
+        ("Bearer", "InvalidRequestError"),
+        ("Basic dXNlcjpwYXNz", None),  # another scheme is no bearer credentials at all
+    ],
+)
+def test_the_middleware_records_the_error_and_refuses_nothing(
+    stack: Stack, authorization: str, error: str | None
+) -> None:
+    response = stack.get("/public", Authorization=authorization)
+    assert response.status_code == 200  # public views stay public
+    assert response.json() == {"token": None, "error": error}
+
+
+def test_the_middleware_records_an_expired_token_as_an_error(stack: Stack) -> None:
+    response = stack.get("/public", **bearer(stack.idp.token(exp=int(NOW) - 60)))
+    assert response.json() == {"token": None, "error": "ExpiredTokenError"}
+
+
+def test_an_async_view_under_the_sync_stack_sees_the_token(sync_only: None, idp: Any) -> None:
+    response = get_sync("/async-public", **bearer(idp.token()))
+    assert response.json() == {"token": "auth0|123", "error": None}
+
+
+def test_a_bearer_error_raised_by_a_view_is_answered_by_the_middleware(stack: Stack) -> None:
+    response = stack.get("/imperative", **bearer(stack.idp.token()))
+    assert response.status_code == 403
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", '
+        'error_description="Insufficient scope", scope="admin"'
+    )
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "Insufficient scope",
+    }
+
+
+# --- the decorators ----------------------------------------------------------------------
+
+ROUTES = ["/sync-scoped", "/async-scoped", "/sync-cbv", "/async-cbv", "/method-decorated"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_each_kind_of_view_serves_a_token_with_the_scope(stack: Stack, route: str) -> None:
+    response = stack.get(route, **bearer(stack.idp.token(scope="read:contacts")))
+    assert response.status_code == 200
+    assert response.json() == {"token": "auth0|123", "error": None}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_each_kind_of_view_refuses_a_token_without_the_scope(stack: Stack, route: str) -> None:
+    response = stack.get(route, **bearer(stack.idp.token(scope="openid")))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert 'scope="read:contacts"' in response["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_each_kind_of_view_refuses_a_request_without_a_token(stack: Stack, route: str) -> None:
+    response = stack.get(route)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_a_decorated_class_guards_every_method(sync_only: None, idp: Any) -> None:
+    response = Client().post("/sync-cbv", headers=bearer(idp.token(scope="openid")))
+    assert response.status_code == 403
+
+
+def test_any_of_accepts_one_of_the_scopes(sync_only: None, idp: Any) -> None:
+    assert get_sync("/any-of", **bearer(idp.token(scope="read:contacts"))).status_code == 200
+    refused = get_sync("/any-of", **bearer(idp.token(scope="openid")))
+    assert 'scope="write:contacts read:contacts"' in refused["WWW-Authenticate"]
+
+
+def test_optional_token_serves_anonymous_requests_and_refuses_bad_tokens(
+    async_only: None, idp: Any
+) -> None:
+    assert get_async("/async-optional").json() == {"token": None, "error": None}
+    assert get_async("/async-optional", **bearer(idp.token())).json()["token"] == "auth0|123"
+    assert get_async("/async-optional", Authorization="Bearer x.y.z").status_code == 401
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("get", [get_sync, get_async], ids=["sync", "async"])
+def test_without_the_middleware_the_decorators_verify_by_themselves(
+    idp: IdentityProviders, route: str, get: Any
+) -> None:
+    with serving(idp.verifier(), __name__, MIDDLEWARE=[]):
+        granted = get(route, **bearer(idp.token()))
+        refused = get(route, **bearer(idp.token(scope="openid")))
+        anonymous = get(route)
+    assert granted.json() == {"token": "auth0|123", "error": None}
+    assert (refused.status_code, anonymous.status_code) == (403, 401)
+
+
+def test_without_the_middleware_an_async_view_verifies_without_blocking(
+    idp: IdentityProviders,
+) -> None:
+    verifier = idp.verifier(transport=httpx.MockTransport(refuse))
+    with serving(verifier, __name__, MIDDLEWARE=[]):
+        response = get_async("/async-scoped", **bearer(idp.token()))
+    assert response.json() == {"token": "auth0|123", "error": None}
+
+
+def test_the_provider_being_down_is_a_503_with_retry_after(stack: Stack) -> None:
+    for provider in (stack.idp.tenant, stack.idp.custom_domain):
+        provider.override["/.well-known/openid-configuration"] = lambda r: httpx.Response(500)
+    response = stack.get("/sync-scoped", **bearer(stack.idp.token()))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json()["error"] == "temporarily_unavailable"
+
+
+def test_requires_scopes_must_be_called() -> None:
+    with pytest.raises(TypeError, match=r"@requires_scopes\(\) with parentheses"):
+        requires_scopes(public)  # type: ignore[arg-type]
+
+
+def test_scope_names_are_checked_when_decorating() -> None:
+    with pytest.raises(ConfigurationError, match="is not a scope name"):
+        requires_scopes("read:contacts write:contacts")
+
+
+def test_only_views_can_be_decorated() -> None:
+    with pytest.raises(TypeError, match="has no dispatch"):
+        requires_scopes()(int)

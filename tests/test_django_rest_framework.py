@@ -1,0 +1,333 @@
+"""bearerguard.django.rest_framework: BearerTokenAuthentication and HasScopes.
+
+Views are real DRF ``APIView`` s called through DRF's ``APIClient``; refusals
+must come out of DRF's own exception handling with the RFC 6750 status,
+challenge and body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import AsyncClient
+from django.urls import path
+
+from bearerguard import InvalidTokenError, KeySetUnavailableError
+from bearerguard.django import TokenUser
+from tests.adapters.apps.django_project import configure, serving
+from tests.adapters.harness import IdentityProviders
+
+configure()  # DRF reads Django's settings when its view classes are defined, just below.
+
+from rest_framework.exceptions import APIException  # noqa: E402
+from rest_framework.permissions import IsAuthenticated  # noqa: E402
+from rest_framework.request import Request  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+from rest_framework.views import APIView, exception_handler  # noqa: E402
+
+from bearerguard.django.rest_framework import (  # noqa: E402
+    BearerTokenAuthentication,
+    BearerTokenError,
+    HasScopes,
+)
+
+BARE = 'Bearer realm="api"'
+
+
+def describe(request: Request) -> Response:
+    user = request.user
+    return Response(
+        {
+            "auth": type(request.auth).__name__,
+            "user": type(user).__name__,
+            "username": getattr(user, "username", None),
+        }
+    )
+
+
+class Contacts(APIView):
+    authentication_classes: ClassVar[list[Any]] = [BearerTokenAuthentication]
+    permission_classes: ClassVar[list[Any]] = [HasScopes]
+    required_scopes: ClassVar[dict[str, list[str]]] = {
+        "GET": ["read:contacts"],
+        "POST": ["write:contacts"],
+    }
+
+    def get(self, request: Request) -> Response:
+        return describe(request)
+
+    def post(self, request: Request) -> Response:
+        return describe(request)
+
+    def delete(self, request: Request) -> Response:
+        return describe(request)
+
+
+class Reports(APIView):
+    required_scopes: ClassVar[list[str]] = ["read:reports", "admin"]
+    required_scopes_any_of = True
+
+    def get(self, request: Request) -> Response:
+        return describe(request)
+
+
+class Anyone(APIView):
+    permission_classes: ClassVar[list[Any]] = []
+
+    def get(self, request: Request) -> Response:
+        return describe(request)
+
+
+class DRFIsAuthenticated(APIView):
+    permission_classes: ClassVar[list[Any]] = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return describe(request)
+
+
+class Forgetful(APIView):
+    permission_classes: ClassVar[list[Any]] = [HasScopes]  # and no required_scopes
+
+    def get(self, request: Request) -> Response:
+        return describe(request)
+
+
+urlpatterns = [
+    path("contacts", Contacts.as_view()),
+    path("reports", Reports.as_view()),
+    path("anyone", Anyone.as_view()),
+    path("is-authenticated", DRFIsAuthenticated.as_view()),
+    path("forgetful", Forgetful.as_view()),
+]
+
+
+def refuse(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"this stack must not fetch {request.url} with this transport")
+
+
+@pytest.fixture
+def idp() -> IdentityProviders:
+    return IdentityProviders()
+
+
+@pytest.fixture
+def api(idp: IdentityProviders) -> Iterator[APIClient]:
+    with serving(idp.verifier(), __name__):
+        yield APIClient()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def challenge(error: str, description: str, scope: str | None = None) -> str:
+    value = f'Bearer realm="api", error="{error}", error_description="{description}"'
+    return value + (f', scope="{scope}"' if scope else "")
+
+
+# --- importing without DRF ---------------------------------------------------------------
+
+
+def test_importing_without_drf_names_the_extra_to_install() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+
+        class NoDRF:
+            def find_spec(self, name, path=None, target=None):
+                if name == "rest_framework" or name.startswith("rest_framework."):
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+                return None
+
+        sys.meta_path.insert(0, NoDRF())
+        import bearerguard.django  # Django alone is fine
+        try:
+            import bearerguard.django.rest_framework
+        except ImportError as exc:
+            print(exc)
+            print(type(exc.__cause__).__name__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.splitlines() == [
+        "bearerguard.django.rest_framework needs Django REST framework: "
+        "pip install 'bearerguard[django]'",
+        "ModuleNotFoundError",
+    ]
+
+
+# --- authentication ----------------------------------------------------------------------
+
+
+def test_a_valid_token_authenticates_a_token_user(api: APIClient, idp: IdentityProviders) -> None:
+    response = api.get("/contacts", headers=bearer(idp.token()))
+    assert response.status_code == 200
+    assert response.json() == {"auth": "AccessToken", "user": "TokenUser", "username": "auth0|123"}
+
+
+def test_without_a_token_the_request_is_anonymous_and_needs_no_django_user(
+    api: APIClient,
+) -> None:
+    # The test project has no django.contrib.auth and sets UNAUTHENTICATED_USER = None.
+    response = api.get("/anyone")
+    assert response.json() == {"auth": "NoneType", "user": "NoneType", "username": None}
+
+
+def test_a_bad_token_is_refused_even_where_anyone_may_enter(
+    api: APIClient, idp: IdentityProviders
+) -> None:
+    response = api.get("/anyone", headers=bearer(idp.token(aud="https://other.example.com")))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == challenge(
+        "invalid_token", "The access token is not intended for this API"
+    )
+    assert response.json() == {
+        "error": "invalid_token",
+        "error_description": "The access token is not intended for this API",
+    }
+
+
+def test_drfs_own_401_carries_the_bearer_challenge(api: APIClient) -> None:
+    response = api.get("/is-authenticated")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == BARE
+
+
+def test_drfs_is_authenticated_accepts_a_token_user(api: APIClient, idp: IdentityProviders) -> None:
+    assert api.get("/is-authenticated", headers=bearer(idp.token())).status_code == 200
+
+
+def test_the_middlewares_async_verification_is_reused(idp: IdentityProviders) -> None:
+    # Under ASGI the middleware verifies on the event loop; the (sync) DRF view must not
+    # verify again, which here would need the refused sync transport.
+    with serving(idp.verifier(transport=httpx.MockTransport(refuse)), __name__):
+        response = asyncio.run(AsyncClient().get("/contacts", headers=bearer(idp.token())))
+    assert response.status_code == 200
+    assert response.json()["auth"] == "AccessToken"
+
+
+def test_without_the_middleware_the_authentication_verifies_by_itself(
+    idp: IdentityProviders,
+) -> None:
+    with serving(idp.verifier(), __name__, MIDDLEWARE=[]):
+        granted = APIClient().get("/contacts", headers=bearer(idp.token()))
+        refused = APIClient().get("/contacts", headers=bearer("not-a-jwt"))
+    assert granted.json()["user"] == "TokenUser"
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"] == challenge("invalid_token", "Invalid token")
+
+
+# --- HasScopes ---------------------------------------------------------------------------
+
+
+def test_each_method_requires_its_own_scopes(api: APIClient, idp: IdentityProviders) -> None:
+    reader = bearer(idp.token(scope="read:contacts"))
+    assert api.get("/contacts", headers=reader).status_code == 200
+    assert api.head("/contacts", headers=reader).status_code == 200  # HEAD follows GET
+    refused = api.post("/contacts", headers=reader)
+    assert refused.status_code == 403
+    assert refused["WWW-Authenticate"] == challenge(
+        "insufficient_scope", "Insufficient scope", "write:contacts"
+    )
+    assert refused.json() == {
+        "error": "insufficient_scope",
+        "error_description": "Insufficient scope",
+    }
+    writer = bearer(idp.token(scope="write:contacts"))
+    assert api.post("/contacts", headers=writer).status_code == 200
+
+
+def test_a_method_the_mapping_does_not_name_is_refused(
+    api: APIClient, idp: IdentityProviders
+) -> None:
+    everything = bearer(idp.token(scope="read:contacts write:contacts admin"))
+    response = api.delete("/contacts", headers=everything)
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == challenge("insufficient_scope", "Insufficient scope")
+
+
+def test_any_of_accepts_one_of_the_scopes(api: APIClient, idp: IdentityProviders) -> None:
+    assert api.get("/reports", headers=bearer(idp.token(scope="admin"))).status_code == 200
+    refused = api.get("/reports", headers=bearer(idp.token(scope="read:contacts")))
+    assert refused.status_code == 403
+    assert 'scope="read:reports admin"' in refused["WWW-Authenticate"]
+
+
+def test_no_token_is_a_401_with_the_bare_challenge(api: APIClient) -> None:
+    response = api.get("/contacts")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == BARE
+    assert response.json() == {
+        "error": "unauthorized",
+        "error_description": "Authentication required",
+    }
+
+
+def test_a_malformed_header_is_a_400(api: APIClient) -> None:
+    response = api.get("/contacts", headers={"Authorization": "Bearer"})
+    assert response.status_code == 400
+    assert response["WWW-Authenticate"] == challenge(
+        "invalid_request", "Malformed Authorization header"
+    )
+
+
+def test_the_provider_being_down_is_a_503_with_retry_after(
+    api: APIClient, idp: IdentityProviders
+) -> None:
+    idp.tenant.override["/.well-known/openid-configuration"] = lambda r: httpx.Response(500)
+    response = api.get("/contacts", headers=bearer(idp.token()))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response["WWW-Authenticate"].startswith(
+        'Bearer realm="api", error="temporarily_unavailable"'
+    )
+
+
+def test_a_view_without_required_scopes_is_a_configuration_error(
+    api: APIClient, idp: IdentityProviders
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="sets no required_scopes"):
+        api.get("/forgetful", headers=bearer(idp.token()))
+
+
+# --- DRF-native errors and the token user -------------------------------------------------
+
+
+def test_refusals_are_api_exceptions_for_drfs_exception_handler() -> None:
+    error = BearerTokenError(KeySetUnavailableError(retry_after=7))
+    assert isinstance(error, APIException)
+    response = exception_handler(error, {})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "7"
+    assert response["WWW-Authenticate"] == error.error.www_authenticate
+    assert response.data == error.error.to_json()
+
+
+def test_a_refusal_keeps_the_original_error() -> None:
+    original = InvalidTokenError()
+    assert BearerTokenError(original).error is original
+
+
+def test_the_token_user_is_the_tokens_subject_and_holds_no_django_permissions(
+    idp: IdentityProviders,
+) -> None:
+    token = idp.verifier().verify(idp.token())
+    user = TokenUser(token)
+    assert user.token is token
+    assert (user.is_authenticated, user.is_anonymous, user.is_active) == (True, False, True)
+    assert (user.is_staff, user.is_superuser) == (False, False)
+    assert user.pk == user.username == user.subject == str(user) == "auth0|123"
+    assert not user.has_perm("contacts.view_contact")
+    assert not user.has_perms(["contacts.view_contact"])
+    assert not user.has_module_perms("contacts")

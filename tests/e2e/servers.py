@@ -1,0 +1,269 @@
+"""Start an example under a real server on 127.0.0.1, and make sure it is gone afterwards.
+
+A server is a subprocess (``python -m uvicorn`` / ``python -m gunicorn``) started
+from the repository root in a session and process group of its own, so that
+stopping it reaches every process it forked (gunicorn's worker included) and a
+Ctrl-C in the terminal never reaches it half-way: the fixtures stop it, in order.
+It binds port 0 of 127.0.0.1 and names the port it got in its log, which is
+also where its stdout and stderr go and what a failure quotes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .identity_provider import HOST, Tenant
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Generous deadlines: they bound a broken run, they do not measure speed. A cold
+# import of Django or FastAPI on a loaded CI machine can take seconds.
+START_DEADLINE = 60.0
+STOP_DEADLINE = 15.0
+REQUEST_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """A server program: its command line for an app, and how it says where it listens.
+
+    The server binds port 0 and the OS picks a free port, which the server then
+    names in its log: no other process can take that port in between, as it could
+    take one we had picked and released.
+    """
+
+    name: str
+    arguments: tuple[str, ...]
+    listening: re.Pattern[str]
+
+    def command(self, target: str) -> list[str]:
+        return [sys.executable, "-m", self.name, target, *self.arguments]
+
+
+UVICORN = ServerKind(
+    "uvicorn",
+    (
+        *("--host", HOST),
+        *("--port", "0"),
+        *("--timeout-graceful-shutdown", "3"),
+    ),
+    re.compile(rf"Uvicorn running on http://{re.escape(HOST)}:(\d+)"),
+)
+
+
+def _no_control_socket() -> tuple[str, ...]:
+    # Gunicorn 25.1+ opens a control socket under $HOME by default: two servers would
+    # share it, and the tests have no use for it. Older versions know no such option.
+    major, minor = (int(part) for part in version("gunicorn").split(".")[:2])
+    return ("--no-control-socket",) if (major, minor) >= (25, 1) else ()
+
+
+GUNICORN = ServerKind(
+    "gunicorn",
+    (
+        *("--bind", f"{HOST}:0"),
+        *("--workers", "1"),  # one worker, one key cache: the fetch counts mean something
+        *("--timeout", "20"),
+        *("--graceful-timeout", "3"),
+        *_no_control_socket(),
+    ),
+    re.compile(rf"Listening at: http://{re.escape(HOST)}:(\d+)"),
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One runnable example: the app, and the server it is documented with."""
+
+    name: str
+    server: ServerKind
+    target: str
+
+    @property
+    def asgi(self) -> bool:
+        return self.server is UVICORN
+
+
+EXAMPLES: dict[str, Example] = {
+    example.name: example
+    for example in (
+        Example("fastapi", UVICORN, "examples.fastapi_app:app"),
+        Example("starlette", UVICORN, "examples.starlette_app:app"),
+        Example("flask", GUNICORN, "examples.flask_app:app"),
+        Example("django", GUNICORN, "examples.django_app.wsgi:application"),
+        Example("django-asgi", UVICORN, "examples.django_app.asgi:application"),
+    )
+}
+
+
+def server_environment(issuers: Sequence[str], audience: str) -> dict[str, str]:
+    """The environment of a server: ours, minus anything that would change what it trusts."""
+    env = {name: value for name, value in os.environ.items() if not _inherited_setting(name)}
+    env["BEARERGUARD_ISSUER"] = ",".join(issuers)
+    env["BEARERGUARD_AUDIENCE"] = audience
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
+    )
+    env["PYTHONUNBUFFERED"] = "1"  # a server that dies still leaves its last words in the log
+    return env
+
+
+def _inherited_setting(name: str) -> bool:
+    return (
+        name.startswith("BEARERGUARD_")
+        # Another test in this session may have pointed Django at its own settings.
+        or name == "DJANGO_SETTINGS_MODULE"
+        # httpx honours proxy variables: the fetches must go straight to the loopback provider.
+        or name.lower() in {"http_proxy", "https_proxy", "all_proxy"}
+    )
+
+
+@dataclass
+class Server:
+    """A running server subprocess, leader of its own process group."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    url: str = ""  # known once the server has said where it listens
+    group: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.group = self.process.pid  # start_new_session: the leader's pid names the group
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
+        if self.process.poll() is None:
+            _signal_group(self.group, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_DEADLINE)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.group, signal.SIGKILL)
+                self.process.wait()
+        # Whatever the leader left behind (the worker of a master that crashed) goes too.
+        _signal_group(self.group, signal.SIGKILL)
+
+    def gone(self) -> bool:
+        """Whether the leader has been reaped and no process is left in its group."""
+        if self.process.returncode is None:
+            return False
+        deadline = time.monotonic() + STOP_DEADLINE
+        while _group_alive(self.group):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
+def _signal_group(group: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signum)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def serve(
+    example: Example, *, issuers: Sequence[str], audience: str, log_dir: Path
+) -> Iterator[Server]:
+    """Run ``example`` on 127.0.0.1 until the block ends, then stop it and check it is gone.
+
+    Fails, quoting the server's log, if it dies starting or does not answer in time.
+    """
+    log_path = log_dir / f"{example.name}.log"
+    with log_path.open("wb") as log:  # the child has its own copy of the descriptor
+        process = subprocess.Popen(
+            example.server.command(example.target),
+            cwd=REPO_ROOT,
+            env=server_environment(issuers, audience),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, log_path)
+    try:
+        _wait_until_answering(example, server)
+        yield server
+    finally:
+        server.stop()
+        assert server.gone(), f"{example.name}: processes left in group {server.group}"
+
+
+def _wait_until_answering(example: Example, server: Server) -> None:
+    """Read the server's port from its log, then poll until it answers HTTP."""
+    deadline = time.monotonic() + START_DEADLINE
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while server.process.poll() is None and time.monotonic() < deadline:
+            if not server.url and (found := example.server.listening.search(server.log())):
+                server.url = f"http://{HOST}:{found[1]}"
+            if server.url and _answers(client, server.url + "/api/public"):
+                return
+            time.sleep(0.05)
+    if server.process.poll() is None:
+        problem = f"did not answer within {START_DEADLINE:g} s"
+    else:
+        problem = f"exited with status {server.process.returncode}"
+    command = " ".join(example.server.command(example.target))
+    pytest.fail(f"{example.name} ({command}) {problem}:\n{server.log()}", pytrace=False)
+
+
+def _answers(client: httpx.Client, url: str) -> bool:
+    try:
+        client.get(url)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+@dataclass
+class Deployment:
+    """An example running under a real server and trusting one tenant of the provider."""
+
+    example: Example
+    server: Server
+    tenant: Tenant
+    client: httpx.Client
+
+    def get(
+        self, path: str, *, token: str | None = None, authorization: str | None = None
+    ) -> httpx.Response:
+        """GET ``path``, with ``Authorization: Bearer <token>`` or a raw ``authorization``."""
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        return self.client.get(self.server.url + path, headers=headers)
+
+
+@contextlib.contextmanager
+def deploy(example: str, tenant: Tenant, log_dir: Path) -> Iterator[Deployment]:
+    """Serve ``example`` trusting both issuers of ``tenant`` (its own and its custom domain)."""
+    with (
+        serve(
+            EXAMPLES[example], issuers=tenant.issuers, audience=tenant.audience, log_dir=log_dir
+        ) as server,
+        httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT) as client,
+    ):
+        yield Deployment(EXAMPLES[example], server, tenant, client)

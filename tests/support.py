@@ -98,6 +98,11 @@ def sign_token(
     return signing_input + "." + b64url(sign_input(alg, key, signing_input.encode()))
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header carrying ``token``, as test clients take headers."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def public_jwk(key: Any, **members: Any) -> dict[str, Any]:
     """The public JWK of a private key, plus extra members (kid, alg, use, ...)."""
     public = key.public_key()

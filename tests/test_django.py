@@ -8,9 +8,6 @@ real :class:`Verifier` fetching keys from in-process identity providers.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +27,7 @@ from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.django import get_verifier, optional_token, requires_scopes
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
-from tests.support import AUDIENCE, ISSUER, NOW
+from tests.support import AUDIENCE, ISSUER, NOW, bearer
 
 configure()
 
@@ -156,47 +153,12 @@ def async_only(idp: IdentityProviders) -> Iterator[None]:
         yield
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def get_sync(url: str, **headers: str) -> Any:
     return Client().get(url, headers=headers)
 
 
 def get_async(url: str, **headers: str) -> Any:
     return asyncio.run(AsyncClient().get(url, headers=headers))
-
-
-# --- importing without Django ------------------------------------------------------------
-
-
-def test_importing_without_django_names_the_extra_to_install() -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-
-        class NoDjango:
-            def find_spec(self, name, path=None, target=None):
-                if name == "django" or name.startswith("django."):
-                    raise ModuleNotFoundError(f"No module named {name!r}")
-                return None
-
-        sys.meta_path.insert(0, NoDjango())
-        try:
-            import bearerguard.django
-        except ImportError as exc:
-            print(exc)
-            print(type(exc.__cause__).__name__)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.splitlines() == [
-        "bearerguard.django needs Django: pip install 'bearerguard[django]'",
-        "ModuleNotFoundError",
-    ]
 
 
 # --- settings and system checks ----------------------------------------------------------

@@ -8,9 +8,6 @@ challenge and body.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -24,6 +21,8 @@ from bearerguard import InvalidTokenError, KeySetUnavailableError
 from bearerguard.django import TokenUser
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
+from tests.adapters.table import challenge
+from tests.support import bearer
 
 configure()  # DRF reads Django's settings when its view classes are defined, just below.
 
@@ -123,48 +122,6 @@ def idp() -> IdentityProviders:
 def api(idp: IdentityProviders) -> Iterator[APIClient]:
     with serving(idp.verifier(), __name__):
         yield APIClient()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def challenge(error: str, description: str, scope: str | None = None) -> str:
-    value = f'Bearer realm="api", error="{error}", error_description="{description}"'
-    return value + (f', scope="{scope}"' if scope else "")
-
-
-# --- importing without DRF ---------------------------------------------------------------
-
-
-def test_importing_without_drf_names_the_extra_to_install() -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-
-        class NoDRF:
-            def find_spec(self, name, path=None, target=None):
-                if name == "rest_framework" or name.startswith("rest_framework."):
-                    raise ModuleNotFoundError(f"No module named {name!r}")
-                return None
-
-        sys.meta_path.insert(0, NoDRF())
-        import bearerguard.django  # Django alone is fine
-        try:
-            import bearerguard.django.rest_framework
-        except ImportError as exc:
-            print(exc)
-            print(type(exc.__cause__).__name__)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.splitlines() == [
-        "bearerguard.django.rest_framework needs Django REST framework: "
-        "pip install 'bearerguard[django]'",
-        "ModuleNotFoundError",
-    ]
 
 
 # --- authentication ----------------------------------------------------------------------

@@ -10,9 +10,6 @@ hostile token, this file what is FastAPI-specific.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -25,13 +22,9 @@ from starlette.testclient import WebSocketDenialResponse
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, BearerHTTPException, install
-from tests.support import Provider
+from tests.support import Provider, bearer
 
 MakeVerifier = Callable[..., Verifier]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def contacts_app(auth: BearerAuth, *, installed: bool = True) -> FastAPI:
@@ -367,31 +360,3 @@ def test_the_dependency_verifies_with_the_async_api(
     client = TestClient(contacts_app(auth))
 
     assert client.get("/contacts", headers=bearer(provider.token())).status_code == 200
-
-
-def test_a_missing_fastapi_is_an_import_error_naming_the_extra() -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-
-        class NoFastAPI:
-            def find_spec(self, name, path=None, target=None):
-                if name.partition(".")[0] == "fastapi":
-                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-        sys.meta_path.insert(0, NoFastAPI())
-        try:
-            import bearerguard.fastapi
-        except ImportError as exc:
-            print(exc)
-            print(type(exc.__cause__).__name__)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-
-    assert result.stdout.splitlines() == [
-        "bearerguard.fastapi needs FastAPI: pip install 'bearerguard[fastapi]'",
-        "ModuleNotFoundError",
-    ]

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +28,7 @@ from bearerguard import (
 )
 from bearerguard.flask import BearerGuard, current_token, error_response, protect, requires
 
-from .support import AUDIENCE, ISSUER, NOW, Provider, claims, sign_token
+from .support import AUDIENCE, ISSUER, NOW, Provider, bearer, claims, sign_token
 
 MakeVerifier = Callable[..., Verifier]
 SECRET = "a-shared-secret-of-at-least-32-bytes!"
@@ -48,10 +45,6 @@ def hs256_token(**overrides: Any) -> str:
     return sign_token(
         {"alg": "HS256", "typ": "JWT"}, claims(now=time.time(), **overrides), SECRET.encode()
     )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def whoami() -> dict[str, Any]:
@@ -428,34 +421,3 @@ def test_a_handler_for_one_error_class_can_reuse_the_default_answer(
         "error_description": "The access token expired",
     }
     assert logged == ["The exp claim has passed."]
-
-
-# --- Without Flask ------------------------------------------------------------------------
-
-
-def test_importing_without_flask_names_the_extra():
-    code = textwrap.dedent(
-        """
-        import sys
-
-        class NoFlask:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("flask", "werkzeug"):
-                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-        sys.meta_path.insert(0, NoFlask())
-        try:
-            import bearerguard.flask
-        except ImportError as exc:
-            print(exc)
-            print(type(exc.__cause__).__name__)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-
-    assert result.stdout.splitlines() == [
-        "bearerguard.flask needs Flask: pip install 'bearerguard[flask]'",
-        "ModuleNotFoundError",
-    ]

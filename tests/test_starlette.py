@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +33,7 @@ from bearerguard.starlette import (
     on_error,
     requires,
 )
-from tests.support import Provider
+from tests.support import Provider, bearer
 
 MakeVerifier = Callable[..., Verifier]
 
@@ -47,10 +44,6 @@ def app_with(verifier: Verifier, *routes: BaseRoute) -> Starlette:
         routes=list(routes),
         middleware=[Middleware(AuthenticationMiddleware, backend=backend, on_error=on_error)],
     )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def whoami(request: Request) -> JSONResponse:
@@ -357,31 +350,3 @@ def test_the_backend_verifies_with_the_async_api(
     client = TestClient(app_with(verifier, *ROUTES))
 
     assert client.get("/contacts", headers=bearer(provider.token())).status_code == 200
-
-
-def test_a_missing_starlette_is_an_import_error_naming_the_extra() -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-
-        class NoStarlette:
-            def find_spec(self, name, path=None, target=None):
-                if name.partition(".")[0] == "starlette":
-                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-        sys.meta_path.insert(0, NoStarlette())
-        try:
-            import bearerguard.starlette
-        except ImportError as exc:
-            print(exc)
-            print(type(exc.__cause__).__name__)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-
-    assert result.stdout.splitlines() == [
-        "bearerguard.starlette needs Starlette: pip install 'bearerguard[starlette]'",
-        "ModuleNotFoundError",
-    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from bearerguard import Verifier
 from bearerguard.asgi import BearerMiddleware, Rule, access_token
-from tests.adapters.harness import Answer
+from tests.adapters.apps.starlette import StarletteClient
 
 # The harness contract as rules: /api/private matches none, so it needs any valid token.
 RULES = [
@@ -46,23 +46,8 @@ async def app(
     await send({"type": "http.response.body", "body": body})
 
 
-class ASGIClient:
-    def __init__(self, test_client: TestClient) -> None:
-        self.test_client = test_client
-
-    def get(self, path: str, *, headers: Sequence[tuple[str, str]] = (), query: str = "") -> Answer:
-        # A list of pairs keeps repeated fields apart: two Authorization fields stay two.
-        response = self.test_client.get(
-            path + ("?" + query if query else ""), headers=list(headers)
-        )
-        body = response.json() if response.content else None
-        return Answer(
-            response.status_code, {k.lower(): v for k, v in response.headers.items()}, body
-        )
-
-
 @contextmanager
-def client(verifier: Verifier) -> Iterator[ASGIClient]:
+def client(verifier: Verifier) -> Iterator[StarletteClient]:
     protected = BearerMiddleware(app, verifier=verifier, rules=RULES)
     with TestClient(protected, raise_server_exceptions=True) as test_client:
-        yield ASGIClient(test_client)
+        yield StarletteClient(test_client)

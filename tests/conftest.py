@@ -8,6 +8,7 @@ import pytest
 
 from bearerguard import AccessToken, Verifier
 
+from .adapters.harness import IdentityProviders
 from .support import AUDIENCE, ISSUER, Clock, Provider
 
 Verify = Callable[[Verifier, str], AccessToken]
@@ -48,3 +49,9 @@ def verify(request: pytest.FixtureRequest) -> Verify:
     if request.param == "sync":
         return lambda verifier, token: verifier.verify(token)
     return lambda verifier, token: asyncio.run(verifier.averify(token))
+
+
+@pytest.fixture
+def idp() -> IdentityProviders:
+    """A tenant and its custom domain, and the verifier the adapter tests share."""
+    return IdentityProviders()

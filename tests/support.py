@@ -103,6 +103,15 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def forbidden_transport(why: str) -> httpx.MockTransport:
+    """A transport that fails the test if used: proves which driver (sync/async) fetched."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"{why}: fetched {request.url}")
+
+    return httpx.MockTransport(refuse)
+
+
 def public_jwk(key: Any, **members: Any) -> dict[str, Any]:
     """The public JWK of a private key, plus extra members (kid, alg, use, ...)."""
     public = key.public_key()

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from bearerguard import AccessToken, MissingTokenError, Verifier
 from bearerguard.asgi import ACCESS_TOKEN_KEY, BearerMiddleware, Rule, access_token
-from tests.support import NOW, Provider
+from tests.support import NOW, Provider, forbidden_transport
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -292,10 +292,7 @@ def test_a_token_in_the_query_string_is_refused(protect, provider):
 
 
 def test_verification_never_blocks_the_event_loop(inner, make_verifier, provider):
-    def sync_fetch(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("a blocking fetch on the event loop")
-
-    verifier = make_verifier(transport=httpx.MockTransport(sync_fetch))
+    verifier = make_verifier(transport=forbidden_transport("a blocking fetch on the event loop"))
     app = BearerMiddleware(inner, verifier=verifier)
     assert status(run(app, scope("/x", headers=bearer(provider.token())))) == 200
     assert provider.jwks_hits == 1  # the cold cache was filled through the async transport

@@ -27,7 +27,7 @@ from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.django import get_verifier, optional_token, requires_scopes
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
-from tests.support import AUDIENCE, ISSUER, NOW, bearer
+from tests.support import AUDIENCE, ISSUER, NOW, bearer, forbidden_transport
 
 configure()
 
@@ -130,26 +130,23 @@ urlpatterns = [
 # --- fixtures ----------------------------------------------------------------------------
 
 
-def refuse(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"this stack must not fetch {request.url} with this transport")
-
-
-@pytest.fixture
-def idp() -> IdentityProviders:
-    return IdentityProviders()
-
-
 @pytest.fixture
 def sync_only(idp: IdentityProviders) -> Iterator[None]:
     """The app's verifier may only fetch keys synchronously (the WSGI stack)."""
-    with serving(idp.verifier(async_transport=httpx.MockTransport(refuse)), __name__):
+    with serving(
+        idp.verifier(async_transport=forbidden_transport("a sync stack fetched asynchronously")),
+        __name__,
+    ):
         yield
 
 
 @pytest.fixture
 def async_only(idp: IdentityProviders) -> Iterator[None]:
     """The app's verifier may only fetch keys asynchronously: nothing blocks the loop."""
-    with serving(idp.verifier(transport=httpx.MockTransport(refuse)), __name__):
+    with serving(
+        idp.verifier(transport=forbidden_transport("an async stack fetched synchronously")),
+        __name__,
+    ):
         yield
 
 
@@ -331,9 +328,13 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Each test runs on the WSGI-like and on the ASGI stack, each allowed only its own I/O."""
     idp = IdentityProviders()
     if request.param == "sync":
-        verifier = idp.verifier(async_transport=httpx.MockTransport(refuse))
+        verifier = idp.verifier(
+            async_transport=forbidden_transport("a sync stack fetched asynchronously")
+        )
     else:
-        verifier = idp.verifier(transport=httpx.MockTransport(refuse))
+        verifier = idp.verifier(
+            transport=forbidden_transport("an async stack fetched synchronously")
+        )
     with serving(verifier, __name__):
         yield Stack(idp, GET[request.param])
 
@@ -449,7 +450,7 @@ def test_without_the_middleware_the_decorators_verify_by_themselves(
 def test_without_the_middleware_an_async_view_verifies_without_blocking(
     idp: IdentityProviders,
 ) -> None:
-    verifier = idp.verifier(transport=httpx.MockTransport(refuse))
+    verifier = idp.verifier(transport=forbidden_transport("an async stack fetched synchronously"))
     with serving(verifier, __name__, MIDDLEWARE=[]):
         response = get_async("/async-scoped", **bearer(idp.token()))
     assert response.json() == {"token": "auth0|123", "error": None}

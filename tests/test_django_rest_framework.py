@@ -22,7 +22,7 @@ from bearerguard.django import TokenUser
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
 from tests.adapters.table import challenge
-from tests.support import bearer
+from tests.support import bearer, forbidden_transport
 
 configure()  # DRF reads Django's settings when its view classes are defined, just below.
 
@@ -109,15 +109,6 @@ urlpatterns = [
 ]
 
 
-def refuse(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"this stack must not fetch {request.url} with this transport")
-
-
-@pytest.fixture
-def idp() -> IdentityProviders:
-    return IdentityProviders()
-
-
 @pytest.fixture
 def api(idp: IdentityProviders) -> Iterator[APIClient]:
     with serving(idp.verifier(), __name__):
@@ -168,7 +159,10 @@ def test_drfs_is_authenticated_accepts_a_token_user(api: APIClient, idp: Identit
 def test_the_middlewares_async_verification_is_reused(idp: IdentityProviders) -> None:
     # Under ASGI the middleware verifies on the event loop; the (sync) DRF view must not
     # verify again, which here would need the refused sync transport.
-    with serving(idp.verifier(transport=httpx.MockTransport(refuse)), __name__):
+    with serving(
+        idp.verifier(transport=forbidden_transport("an async stack fetched synchronously")),
+        __name__,
+    ):
         response = asyncio.run(AsyncClient().get("/contacts", headers=bearer(idp.token())))
     assert response.status_code == 200
     assert response.json()["auth"] == "AccessToken"

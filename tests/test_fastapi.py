@@ -22,7 +22,7 @@ from starlette.testclient import WebSocketDenialResponse
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, BearerHTTPException, install
-from tests.support import Provider, bearer
+from tests.support import Provider, bearer, forbidden_transport
 
 MakeVerifier = Callable[..., Verifier]
 
@@ -353,10 +353,9 @@ def test_a_websocket_route_gets_the_token_or_the_refusal_as_a_denial_response(
 def test_the_dependency_verifies_with_the_async_api(
     make_verifier: MakeVerifier, provider: Provider
 ) -> None:
-    def no_blocking_fetch(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("the sync transport was used inside the event loop")
-
-    auth = BearerAuth(make_verifier(transport=httpx.MockTransport(no_blocking_fetch)))
+    auth = BearerAuth(
+        make_verifier(transport=forbidden_transport("a blocking fetch on the event loop"))
+    )
     client = TestClient(contacts_app(auth))
 
     assert client.get("/contacts", headers=bearer(provider.token())).status_code == 200

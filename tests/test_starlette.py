@@ -12,7 +12,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from starlette import authentication
 from starlette.applications import Starlette
@@ -33,7 +32,7 @@ from bearerguard.starlette import (
     on_error,
     requires,
 )
-from tests.support import Provider, bearer
+from tests.support import Provider, bearer, forbidden_transport
 
 MakeVerifier = Callable[..., Verifier]
 
@@ -343,10 +342,7 @@ def test_requires_without_the_authentication_middleware_says_what_is_missing() -
 def test_the_backend_verifies_with_the_async_api(
     make_verifier: MakeVerifier, provider: Provider
 ) -> None:
-    def no_blocking_fetch(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("the sync transport was used inside the event loop")
-
-    verifier = make_verifier(transport=httpx.MockTransport(no_blocking_fetch))
+    verifier = make_verifier(transport=forbidden_transport("a blocking fetch on the event loop"))
     client = TestClient(app_with(verifier, *ROUTES))
 
     assert client.get("/contacts", headers=bearer(provider.token())).status_code == 200

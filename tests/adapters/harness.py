@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bearerguard import Verifier
+from bearerguard import Rule, Verifier
 from tests.support import AUDIENCE, CUSTOM_DOMAIN, ISSUER, Clock, Provider, Providers
 
 ROUTES = (
@@ -40,6 +40,15 @@ ROUTES = (
     "/api/optional",
 )
 SCOPE_CLAIMS = ("scope", "scp", "permissions")
+# The contract as middleware rules: /api/private matches none, so it needs any valid token.
+CONTRACT_RULES = (
+    Rule("/api/public", public=True),
+    Rule("/api/optional", optional=True),
+    Rule("/api/private-scoped", "read:messages"),
+    Rule("/api/contacts", "read:contacts"),
+    Rule("/api/all-of", "read:contacts", "write:contacts"),
+    Rule("/api/any-of", "read:contacts", "read:messages", any_of=True),
+)
 
 
 @dataclass

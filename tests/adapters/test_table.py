@@ -40,11 +40,6 @@ def make_client(request: pytest.FixtureRequest) -> ClientFactory:
 
 
 @pytest.fixture
-def idp() -> IdentityProviders:
-    return IdentityProviders()
-
-
-@pytest.fixture
 def client(make_client: ClientFactory, idp: IdentityProviders) -> Iterator[Client]:
     with make_client(idp.verifier()) as test_client:
         yield test_client

@@ -10,18 +10,9 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from bearerguard import Verifier
-from bearerguard.asgi import BearerMiddleware, Rule, access_token
+from bearerguard.asgi import BearerMiddleware, access_token
 from tests.adapters.apps.starlette import StarletteClient
-
-# The harness contract as rules: /api/private matches none, so it needs any valid token.
-RULES = [
-    Rule("/api/public", public=True),
-    Rule("/api/optional", optional=True),
-    Rule("/api/private-scoped", "read:messages"),
-    Rule("/api/contacts", "read:contacts"),
-    Rule("/api/all-of", "read:contacts", "write:contacts"),
-    Rule("/api/any-of", "read:contacts", "read:messages", any_of=True),
-]
+from tests.adapters.harness import CONTRACT_RULES
 
 
 async def app(
@@ -48,6 +39,6 @@ async def app(
 
 @contextmanager
 def client(verifier: Verifier) -> Iterator[StarletteClient]:
-    protected = BearerMiddleware(app, verifier=verifier, rules=RULES)
+    protected = BearerMiddleware(app, verifier=verifier, rules=CONTRACT_RULES)
     with TestClient(protected, raise_server_exceptions=True) as test_client:
         yield StarletteClient(test_client)

@@ -10,18 +10,8 @@ from typing import Any
 from werkzeug.test import Client
 
 from bearerguard import Verifier
-from bearerguard.wsgi import BearerMiddleware, Rule, access_token
-from tests.adapters.harness import Answer, join_repeated
-
-# The harness contract as rules: /api/private matches none, so it needs any valid token.
-RULES = [
-    Rule("/api/public", public=True),
-    Rule("/api/optional", optional=True),
-    Rule("/api/private-scoped", "read:messages"),
-    Rule("/api/contacts", "read:contacts"),
-    Rule("/api/all-of", "read:contacts", "write:contacts"),
-    Rule("/api/any-of", "read:contacts", "read:messages", any_of=True),
-]
+from bearerguard.wsgi import BearerMiddleware, access_token
+from tests.adapters.harness import CONTRACT_RULES, Answer, join_repeated
 
 
 def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -55,4 +45,4 @@ class WSGIClient:
 
 @contextmanager
 def client(verifier: Verifier) -> Iterator[WSGIClient]:
-    yield WSGIClient(Client(BearerMiddleware(app, verifier=verifier, rules=RULES)))
+    yield WSGIClient(Client(BearerMiddleware(app, verifier=verifier, rules=CONTRACT_RULES)))

@@ -306,6 +306,17 @@ class KeyCache:
         )
         return value.skipped if isinstance(value, KeySet) else ()
 
+    def forget(self) -> None:
+        """Drop every key set and discovered URL, as if nothing had ever been fetched.
+
+        Generations move on, so a fetch still in flight can no longer store its
+        outcome; the next verification fetches afresh. (Testing support calls this
+        when a fake issuer starts or stops answering for an issuer.)
+        """
+        self._entries = {
+            key: _Entry(generation=entry.generation + 1) for key, entry in self._entries.items()
+        }
+
     def abandon(self, fetch: Fetch, now: float) -> tuple[str, ...]:
         """A started fetch ended without an outcome (e.g. cancelled): count it as a failure."""
         return self.store(fetch, FetchFailure("the fetch was abandoned"), now)

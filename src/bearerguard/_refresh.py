@@ -24,6 +24,7 @@ import httpx
 
 from ._drive import adrive, drive
 from ._fetch import afetch, fetch
+from ._intercept import interceptions
 from ._keycache import Fetch, KeyCache, Outcome
 
 __all__ = ["Refresher"]
@@ -94,10 +95,10 @@ class Refresher:
             self._settle(request, flight, outcome)
 
     def _fetch(self, url: str) -> Outcome:
-        return fetch(url, self._policy, self._transport)
+        return interceptions.answer(url) or fetch(url, self._policy, self._transport)
 
     async def _afetch(self, url: str) -> Outcome:
-        return await afetch(url, self._policy, self._async_transport)
+        return interceptions.answer(url) or await afetch(url, self._policy, self._async_transport)
 
     def _join(self, request: Fetch) -> tuple[_InFlight | None, bool]:
         now = self._monotonic()

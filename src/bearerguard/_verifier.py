@@ -14,6 +14,7 @@ from ._credentials import token_from_authorization
 from ._drive import adrive, drive
 from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingTokenError
 from ._flow import VerifyPlan, verify_flow, warm_up_flow
+from ._intercept import interceptions
 from ._keycache import Fetch, KeyCache
 from ._refresh import Refresher, logger
 from ._signatures import signature_primitives
@@ -101,6 +102,7 @@ class Verifier:
         cache_state = KeyCache(config.cache, config.jwks_uris)
         self._plan = VerifyPlan(config, cache_state, signature_primitives(config.algorithms))
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
+        interceptions.track(self)  # so a fake issuer (bearerguard.testing) can reset the keys
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Verifier:
@@ -229,6 +231,14 @@ class Verifier:
         except BearerError as exc:
             exc.realm = self._config.realm
             raise
+
+    def forget_keys(self) -> None:
+        """Forget every cached key set and discovery result; the next token fetches afresh.
+
+        Rarely needed: keys rotate by themselves. Testing support calls it when a
+        fake issuer starts or stops answering for one of this verifier's issuers.
+        """
+        self._plan.cache.forget()
 
     def _settle(self, request: Fetch) -> float:
         self._refresher.refresh(request)

@@ -12,7 +12,7 @@ import pytest
 
 from bearerguard._intercept import Interceptions, interceptions
 
-from .support import ISSUER, Provider
+from .support import ISSUER, Provider, rsa_key
 
 
 def serve_provider(provider: Provider):
@@ -98,3 +98,16 @@ def test_forget_keys_makes_the_next_token_fetch_afresh(make_verifier, provider):
     verifier.forget_keys()
     verifier.verify(provider.token())
     assert provider.jwks_hits == 2
+
+
+def test_forget_keys_of_an_active_fake_keeps_it_answering(unreachable, provider):
+    interceptions.activate(ISSUER, serve_provider(provider))
+    try:
+        unreachable.verify(provider.token())
+        provider.keys["k2"] = ("RS256", rsa_key(1))  # a rotation, within the cooldown
+        interceptions.forget_keys(ISSUER)
+        assert interceptions.active_issuers() == (ISSUER,)
+        assert unreachable.verify(provider.token(kid="k2")).header["kid"] == "k2"
+    finally:
+        interceptions.deactivate(ISSUER)
+    interceptions.forget_keys(ISSUER)  # an inactive issuer: nothing to do

@@ -63,6 +63,18 @@ class Interceptions:
             verifiers = list(self._verifiers)
         _forget_keys(verifiers, issuer)
 
+    def forget_keys(self, issuer: str) -> None:
+        """Make the verifiers of an active ``issuer`` forget its keys (a fake rotated them).
+
+        Unlike deactivating and activating again, the fake answers throughout, so a
+        fetch on another thread can never reach the network in between.
+        """
+        with self._lock:
+            if issuer not in self._active:
+                return
+            verifiers = list(self._verifiers)
+        _forget_keys(verifiers, issuer)
+
     def answer(self, url: str) -> Document | None:
         """The fake's document for ``url``, or ``None`` to fetch it for real."""
         if not self._active:

@@ -1,0 +1,25 @@
+"""Testing support: real tokens from a fake issuer, and no network.
+
+A :class:`FakeIssuer` owns freshly generated keys and an issuer URL. It mints
+real, signed access tokens (valid ones, and deliberately broken ones for
+negative tests) and, while active, answers the discovery and JWKS fetches of
+every :class:`~bearerguard.Verifier` that trusts its issuer, in-process. The
+application under test keeps its real settings; nothing is patched.
+
+Example::
+
+    from bearerguard.testing import FakeIssuer
+
+    issuer = FakeIssuer("tenant.auth0.com", audience="https://api.example.com")
+
+    @issuer
+    def test_reading_contacts(client):
+        response = client.get("/contacts", headers=issuer.auth_header(scopes="read:contacts"))
+        assert response.status_code == 200
+"""
+
+from __future__ import annotations
+
+from ._fake_issuer import FakeIssuer
+
+__all__ = ["FakeIssuer"]

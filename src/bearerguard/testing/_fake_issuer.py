@@ -1,0 +1,465 @@
+"""FakeIssuer: real tokens from a fake provider that the application's verifier trusts.
+
+The fake owns generated keys and an issuer URL. While it is active, every
+:class:`~bearerguard.Verifier` that trusts that issuer gets its discovery
+document and JWKS from the fake, in-process, through
+:data:`bearerguard._intercept.interceptions`: the application under test keeps
+its real settings and its real verifier, and every signature is really checked.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from bearerguard._config import check_url, normalize_issuer
+from bearerguard._errors import ConfigurationError
+from bearerguard._keycache import discovery_urls
+
+from ._activation import Activation, active_during
+from ._minting import build_claims, whole_seconds
+from ._signing import SIGNING_ALGORITHMS, SigningKey, compact_jws, json_segment
+
+__all__ = ["FakeIssuer"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Default(enum.Enum):
+    """Marks an argument left out, where ``None`` already means "remove this claim"."""
+
+    DEFAULT = enum.auto()
+
+
+_DEFAULT = _Default.DEFAULT
+_HOUR = 3600
+_SUBJECT = "auth0|test-user"
+
+
+class FakeIssuer:
+    """A fake OAuth 2.0 / OIDC issuer: mints real signed tokens and answers key fetches.
+
+    Example::
+
+        from bearerguard import Verifier
+        from bearerguard.testing import FakeIssuer
+
+        verifier = Verifier(issuer="tenant.auth0.com", audience="https://api.example.com")
+        with FakeIssuer("tenant.auth0.com", audience="https://api.example.com") as issuer:
+            token = verifier.verify(issuer.token(scopes=["read:contacts"]))
+            token.scopes                                  # frozenset({'read:contacts'})
+
+    Arguments:
+        issuer: the ``iss`` of the tokens, normalised as :class:`~bearerguard.Verifier`
+            normalises it (a bare domain becomes ``https://domain/``); use the
+            application's own issuer setting. ``http://`` only for loopback hosts.
+        audience: the default ``aud`` of the tokens (one string or several).
+        algorithm: RS256/384/512, PS256/384/512, ES256/384/512, ES256K or EdDSA (Ed25519).
+        jwks_uri: where the key set is published; default ``<issuer>/.well-known/jwks.json``.
+            Set it to the application's ``jwks_uri`` when it configures one.
+        lifetime: seconds from ``iat`` to ``exp`` of the tokens.
+        clock: the time source of ``iat``/``exp``; pass the one your verifier uses in tests.
+
+    Each fake owns fresh keys, made on first use (an RSA key takes some 40 ms), and
+    nothing it does outlives :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        issuer: str = "https://fake-issuer.bearerguard.test/",
+        *,
+        audience: str | Sequence[str] = "https://api.bearerguard.test",
+        algorithm: str = "RS256",
+        jwks_uri: str | None = None,
+        lifetime: float = _HOUR,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._issuer = normalize_issuer(issuer)
+        self._audience = _check_audience(audience)
+        if algorithm not in SIGNING_ALGORITHMS:
+            raise ConfigurationError(
+                f"A FakeIssuer signs with one of {', '.join(SIGNING_ALGORITHMS)}, "
+                f"not {algorithm!r}."
+            )
+        self._algorithm = algorithm
+        if jwks_uri is None:
+            jwks_uri = self._issuer.rstrip("/") + "/.well-known/jwks.json"
+        check_url(jwks_uri, what="jwks_uri")
+        self._jwks_uri = jwks_uri
+        if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
+            raise ConfigurationError("lifetime must be a positive number of seconds.")
+        if not math.isfinite(lifetime):
+            raise ConfigurationError("lifetime must be a finite number of seconds.")
+        self._lifetime = lifetime
+        self._clock = clock
+        self._discovery_urls = discovery_urls(self._issuer)
+        self._keys: tuple[SigningKey, ...] = (SigningKey(algorithm),)  # current key first
+        self._stranger: SigningKey | None = None  # signs unknown_key_token(); never published
+        self._lock = threading.Lock()  # guards the keys
+        self._activation = Activation(self._issuer, self._serve)
+
+    # --- settings -----------------------------------------------------------------------
+
+    @property
+    def issuer(self) -> str:
+        """The normalised issuer URL: the ``iss`` of every token and the key of the fake."""
+        return self._issuer
+
+    @property
+    def audience(self) -> str | tuple[str, ...]:
+        """The default ``aud`` of the tokens."""
+        return self._audience
+
+    @property
+    def algorithm(self) -> str:
+        """The JWS algorithm of the signing keys."""
+        return self._algorithm
+
+    @property
+    def jwks_uri(self) -> str:
+        """Where the key set is published (and named by the discovery document)."""
+        return self._jwks_uri
+
+    @property
+    def lifetime(self) -> float:
+        """Seconds from ``iat`` to ``exp`` of the tokens, unless ``expires_in`` says otherwise."""
+        return self._lifetime
+
+    @property
+    def kid(self) -> str:
+        """The ``kid`` of the current signing key."""
+        return self._keys[0].kid
+
+    # --- documents ----------------------------------------------------------------------
+
+    def discovery_document(self) -> dict[str, Any]:
+        """The OpenID Connect discovery document (also served as RFC 8414 metadata).
+
+        Example::
+
+            FakeIssuer("tenant.auth0.com").discovery_document()["token_endpoint"]
+            # 'https://tenant.auth0.com/oauth/token'
+        """
+        base = self._issuer.rstrip("/")
+        return {
+            "issuer": self._issuer,
+            "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "device_authorization_endpoint": f"{base}/oauth/device/code",
+            "userinfo_endpoint": f"{base}/userinfo",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "jwks_uri": self._jwks_uri,
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [self._algorithm],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+        }
+
+    def jwks(self) -> dict[str, Any]:
+        """The published key set: public JWKs only, current key first.
+
+        Example::
+
+            issuer = FakeIssuer()
+            [key["kid"] for key in issuer.jwks()["keys"]] == [issuer.kid]   # True
+        """
+        return {"keys": [key.public_jwk() for key in self._keys]}
+
+    # --- tokens -------------------------------------------------------------------------
+
+    def token(
+        self,
+        *,
+        scopes: str | Iterable[str] = (),
+        sub: str | None = _SUBJECT,
+        aud: str | Sequence[str] | _Default | None = _DEFAULT,
+        iss: str | _Default | None = _DEFAULT,
+        expires_in: float | None = None,
+        headers: Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """A valid access token, signed by the current key.
+
+        The claims are Auth0-like: ``iss``, ``sub``, ``aud``, ``iat`` (now), ``exp``
+        (now + lifetime, or ``expires_in``), ``scope`` (when ``scopes`` is not empty),
+        ``azp``, ``client_id`` and a unique ``jti``; the header is ``alg``, ``typ:
+        at+jwt`` (RFC 9068) and ``kid``. Any claim can be set or replaced through
+        ``**claims`` (a ``datetime`` becomes a NumericDate) and removed with ``None``;
+        ``headers`` does the same for header members other than ``alg``.
+        ``namespace`` prefixes the ``**claims`` that are not registered claims, as
+        Auth0 requires of custom claims.
+
+        Example::
+
+            issuer.token(scopes=["read:contacts"], namespace="https://example.com/",
+                         roles=["admin"])        # claims["https://example.com/roles"]
+            issuer.token(aud="https://other-api.example")   # InvalidAudienceError
+            issuer.token(exp=None)                          # no exp: InvalidClaimsError
+        """
+        key = self._keys[0]  # once: a concurrent rotate() must not split kid and signature
+        header, payload = self._build(
+            key,
+            scopes=scopes,
+            sub=sub,
+            aud=aud,
+            iss=iss,
+            expires_in=expires_in,
+            headers=headers,
+            namespace=namespace,
+            claims=claims,
+        )
+        return compact_jws(header, payload, key)
+
+    def auth_header(self, **kwargs: Any) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}`` for test clients; takes :meth:`token`'s
+        arguments.
+
+        Example::
+
+            client.get("/contacts", headers=issuer.auth_header(scopes="read:contacts"))
+        """
+        return {"Authorization": f"Bearer {self.token(**kwargs)}"}
+
+    # Deliberately broken tokens: each one fails exactly one check of the verifier.
+
+    def expired_token(self, **kwargs: Any) -> str:
+        """A token that expired an hour ago (issued two hours ago): ExpiredTokenError.
+
+        Takes :meth:`token`'s arguments; ``exp=...`` chooses another moment.
+
+        Example::
+
+            verifier.verify(issuer.expired_token())   # raises ExpiredTokenError
+        """
+        if "expires_in" in kwargs:
+            raise TypeError("expired_token() sets exp itself: pass exp=... to choose it.")
+        now = int(self._clock())
+        return self.token(**{"iat": now - 2 * _HOUR, "exp": now - _HOUR, **kwargs})
+
+    def immature_token(self, **kwargs: Any) -> str:
+        """A token not valid before an hour from now (``nbf``): ImmatureTokenError.
+
+        Example::
+
+            verifier.verify(issuer.immature_token())   # raises ImmatureTokenError
+        """
+        if "expires_in" in kwargs:
+            raise TypeError("immature_token() sets exp itself: pass exp=... to choose it.")
+        start = int(self._clock()) + _HOUR
+        exp = whole_seconds(start + self._lifetime)
+        return self.token(**{"nbf": start, "exp": exp, **kwargs})
+
+    def tampered_token(self, **kwargs: Any) -> str:
+        """A valid token whose payload was changed after signing: InvalidSignatureError.
+
+        The change elevates the ``scope`` claim with ``admin``, as an attacker would.
+
+        Example::
+
+            verifier.verify(issuer.tampered_token(scopes="read:contacts"))
+            # raises InvalidSignatureError
+        """
+        key = self._keys[0]
+        header, payload = self._build_from(key, kwargs)
+        signed = compact_jws(header, payload, key)
+        scope = payload.get("scope")
+        payload["scope"] = f"{scope} admin" if isinstance(scope, str) and scope else "admin"
+        head, _, signature = signed.split(".")
+        return f"{head}.{json_segment(payload)}.{signature}"
+
+    def unsigned_token(self, **kwargs: Any) -> str:
+        """The token with ``alg: none`` and an empty signature: refused as malformed.
+
+        Example::
+
+            verifier.verify(issuer.unsigned_token())   # raises MalformedTokenError
+        """
+        header, payload = self._build_from(self._keys[0], kwargs)
+        header["alg"] = "none"
+        return f"{json_segment(header)}.{json_segment(payload)}."
+
+    def unknown_key_token(self, **kwargs: Any) -> str:
+        """A token signed by a key the key set never publishes, under a kid it never lists.
+
+        The verifier refuses it with UnknownKeyError; with ``headers={"kid": issuer.kid}``
+        (an attacker's key under the real kid) with InvalidSignatureError.
+
+        Example::
+
+            verifier.verify(issuer.unknown_key_token())   # raises UnknownKeyError
+        """
+        with self._lock:
+            if self._stranger is None:
+                self._stranger = SigningKey(self._algorithm)
+            stranger = self._stranger
+        header, payload = self._build_from(stranger, kwargs)
+        return compact_jws(header, payload, stranger)
+
+    def _build_from(
+        self, key: SigningKey, kwargs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        arguments = dict(kwargs)
+        return self._build(
+            key,
+            scopes=arguments.pop("scopes", ()),
+            sub=arguments.pop("sub", _SUBJECT),
+            aud=arguments.pop("aud", _DEFAULT),
+            iss=arguments.pop("iss", _DEFAULT),
+            expires_in=arguments.pop("expires_in", None),
+            headers=arguments.pop("headers", None),
+            namespace=arguments.pop("namespace", None),
+            claims=arguments,
+        )
+
+    def _build(
+        self,
+        key: SigningKey,
+        *,
+        scopes: str | Iterable[str],
+        sub: str | None,
+        aud: str | Sequence[str] | _Default | None,
+        iss: str | _Default | None,
+        expires_in: float | None,
+        headers: Mapping[str, Any] | None,
+        namespace: str | None,
+        claims: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        header: dict[str, Any] = {"alg": self._algorithm, "typ": "at+jwt", "kid": key.kid}
+        if headers:
+            if "alg" in headers:
+                raise ConfigurationError(
+                    "token() signs with the issuer's algorithm: for another alg use "
+                    "unsigned_token() or FakeIssuer(algorithm=...)."
+                )
+            header.update(headers)
+        payload = build_claims(
+            now=self._clock(),
+            iss=self._issuer if isinstance(iss, _Default) else iss,
+            sub=sub,
+            aud=self._audience if isinstance(aud, _Default) else aud,
+            lifetime=self._lifetime,
+            expires_in=expires_in,
+            scopes=scopes,
+            namespace=namespace,
+            extra=claims,
+        )
+        return {name: v for name, v in header.items() if v is not None}, payload
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def rotate(self, *, keep_old: bool = True) -> str:
+        """Publish a new signing key and sign with it from now on; return its ``kid``.
+
+        With ``keep_old=False`` the previous keys are unpublished, so their tokens are
+        refused (UnknownKeyError). Verifiers of this issuer forget their cached keys,
+        so the change is seen at once rather than after their unknown-kid cooldown.
+
+        Example::
+
+            old = issuer.token()
+            issuer.rotate(keep_old=False)
+            verifier.verify(issuer.token())   # verifies
+            verifier.verify(old)              # raises UnknownKeyError
+        """
+        key = SigningKey(self._algorithm)
+        with self._lock:
+            self._keys = (key, *self._keys) if keep_old else (key,)
+        self._activation.republish()
+        return key.kid
+
+    # --- activation ---------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether the fake is answering its issuer's key fetches right now."""
+        return self._activation.active
+
+    def start(self) -> FakeIssuer:
+        """Answer the key fetches of every verifier that trusts this issuer, until :meth:`stop`.
+
+        Raises RuntimeError if this fake, or another for the same issuer, is active.
+        Verifiers of the issuer forget the keys they had cached.
+
+        Example::
+
+            issuer = FakeIssuer("tenant.auth0.com").start()
+            ...
+            issuer.stop()
+        """
+        self._activation.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop answering; the verifiers forget the fake's keys. Stopping twice is harmless.
+
+        Example::
+
+            issuer.stop()
+            issuer.active   # False
+        """
+        self._activation.stop()
+
+    def __enter__(self) -> FakeIssuer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __call__(self, func: F) -> F:
+        """Decorate a function, coroutine function or test class: active during each call.
+
+        Calls must not overlap (the fake cannot be started twice). On a class, each
+        method whose name starts with ``test`` is decorated.
+
+        Example::
+
+            issuer = FakeIssuer("tenant.auth0.com", audience="https://api.example.com")
+
+            @issuer
+            def test_contacts(client):
+                assert client.get("/contacts", headers=issuer.auth_header()).status_code == 200
+        """
+        return active_during(self, func)
+
+    def _serve(self, url: str) -> bytes | None:
+        # Computed per fetch, so a rotation is served on the verifiers' next fetch.
+        if url == self._jwks_uri:
+            return json.dumps(self.jwks()).encode()
+        if url in self._discovery_urls:
+            return json.dumps(self.discovery_document()).encode()
+        return None
+
+    def __repr__(self) -> str:
+        # Never the keys themselves: a repr ends up in logs and assertion messages.
+        return (
+            f"FakeIssuer(issuer={self._issuer!r}, algorithm={self._algorithm!r}, "
+            f"kid={self.kid!r}, active={self.active})"
+        )
+
+
+def _check_audience(audience: str | Sequence[str]) -> str | tuple[str, ...]:
+    values = (audience,) if isinstance(audience, str) else tuple(audience)
+    if not values or not all(isinstance(a, str) and a and a == a.strip() for a in values):
+        raise ConfigurationError(
+            "audience must be your API's identifier (or several), e.g. 'https://api.example.com'."
+        )
+    return audience if isinstance(audience, str) else values

@@ -1,0 +1,187 @@
+"""The pytest plugin: a :class:`~bearerguard.testing.FakeIssuer` for every test that asks.
+
+bearerguard registers this module under the ``pytest11`` entry point named
+``bearerguard``, so the fixtures are available as soon as bearerguard is
+installed (``-p no:bearerguard`` turns the plugin off; with plugin autoloading
+disabled, ``-p bearerguard`` turns it on).
+
+Fixtures:
+    ``bearerguard_settings``: the settings the fake is bound to, a dict with
+        ``issuer`` and ``audience`` (and optionally ``algorithm``, ``jwks_uri``,
+        ``lifetime``). By default read from the variables ``Verifier.from_env()``
+        reads, so that an app configured by the environment is matched as it is:
+        the first of ``BEARERGUARD_ISSUER`` and of ``BEARERGUARD_AUDIENCE``, the
+        first asymmetric algorithm of ``BEARERGUARD_ALGORITHMS`` and
+        ``BEARERGUARD_JWKS_URI``; FakeIssuer's defaults for what is not set.
+        Define your own ``bearerguard_settings`` fixture to change them.
+    ``fake_issuer``: an active :class:`~bearerguard.testing.FakeIssuer` for the
+        test, stopped afterwards (whatever the outcome). While it is active, every
+        ``Verifier`` trusting its issuer gets its keys from it, in-process.
+    ``bearer_token``: ``bearer_token(**kwargs) -> str``, i.e. ``fake_issuer.token``.
+    ``bearer_headers``: ``bearer_headers(**kwargs) -> {"Authorization": "Bearer ..."}``,
+        i.e. ``fake_issuer.auth_header``.
+
+Marker:
+    ``@pytest.mark.bearerguard(issuer=..., audience=..., ...)`` on a test, class or
+    module (``pytestmark``) overrides ``bearerguard_settings`` for the fake; the
+    closest marker wins.
+
+Example::
+
+    def test_contacts(client, bearer_headers):
+        response = client.get("/api/contacts", headers=bearer_headers(scopes=["read:contacts"]))
+        assert response.status_code == 200
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from bearerguard._config import ASYMMETRIC_ALGORITHMS, settings_from_mapping
+from bearerguard.testing import FakeIssuer
+
+__all__ = ["bearer_headers", "bearer_token", "bearerguard_settings", "fake_issuer"]
+
+MARKER = "bearerguard"
+# What the settings may name: FakeIssuer's keyword arguments, except the clock (a test
+# that controls time builds its own FakeIssuer).
+SETTINGS = ("issuer", "audience", "algorithm", "jwks_uri", "lifetime")
+REQUIRED = ("issuer", "audience")
+_ALLOWED = ", ".join(SETTINGS)
+# The variables Verifier.from_env() reads that decide what a token must look like to pass.
+_ENVIRONMENT = (
+    "BEARERGUARD_ISSUER",
+    "BEARERGUARD_AUDIENCE",
+    "BEARERGUARD_ALGORITHMS",
+    "BEARERGUARD_JWKS_URI",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # --strict-markers (which bearerguard's own suite uses) refuses unregistered markers.
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}({_ALLOWED}): the settings of this test's fake issuer "
+        "(the fake_issuer fixture of bearerguard.testing)",
+    )
+
+
+@pytest.fixture
+def bearerguard_settings() -> dict[str, Any]:
+    """What the fake issuer is bound to: ``issuer``, ``audience`` (``algorithm``, ``jwks_uri``).
+
+    Read from the environment variables the application's ``Verifier.from_env()``
+    reads (see the module's docstring), else FakeIssuer's defaults. Override this
+    fixture to bind the fake to other values, e.g. your app's own settings.
+    """
+    return {**_defaults(), **_from_environment(os.environ)}
+
+
+@pytest.fixture
+def fake_issuer(
+    request: pytest.FixtureRequest, bearerguard_settings: Mapping[str, Any]
+) -> Iterator[FakeIssuer]:
+    """An active :class:`~bearerguard.testing.FakeIssuer` for this test, stopped after it."""
+    settings = {**_checked(bearerguard_settings), **_marker_settings(request.node)}
+    with _create(settings) as fake:  # stopped afterwards, whether the test passed or not
+        yield fake
+
+
+@pytest.fixture
+def bearer_token(fake_issuer: FakeIssuer) -> Callable[..., str]:
+    """``bearer_token(scopes=["read:contacts"], **claims)``: a token signed by the fake issuer."""
+    return fake_issuer.token
+
+
+@pytest.fixture
+def bearer_headers(fake_issuer: FakeIssuer) -> Callable[..., dict[str, str]]:
+    """``bearer_headers(scopes=[...], **claims)``: ``{"Authorization": "Bearer <token>"}``."""
+    return fake_issuer.auth_header
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The fake's settings matching an app configured by ``BEARERGUARD_*`` variables.
+
+    An app trusting several issuers or audiences accepts a token from any of them,
+    so the first of each is enough.
+    """
+    # Only the variables that matter here: an unrelated malformed one (e.g. LEEWAY) is the
+    # application's error to report, not this fixture's.
+    found = settings_from_mapping({name: environ[name] for name in _ENVIRONMENT if name in environ})
+    settings: dict[str, Any] = {}
+    for name in REQUIRED:
+        if found.get(name):
+            settings[name] = found[name][0]
+    # The fake signs with a key pair of its own: the first asymmetric algorithm the app allows.
+    signable = [name for name in found.get("algorithms", ()) if name in ASYMMETRIC_ALGORITHMS]
+    if signable:
+        settings["algorithm"] = signable[0]
+    if found.get("jwks_uri"):
+        settings["jwks_uri"] = found["jwks_uri"]
+    return settings
+
+
+def _create(settings: dict[str, Any]) -> FakeIssuer:
+    try:
+        return FakeIssuer(**settings)
+    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
+        # The message says it all: "during handling of ..." would repeat it.
+        raise _misuse(f"cannot create the fake issuer with {settings!r}: {exc}") from None
+
+
+def _defaults() -> dict[str, Any]:
+    # FakeIssuer's own defaults, read from its signature so that they are never restated here.
+    parameters = inspect.signature(FakeIssuer).parameters
+    return {name: parameters[name].default for name in REQUIRED}
+
+
+def _checked(settings: object) -> dict[str, Any]:
+    """The ``bearerguard_settings`` fixture's value, or a failure saying what is wrong with it."""
+    example = "{'issuer': 'https://your-tenant.auth0.com/', 'audience': 'https://api.example.com'}"
+    if not isinstance(settings, Mapping):
+        raise _misuse(
+            f"the bearerguard_settings fixture must return a dict such as {example}, "
+            f"got {type(settings).__name__}."
+        )
+    unknown = sorted(str(name) for name in settings if name not in SETTINGS)
+    if unknown:
+        raise _misuse(
+            f"the bearerguard_settings fixture returned unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {_ALLOWED}."
+        )
+    missing = [name for name in REQUIRED if name not in settings]
+    if missing:
+        raise _misuse(
+            f"the bearerguard_settings fixture must give {' and '.join(REQUIRED)}, e.g. "
+            f"{example}; missing: {', '.join(missing)}."
+        )
+    return dict(settings)
+
+
+def _marker_settings(node: pytest.Item) -> dict[str, Any]:
+    """The keyword arguments of the closest ``bearerguard`` marker, checked."""
+    marker = node.get_closest_marker(MARKER)
+    if marker is None:
+        return {}
+    if marker.args:
+        raise _misuse(
+            f"@pytest.mark.{MARKER} takes keyword arguments only ({_ALLOWED}), "
+            f"got positional {', '.join(map(repr, marker.args))}."
+        )
+    unknown = sorted(name for name in marker.kwargs if name not in SETTINGS)
+    if unknown:
+        raise _misuse(
+            f"@pytest.mark.{MARKER} got unknown keyword(s) {', '.join(unknown)}; "
+            f"allowed: {_ALLOWED}."
+        )
+    return dict(marker.kwargs)
+
+
+def _misuse(message: str) -> BaseException:
+    # A setup error with the message alone: a traceback into this plugin would say nothing more.
+    return pytest.fail.Exception(f"bearerguard: {message}", pytrace=False)

@@ -1,0 +1,311 @@
+"""The dev-issuer's HTTP routes: a :class:`Request` in, a :class:`Response` out.
+
+The issuer of a request is the URL it came to, read from its ``Host`` header:
+``127.0.0.1:<port>`` is the canonical issuer, ``localhost:<port>`` the custom
+domain. Any other ``Host`` is answered 421 Misdirected Request and nothing else:
+a loopback server that answered every name would be reachable from web pages
+through DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import httpx
+
+from bearerguard._config import CachePolicy
+from bearerguard._errors import BearerError, MissingTokenError
+from bearerguard._verifier import Verifier
+
+from ._authorize import (
+    AuthorizationRequest,
+    RedirectError,
+    approve,
+    choose_user,
+    deny,
+    read_request,
+)
+from ._clients import basic_credentials
+from ._config import DevIssuerConfig
+from ._consent import BANNER, consent_page, error_page, index_page
+from ._documents import DISCOVERY, JWKS, OAUTH_METADATA, discovery_document, endpoints
+from ._errors import ErrorPage, OAuthError
+from ._grants import TokenEndpoint
+from ._http import Request, Response, body_params, query_params
+from ._keys import KeyStore
+from ._store import MEMORY, ExpiringMap, GrantStore
+from ._tokens import USERINFO, Minter, namespaced, organization_claims, profile_claims
+
+__all__ = ["App"]
+
+
+class _Route(NamedTuple):
+    methods: tuple[str, ...]
+    handler: Callable[[Request, str], Response]
+    cors: str | None = None  # "*", "web origins" (of the redirect URIs), or none
+
+
+REALM = "dev-issuer"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class App:
+    """Routes requests to the endpoints; one per running server.
+
+    Example::
+
+        app = App(config, keys, minter, issuers=(canonical, custom_domain), auto_approve=False)
+        app.handle(Request("GET", "/.well-known/jwks.json", "", {"host": "127.0.0.1:9000"}))
+    """
+
+    def __init__(
+        self,
+        config: DevIssuerConfig,
+        keys: KeyStore,
+        minter: Minter,
+        *,
+        issuers: tuple[str, str],
+        auto_approve: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._keys = keys
+        self._minter = minter
+        self._auto_approve = auto_approve
+        self._clock = clock
+        self._issuers = issuers
+        self._hosts = {urlsplit(issuer).netloc.lower(): issuer for issuer in issuers}
+        self._store = GrantStore(clock)
+        self._pending: ExpiringMap[AuthorizationRequest] = ExpiringMap(MEMORY, clock)
+        self._tokens = TokenEndpoint(config, self._store, minter)
+        # SPAs call the token and userinfo endpoints cross-origin, from where they are served:
+        # the origins of the registered redirect URIs (Auth0's "allowed web origins").
+        self._origins = {
+            f"{parts.scheme}://{parts.netloc}".lower()
+            for client in config.clients
+            for parts in map(urlsplit, client.redirect_uris)
+        }
+        # /userinfo checks its tokens with bearerguard's own verifier, fed in-process.
+        self._verifier = Verifier(
+            issuer=list(issuers),
+            audience=[issuer + USERINFO for issuer in issuers],
+            realm=REALM,
+            transport=httpx.MockTransport(self._serve_in_process),
+            cache=CachePolicy(unknown_kid_cooldown=0.0),
+        )
+        # Cross-origin reads (CORS): the public documents for anyone, the token and userinfo
+        # endpoints for the registered web origins; never the pages or /dev/rotate.
+        self._routes: dict[str, _Route] = {
+            "/": _Route(("GET",), self._index),
+            "/" + DISCOVERY: _Route(("GET",), self._discovery, "*"),
+            "/" + OAUTH_METADATA: _Route(("GET",), self._discovery, "*"),
+            "/" + JWKS: _Route(("GET",), self._jwks, "*"),
+            "/authorize": _Route(("GET", "POST"), self._authorize),
+            "/oauth/token": _Route(("POST",), self._token, "web origins"),
+            "/" + USERINFO: _Route(("GET", "POST"), self._userinfo, "web origins"),
+            "/dev/rotate": _Route(("POST",), self._rotate),
+        }
+
+    def rotate_keys(self) -> str:
+        """Sign with a new key; the previous one stays published. Returns the new kid."""
+        kid = self._keys.rotate()
+        self._verifier.forget_keys()
+        return kid
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request."""
+        issuer = self._hosts.get((request.header("Host") or "").lower())
+        if issuer is None:
+            return Response.json(
+                {
+                    "error": "misdirected_request",
+                    "error_description": "This dev-issuer answers only for "
+                    + " and ".join(self._issuers),
+                },
+                421,
+            )
+        route = self._routes.get(request.path)
+        if route is None:
+            return Response.json({"error": "not_found", "error_description": request.path}, 404)
+        if request.method == "OPTIONS":
+            return self._cors(request, route, Response(204))
+        if request.method not in route.methods:
+            allow = {"Allow": ", ".join(route.methods)}
+            return Response.json({"error": "method_not_allowed"}, 405, allow)
+        return self._cors(request, route, route.handler(request, issuer))
+
+    def _cors(self, request: Request, route: _Route, response: Response) -> Response:
+        if route.cors is None:
+            return response
+        origin = request.header("Origin")
+        if route.cors == "*":
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        else:
+            response.headers["Vary"] = "Origin"
+            if origin is None or origin.lower() not in self._origins:
+                return response
+            response.headers["Access-Control-Allow-Origin"] = origin
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(route.methods)
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
+    # --- documents ------------------------------------------------------------------------
+
+    def _index(self, request: Request, issuer: str) -> Response:
+        if "text/html" in (request.header("Accept") or ""):
+            return Response.html(index_page(self._config, self._issuers, endpoints(issuer)))
+        return Response.json(
+            {
+                "banner": BANNER,
+                "issuers": list(self._issuers),
+                "endpoints": endpoints(issuer),
+                "clients": [
+                    {
+                        "client_id": client.client_id,
+                        "client_secret": client.client_secret,
+                        "grant_types": list(client.grant_types),
+                    }
+                    for client in self._config.clients
+                ],
+                "apis": [api.identifier for api in self._config.apis],
+            }
+        )
+
+    def _discovery(self, request: Request, issuer: str) -> Response:
+        algorithm = self._keys.current.algorithm
+        return Response.json(discovery_document(issuer, self._config, algorithm))
+
+    def _jwks(self, request: Request, issuer: str) -> Response:
+        return Response.json(self._keys.jwks(), headers={"Cache-Control": "max-age=600"})
+
+    def _serve_in_process(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        for issuer in self._issuers:
+            if url == issuer + DISCOVERY:
+                algorithm = self._keys.current.algorithm
+                return httpx.Response(200, json=discovery_document(issuer, self._config, algorithm))
+            if url == issuer + JWKS:
+                return httpx.Response(200, json=self._keys.jwks())
+        return httpx.Response(404)
+
+    # --- authorization endpoint ---------------------------------------------------------
+
+    def _authorize(self, request: Request, issuer: str) -> Response:
+        try:
+            if request.method == "POST":
+                return self._decide(request)
+            try:
+                params = query_params(request.query)
+            except OAuthError as exc:
+                raise ErrorPage("Invalid request", exc.description) from None
+            pending = read_request(self._config, params, issuer)
+            if self._auto_approve:
+                user = choose_user(self._config, pending)
+                return Response.redirect(self._approve(pending, user.sub))
+            if params.get("prompt") == "none":
+                # No login session to reuse: only an auto-approving server answers silently.
+                return Response.redirect(
+                    pending.redirect(
+                        {
+                            "error": "login_required",
+                            "error_description": "prompt=none needs a server started with "
+                            "auto-approve.",
+                        }
+                    )
+                )
+            users = pending.members(self._config)
+            hint = (pending.login_hint or "").lower()
+            selected = next(
+                (u.sub for u in users if hint and hint in (u.sub.lower(), (u.email or "").lower())),
+                None,
+            )
+            page = consent_page(
+                pending, users, selected=selected, transaction=self._pending.put(pending)
+            )
+            return Response.html(page)
+        except RedirectError as exc:
+            return Response.redirect(exc.location)
+        except ErrorPage as exc:
+            return Response.html(error_page(exc.title, exc.detail), exc.status)
+
+    def _decide(self, request: Request) -> Response:
+        try:
+            params = body_params(request)
+        except OAuthError as exc:
+            raise ErrorPage("Invalid request", exc.description) from None
+        pending = self._pending.take(params.get("transaction", ""))
+        if pending is None:
+            raise ErrorPage(
+                "Request expired",
+                "This consent page was already answered or is older than ten minutes: "
+                "start the sign-in again.",
+            )
+        if params.get("decision") != "allow":
+            return Response.redirect(deny(pending))
+        return Response.redirect(self._approve(pending, params.get("user", "")))
+
+    def _approve(self, pending: AuthorizationRequest, sub: str) -> str:
+        user = self._config.user(sub)
+        if user is None:
+            raise ErrorPage("Unknown user", f"No user {sub!r} is configured.")
+        return approve(
+            self._config,
+            pending,
+            user,
+            store=self._store,
+            minter=self._minter,
+            now=self._clock(),
+        )
+
+    # --- token and userinfo endpoints ---------------------------------------------------
+
+    def _token(self, request: Request, issuer: str) -> Response:
+        try:
+            basic = basic_credentials(request.header("Authorization"))
+            params = body_params(request)
+            answer = self._tokens.token(params, basic=basic, issuer=issuer)
+        except OAuthError as exc:
+            return Response.oauth_error(exc, _NO_STORE)
+        return Response.json(answer, headers=_NO_STORE)
+
+    def _userinfo(self, request: Request, issuer: str) -> Response:
+        try:
+            token = self._verifier.authenticate(
+                request.header("Authorization"), query=request.query
+            )
+            if token is None:
+                raise MissingTokenError(realm=REALM)
+        except BearerError as exc:
+            return Response(exc.status_code, exc.json_body(), _json_headers(exc.headers))
+        claims: dict[str, Any] = {"sub": token.subject}
+        user = None if token.subject is None else self._config.user(token.subject)
+        if user is not None:
+            claims.update(profile_claims(user, token.scopes))
+            claims.update(organization_claims(user.organization))
+            claims.update(namespaced(user.claims, self._config.namespace))
+        return Response.json(claims, headers={"Cache-Control": "no-store"})
+
+    def _rotate(self, request: Request, issuer: str) -> Response:
+        origin = request.header("Origin")
+        if origin is not None and origin.lower() + "/" not in self._hosts.values():
+            # A browser adds Origin to a cross-site POST: no web page may rotate the keys.
+            return Response.json(
+                {
+                    "error": "forbidden",
+                    "error_description": "Cross-origin requests may not "
+                    "rotate the keys; POST from a script or curl.",
+                },
+                403,
+            )
+        kid = self.rotate_keys()
+        published = [key["kid"] for key in self._keys.jwks()["keys"]]
+        return Response.json({"kid": kid, "published": published})
+
+
+def _json_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Cache-Control": "no-store", **headers}

@@ -1,0 +1,286 @@
+"""The authorization endpoint's logic: read a request, then approve or deny it.
+
+The order of the checks matters (RFC 6749 §4.1.2.1): until ``client_id`` and
+``redirect_uri`` are known good, a mistake is an :class:`ErrorPage` and nothing
+redirects; after that, every error goes back to the client in the redirect,
+with its ``state``. ``response_type=token`` is the legacy implicit flow: the
+access token travels in the URL fragment, for clients that allow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from ._config import OIDC_SCOPES, ApiConfig, ClientConfig, DevIssuerConfig, UserConfig
+from ._errors import ErrorPage, OAuthError
+from ._pkce import check_challenge
+from ._store import Approval, GrantStore
+from ._tokens import Minter
+
+__all__ = [
+    "AuthorizationRequest",
+    "RedirectError",
+    "approve",
+    "choose_user",
+    "deny",
+    "read_request",
+]
+
+_RESPONSE_MODES = {"code": "query", "token": "fragment"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizationRequest:
+    """A checked authorization request, waiting for the user's decision."""
+
+    client: ClientConfig
+    redirect_uri: str
+    response_type: str  # "code", or "token" (legacy implicit)
+    state: str | None
+    scopes: tuple[str, ...]  # what may be granted, before the chosen user's permissions
+    ignored_scopes: tuple[str, ...]  # asked for, but not available to this client or API
+    api: ApiConfig | None
+    nonce: str | None
+    code_challenge: str | None
+    login_hint: str | None
+    organization: str | None
+    issuer: str
+
+    @property
+    def implicit(self) -> bool:
+        return self.response_type == "token"
+
+    def redirect(self, params: Mapping[str, str | None]) -> str:
+        """``redirect_uri`` with ``params`` and ``state`` in its query (fragment if implicit)."""
+        values = {name: v for name, v in params.items() if v is not None}
+        if self.state is not None:
+            values["state"] = self.state
+        encoded = urlencode(values)
+        if self.implicit:
+            return f"{self.redirect_uri}#{encoded}"
+        # A registered redirect URI may carry a query of its own, which is kept (§3.1.2).
+        return f"{self.redirect_uri}{'&' if '?' in self.redirect_uri else '?'}{encoded}"
+
+    def members(self, config: DevIssuerConfig) -> tuple[UserConfig, ...]:
+        """The users who may approve: all, or those of the requested organization."""
+        return tuple(user for user in config.users if self._member(user))
+
+    def _member(self, user: UserConfig) -> bool:
+        org = user.organization
+        return self.organization is None or (
+            org is not None and self.organization in (org.id, org.name)
+        )
+
+
+class RedirectError(Exception):
+    """An error to send back to the client: ``location`` carries it in the redirect."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+def read_request(
+    config: DevIssuerConfig, params: Mapping[str, str], issuer: str
+) -> AuthorizationRequest:
+    """Check an authorization request; ErrorPage before the redirect URI is trusted,
+    RedirectError after."""
+    client_id = params.get("client_id")
+    if not client_id:
+        raise ErrorPage("Missing client_id", "The authorization request names no client_id.")
+    client = config.client(client_id)
+    if client is None:
+        raise ErrorPage("Unknown client", f"No client {client_id!r} is configured.")
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri:
+        raise ErrorPage(
+            "Missing redirect_uri",
+            f"Send redirect_uri: one of {', '.join(client.redirect_uris) or '(none registered)'}.",
+        )
+    if redirect_uri not in client.redirect_uris:
+        # Exact string comparison, as OAuth 2.1 requires: no prefix or wildcard matching.
+        raise ErrorPage(
+            "Unregistered redirect_uri",
+            f"{redirect_uri!r} is not a registered redirect URI of client {client_id!r} "
+            f"(registered: {', '.join(client.redirect_uris) or 'none'}). Nothing was redirected.",
+        )
+    response_type = params.get("response_type")
+    base = AuthorizationRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        # Errors about response_type itself go back in the query, the default mode.
+        response_type="token" if response_type == "token" else "code",
+        state=params.get("state"),
+        scopes=(),
+        ignored_scopes=(),
+        api=None,
+        nonce=params.get("nonce"),
+        code_challenge=params.get("code_challenge"),
+        login_hint=params.get("login_hint"),
+        organization=params.get("organization"),
+        issuer=issuer,
+    )
+    try:
+        return _complete(config, base, params, response_type)
+    except OAuthError as exc:
+        raise RedirectError(base.redirect(exc.to_json())) from None
+
+
+def _complete(
+    config: DevIssuerConfig,
+    base: AuthorizationRequest,
+    params: Mapping[str, str],
+    response_type: str | None,
+) -> AuthorizationRequest:
+    client = base.client
+    if response_type not in _RESPONSE_MODES:
+        raise OAuthError(
+            "unsupported_response_type",
+            "response_type must be code (or token, the legacy implicit flow).",
+        )
+    grant = "implicit" if response_type == "token" else "authorization_code"
+    if grant not in client.grant_types:
+        raise OAuthError(
+            "unauthorized_client", f"Client {client.client_id!r} may not use the {grant} grant."
+        )
+    mode = params.get("response_mode")
+    if mode is not None and mode != _RESPONSE_MODES[response_type]:
+        raise OAuthError(
+            "invalid_request",
+            f"response_mode {mode!r} is not supported here; "
+            f"response_type={response_type} answers in the {_RESPONSE_MODES[response_type]}.",
+        )
+    challenge = None
+    if response_type == "code":
+        challenge = params.get("code_challenge")
+        problem = check_challenge(challenge, params.get("code_challenge_method"))
+        if problem is not None:
+            raise OAuthError("invalid_request", problem)
+        if client.public and challenge is None:
+            raise OAuthError(
+                "invalid_request",
+                "Public clients must use PKCE: send code_challenge and code_challenge_method=S256.",
+            )
+    audience = params.get("audience") or config.default_audience
+    api = None
+    if audience is not None:
+        api = config.api(audience)
+        if api is None:
+            raise OAuthError("access_denied", f"Service not found: {audience}")
+    requested = tuple(dict.fromkeys((params.get("scope") or "").split()))
+    allowed = [scope for scope in requested if _available(scope, client, api, response_type)]
+    if api is None and "openid" not in allowed:
+        raise OAuthError(
+            "invalid_request",
+            "Name an API with audience=... (or configure default_audience), or ask for the "
+            "openid scope to sign in only.",
+        )
+    if base.organization is not None and not base.members(config):
+        raise OAuthError(
+            "invalid_request", f"No configured user belongs to organization {base.organization!r}."
+        )
+    return AuthorizationRequest(
+        client=client,
+        redirect_uri=base.redirect_uri,
+        response_type=response_type,
+        state=base.state,
+        scopes=tuple(allowed),
+        ignored_scopes=tuple(scope for scope in requested if scope not in allowed),
+        api=api,
+        nonce=base.nonce,
+        code_challenge=challenge,
+        login_hint=base.login_hint,
+        organization=base.organization,
+        issuer=base.issuer,
+    )
+
+
+def _available(scope: str, client: ClientConfig, api: ApiConfig | None, response_type: str) -> bool:
+    if scope == "offline_access":
+        # As at Auth0: only for clients allowed refresh tokens, for APIs that allow them,
+        # and never through the implicit flow (the token is in the browser's URL).
+        return (
+            "refresh_token" in client.grant_types
+            and response_type == "code"
+            and (api is None or api.allow_offline_access)
+        )
+    # Unknown scopes are dropped rather than refused, as Auth0 does.
+    return scope in OIDC_SCOPES or (api is not None and scope in api.scopes)
+
+
+def choose_user(config: DevIssuerConfig, request: AuthorizationRequest) -> UserConfig:
+    """The user an auto-approving server signs in: ``login_hint`` (sub or email), else the
+    first configured user (of the requested organization)."""
+    members = request.members(config)
+    if request.login_hint is None:
+        return members[0]
+    hint = request.login_hint.lower()
+    for user in members:
+        if user.sub == request.login_hint or (user.email or "").lower() == hint:
+            return user
+    raise RedirectError(
+        request.redirect(
+            {
+                "error": "access_denied",
+                "error_description": "No configured user matches login_hint "
+                f"{request.login_hint!r}.",
+            }
+        )
+    )
+
+
+def approve(
+    config: DevIssuerConfig,
+    request: AuthorizationRequest,
+    user: UserConfig,
+    *,
+    store: GrantStore,
+    minter: Minter,
+    now: float,
+) -> str:
+    """Where to send the browser once ``user`` approved: with a code, or (implicit) a token."""
+    if user.sub not in {member.sub for member in request.members(config)}:
+        return request.redirect(
+            {
+                "error": "access_denied",
+                "error_description": f"{user.sub} is not a member of organization "
+                f"{request.organization}.",
+            }
+        )
+    # Auth0 RBAC: a user's API scopes are capped by their permissions, when they list any.
+    granted = tuple(
+        scope
+        for scope in request.scopes
+        if scope in OIDC_SCOPES or user.permissions is None or scope in user.permissions
+    )
+    approval = Approval(
+        client_id=request.client.client_id,
+        sub=user.sub,
+        scopes=granted,
+        audience=None if request.api is None else request.api.identifier,
+        auth_time=int(now),
+        nonce=request.nonce,
+    )
+    if request.implicit:
+        token, lifetime = minter.user_token(issuer=request.issuer, approval=approval, implicit=True)
+        return request.redirect(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": str(lifetime),
+                "scope": " ".join(granted),
+            }
+        )
+    code = store.issue_code(
+        approval, redirect_uri=request.redirect_uri, code_challenge=request.code_challenge
+    )
+    return request.redirect({"code": code})
+
+
+def deny(request: AuthorizationRequest) -> str:
+    """Where to send the browser once the user said no."""
+    return request.redirect(
+        {"error": "access_denied", "error_description": "The user denied the request."}
+    )

@@ -1,0 +1,102 @@
+"""Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1).
+
+Confidential clients send ``client_secret`` in the body (client_secret_post) or
+HTTP Basic (client_secret_basic), never both; public clients send only their
+``client_id`` (method ``none``) and prove possession with PKCE instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from urllib.parse import unquote_plus
+
+from ._config import ClientConfig, DevIssuerConfig
+from ._errors import OAuthError
+
+__all__ = ["BASIC_REALM", "authenticate_client", "basic_credentials"]
+
+BASIC_REALM = "dev-issuer"
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` from an ``Authorization: Basic`` header, if one is sent.
+
+    Other schemes are not client authentication and are ignored. Both parts are
+    form-urlencoded before base64 (RFC 6749 §2.3.1), so they are decoded after it.
+
+    Example::
+
+        basic_credentials("Basic bTJtLWNsaWVudDptMm0tc2VjcmV0")   # ('m2m-client', 'm2m-secret')
+    """
+    if authorization is None:
+        return None
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon or not client_id:
+        raise _refused("The Basic credentials are not base64 of 'client_id:client_secret'.", True)
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def authenticate_client(
+    config: DevIssuerConfig, params: Mapping[str, str], basic: tuple[str, str] | None
+) -> ClientConfig:
+    """The client making the token request, authenticated; OAuthError otherwise.
+
+    Failures through Basic are 401 with ``WWW-Authenticate: Basic``; through the
+    body, 400 (RFC 6749 §5.2), as a 401 would have to carry a challenge.
+    """
+    body_id, body_secret = params.get("client_id"), params.get("client_secret") or None
+    if basic is not None:
+        if body_secret is not None:
+            raise OAuthError(
+                "invalid_request",
+                "Send the client secret in the Authorization header or in the body, not both.",
+            )
+        if body_id is not None and body_id != basic[0]:
+            raise OAuthError(
+                "invalid_request", "client_id in the body differs from the Basic credentials."
+            )
+        client_id, secret = basic[0], basic[1] or None
+    elif body_id:
+        client_id, secret = body_id, body_secret
+    else:
+        raise OAuthError(
+            "invalid_request",
+            "Name the client: send client_id (and client_secret) in the body, or HTTP Basic.",
+        )
+    via_basic = basic is not None
+    client = config.client(client_id)
+    if client is None:
+        raise _refused(f"Unknown client_id {client_id!r}.", via_basic)
+    if client.public:
+        if secret is not None:
+            raise _refused(
+                f"Client {client_id!r} is public: it has no secret and must not send one.",
+                via_basic,
+            )
+        return client
+    if secret is None:
+        raise _refused(
+            f"Client {client_id!r} is confidential: authenticate with its client_secret.",
+            via_basic,
+        )
+    # The configured secret is a str (checked at load); compare as bytes in constant time.
+    if not hmac.compare_digest(secret.encode(), (client.client_secret or "").encode()):
+        raise _refused(f"Wrong client_secret for client {client_id!r}.", via_basic)
+    return client
+
+
+def _refused(description: str, via_basic: bool) -> OAuthError:
+    if via_basic:
+        challenge = {"WWW-Authenticate": f'Basic realm="{BASIC_REALM}", charset="UTF-8"'}
+        return OAuthError("invalid_client", description, status=401, headers=challenge)
+    return OAuthError("invalid_client", description)

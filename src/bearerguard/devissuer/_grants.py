@@ -1,0 +1,187 @@
+"""The token endpoint's grants: client_credentials, authorization_code, refresh_token.
+
+Pure OAuth logic over parsed parameters: no HTTP here. Every refusal is an
+:class:`~bearerguard.devissuer._errors.OAuthError` with the RFC 6749 §5.2 code
+(or Auth0's ``access_denied`` where Auth0 answers with it: an unknown API, a
+client without a grant for the API).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._clients import authenticate_client
+from ._config import ClientConfig, DevIssuerConfig
+from ._errors import OAuthError
+from ._pkce import verifier_matches
+from ._store import Approval, GrantStore, RefreshGrant
+from ._tokens import Minter
+
+__all__ = ["GRANT_TYPES_SUPPORTED", "TokenEndpoint"]
+
+GRANT_TYPES_SUPPORTED = ("authorization_code", "client_credentials", "refresh_token")
+
+
+class TokenEndpoint:
+    """Answers token requests; the HTTP layer hands it the parameters and Basic credentials.
+
+    Example::
+
+        endpoint = TokenEndpoint(config, GrantStore(), minter)
+        endpoint.token({"grant_type": "client_credentials", "client_id": "m2m-client",
+                        "client_secret": "m2m-secret", "audience": "https://api.example.com"},
+                       basic=None, issuer="http://127.0.0.1:9000/")
+        # {'access_token': 'eyJ...', 'token_type': 'Bearer', 'expires_in': 86400, 'scope': ...}
+    """
+
+    def __init__(self, config: DevIssuerConfig, store: GrantStore, minter: Minter) -> None:
+        self._config = config
+        self._store = store
+        self._minter = minter
+
+    def token(
+        self, params: Mapping[str, str], *, basic: tuple[str, str] | None, issuer: str
+    ) -> dict[str, Any]:
+        """The token response for a request to ``issuer``'s token endpoint."""
+        grant_type = params.get("grant_type")
+        if not grant_type:
+            raise OAuthError("invalid_request", "grant_type is required.")
+        if grant_type not in GRANT_TYPES_SUPPORTED:
+            raise OAuthError(
+                "unsupported_grant_type",
+                f"grant_type {grant_type!r} is not supported; use one of "
+                f"{', '.join(GRANT_TYPES_SUPPORTED)}.",
+            )
+        client = authenticate_client(self._config, params, basic)
+        if grant_type not in client.grant_types:
+            raise OAuthError(
+                "unauthorized_client",
+                f"Client {client.client_id!r} may not use the {grant_type} grant "
+                f"(its grant_types: {', '.join(client.grant_types)}).",
+            )
+        if grant_type == "client_credentials":
+            return self._client_credentials(client, params, issuer)
+        if grant_type == "authorization_code":
+            return self._authorization_code(client, params, issuer)
+        return self._refresh_token(client, params, issuer)
+
+    def _client_credentials(
+        self, client: ClientConfig, params: Mapping[str, str], issuer: str
+    ) -> dict[str, Any]:
+        audience = params.get("audience") or self._config.default_audience
+        if not audience:
+            raise OAuthError(
+                "invalid_request",
+                "audience is required: the identifier of the API the token is for.",
+            )
+        api = self._config.api(audience)
+        if api is None:
+            raise OAuthError("access_denied", f"Service not found: {audience}", status=403)
+        granted = client.grants.get(audience)
+        if granted is None:
+            raise OAuthError(
+                "access_denied",
+                f"Client {client.client_id!r} is not authorized to access {audience!r}: "
+                "add the API to the client's grants in the configuration.",
+                status=403,
+            )
+        scopes = _requested(params) or granted
+        if scopes is not granted:
+            for scope in scopes:
+                if scope not in api.scopes:
+                    raise OAuthError(
+                        "invalid_scope", f"{scope!r} is not a scope of API {audience!r}."
+                    )
+                if scope not in granted:
+                    raise OAuthError(
+                        "invalid_scope",
+                        f"Client {client.client_id!r} has not been granted {scope!r} for "
+                        f"{audience!r}.",
+                    )
+        token = self._minter.client_token(issuer=issuer, client=client, api=api, scopes=scopes)
+        return _response(token, api.token_lifetime, scopes)
+
+    def _authorization_code(
+        self, client: ClientConfig, params: Mapping[str, str], issuer: str
+    ) -> dict[str, Any]:
+        code = params.get("code")
+        redirect_uri = params.get("redirect_uri")
+        if not code or not redirect_uri:
+            raise OAuthError("invalid_request", "code and redirect_uri are required.")
+        grant = self._store.redeem_code(code)
+        if grant.approval.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "The code was issued to another client.")
+        if redirect_uri != grant.redirect_uri:
+            raise OAuthError(
+                "invalid_grant", "redirect_uri differs from the one of the authorization request."
+            )
+        verifier = params.get("code_verifier")
+        if grant.code_challenge is not None:
+            if not verifier:
+                raise OAuthError(
+                    "invalid_grant", "code_verifier is required: the request sent a code_challenge."
+                )
+            if not verifier_matches(verifier, grant.code_challenge):
+                raise OAuthError(
+                    "invalid_grant", "code_verifier does not match the code_challenge."
+                )
+        elif verifier:
+            # A verifier without a challenge is a PKCE downgrade attempt (RFC 9700 §2.1.1).
+            raise OAuthError(
+                "invalid_grant", "code_verifier was sent, but the request had no code_challenge."
+            )
+        response = self._user_tokens(issuer, grant.approval)
+        if "offline_access" in grant.approval.scopes:
+            response["refresh_token"] = self._store.issue_refresh(
+                grant.approval, lifetime=self._config.refresh_token_lifetime, code=code
+            )
+        return response
+
+    def _refresh_token(
+        self, client: ClientConfig, params: Mapping[str, str], issuer: str
+    ) -> dict[str, Any]:
+        token = params.get("refresh_token")
+        if not token:
+            raise OAuthError("invalid_request", "refresh_token is required.")
+        grant: RefreshGrant = self._store.use_refresh(token)
+        original = grant.approval
+        if original.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "The refresh token was issued to another client.")
+        scopes = _requested(params) or original.scopes
+        if scopes is not original.scopes:
+            extra = [scope for scope in scopes if scope not in original.scopes]
+            if extra:
+                raise OAuthError(
+                    "invalid_scope",
+                    f"{extra[0]!r} was not granted originally; a refresh can only narrow scopes.",
+                )
+        # The access token gets the narrowed scopes; the new refresh token keeps the
+        # original ones (RFC 6749 §6) and the family's absolute expiry.
+        response = self._user_tokens(issuer, dataclasses.replace(original, scopes=scopes))
+        response["refresh_token"] = self._store.issue_refresh(
+            original, lifetime=self._config.refresh_token_lifetime, previous=grant
+        )
+        return response
+
+    def _user_tokens(self, issuer: str, approval: Approval) -> dict[str, Any]:
+        token, lifetime = self._minter.user_token(issuer=issuer, approval=approval)
+        response = _response(token, lifetime, approval.scopes)
+        if "openid" in approval.scopes:
+            response["id_token"] = self._minter.id_token(issuer=issuer, approval=approval)
+        return response
+
+
+def _requested(params: Mapping[str, str]) -> tuple[str, ...]:
+    # Space-separated, duplicates ignored; only spaces is the same as no scope parameter.
+    return tuple(dict.fromkeys(params.get("scope", "").split()))
+
+
+def _response(token: str, lifetime: int, scopes: Sequence[str]) -> dict[str, Any]:
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": " ".join(scopes),
+    }

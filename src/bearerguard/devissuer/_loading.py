@@ -1,0 +1,282 @@
+"""The dev-issuer's configuration as JSON: the default tenant, and reading a file.
+
+JSON rather than TOML: ``tomllib`` arrived in Python 3.11 and bearerguard runs
+on 3.10. This module checks the *shape* (unknown keys, JSON types) with the
+path of each mistake; the dataclasses of :mod:`._config` check the meaning.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from bearerguard._errors import ConfigurationError
+
+from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
+
+__all__ = ["DEFAULT_CONFIG", "config_from_dict", "default_config", "load_config"]
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+DEFAULT_CONFIG: Mapping[str, Any] = {
+    "apis": [
+        {
+            "identifier": "https://api.example.com",
+            "name": "Example API",
+            "scopes": ["read:messages", "read:contacts", "write:contacts"],
+            "token_lifetime": 86400,
+        }
+    ],
+    "clients": [
+        {
+            "client_id": "m2m-client",
+            "client_secret": "m2m-secret",
+            "name": "Demo M2M service",
+            "grant_types": ["client_credentials"],
+            "grants": {"https://api.example.com": ["read:messages", "read:contacts"]},
+            "claims": {"https://example.com/tier": "gold"},
+            "organization": None,
+        },
+        {
+            "client_id": "spa-client",
+            "name": "Demo single-page app",
+            "public": True,
+            "grant_types": ["authorization_code", "refresh_token", "implicit"],
+            "redirect_uris": ["http://127.0.0.1:8080/callback", "http://localhost:8080/callback"],
+        },
+        {
+            "client_id": "web-client",
+            "client_secret": "web-secret",
+            "name": "Demo web app",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["http://127.0.0.1:8080/callback"],
+        },
+    ],
+    "users": [
+        {
+            "sub": "auth0|alice",
+            "name": "Alice Example",
+            "email": "alice@example.com",
+            "claims": {"https://example.com/roles": ["admin"]},
+            "organization": {"id": "org_demo", "name": "demo-org"},
+        },
+        {
+            "sub": "auth0|bob",
+            "name": "Bob Example",
+            "email": "bob@example.com",
+            "permissions": ["read:messages"],
+        },
+    ],
+    "namespace": "https://example.com/",
+}
+
+
+def default_config() -> DevIssuerConfig:
+    """A working tenant: one API, an M2M client, a SPA, a web app, Alice and Bob.
+
+    Example::
+
+        config = default_config()
+        [client.client_id for client in config.clients]
+        # ['m2m-client', 'spa-client', 'web-client']
+    """
+    return config_from_dict(copy.deepcopy(dict(DEFAULT_CONFIG)))
+
+
+def load_config(path: str | os.PathLike[str]) -> DevIssuerConfig:
+    """Read a dev-issuer configuration from a JSON file (the shape of :data:`DEFAULT_CONFIG`).
+
+    Raises :class:`~bearerguard.ConfigurationError` naming the file and the mistake.
+
+    Example::
+
+        config = load_config("dev-issuer.json")
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="utf-8") as file:
+            data = json.load(file)
+    except FileNotFoundError:
+        raise ConfigurationError(f"{name}: no such configuration file.") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{name}: cannot be read ({exc}).") from None
+    try:
+        return config_from_dict(data)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from None
+
+
+def config_from_dict(data: object) -> DevIssuerConfig:
+    """A :class:`DevIssuerConfig` from parsed JSON (what :func:`load_config` reads).
+
+    Example::
+
+        config_from_dict({"clients": [{"client_id": "m2m", "client_secret": "s",
+                                       "grant_types": ["client_credentials"]}]})
+    """
+    top = _Object(data, "the configuration", _TOP)
+    return DevIssuerConfig(
+        apis=top.items("apis", _API, _api),
+        clients=top.items("clients", _CLIENT, _client),
+        users=top.items("users", _USER, _user),
+        namespace=top.get("namespace", str, None),
+        default_audience=top.get("default_audience", str, None),
+        id_token_lifetime=top.get("id_token_lifetime", int, 36000),
+        refresh_token_lifetime=top.get("refresh_token_lifetime", int, 30 * 86400),
+    )
+
+
+_TOP = (
+    "apis", "clients", "users", "namespace", "default_audience",
+    "id_token_lifetime", "refresh_token_lifetime",
+)  # fmt: skip
+_API = (
+    "identifier", "name", "scopes", "token_lifetime", "token_lifetime_for_web",
+    "allow_offline_access",
+)  # fmt: skip
+_CLIENT = (
+    "client_id", "client_secret", "name", "public", "grant_types", "grants",
+    "redirect_uris", "claims", "organization",
+)  # fmt: skip
+_USER = (
+    "sub", "name", "email", "email_verified", "permissions", "claims", "organization",
+)  # fmt: skip
+_ORGANIZATION = ("id", "name")
+_JSON_TYPES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+
+
+class _Object:
+    """One JSON object of the file: refuses unknown keys, reads typed values with their path."""
+
+    def __init__(self, value: object, where: str, known: tuple[str, ...]) -> None:
+        if not isinstance(value, dict):
+            raise ConfigurationError(f"{where} must be a JSON object, got {_kind(value)}.")
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigurationError(
+                    f"{where}: unknown key {key!r}{hint}; the known keys are {', '.join(known)}."
+                )
+        self.value: dict[str, Any] = value
+        self.where = where
+
+    def path(self, key: str) -> str:
+        return key if self.where == "the configuration" else f"{self.where}.{key}"
+
+    def get(self, key: str, kind: type[T], default: D) -> T | D:
+        value = self.value.get(key)
+        if value is None:
+            return default
+        # bool is an int to Python, never to a reader of the file.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigurationError(
+                f"{self.path(key)} must be {_JSON_TYPES[kind]}, got {_kind(value)}."
+            )
+        return value
+
+    def require(self, key: str) -> str:
+        value = self.get(key, str, None)
+        if value is None:
+            raise ConfigurationError(f"{self.path(key)} is required.")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        values = self.get(key, list, None)
+        if values is None:
+            return None
+        for index, item in enumerate(values):
+            if not isinstance(item, str):
+                raise ConfigurationError(
+                    f"{self.path(key)}[{index}] must be a string, got {_kind(item)}."
+                )
+        return tuple(values)
+
+    def items(
+        self, key: str, known: tuple[str, ...], build: Callable[[_Object], T]
+    ) -> tuple[T, ...]:
+        values: list[Any] = self.get(key, list, [])
+        return tuple(
+            build(_Object(item, f"{self.path(key)}[{index}]", known))
+            for index, item in enumerate(values)
+        )
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.value.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigurationError(f"{self.path(key)} must be a JSON object, got {_kind(value)}.")
+        return value
+
+    def organization(self) -> Organization | None:
+        value = self.value.get("organization")
+        if value is None:
+            return None
+        found = _Object(value, self.path("organization"), _ORGANIZATION)
+        return Organization(id=found.require("id"), name=found.require("name"))
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else "?")
+
+
+def _api(item: _Object) -> ApiConfig:
+    return ApiConfig(
+        identifier=item.require("identifier"),
+        name=item.get("name", str, None),
+        scopes=item.strings("scopes") or (),
+        token_lifetime=item.get("token_lifetime", int, 86400),
+        token_lifetime_for_web=item.get("token_lifetime_for_web", int, 7200),
+        allow_offline_access=item.get("allow_offline_access", bool, True),
+    )
+
+
+def _client(item: _Object) -> ClientConfig:
+    grants: dict[str, tuple[str, ...]] = {}
+    for api, scopes in item.mapping("grants").items():
+        where = f"{item.path('grants')}[{api!r}]"
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ConfigurationError(f"{where} must be a list of scope names, got {_kind(scopes)}.")
+        grants[api] = tuple(scopes)
+    grant_types = item.strings("grant_types")
+    if grant_types is None:
+        raise ConfigurationError(
+            f"{item.path('grant_types')} is required: list what the client may do, e.g. "
+            '["client_credentials"] or ["authorization_code", "refresh_token"].'
+        )
+    return ClientConfig(
+        client_id=item.require("client_id"),
+        client_secret=item.get("client_secret", str, None),
+        name=item.get("name", str, None),
+        public=item.get("public", bool, False),
+        grant_types=grant_types,
+        grants=grants,
+        redirect_uris=item.strings("redirect_uris") or (),
+        claims=item.mapping("claims"),
+        organization=item.organization(),
+    )
+
+
+def _user(item: _Object) -> UserConfig:
+    return UserConfig(
+        sub=item.require("sub"),
+        name=item.get("name", str, None),
+        email=item.get("email", str, None),
+        email_verified=item.get("email_verified", bool, True),
+        permissions=item.strings("permissions"),
+        claims=item.mapping("claims"),
+        organization=item.organization(),
+    )

@@ -1,0 +1,175 @@
+"""The tokens the dev-issuer signs: access tokens (RFC 9068, Auth0-shaped) and ID tokens.
+
+Claims are built by :func:`bearerguard.testing._minting.build_claims`, the same
+code :class:`~bearerguard.testing.FakeIssuer` uses, and signed with the key
+store's current key by :func:`~bearerguard.testing._signing.compact_jws`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from bearerguard.testing._minting import build_claims
+from bearerguard.testing._signing import compact_jws
+
+from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
+from ._keys import KeyStore
+from ._store import Approval
+
+__all__ = ["USERINFO", "Minter", "namespaced", "organization_claims", "profile_claims"]
+
+USERINFO = "userinfo"  # the userinfo endpoint, relative to the issuer URL
+# Lifetime of a sign-in-only access token (no API asked for; good for /userinfo alone).
+_USERINFO_LIFETIME = 86400
+
+
+class Minter:
+    """Builds and signs the dev-issuer's tokens.
+
+    Example::
+
+        minter = Minter(config, KeyStore())
+        minter.access_token(issuer="http://127.0.0.1:9000/", sub="auth0|alice",
+                            audience="https://api.example.com", scopes=["read:messages"],
+                            lifetime=3600)
+    """
+
+    def __init__(
+        self, config: DevIssuerConfig, keys: KeyStore, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._config = config
+        self._keys = keys
+        self._clock = clock
+
+    def access_token(
+        self,
+        *,
+        issuer: str,
+        sub: str | None,
+        audience: str | Sequence[str] | None,
+        scopes: str | Iterable[str],
+        lifetime: float,
+        client_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A signed access token; ``extra`` claims are namespaced, ``None`` removes a claim."""
+        claims = dict(extra or {})
+        if client_id is not None:
+            # Auth0 names the client in azp, RFC 9068 in client_id: both are read.
+            claims = {"azp": client_id, "client_id": client_id, **claims}
+        payload = build_claims(
+            now=self._clock(),
+            iss=issuer,
+            sub=sub,
+            aud=audience,
+            lifetime=lifetime,
+            expires_in=None,
+            scopes=scopes,
+            namespace=self._config.namespace,
+            extra=claims,
+        )
+        return self._sign("at+jwt", payload)
+
+    def client_token(
+        self, *, issuer: str, client: ClientConfig, api: ApiConfig, scopes: Sequence[str]
+    ) -> str:
+        """A client-credentials (machine-to-machine) token, as Auth0 shapes it."""
+        return self.access_token(
+            issuer=issuer,
+            sub=f"{client.client_id}@clients",
+            audience=api.identifier,
+            scopes=scopes,
+            lifetime=api.token_lifetime,
+            client_id=client.client_id,
+            extra={
+                "gty": "client-credentials",
+                **organization_claims(client.organization),
+                **client.claims,
+            },
+        )
+
+    def user_token(
+        self, *, issuer: str, approval: Approval, implicit: bool = False
+    ) -> tuple[str, int]:
+        """A user's access token and its lifetime in seconds.
+
+        ``aud`` is the API, or ``[API, {iss}userinfo]`` when ``openid`` was granted
+        (Auth0's shape); without an API it is ``{iss}userinfo`` alone.
+        """
+        api = None if approval.audience is None else self._config.api(approval.audience)
+        user = self._config.user(approval.sub)
+        userinfo = issuer + USERINFO
+        audience: str | list[str]
+        if api is None:
+            audience, lifetime = userinfo, _USERINFO_LIFETIME
+        else:
+            audience = [api.identifier, userinfo] if "openid" in approval.scopes else api.identifier
+            lifetime = api.token_lifetime_for_web if implicit else api.token_lifetime
+        extra: dict[str, Any] = {}
+        if user is not None:
+            if user.permissions is not None and api is not None:
+                # Auth0 RBAC: the user's permissions for this API, whatever was asked.
+                extra["permissions"] = [p for p in user.permissions if p in api.scopes]
+            extra.update(organization_claims(user.organization))
+            extra.update(user.claims)
+        token = self.access_token(
+            issuer=issuer,
+            sub=approval.sub,
+            audience=audience,
+            scopes=approval.scopes,
+            lifetime=lifetime,
+            client_id=approval.client_id,
+            extra=extra,
+        )
+        return token, lifetime
+
+    def id_token(self, *, issuer: str, approval: Approval) -> str:
+        """An OpenID Connect ID token for the client (``aud`` = its client_id)."""
+        now = int(self._clock())
+        user = self._config.user(approval.sub)
+        claims: dict[str, Any] = {
+            "iss": issuer,
+            "sub": approval.sub,
+            "aud": approval.client_id,
+            "iat": now,
+            "exp": now + self._config.id_token_lifetime,
+            "auth_time": approval.auth_time,
+        }
+        if approval.nonce is not None:
+            claims["nonce"] = approval.nonce
+        if user is not None:
+            claims.update(profile_claims(user, approval.scopes))
+            claims.update(organization_claims(user.organization))
+            claims.update(namespaced(user.claims, self._config.namespace))
+        return self._sign("JWT", claims)
+
+    def _sign(self, typ: str, claims: Mapping[str, Any]) -> str:
+        key = self._keys.current  # once: a rotation in between must not split kid and signature
+        return compact_jws({"alg": key.algorithm, "typ": typ, "kid": key.kid}, claims, key)
+
+
+def profile_claims(user: UserConfig, scopes: Iterable[str]) -> dict[str, Any]:
+    """The standard claims the ``profile`` and ``email`` scopes release (OIDC Core §5.4)."""
+    granted = set(scopes)
+    claims: dict[str, Any] = {}
+    if "profile" in granted and user.name is not None:
+        claims["name"] = user.name
+    if "email" in granted and user.email is not None:
+        claims["email"] = user.email
+        claims["email_verified"] = user.email_verified
+    return claims
+
+
+def namespaced(claims: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
+    """Custom claims under ``prefix``, except names that are URLs already (as ``build_claims``)."""
+    if prefix is None:
+        return dict(claims)
+    return {(name if "://" in name else prefix + name): v for name, v in claims.items()}
+
+
+def organization_claims(organization: Organization | None) -> dict[str, str]:
+    if organization is None:
+        return {}
+    return {"org_id": organization.id, "org_name": organization.name}

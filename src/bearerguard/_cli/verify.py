@@ -1,0 +1,340 @@
+"""``bearerguard verify``: what would my API answer to this token, and why?
+
+The token is checked by a real :class:`~bearerguard.Verifier` built from the
+flags (or the ``BEARERGUARD_*`` variables an application would read), so the
+verdict is exactly the middleware's: ``VALID`` with who and what the token is
+for, or ``REFUSED`` with the HTTP answer (status, ``WWW-Authenticate``, body)
+and the precise reason an API never sends but its developer needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from bearerguard._config import settings_from_mapping
+from bearerguard._errors import (
+    BearerError,
+    ConfigurationError,
+    EncryptedTokenError,
+    ExpiredTokenError,
+    InsufficientScopeError,
+    InvalidAudienceError,
+    InvalidIssuerError,
+    KeySetUnavailableError,
+    UnknownKeyError,
+)
+from bearerguard._token import AccessToken, scope_names
+from bearerguard._verifier import Verifier
+
+from ._output import as_numeric_date, error, field, iso_time, pretty_json, safe, section, timestamp
+from .decode import Inspection, UsageError, inspect_token, read_token, render_contents
+
+__all__ = ["Verdict", "check", "register"]
+
+_ENVIRONMENT = (
+    "Settings missing from the flags are read from the environment, as Verifier.from_env() "
+    "reads them: BEARERGUARD_ISSUER, BEARERGUARD_AUDIENCE (comma-separated), "
+    "BEARERGUARD_ALGORITHMS, BEARERGUARD_JWKS_URI, BEARERGUARD_LEEWAY, BEARERGUARD_SCOPE_CLAIMS, "
+    "BEARERGUARD_SECRET (for HS256), BEARERGUARD_RFC9068_STRICT, BEARERGUARD_MAX_AGE, "
+    "BEARERGUARD_ORGANIZATION, BEARERGUARD_REALM. Flags win. "
+    "Exit status: 0 valid, 1 refused, 2 usage or configuration error."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The verifier's answer: the token (when it verified), the refusal, the missing scopes."""
+
+    token: AccessToken | None
+    refusal: BearerError | None
+    required_scopes: tuple[str, ...] = ()
+    missing_scopes: tuple[str, ...] = ()
+    #: what the verifier logged meanwhile (why a key fetch failed, a skipped JWK, ...)
+    log: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        """Whether an API configured like this would serve the request."""
+        return self.refusal is None
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``bearerguard verify`` to the command's sub-parsers."""
+    parser = commands.add_parser(
+        "verify",
+        help="verify a token exactly as an API protected by bearerguard would",
+        description="Verify an access token with the same Verifier the middleware uses, show "
+        "its (decoded) header and claims, and the verdict: VALID, or REFUSED with the HTTP "
+        "answer an API gives (status, WWW-Authenticate) and the exact reason.",
+        epilog=_ENVIRONMENT,
+    )
+    parser.add_argument(
+        "token",
+        metavar="TOKEN",
+        help="the JWT; '-' reads it from stdin; a pasted 'Bearer ...' or "
+        "'Authorization: Bearer ...' header is accepted",
+    )
+    parser.add_argument(
+        "--issuer",
+        action="append",
+        metavar="ISSUER",
+        help="a trusted issuer: the exact iss URL, or a bare domain such as tenant.auth0.com; "
+        "repeat for several",
+    )
+    parser.add_argument(
+        "--audience",
+        action="append",
+        metavar="AUD",
+        help="your API's identifier; the token's aud must name one; repeat for several",
+    )
+    parser.add_argument(
+        "--scope",
+        action="append",
+        metavar="S",
+        help="a scope the route requires (all of them, unless --any-scope); "
+        "repeat, or separate with spaces",
+    )
+    parser.add_argument(
+        "--any-scope", action="store_true", help="require at least one of the --scope values"
+    )
+    parser.add_argument(
+        "--algorithm",
+        action="append",
+        metavar="ALG",
+        help="an allowed JWS algorithm (default RS256); repeat for several",
+    )
+    parser.add_argument(
+        "--jwks-uri", metavar="URL", help="the key set's URL, skipping OIDC discovery"
+    )
+    parser.add_argument(
+        "--leeway", type=float, metavar="N", help="seconds of clock skew tolerated (default 30)"
+    )
+    parser.add_argument(
+        "--scope-claim",
+        action="append",
+        metavar="NAME",
+        help="a claim that grants scopes (default: scope and scp; add permissions for Auth0 "
+        "RBAC); repeat for several",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify, print, and return 0 (valid), 1 (refused) or 2 (usage or configuration)."""
+    try:
+        raw = read_token(args.token)
+        verifier = Verifier(**_settings(args))
+        required = _required_scopes(args.scope or ())
+    except (UsageError, ConfigurationError) as exc:
+        error("verify", str(exc))
+        return 2
+    now = time.time()
+    inspection = inspect_token(raw, now)
+    verdict = check(verifier, raw, required, any_of=args.any_scope)
+    if args.json:
+        print(pretty_json(_to_json(inspection, verdict, now)))
+    else:
+        blocks = render_contents(inspection, now, "(decoded, not verified yet)")
+        if inspection.kind != "jwe" and not inspection.decoded:
+            blocks.append(section("CANNOT BE DECODED", [safe(inspection.error or "")]))
+        blocks.append(_render_verdict(verdict, inspection, verifier, now))
+        print("\n\n".join(blocks))
+    return 0 if verdict.valid else 1
+
+
+def check(
+    verifier: Verifier, raw: str, required: Sequence[str] = (), *, any_of: bool = False
+) -> Verdict:
+    """Verify ``raw`` and require ``required``, as the middleware does for a route."""
+    required = tuple(required)
+    with _LogCollector() as log:
+        try:
+            token = verifier.verify(raw)
+        except BearerError as exc:
+            return Verdict(None, exc, required, log=log.messages())
+    try:
+        token.require_scopes(*required, any_of=any_of)
+    except InsufficientScopeError as exc:
+        missing = required if any_of else tuple(s for s in required if s not in token.scopes)
+        return Verdict(token, exc, required, missing, log=log.messages())
+    return Verdict(token, None, required, log=log.messages())
+
+
+class _LogCollector(logging.Handler):
+    """Keeps the ``bearerguard`` logger's warnings to show them in the verdict.
+
+    A fetch failure is the answer to "why 503?", so it belongs next to the
+    verdict, not on stderr after it; while this handler is attached, Python's
+    last-resort handler stays silent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self._messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._messages.append(record.getMessage())
+
+    def messages(self) -> tuple[str, ...]:
+        return tuple(self._messages)
+
+    def __enter__(self) -> _LogCollector:
+        logging.getLogger("bearerguard").addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        logging.getLogger("bearerguard").removeHandler(self)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Verifier's keyword arguments: the environment's, overridden by the flags."""
+    settings = settings_from_mapping(os.environ)
+    flags = {
+        "issuer": args.issuer,
+        "audience": args.audience,
+        "algorithms": _split(args.algorithm),
+        "jwks_uri": args.jwks_uri,
+        "leeway": args.leeway,
+        "scope_claims": _split(args.scope_claim),
+    }
+    settings.update({name: value for name, value in flags.items() if value is not None})
+    for name in ("issuer", "audience"):
+        if not settings.get(name):
+            raise UsageError(f"--{name} is required (or set BEARERGUARD_{name.upper()}).")
+    return settings
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    # Algorithm and claim names never hold commas, so "RS256,ES256" reads as the
+    # environment variable would.
+    if values is None:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _required_scopes(values: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(name for value in values for name in value.split())
+    return scope_names(names)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _render_verdict(
+    verdict: Verdict, inspection: Inspection, verifier: Verifier, now: float
+) -> str:
+    token, refusal = verdict.token, verdict.refusal
+    if refusal is None:
+        assert token is not None  # noqa: S101 - a verdict without a refusal carries its token
+        return section("VALID", _describe(token, verdict, now))
+    status = refusal.status_code
+    answer = [f"HTTP {status} {HTTPStatus(status).phrase}"]
+    answer += [f"{name}: {value}" for name, value in refusal.headers.items()]
+    answer.append(refusal.json_body().decode())
+    lines = [field("reason", safe(refusal.reason))]
+    lines += [field("" if i else "answer", text) for i, text in enumerate(answer)]
+    if isinstance(refusal, InsufficientScopeError):
+        granted = " ".join(sorted(token.scopes)) if token else ""
+        wanted = "at least one of " if refusal.any_of else ""
+        lines.append(field("missing", wanted + " ".join(verdict.missing_scopes)))
+        lines.append(field("granted", safe(granted) or "(no scopes)"))
+    lines += [field("log", safe(message)) for message in verdict.log]
+    lines += [field("hint", safe(hint)) for hint in _hints(refusal, inspection, verifier, now)]
+    return section("REFUSED", lines)
+
+
+def _describe(token: AccessToken, verdict: Verdict, now: float) -> list[str]:
+    expires = token.expires_at.timestamp()
+    lines = [
+        field("subject", safe(token.subject or "(no sub claim)")),
+        field("client", safe(token.client_id or "(no client_id or azp claim)")),
+        field("issuer", safe(token.issuer)),
+        field("audience", safe(" ".join(token.audience))),
+        field("scopes", safe(" ".join(sorted(token.scopes))) or "(no scopes)"),
+        field("expires", timestamp(expires, now)),
+    ]
+    if verdict.required_scopes:
+        lines.append(field("required", " ".join(verdict.required_scopes) + "  (granted)"))
+    lines += [field("log", safe(message)) for message in verdict.log]
+    return lines
+
+
+def _hints(
+    refusal: BearerError, inspection: Inspection, verifier: Verifier, now: float
+) -> list[str]:
+    """What to look at next, from the unverified claims and the settings."""
+    claims = inspection.claims or {}
+    header = inspection.header or {}
+    config = verifier.config
+    if isinstance(refusal, InvalidIssuerError):
+        iss = claims.get("iss")
+        trusted = ", ".join(config.issuers)
+        if not isinstance(iss, str):
+            return [f"The token carries no iss string; trusted: {trusted}."]
+        hints = [f"The token's iss is {iss}; trusted: {trusted}."]
+        if any(iss.rstrip("/") == known.rstrip("/") for known in config.issuers):
+            hints.append("They differ only by the trailing slash: iss is compared exactly.")
+        return hints
+    if isinstance(refusal, InvalidAudienceError):
+        aud = claims.get("aud")
+        shown = " ".join(aud) if isinstance(aud, list) else str(aud)
+        return [f"The token's aud is {shown}; expected one of: {', '.join(config.audiences)}."]
+    if isinstance(refusal, ExpiredTokenError):
+        exp = as_numeric_date(claims.get("exp"))
+        if exp is not None:
+            return [f"It expired at {timestamp(exp, now)}; leeway {config.leeway:g} s."]
+    if isinstance(refusal, InsufficientScopeError):
+        permissions = claims.get("permissions")
+        if isinstance(permissions, list) and "permissions" not in config.scope_claims:
+            shown = " ".join(str(p) for p in permissions) or "none"
+            return [
+                f"The token also carries Auth0 RBAC permissions ({shown}), which this check "
+                "does not read: add --scope-claim scope,permissions if your API reads them."
+            ]
+        return []
+    if isinstance(refusal, EncryptedTokenError):
+        return ["Request the token with your API's identifier as the audience."]
+    if isinstance(refusal, UnknownKeyError):
+        kid = header.get("kid")
+        return [f"The key set of {claims.get('iss')} has no key for kid {kid} (another tenant?)."]
+    if isinstance(refusal, KeySetUnavailableError):
+        return [
+            "The issuer's discovery document or key set could not be fetched: is the issuer "
+            "reachable from here? --jwks-uri skips discovery."
+        ]
+    alg = header.get("alg")
+    if refusal.reason.startswith("The token's alg") and isinstance(alg, str):
+        allowed = ", ".join(sorted(config.algorithms))
+        return [f"The token's alg is {alg}; allowed: {allowed} (--algorithm)."]
+    return []
+
+
+def _to_json(inspection: Inspection, verdict: Verdict, now: float) -> dict[str, Any]:
+    token, refusal = verdict.token, verdict.refusal
+    result: dict[str, Any] = {
+        "valid": verdict.valid,
+        "status": 200 if refusal is None else refusal.status_code,
+        "error": None if refusal is None else refusal.error,
+        "error_description": None if refusal is None else refusal.description,
+        "reason": None if refusal is None else refusal.reason,
+        "www_authenticate": None if refusal is None else refusal.www_authenticate,
+        "headers": {} if refusal is None else refusal.headers,
+        "header": None if inspection.header is None else dict(inspection.header),
+        "claims": None if inspection.claims is None else dict(inspection.claims),
+        "times": inspection.to_json(now)["times"],
+        "subject": token.subject if token else None,
+        "scopes": sorted(token.scopes) if token else None,
+        "expires_at": iso_time(token.expires_at.timestamp()) if token else None,
+        "required_scopes": list(verdict.required_scopes),
+        "missing_scopes": list(verdict.missing_scopes),
+        "log": list(verdict.log),
+    }
+    return result

@@ -108,14 +108,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Also explains encrypted tokens (JWE) and what the verifier refuses structurally. "
         "Exit status: 0 decoded, 1 not decodable, 2 usage error.",
     )
+    add_token_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+    parser.set_defaults(run=run)
+
+
+def add_token_argument(parser: argparse.ArgumentParser) -> None:
+    """The TOKEN argument of the commands that read one (see :func:`read_token`)."""
     parser.add_argument(
         "token",
         metavar="TOKEN",
         help="the JWT; '-' reads it from stdin; a pasted 'Bearer ...' or "
         "'Authorization: Bearer ...' header is accepted",
     )
-    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -154,13 +154,7 @@ class Walkthrough:
 
     def run(self) -> None:
         self.step("1. A machine-to-machine client: Client Credentials")
-        m2m = self.token_request(
-            self.issuer.url,
-            grant_type="client_credentials",
-            client_id=M2M_CLIENT,
-            client_secret=M2M_SECRET,
-            audience=API,
-        )
+        m2m = self.client_credentials(self.issuer.url)
         self.call("/api/private-scoped", m2m["access_token"], 200, "with the M2M token")
 
         self.step("2. A user signs in to a single-page app: Authorization Code + PKCE")
@@ -203,13 +197,7 @@ class Walkthrough:
         )
 
         self.step("5. The same tenant under its custom domain")
-        custom = self.token_request(
-            self.issuer.custom_domain_url,
-            grant_type="client_credentials",
-            client_id=M2M_CLIENT,
-            client_secret=M2M_SECRET,
-            audience=API,
-        )
+        custom = self.client_credentials(self.issuer.custom_domain_url)
         self.out(f"   iss = {_claims(custom['access_token']).get('iss')}")
         self.call("/api/private", custom["access_token"], 200, "with the custom-domain token")
 
@@ -239,6 +227,15 @@ class Walkthrough:
         claims = _claims(body["access_token"])
         self.out(f"   <- access token: sub {claims.get('sub')}, scope {claims.get('scope', '')!r}")
         return body
+
+    def client_credentials(self, issuer: str) -> dict[str, Any]:
+        return self.token_request(
+            issuer,
+            grant_type="client_credentials",
+            client_id=M2M_CLIENT,
+            client_secret=M2M_SECRET,
+            audience=API,
+        )
 
     def authorization_code(self) -> dict[str, Any]:
         verifier = secrets.token_urlsafe(48)

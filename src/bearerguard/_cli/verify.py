@@ -34,7 +34,14 @@ from bearerguard._token import AccessToken, scope_names
 from bearerguard._verifier import Verifier
 
 from ._output import as_numeric_date, error, field, iso_time, pretty_json, safe, section, timestamp
-from .decode import Inspection, UsageError, inspect_token, read_token, render_contents
+from .decode import (
+    Inspection,
+    UsageError,
+    add_token_argument,
+    inspect_token,
+    read_token,
+    render_contents,
+)
 
 __all__ = ["Verdict", "check", "register"]
 
@@ -75,12 +82,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "answer an API gives (status, WWW-Authenticate) and the exact reason.",
         epilog=_ENVIRONMENT,
     )
-    parser.add_argument(
-        "token",
-        metavar="TOKEN",
-        help="the JWT; '-' reads it from stdin; a pasted 'Bearer ...' or "
-        "'Authorization: Bearer ...' header is accepted",
-    )
+    add_token_argument(parser)
     parser.add_argument(
         "--issuer",
         action="append",

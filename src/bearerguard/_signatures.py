@@ -44,9 +44,12 @@ def _ecdsa(digest: hashes.HashAlgorithm) -> _Check:
     curve_hash = ec.ECDSA(digest)
 
     def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
-        # JWS carries R || S (RFC 7518 §3.4); cryptography wants DER.
-        half = len(signature) // 2
-        if not isinstance(key, ec.EllipticCurvePublicKey) or not half or len(signature) % 2:
+        # JWS carries R || S, each exactly as long as the curve's order (RFC 7518 §3.4);
+        # cryptography wants DER. Any other length is not a signature of this key.
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            return False
+        half = (key.curve.key_size + 7) // 8
+        if len(signature) != 2 * half:
             return False
         r, s = int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
         key.verify(encode_dss_signature(r, s), signing_input, curve_hash)

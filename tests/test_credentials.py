@@ -291,3 +291,23 @@ def test_the_realm_keyword_flows_into_the_more_than_one_method_challenge():
     with pytest.raises(InvalidRequestError) as info:
         token_from_authorization(f"Bearer {TOKEN}", query=f"access_token={TOKEN}", realm="crm")
     assert info.value.www_authenticate.startswith('Bearer realm="crm", error="invalid_request"')
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"Basic dXNlcjpwYXNz, Bearer {TOKEN}",
+        f"Basic dXNlcjpwYXNz,Bearer {TOKEN}",
+        f"DPoP abc, bearer {TOKEN}",
+        "Basic dXNlcjpwYXNz, Bearer",
+    ],
+)
+def test_t06_a_bearer_field_folded_after_another_scheme_is_a_repeated_header(value):
+    # WSGI servers and Django join repeated fields with ", " (RFC 9110 §5.3): the Bearer
+    # field is repeated, not absent, so the answer is 400, not a bare 401.
+    malformed(value)
+
+
+def test_a_comma_inside_another_scheme_is_still_another_scheme():
+    exc = missing('Digest realm="x", nonce="bearer"')
+    assert exc.www_authenticate == BARE_CHALLENGE

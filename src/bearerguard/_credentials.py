@@ -17,6 +17,8 @@ __all__ = ["query_has_access_token", "token_from_authorization"]
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _OWS = " \t"
+# A Bearer field after a comma: what a server makes of a repeated Authorization field.
+_FOLDED_BEARER = re.compile(r",[ \t]*bearer(?:[ \t]|$)", re.IGNORECASE)
 
 
 def token_from_authorization(
@@ -98,6 +100,12 @@ def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
     if not value:
         raise MissingTokenError(realm=realm)
     if value[:6].lower() != "bearer" or (len(value) > 6 and value[6] not in _OWS):
+        if _FOLDED_BEARER.search(value):
+            # "Basic ..., Bearer ...": a server folded two Authorization fields into one
+            # (RFC 9110 §5.3), so the Bearer field is repeated too, not absent.
+            raise InvalidRequestError(
+                reason="The request repeats the Authorization header.", realm=realm
+            )
         # Another scheme (Basic, DPoP, ...): "unsupported authentication method".
         raise MissingTokenError(
             reason="The Authorization header uses a scheme other than Bearer.", realm=realm

@@ -1,0 +1,116 @@
+"""The hostile-token catalogue through every framework adapter.
+
+The request goes through the framework's real test client (``tests/adapters/apps``)
+to the route the case needs; the answer must carry exactly the status, the
+``WWW-Authenticate`` challenge and the JSON body the case's outcome implies
+(never a 500), show nothing of the token or of the attacker's data, and cost the
+provider exactly the fetches it costs ``verify()``.
+
+Every HTTP-visible case (``Case.http_visible``) runs through every adapter; every
+other case that can be sent runs through one adapter, taken in turn, so that
+each adapter also sees a cross-section of the verifier-internal cases.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+
+from bearerguard import BearerError, InsufficientScopeError, KeySetUnavailableError, Verifier
+from tests.adapters.harness import Client, IdentityProviders
+
+from .builders import Case, Request
+from .catalogue import ALL_OF, ANY_OF, CATALOGUE, CONTACTS
+from .checks import assert_safe_answer, body_of, challenge_of, judge_fetches, status_of
+from .test_core import known_bug, world
+
+ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "django_async", "drf")
+# The harness route that requires what a case requires (tests/adapters/harness.py).
+ROUTES = {
+    ((), False): "/api/private",
+    (CONTACTS, False): "/api/contacts",
+    (("read:messages",), False): "/api/private-scoped",
+    (ALL_OF, False): "/api/all-of",
+    (ANY_OF, True): "/api/any-of",
+}
+
+ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
+
+
+def runs() -> Iterator[Any]:
+    """(case, adapter) pairs: all adapters for a visible case, the next one in turn else."""
+    turn = itertools.cycle(ADAPTERS)
+    for case in CATALOGUE:
+        if not case.sendable:
+            continue
+        for adapter in ADAPTERS if case.http_visible else (next(turn),):
+            yield pytest.param(
+                case, adapter, id=f"{adapter}-{case.id}", marks=known_bug(case, adapter)
+            )
+
+
+RUNS = list(runs())
+
+
+def http_error(case: Case) -> type[BearerError] | None:
+    """The error an HTTP request gets: the case's own, or the one its ``http`` names."""
+    if isinstance(case.http, type):
+        return case.http
+    assert case.error is None or issubclass(case.error, BearerError)
+    return case.error
+
+
+@pytest.mark.parametrize(("case", "adapter"), RUNS)
+def test_the_adapter_answers_the_row(case: Case, adapter: str, idp: IdentityProviders) -> None:
+    env = world(idp)
+    verifier = idp.verifier(**{**env.transports(), **case.settings(env)})
+    for step in case.prepare:
+        step(env, verifier)
+    attempt = case.attempt(env)
+    request = (
+        attempt if isinstance(attempt, Request) else Request((f"Bearer {attempt}",), "", (attempt,))
+    )
+    make_client: ClientFactory = importlib.import_module(f"tests.adapters.apps.{adapter}").client
+
+    with make_client(verifier) as client:
+        answer = client.get(
+            ROUTES[case.require, case.any_of], headers=request.headers(), query=request.query
+        )
+
+    error = http_error(case)
+    if error is None:
+        assert (answer.status, answer.challenge, answer.body) == (200, None, {"sub": "auth0|123"})
+    else:
+        assert answer.status == status_of(error)
+        assert answer.challenge == challenge_of(case, error)
+        assert answer.body == body_of(case, error)
+        assert answer.headers["content-type"].split(";")[0] == "application/json"
+        if error is KeySetUnavailableError:
+            assert int(answer.headers["retry-after"]) >= 1
+    shown = [f"{name}: {value}" for name, value in answer.headers.items()]
+    assert_safe_answer(
+        [*shown, json.dumps(answer.body, ensure_ascii=False)],
+        request.tokens,
+        case.never_shown,
+        claim_values=error not in (None, InsufficientScopeError),
+    )
+    judge_fetches(case, env, error)
+
+
+def test_every_sendable_case_runs_through_an_adapter_and_visible_ones_through_all() -> None:
+    ran: dict[str, set[str]] = {}
+    for run in RUNS:
+        case, adapter = run.values
+        ran.setdefault(case.id, set()).add(adapter)
+    for case in CATALOGUE:
+        if case.http_visible:
+            assert ran[case.id] == set(ADAPTERS), case.id
+        elif case.sendable:
+            assert len(ran[case.id]) == 1, case.id
+    assert {(c.require, c.any_of) for c in CATALOGUE if c.sendable} <= ROUTES.keys()

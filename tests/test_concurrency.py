@@ -549,3 +549,88 @@ def test_concurrent_rotation_and_clock_jumps_only_ever_raise_bearer_errors() -> 
     clock.mono += 3600  # past the TTL, the backoff and the cooldown
     current = next(iter(provider.keys))
     assert verifier.verify(long_lived[current]).header["kid"] == current
+
+
+# --- cancellation, continued: waiters, event loops that go away, hard deadlines ----------------
+
+
+def test_cancelling_a_caller_that_only_waits_leaves_the_fetch_and_the_others_alone(
+    make_verifier, provider
+) -> None:
+    raw = provider.token()
+
+    async def scenario() -> list[AccessToken]:
+        held = HeldJwks(provider)
+        verifier = make_verifier(async_transport=httpx.MockTransport(held.handle))
+        leader = asyncio.create_task(verifier.averify(raw))
+        await asyncio.wait_for(held.requested.wait(), WAIT)
+        quitter, stayer = (asyncio.create_task(verifier.averify(raw)) for _ in range(2))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        quitter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await quitter
+        assert not leader.done()
+        assert not stayer.done()
+        held.release.set()
+        return [await asyncio.wait_for(task, WAIT) for task in (leader, stayer)]
+
+    tokens = asyncio.run(scenario())
+    assert [t.subject for t in tokens] == ["auth0|123", "auth0|123"]
+    assert provider.jwks_hits == 1
+
+
+def test_an_event_loop_shutting_down_mid_fetch_releases_the_threads_waiting_on_it(
+    make_verifier, provider, clock
+) -> None:
+    # asyncio.run() cancels the tasks left when its coroutine returns, the refresher's
+    # fetch among them. The fetch is abandoned (a failure, with its backoff) and the
+    # threads waiting for it hear so at once, not after twice the fetch timeout.
+    policy = CachePolicy(fetch_timeout=20)
+    raw = provider.token()
+    held = HeldJwks(provider)  # never released: only the shutdown ends this fetch
+    verifier = make_verifier(cache=policy, async_transport=httpx.MockTransport(held.handle))
+
+    async def lead_then_leave(pool: ThreadPoolExecutor) -> Any:
+        asyncio.create_task(verifier.averify(raw))  # noqa: RUF006 - left to asyncio.run
+        await asyncio.wait_for(held.requested.wait(), WAIT)
+        waiting = pool.submit(verifier.verify, raw)
+        await asyncio.sleep(0.1)  # the thread joins the fetch in flight
+        return waiting
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = asyncio.run(lead_then_leave(pool))
+        assert 2 * policy.fetch_timeout > WAIT  # the limit after which a lead is taken over
+        with pytest.raises(KeySetUnavailableError):
+            waiting.result(WAIT)
+    assert not held.answered.is_set()
+    clock.advance(policy.failure_backoff)
+    assert verifier.verify(raw).subject == "auth0|123"  # fetched again, by the thread's driver
+    assert provider.jwks_hits == 1  # the held request never got as far as the provider
+
+
+def test_threads_on_a_cold_cache_get_503_at_the_deadline_while_the_provider_never_answers(
+    make_verifier, provider
+) -> None:
+    # The fetch deadline is total for sync fetches too: a transport that blocks (as a
+    # provider dripping its headers does) holds up neither the lead nor the waiters.
+    policy = CachePolicy(fetch_timeout=0.2)
+    release = threading.Event()
+    asked: list[str] = []
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        release.wait(WAIT)  # bounded: a regression fails the test instead of hanging it
+        return provider.handle(request)
+
+    verifier = make_verifier(cache=policy, transport=httpx.MockTransport(silent))
+    raw = provider.token()
+    started = time.monotonic()
+    try:
+        results = in_threads(50, lambda i: verifier.verify(raw))
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    _assert_all_unavailable(results)
+    assert elapsed < WAIT / 2
+    assert asked == [DISCOVERY]  # one attempt for all fifty

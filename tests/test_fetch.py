@@ -7,8 +7,11 @@ Every test runs through ``fetch`` (sync) and ``afetch`` (async) over an
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gzip
 import itertools
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -24,6 +27,7 @@ URL = "https://tenant.auth0.com/.well-known/jwks.json"
 BODY = b'{"keys": []}'
 POLICY = CachePolicy()
 SMALL = CachePolicy(max_document_bytes=1024)
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID", default="-")
 
 Handler = Callable[[httpx.Request], httpx.Response]
 Get = Callable[..., Outcome]
@@ -34,12 +38,16 @@ def get(request: pytest.FixtureRequest) -> Get:
     """``get(handler, url=URL, policy=POLICY)`` through ``fetch`` or ``afetch``."""
 
     def sync(handler: Handler, url: str = URL, policy: CachePolicy = POLICY) -> Outcome:
-        return fetch(url, policy, httpx.MockTransport(handler))
+        return fetch(url, policy, as_transport(handler))
 
     def run_async(handler: Handler, url: str = URL, policy: CachePolicy = POLICY) -> Outcome:
-        return asyncio.run(afetch(url, policy, httpx.MockTransport(handler)))
+        return asyncio.run(afetch(url, policy, as_transport(handler)))
 
     return sync if request.param == "sync" else run_async
+
+
+def as_transport(handler: Handler | httpx.MockTransport) -> httpx.MockTransport:
+    return handler if isinstance(handler, httpx.MockTransport) else httpx.MockTransport(handler)
 
 
 class Recorder:
@@ -143,6 +151,36 @@ class TestResponses:
         )
         assert isinstance(outcome, Document)
         assert outcome.body == BODY
+
+
+class TestTransport:
+    def test_the_callers_transport_is_lent_to_the_fetch_and_never_closed(self, get):
+        # A verifier hands every fetch the same transport: closing it after one fetch
+        # would cut off the fetches running alongside (other issuers, a late worker).
+        transport = Lending(lambda r: httpx.Response(200, content=BODY))
+        for _ in range(2):
+            assert isinstance(get(transport), Document)
+        assert transport.closed == 0
+
+    def test_a_failed_fetch_does_not_close_the_callers_transport_either(self, get):
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused")
+
+        transport = Lending(refuse)
+        assert isinstance(get(transport), FetchFailure)
+        assert transport.closed == 0
+
+
+class Lending(httpx.MockTransport):
+    """A MockTransport that counts how often anyone closes it (sync or async)."""
+
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+    async def aclose(self) -> None:
+        self.closed += 1
 
 
 # --- size cap (T90) ---------------------------------------------------------------------------
@@ -397,8 +435,70 @@ class TestFailures:
             URL, policy, httpx.MockTransport(lambda r: httpx.Response(200, stream=stream))
         )
         assert time.monotonic() - started < 1.5
-        assert outcome == FetchFailure("the response arrived too slowly")
+        # Whichever notices first: the caller's deadline or the reader's check between chunks.
+        assert outcome in (
+            FetchFailure("the provider did not answer in time"),
+            FetchFailure("the response arrived too slowly"),
+        )
         assert stream.produced < 100
+
+    def test_T89_sync_total_deadline_ends_a_provider_that_never_answers(self):
+        # httpx's timeouts bound socket operations; a transport that blocks (or a provider
+        # dripping its headers, or a hanging DNS lookup) never trips them. The caller
+        # gets its answer at the deadline anyway.
+        policy = CachePolicy(fetch_timeout=0.05)
+        release = threading.Event()
+
+        def silent(request: httpx.Request) -> httpx.Response:
+            release.wait(10)  # bounded: a regression fails the test instead of hanging it
+            return httpx.Response(200, content=BODY)
+
+        started = time.monotonic()
+        try:
+            outcome = fetch(URL, policy, httpx.MockTransport(silent))
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()
+        assert elapsed < 5.0
+        assert outcome == FetchFailure("the provider did not answer in time")
+
+    def test_T89_sync_the_deadline_counts_from_the_call_not_from_each_hop(self):
+        policy = CachePolicy(fetch_timeout=0.2)
+        release = threading.Event()
+        requested: list[str] = []
+
+        def slow_then_silent(request: httpx.Request) -> httpx.Response:
+            requested.append(request.url.path)
+            if len(requested) == 1:
+                time.sleep(0.15)  # most of the budget, then a redirect...
+                return httpx.Response(302, headers={"location": "/hop"})
+            release.wait(10)  # ...to a hop that never answers
+            return httpx.Response(200, content=BODY)
+
+        started = time.monotonic()
+        try:
+            outcome = fetch(URL, policy, httpx.MockTransport(slow_then_silent))
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()
+        assert outcome == FetchFailure("the provider did not answer in time")
+        assert elapsed < 5.0
+
+    def test_a_sync_fetch_runs_in_the_callers_context(self):
+        # The request runs on a worker thread; context variables (request ids, tracing)
+        # go along, as they would had the caller made the request itself.
+        seen: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(REQUEST_ID.get())
+            return httpx.Response(200, content=BODY)
+
+        token = REQUEST_ID.set("req-42")
+        try:
+            assert isinstance(fetch(URL, POLICY, httpx.MockTransport(handler)), Document)
+        finally:
+            REQUEST_ID.reset(token)
+        assert seen == ["req-42"]
 
     def test_T89_sync_total_deadline_stops_following_slow_redirects(self):
         policy = CachePolicy(fetch_timeout=0.05)
@@ -414,6 +514,53 @@ class TestFailures:
         outcome = fetch(URL, policy, httpx.MockTransport(slow_hops))
         assert outcome == FetchFailure("the provider did not answer in time")
         assert len(requested) < 4
+
+    def test_an_async_fetch_runs_in_the_callers_task(self):
+        # No second task (as wait_for made before Python 3.12): asyncio.run cancels every
+        # task left at shutdown, and a fetch cancelled twice at once (its own task and the
+        # one awaiting it) has httpcore's clean-up cut short, leaving the connection open.
+        seen: list[object] = []
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(asyncio.current_task())
+            return httpx.Response(200, content=BODY)
+
+        async def scenario() -> object:
+            assert isinstance(await afetch(URL, POLICY, httpx.MockTransport(handler)), Document)
+            return asyncio.current_task()
+
+        assert seen == [asyncio.run(scenario())]
+
+    def test_the_async_deadline_is_withdrawn_once_it_has_done_its_work(self):
+        policy = CachePolicy(fetch_timeout=0.05)
+
+        async def silent(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(3)
+            return httpx.Response(200, content=BODY)
+
+        async def scenario() -> tuple[Outcome, int]:
+            outcome = await afetch(URL, policy, httpx.MockTransport(silent))
+            await asyncio.sleep(0)  # a cancellation still pending would strike here
+            task = asyncio.current_task()
+            assert task is not None
+            return outcome, task.cancelling() if sys.version_info >= (3, 11) else 0
+
+        assert asyncio.run(scenario()) == (FetchFailure("the provider did not answer in time"), 0)
+
+    def test_cancelling_an_async_fetch_is_not_mistaken_for_its_deadline(self):
+        # The caller's cancellation (a client gone, a server shutting down) propagates.
+        async def silent(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(3)
+            return httpx.Response(200, content=BODY)
+
+        async def scenario() -> None:
+            fetching = asyncio.create_task(afetch(URL, POLICY, httpx.MockTransport(silent)))
+            await asyncio.sleep(0.01)
+            fetching.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await fetching
+
+        asyncio.run(scenario())
 
     def test_a_fast_async_fetch_within_the_deadline_succeeds(self):
         async def quick(request: httpx.Request) -> httpx.Response:

@@ -1,0 +1,1 @@
+"""Identity-provider faults on real loopback sockets: the verifier degrades, never stalls."""

@@ -190,6 +190,10 @@ class KeyCache:
         )
         if not tried and (entry.refreshing or cooled):
             return fetch  # a rotation may have published this kid: look once
+        if entry.failures:
+            # The provider could not be asked: the kid may well be in the set it would serve,
+            # and a 401 would make the client throw a good token away.
+            raise self._unavailable(entry, now)
         raise UnknownKeyError()
 
     def _discovered(

@@ -1,0 +1,1 @@
+"""Property-based fuzzing (hypothesis) of the parser, the credentials and the whole verify path."""

@@ -34,7 +34,6 @@ from bearerguard import (
     AccessToken,
     BearerError,
     ConfigurationError,
-    InvalidTokenError,
     KeySetUnavailableError,
     Verifier,
 )
@@ -157,8 +156,8 @@ class Case:
 
     ``http`` says how the case looks over HTTP: ``False`` when it cannot be sent
     (or concerns start-up), an error class when an HTTP request gets that answer
-    instead, ``True`` to make it HTTP-visible, ``None`` to let
-    :attr:`http_visible` decide. ``bug`` marks a known verifier bug, a strict
+    instead, ``True`` or ``None`` when it is sent and answered like ``verify()``.
+    ``bug`` marks a known verifier bug, a strict
     xfail where it shows: ``bug_in`` names "core" or adapters (empty: everywhere).
     """
 
@@ -181,21 +180,6 @@ class Case:
 
     @property
     def sendable(self) -> bool:
-        return self.http is not False
-
-    @property
-    def http_visible(self) -> bool:
-        """Whether every adapter must answer this case (else one adapter suffices).
-
-        Visible: requests (the HTTP layer decides), cases whose HTTP answer differs
-        from ``verify()``'s, and every answer but 401 invalid_token (200, 400, 401
-        without error code, 403, 503). A 401 invalid_token is one of a few fixed
-        answers; the cases marked ``http=True`` carry each of them through every
-        adapter, the others each go through one.
-        """
-        if self.http is None:
-            refused_token = self.error is not None and issubclass(self.error, InvalidTokenError)
-            return self.request is not None or not refused_token
         return self.http is not False
 
     def shows_bug(self, where: str) -> bool:

@@ -5,9 +5,8 @@ Source: the "JWT access-token verifier: hostile-input & reliability catalogue"
 case id starts with the catalogue id; a catalogue row whose input lists several
 variants has one case per variant. ``tests/hostile/test_core.py`` runs every
 case through ``verify()`` and ``averify()`` (``verify_authorization()`` for the
-requests of T01-T08); ``tests/hostile/test_adapters.py`` sends every HTTP-visible
-case (``Case.http_visible``) through every framework adapter, and every other case
-that can be sent through one adapter, taken in turn.
+requests of T01-T08); ``tests/hostile/test_adapters.py`` sends every case that can
+be sent over HTTP (``Case.sendable``) through every framework adapter.
 
 The world of every case (``tests/adapters/harness.py``): the catalogue's baseline
 configuration, i.e. two trusted issuers (an Auth0 tenant and its custom domain),

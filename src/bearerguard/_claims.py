@@ -22,7 +22,7 @@ from ._errors import (
     InvalidTokenError,
     MalformedTokenError,
 )
-from ._token import AccessToken
+from ._token import AccessToken, verified_token
 
 __all__ = ["check_claims", "check_header", "unverified_issuer"]
 
@@ -32,6 +32,7 @@ _MAX_KID_LENGTH = 1024
 _ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _LENIENT_TYPES = _ACCESS_TOKEN_TYPES | {"jwt", "application/jwt"}
 _STRICT_REQUIRED = ("sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
+_NO_SCOPE = frozenset({""})
 _STRING_CLAIMS = ("sub", "client_id", "azp", "jti", "org_id", "org_name")
 
 
@@ -84,9 +85,16 @@ def check_claims(
     raw: str,
     config: VerifierConfig,
     now: float,
+    *,
+    issuer: str | None = None,
 ) -> AccessToken:
-    """Check the verified claims and build the :class:`AccessToken`."""
-    issuer = unverified_issuer(claims, config)  # the signature now vouches for it
+    """Check the verified claims and build the :class:`AccessToken`.
+
+    ``issuer`` is what :func:`unverified_issuer` already returned for these claims
+    (the flow checks it before any network); without it, the check runs here.
+    """
+    if issuer is None:
+        issuer = unverified_issuer(claims, config)  # the signature now vouches for it
     leeway = config.leeway
     expires = _numeric_date(claims, "exp")
     if expires is None:
@@ -106,11 +114,17 @@ def check_claims(
             raise ExpiredTokenError(reason="The token is older than max_age (by its iat claim).")
 
     audience = _audience(claims)
-    if not any(aud in config.audiences for aud in audience):
+    audiences = config.audiences
+    for aud in audience:
+        if aud in audiences:
+            break
+    else:
         raise InvalidAudienceError()
 
+    get = claims.get
     for name in _STRING_CLAIMS:
-        if name in claims and not isinstance(claims[name], str):
+        # An absent claim reads as "" here; a present one, even null, must be a string.
+        if not isinstance(get(name, ""), str):
             raise InvalidClaimsError(reason=f"The {name} claim is not a string.")
     if config.rfc9068_strict:
         missing = [name for name in _STRICT_REQUIRED if name not in claims]
@@ -122,14 +136,13 @@ def check_claims(
             reason="The org_id/org_name claim names none of the configured organizations.",
         )
 
-    subject = claims.get("sub")
-    return AccessToken(
+    return verified_token(
         claims=MappingProxyType(dict(claims)),
         header=MappingProxyType(dict(header)),
         scopes=_scopes(claims, config.scope_claims),
         issuer=issuer,
         audience=audience,
-        subject=subject,
+        subject=claims.get("sub"),
         expires_at=datetime.fromtimestamp(expires, timezone.utc),
         issued_at=None if issued is None else datetime.fromtimestamp(issued, timezone.utc),
         raw=raw,
@@ -140,6 +153,8 @@ def check_claims(
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     """A NumericDate (RFC 7519 §2): a JSON number, never a bool or a string."""
     value = claims.get(name)
+    if type(value) is int and _MIN_DATE <= value <= _MAX_DATE:  # the usual case (not a bool)
+        return float(value)
     if value is None and name not in claims:
         return None
     if (
@@ -156,8 +171,12 @@ def _audience(claims: Mapping[str, Any]) -> tuple[str, ...]:
     aud = claims.get("aud")
     if isinstance(aud, str):
         return (aud,)
-    if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
-        return tuple(aud)
+    if isinstance(aud, list) and aud:
+        for item in aud:  # a loop: cheaper than all() over a generator for a few items
+            if not isinstance(item, str):
+                break
+        else:
+            return tuple(aud)
     raise InvalidAudienceError(
         reason="The aud claim is missing or not a string or array of strings."
     )
@@ -166,19 +185,19 @@ def _audience(claims: Mapping[str, Any]) -> tuple[str, ...]:
 def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[str]:
     """Granted scopes: ``scope`` is a space-delimited string (RFC 8693 §4.2); the other
     sources (``scp``, ``permissions``, ...) may be a string or an array of strings."""
-    granted: set[str] = set()
+    granted: frozenset[str] = frozenset()
     for name in sources:
         value = claims.get(name)
         if value is None:
             continue
         if isinstance(value, str):
-            granted.update(value.split(" "))  # only %x20 separates scope tokens
+            names: list[str] = value.split(" ")  # only %x20 separates scope tokens
         elif name != "scope" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            granted.update(value)
+            names = value
         else:
             raise InvalidClaimsError(reason=f"The {name} claim has the wrong type for scopes.")
-    granted.discard("")
-    return frozenset(granted)
+        granted = granted.union(names) if granted else frozenset(names)
+    return granted - _NO_SCOPE if "" in granted else granted
 
 
 def _in_organization(claims: Mapping[str, Any], organizations: frozenset[str]) -> bool:

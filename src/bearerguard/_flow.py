@@ -13,21 +13,24 @@ signature -> claims.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from ._claims import check_claims, check_header, unverified_issuer
 from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig
 from ._errors import InvalidSignatureError, KeySetUnavailableError
-from ._jose import parse_token
+from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
 from ._keycache import Fetch, KeyCache
 from ._keys import VerificationKey
 from ._signatures import SignaturePrimitive
 from ._token import AccessToken
 
-__all__ = ["VerifyFlow", "VerifyPlan", "verify_flow", "warm_up_flow"]
+__all__ = ["VerifyFlow", "VerifyPlan", "verify_flow", "verify_now", "warm_up_flow"]
 
 VerifyFlow = Generator[Fetch, float, AccessToken]
 _MAX_FETCHES = 4  # discovery, key set, and one retry each: anything more is a loop
+_MAX_KNOWN_HEADERS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,38 +40,101 @@ class VerifyPlan:
     config: VerifierConfig
     cache: KeyCache
     primitives: Mapping[str, SignaturePrimitive]
+    # Header segments seen in tokens that passed the parse and the header checks, with
+    # the parsed header (read-only) and its (alg, kid): providers reuse a handful of
+    # headers, so most tokens skip decoding, parsing and checking theirs again.
+    headers: dict[str, tuple[Mapping[str, Any], str, str | None]] = field(default_factory=dict)
 
 
 def verify_flow(token: str, plan: VerifyPlan, now: float, monotonic: float) -> VerifyFlow:
     """Verify ``token`` at wall-clock ``now``; yield whenever the provider must be asked."""
+    outcome = verify_now(token, plan, now, monotonic)
+    if isinstance(outcome, AccessToken):
+        return outcome
+    return (yield from outcome)
+
+
+def verify_now(
+    token: str, plan: VerifyPlan, now: float, monotonic: float
+) -> AccessToken | VerifyFlow:
+    """The flow's first leg, run at once: the token, or the flow that must fetch first.
+
+    With the keys cached (the usual case), this verifies without a generator and
+    without a driver; the drivers then only take over the flows that fetch.
+    """
     config = plan.config
-    parsed = parse_token(token, max_size=config.max_token_size)
-    alg, kid = check_header(parsed.header, config)
+    # A header segment is never longer than the limit parse_token enforces: bounded work.
+    end = token.find(".", 0, MAX_HEADER_SEGMENT + 1) if isinstance(token, str) else -1
+    known = plan.headers.get(token[:end]) if end > 0 else None
+    if known is not None:
+        header, alg, kid = known
+        parsed = parse_token(token, max_size=config.max_token_size, header=header)
+    else:
+        parsed = parse_token(token, max_size=config.max_token_size)
+        alg, kid = check_header(parsed.header, config)
+        headers = plan.headers
+        if len(headers) >= _MAX_KNOWN_HEADERS:
+            headers.clear()  # many distinct headers: not worth remembering any
+        if end > 0:  # always, once parse_token accepted the token
+            headers[token[:end]] = (MappingProxyType(parsed.header), alg, kid)
     issuer = unverified_issuer(parsed.claims, config)
 
-    key: VerificationKey | bytes
     if alg in HMAC_ALGORITHMS:
         assert config.secret is not None  # guaranteed by VerifierConfig  # noqa: S101
         key, size = config.secret, HMAC_DIGEST_SIZES[alg]
-    else:
-        refreshed: set[tuple[str, str]] = set()
-        for _ in range(_MAX_FETCHES):
-            step = plan.cache.locate(issuer, kid, alg, monotonic, refreshed)
-            if isinstance(step, VerificationKey):
-                break
-            refreshed.add(step.key)
-            monotonic = yield step
-        else:
-            raise KeySetUnavailableError(reason="The key lookup did not settle.")
-        key, size = step, step.signature_size
+        return _finish(parsed, key, size, plan, now, token=token, issuer=issuer, alg=alg)
+    step = plan.cache.locate(issuer, kid, alg, monotonic, set())
+    if isinstance(step, VerificationKey):
+        size = step.signature_size
+        return _finish(parsed, step, size, plan, now, token=token, issuer=issuer, alg=alg)
+    return _fetching(parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid)
 
+
+def _fetching(
+    parsed: ParsedToken,
+    step: Fetch,
+    plan: VerifyPlan,
+    now: float,
+    *,
+    token: str,
+    issuer: str,
+    alg: str,
+    kid: str | None,
+) -> VerifyFlow:
+    """Yield each fetch the key lookup asks for, then finish with the key found."""
+    refreshed: set[tuple[str, str]] = set()
+    for attempt in range(1, _MAX_FETCHES + 1):
+        refreshed.add(step.key)
+        monotonic = yield step
+        if attempt == _MAX_FETCHES:
+            break
+        found = plan.cache.locate(issuer, kid, alg, monotonic, refreshed)
+        if isinstance(found, VerificationKey):
+            size = found.signature_size
+            return _finish(parsed, found, size, plan, now, token=token, issuer=issuer, alg=alg)
+        step = found
+    raise KeySetUnavailableError(reason="The key lookup did not settle.")
+
+
+def _finish(
+    parsed: ParsedToken,
+    key: VerificationKey | bytes,
+    size: int,
+    plan: VerifyPlan,
+    now: float,
+    *,
+    token: str,
+    issuer: str,
+    alg: str,
+) -> AccessToken:
+    """Check the signature, then the claims."""
     if len(parsed.signature) != size or not plan.primitives[alg].verify(
         parsed.signing_input,
         key.public_key if isinstance(key, VerificationKey) else key,
         parsed.signature,
     ):
         raise InvalidSignatureError()
-    return check_claims(parsed.claims, parsed.header, token, config, now)
+    return check_claims(parsed.claims, parsed.header, token, plan.config, now, issuer=issuer)
 
 
 def warm_up_flow(plan: VerifyPlan, monotonic: float) -> Generator[Fetch, float, None]:

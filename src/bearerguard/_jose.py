@@ -12,35 +12,52 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from ._errors import EncryptedTokenError, MalformedTokenError
 
 __all__ = ["ParsedToken", "b64url_decode", "parse_json_object", "parse_token"]
 
-# A JWS compact serialization: three non-empty base64url segments (RFC 7515 §7.1).
-_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+# A JWS compact serialization is three non-empty base64url segments (RFC 7515 §7.1);
+# an encrypted one (JWE) has five.
 _COMPACT_JWE = re.compile(
     r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 )
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_JSON_WHITESPACE = " \t\n\r"
 # The last character of a segment whose length is 2 or 3 (mod 4) carries 4 or 2
 # unused bits; a canonical encoding leaves them zero (RFC 4648 §3.5), so only
 # these characters may end such a segment.
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 _TO_STANDARD = str.maketrans("-_", "+/")
+_CANONICAL_LAST_BYTES = {rest: frozenset(map(ord, last)) for rest, last in _CANONICAL_LAST.items()}
+
+
+def _standard_or_mark() -> bytes:
+    """A translate table: base64url to standard base64, dots kept, anything else to "!"."""
+    table = bytearray(b"!" * 256)
+    for byte in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.":
+        table[byte] = byte
+    table[ord("-")], table[ord("_")] = ord("+"), ord("/")
+    return bytes(table)
+
+
+_TO_STANDARD_OR_MARK = _standard_or_mark()
+_PADDING = (b"", b"", b"==", b"=")  # by length mod 4; 1 never reaches the decoder
 _MAX_INT_DIGITS = 32  # far beyond any NumericDate; stops CVE-2020-10735-style work early
 _MAX_HEADER_SIZE = 4096  # bytes of decoded header JSON; real headers are < 200
+MAX_HEADER_SEGMENT = _MAX_HEADER_SIZE * 4 // 3 + 4  # characters of its base64url
 # Nesting of arrays and objects. Real claims nest a few levels; CPython's own limit
 # (a RecursionError) depends on the version: 3.13 parses 5000 levels without one.
 _MAX_DEPTH = 64
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedToken:
-    """A compact JWS split, decoded and parsed, but not yet verified."""
+class ParsedToken(NamedTuple):
+    """A compact JWS split, decoded and parsed, but not yet verified.
+
+    Immutable; a named tuple because the hot path builds one per token.
+    """
 
     header: Mapping[str, Any]
     claims: Mapping[str, Any]
@@ -64,8 +81,14 @@ def b64url_decode(segment: str) -> bytes:
     return binascii.a2b_base64(segment.translate(_TO_STANDARD) + "=" * (-len(segment) % 4))
 
 
-def parse_token(token: str, *, max_size: int) -> ParsedToken:
+def parse_token(
+    token: str, *, max_size: int, header: Mapping[str, Any] | None = None
+) -> ParsedToken:
     """Split and decode a compact JWS; raise :class:`MalformedTokenError` on any deviation.
+
+    ``header`` is what this function returned earlier for a token with the very same
+    header segment: the segment is then not decoded and parsed again (the verifier
+    remembers the headers it has checked). Every other check still runs.
 
     Example::
 
@@ -76,26 +99,52 @@ def parse_token(token: str, *, max_size: int) -> ParsedToken:
         raise MalformedTokenError(reason="The token is not a string.")
     if len(token) > max_size:
         raise MalformedTokenError(reason=f"The token is longer than {max_size} characters.")
-    match = _COMPACT_JWS.fullmatch(token)
-    if match is None:
-        if _COMPACT_JWE.fullmatch(token):
-            raise EncryptedTokenError()
-        raise MalformedTokenError(
-            reason="The token is not three non-empty base64url segments separated by dots."
-        )
-    header_b64, claims_b64, signature_b64 = match.groups()
-    if len(header_b64) > _MAX_HEADER_SIZE * 4 // 3 + 4:
+    # The shape, without a regex pass over the whole token: ASCII, nothing but the
+    # base64url alphabet and two dots, three non-empty segments. One bytes-level
+    # translate (``str.translate`` is several times slower) both maps base64url to
+    # standard base64 and marks every byte outside the alphabet with "!".
+    if not token.isascii():
+        raise _shape_error(token)
+    data = token.encode("ascii")
+    standard = data.translate(_TO_STANDARD_OR_MARK)
+    segments = standard.split(b".")
+    if len(segments) != 3 or b"!" in standard:
+        raise _shape_error(token)
+    header_std, claims_std, signature_std = segments
+    if not (header_std and claims_std and signature_std):
+        raise _shape_error(token)
+    if len(header_std) > MAX_HEADER_SEGMENT:
         raise MalformedTokenError(reason="The token's header is implausibly large.")
+    for segment in segments:
+        # The canonical last characters are all letters or digits, which the translate
+        # left alone, so the standard form's last byte tells as well.
+        rest = len(segment) % 4
+        if rest == 1 or (rest and segment[-1] not in _CANONICAL_LAST_BYTES[rest]):
+            raise MalformedTokenError(reason="A segment is not canonical unpadded base64url.")
     try:
-        header_json = b64url_decode(header_b64)
-        claims_json = b64url_decode(claims_b64)
-        signature = b64url_decode(signature_b64)
-    except (ValueError, binascii.Error):
+        header_json = (
+            b""
+            if header is not None
+            else binascii.a2b_base64(header_std + _PADDING[len(header_std) % 4])
+        )
+        claims_json = binascii.a2b_base64(claims_std + _PADDING[len(claims_std) % 4])
+        signature = binascii.a2b_base64(signature_std + _PADDING[len(signature_std) % 4])
+    except binascii.Error:  # pragma: no cover - the checks above leave nothing to refuse
         raise MalformedTokenError(reason="A segment is not canonical unpadded base64url.") from None
-    header = parse_json_object(header_json, what="header")
+    if header is None:
+        header = parse_json_object(header_json, what="header")
     claims = parse_json_object(claims_json, what="claims")
-    signing_input = token[: len(header_b64) + 1 + len(claims_b64)].encode("ascii")
+    signing_input = data[: len(header_std) + 1 + len(claims_std)]
     return ParsedToken(header, claims, signing_input, signature)
+
+
+def _shape_error(token: str) -> MalformedTokenError | EncryptedTokenError:
+    """The error for a token that is not a compact JWS: an encrypted one gets its own."""
+    if _COMPACT_JWE.fullmatch(token):
+        return EncryptedTokenError()
+    return MalformedTokenError(
+        reason="The token is not three non-empty base64url segments separated by dots."
+    )
 
 
 def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
@@ -104,19 +153,17 @@ def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
         text = data.decode("utf-8")  # strict: no UTF-16/32, no invalid sequences
     except UnicodeDecodeError:
         raise MalformedTokenError(reason=f"The {what} is not UTF-8.") from None
-    if text.lstrip(" \t\n\r")[:1] != "{":  # objects only; a BOM is not JSON whitespace
+    body = text.lstrip(_JSON_WHITESPACE)
+    if body[:1] != "{":  # objects only; a BOM is not JSON whitespace
         raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
-    except (ValueError, RecursionError):
+        # The decoder's scanner itself: ``loads``/``decode`` add layers of Python calls.
+        value, end = _SCAN(text, len(text) - len(body))
+    except (ValueError, RecursionError, StopIteration):
         # ValueError covers JSONDecodeError, our hooks, and CPython's int digit limit.
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.") from None
+    if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+        raise MalformedTokenError(reason=f"The {what} is not strict JSON.")
     if not isinstance(value, dict):
         raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
     # Both checks need a walk over the parsed value, which real tokens never pay for:
@@ -155,6 +202,17 @@ def _parse_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
+
+
+# Built once: ``json.loads`` with hooks would build a new decoder on every call. The hooks
+# for floats and constants cost nothing unless the text holds such a number.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicates,
+    parse_constant=_reject_constant,
+    parse_int=_parse_int,
+    parse_float=_parse_float,
+)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _inspect(value: Any, *, depth: bool, strings: bool) -> str | None:

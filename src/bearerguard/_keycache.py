@@ -170,9 +170,14 @@ class KeyCache:
                 return found
             url = found
         entry: _Entry[KeySet] = self._entries.get(("jwks", url), _EMPTY)
+        keys = entry.value
+        if keys is not None and now < entry.fresh_until:
+            # The common case, decided without building the fetch: a fresh set holds the key.
+            key = keys.find(kid, alg)
+            if key is not None:
+                return key
         fetch = FetchKeySet(url, entry.generation)
         tried = fetch.key in refreshed
-        keys = entry.value
         if keys is None:
             if tried or (now < entry.retry_at and not entry.refreshing):
                 raise self._unavailable(entry, now)

@@ -13,7 +13,7 @@ from ._config import DEFAULT_SCOPE_CLAIMS, CachePolicy, VerifierConfig, settings
 from ._credentials import token_from_authorization
 from ._drive import adrive, drive
 from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingTokenError
-from ._flow import VerifyPlan, verify_flow, warm_up_flow
+from ._flow import VerifyPlan, verify_now, warm_up_flow
 from ._intercept import interceptions
 from ._keycache import Fetch, KeyCache
 from ._refresh import Refresher, logger
@@ -140,9 +140,11 @@ class Verifier:
         May block on a key-set fetch (bounded by the fetch timeout); in async code
         use :meth:`averify`.
         """
-        flow = verify_flow(token, self._plan, self._clock(), self._monotonic())
         try:
-            return drive(flow, self._settle)
+            outcome = verify_now(token, self._plan, self._clock(), self._monotonic())
+            if isinstance(outcome, AccessToken):
+                return outcome
+            return drive(outcome, self._settle)
         except BearerError as exc:
             exc.realm = self._config.realm
             logger.debug("Refused a bearer token: %s", exc.reason)
@@ -150,9 +152,11 @@ class Verifier:
 
     async def averify(self, token: str) -> AccessToken:
         """Verify a raw JWT without blocking the event loop; same cache and rules as ``verify``."""
-        flow = verify_flow(token, self._plan, self._clock(), self._monotonic())
         try:
-            return await adrive(flow, self._asettle)
+            outcome = verify_now(token, self._plan, self._clock(), self._monotonic())
+            if isinstance(outcome, AccessToken):
+                return outcome
+            return await adrive(outcome, self._asettle)
         except BearerError as exc:
             exc.realm = self._config.realm
             logger.debug("Refused a bearer token: %s", exc.reason)

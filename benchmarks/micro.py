@@ -1,0 +1,245 @@
+"""Micro benchmark of ``Verifier.verify()`` against the signature floor and PyJWT.
+
+Usage::
+
+    python benchmarks/micro.py [--seconds N] [--json]
+
+One process, one run: the candidates take turns within every round (so noise
+from a shared host hits them alike), the garbage collector is off inside a
+timed loop, and the table gives medians of the per-round means. Nothing touches
+the network: the key set is served by an in-process ``httpx.MockTransport``
+and cached by ``warm_up()`` before timing starts.
+
+Candidates:
+
+* floor: a raw ``cryptography`` RSA PKCS#1 v1.5 SHA-256 verify of the signature;
+* bearerguard: ``Verifier.verify()`` of tokens not seen before (a pool of
+  distinct tokens signed in advance, walked through without repeating while it
+  lasts);
+* PyJWT: ``jwt.decode`` with a pre-loaded key and the same checks;
+* parse: bearerguard's strict parse alone (a yardstick, not a target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script from a checkout
+    sys.path.append(str(Path(__file__).resolve().parent.parent / "src"))
+
+import cryptography
+import httpx
+import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from bearerguard import Verifier
+from bearerguard._jose import parse_token
+
+ISSUER = "https://tenant.auth0.com/"
+API = "https://api.example.com"
+USERINFO = "https://tenant.auth0.com/userinfo"
+JWKS_URI = "https://tenant.auth0.com/.well-known/jwks.json"
+KID = "bench-key-1"
+SCOPE = "openid profile email read:contacts write:contacts read:orders offline_access"
+TARGET_FLOOR_RATIO = 1.5
+STRETCH_FLOOR_RATIO = 1.4
+TARGET_PYJWT_SPEEDUP = 2.3
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
+    numbers = key.public_key().public_numbers()
+    n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+    e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+    return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID, "n": _b64(n), "e": _b64(e)}
+
+
+def _sign(key: rsa.RSAPrivateKey, now: int, serial: int) -> str:
+    header = {"alg": "RS256", "typ": "JWT", "kid": KID}
+    claims = {
+        "iss": ISSUER,
+        "sub": f"auth0|{600000 + serial:024x}",
+        "aud": [API, USERINFO],
+        "iat": now,
+        "exp": now + 86400,
+        "azp": "Xq7sdf8Gh2kLmN3pQrStUvWx9YzAbC1d",
+        "scope": SCOPE,
+        "https://example.com/roles": ["admin", "editor"],
+    }
+    signing_input = (
+        _b64(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + _b64(json.dumps(claims, separators=(",", ":")).encode())
+    )
+    signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+    return signing_input + "." + _b64(signature)
+
+
+def _time_round(fn: Callable[[int], object], start: int, count: int) -> float:
+    """Mean nanoseconds per call of ``fn(i)`` for ``i`` in ``start .. start+count``."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter_ns()
+        for i in range(start, start + count):
+            fn(i)
+        elapsed = time.perf_counter_ns() - t0
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return elapsed / count
+
+
+def run(seconds: float) -> dict[str, Any]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key()
+    jwks = json.dumps({"keys": [_jwk(key)]}).encode()
+    headers = {"content-type": "application/json"}
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=jwks, headers=headers)
+    )
+    verifier = Verifier(issuer=ISSUER, audience=API, jwks_uri=JWKS_URI, transport=transport)
+    verifier.warm_up()
+
+    rounds = 15
+    # Four candidates per round (about 20 + 40 + 75 + 10 µs a call); the pool of distinct
+    # tokens covers every timed bearerguard call, so none is verified twice while timed
+    # (signing costs about a millisecond a token, hence the cap).
+    per_round = max(100, min(int(seconds * 1e6 / rounds / 145), 8000 // rounds))
+    pool_size = rounds * per_round + 50  # and 50 for the warm-up
+    now = int(time.time())
+    pool = [_sign(key, now, serial) for serial in range(pool_size)]
+    assert len(set(pool)) == pool_size  # noqa: S101
+    signing_input, _, signature_b64 = pool[0].rpartition(".")
+    floor_input = signing_input.encode("ascii")
+    floor_signature = base64.urlsafe_b64decode(signature_b64 + "=" * (-len(signature_b64) % 4))
+
+    pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+    verify = verifier.verify
+    decode = jwt.decode
+    pyjwt_options = {"require": ["exp", "iss", "aud", "sub"]}
+
+    def floor(i: int) -> None:
+        public.verify(floor_signature, floor_input, pkcs1, sha256)
+
+    def bearerguard(i: int) -> None:
+        verify(pool[i % pool_size])
+
+    def pyjwt(i: int) -> None:
+        decode(
+            pool[i % pool_size],
+            public,
+            algorithms=["RS256"],
+            audience=API,
+            issuer=ISSUER,
+            leeway=30,
+            options=pyjwt_options,
+        )
+
+    def parse(i: int) -> None:
+        parse_token(pool[i % pool_size], max_size=16384)
+
+    # Sanity: every candidate accepts the good token and agrees on its claims.
+    token = verify(pool[0])
+    assert token.subject == pyjwt_claims(pool[0], public)["sub"]  # noqa: S101
+    assert "read:contacts" in token.scopes  # noqa: S101
+
+    candidates: dict[str, Callable[[int], None]] = {
+        "floor": floor,
+        "bearerguard": bearerguard,
+        "pyjwt": pyjwt,
+        "parse": parse,
+    }
+    for fn in candidates.values():  # warm-up, on the last 50 tokens of the pool
+        for i in range(pool_size - 50, pool_size):
+            fn(i)
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    position = 0
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            samples[name].append(_time_round(fn, position, per_round))
+        position += per_round
+    medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    return {
+        "python": platform.python_version(),
+        "cryptography": cryptography.__version__,
+        "pyjwt": jwt.__version__,
+        "rounds": rounds,
+        "per_round": per_round,
+        "distinct_tokens": pool_size,
+        "tokens_reused": rounds * per_round > pool_size,
+        "token_length": len(pool[0]),
+        "us_median": medians,
+        "us_min": {name: min(values) / 1000 for name, values in samples.items()},
+        "us_max": {name: max(values) / 1000 for name, values in samples.items()},
+        "bearerguard_over_floor": medians["bearerguard"] / medians["floor"],
+        "pyjwt_over_bearerguard": medians["pyjwt"] / medians["bearerguard"],
+    }
+
+
+def pyjwt_claims(token: str, public: Any) -> dict[str, Any]:
+    return jwt.decode(token, public, algorithms=["RS256"], audience=API, issuer=ISSUER)
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [
+        f"Python {result['python']}, cryptography {result['cryptography']}, "
+        f"PyJWT {result['pyjwt']}",
+        f"{result['rounds']} interleaved rounds x {result['per_round']} calls, gc off while "
+        f"timing; {result['distinct_tokens']} distinct tokens of {result['token_length']} chars"
+        + (" (pool wrapped: some tokens verified twice)" if result["tokens_reused"] else ""),
+        "",
+        f"{'candidate':<28}{'min µs':>9}{'median µs':>11}{'max µs':>9}{'x floor':>9}",
+    ]
+    labels = {
+        "floor": "floor (cryptography RS256)",
+        "bearerguard": "bearerguard verify()",
+        "pyjwt": "PyJWT jwt.decode",
+        "parse": "bearerguard parse only",
+    }
+    floor = result["us_median"]["floor"]
+    for name, label in labels.items():
+        median = result["us_median"][name]
+        lines.append(
+            f"{label:<28}{result['us_min'][name]:>9.2f}{median:>11.2f}"
+            f"{result['us_max'][name]:>9.2f}{median / floor:>9.2f}"
+        )
+    over_floor = result["bearerguard_over_floor"]
+    speedup = result["pyjwt_over_bearerguard"]
+    lines += [
+        "",
+        f"bearerguard / floor : {over_floor:.2f}x  (target <= {TARGET_FLOOR_RATIO}x, "
+        f"stretch <= {STRETCH_FLOOR_RATIO}x: "
+        f"{'met' if over_floor <= TARGET_FLOOR_RATIO else 'NOT met'})",
+        f"PyJWT / bearerguard : {speedup:.2f}x  (target >= {TARGET_PYJWT_SPEEDUP}x: "
+        f"{'met' if speedup >= TARGET_PYJWT_SPEEDUP else 'NOT met'})",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=3.0, help="approximate timing budget")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    result = run(args.seconds)
+    print(json.dumps(result, indent=2) if args.json else report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,8 +8,8 @@ venv="${BEARERGUARD_VENV:-$root/.venv}"
 cd "$root"
 
 echo "== ruff"
-"$venv/bin/ruff" check src tests examples
-"$venv/bin/ruff" format --check src tests examples
+"$venv/bin/ruff" check src tests examples benchmarks
+"$venv/bin/ruff" format --check src tests examples benchmarks
 echo "== mypy (strict)"
 "$venv/bin/mypy"
 echo "== pytest"

@@ -19,11 +19,12 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 import pytest
+
+from bearerguard._cli.demo import _no_control_socket
 
 from .identity_provider import HOST, Tenant
 
@@ -61,13 +62,6 @@ UVICORN = ServerKind(
     ),
     re.compile(rf"Uvicorn running on http://{re.escape(HOST)}:(\d+)"),
 )
-
-
-def _no_control_socket() -> tuple[str, ...]:
-    # Gunicorn 25.1+ opens a control socket under $HOME by default: two servers would
-    # share it, and the tests have no use for it. Older versions know no such option.
-    major, minor = (int(part) for part in version("gunicorn").split(".")[:2])
-    return ("--no-control-socket",) if (major, minor) >= (25, 1) else ()
 
 
 GUNICORN = ServerKind(

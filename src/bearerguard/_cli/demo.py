@@ -11,8 +11,6 @@ answer, stops everything it started and exits 0 only when all went as expected.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -32,7 +30,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bearerguard._jose import b64url_decode
 from bearerguard.devissuer import DevIssuer, default_config
+from bearerguard.devissuer._pkce import s256
 
 __all__ = ["FRAMEWORKS", "find_examples", "register", "run_demo"]
 
@@ -239,7 +239,7 @@ class Walkthrough:
 
     def authorization_code(self) -> dict[str, Any]:
         verifier = secrets.token_urlsafe(48)
-        challenge = _b64url(hashlib.sha256(verifier.encode()).digest())
+        challenge = s256(verifier)
         state = secrets.token_urlsafe(12)
         query = {
             "response_type": "code",
@@ -364,7 +364,7 @@ def _claims(token: str) -> dict[str, Any]:
     """The claims of a token the issuer just handed us, for display only (not verified)."""
     try:
         payload = token.split(".")[1]
-        decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * 4))
+        decoded: dict[str, Any] = json.loads(b64url_decode(payload))
     except (IndexError, ValueError):
         return {}
     return decoded
@@ -372,7 +372,3 @@ def _claims(token: str) -> dict[str, Any]:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

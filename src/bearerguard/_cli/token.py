@@ -17,8 +17,6 @@ browser would hand it to the application.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
 import re
@@ -33,6 +31,7 @@ import httpx
 
 from bearerguard._config import check_url, is_loopback_host
 from bearerguard._errors import ConfigurationError
+from bearerguard.devissuer._pkce import s256
 
 from ._form import parse_form
 from ._output import error, pretty_json, safe
@@ -210,8 +209,7 @@ def _client_credentials(session: _Session) -> dict[str, Any]:
 
 def _authorization_code(session: _Session) -> dict[str, Any]:
     verifier = secrets.token_urlsafe(48)  # 64 characters: RFC 7636 §4.1 asks for 43 to 128
-    challenge = _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
-    pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
+    pkce = {"code_challenge": s256(verifier), "code_challenge_method": "S256"}
     answer = _authorize(session, response_type="code", extra=pkce)
     code = answer.get("code")
     if not code:
@@ -367,7 +365,3 @@ def _oauth_error(body: Mapping[str, Any]) -> str:
 
 def _present(values: Mapping[str, str | None]) -> dict[str, str]:
     return {name: value for name, value in values.items() if value is not None}
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -8,7 +8,7 @@ token with its own driver (``aauthenticate`` or ``authenticate``) and lets
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import BearerError, MissingTokenError
 from ._rules import Rule, RuleTable
@@ -17,7 +17,9 @@ from ._token import AccessToken
 if TYPE_CHECKING:
     from ._verifier import Verifier
 
-__all__ = ["ACCESS_TOKEN_KEY", "Guard", "refusal", "token_in"]
+__all__ = ["ACCESS_TOKEN_KEY", "Guard", "Guarded", "refusal", "token_in"]
+
+App = TypeVar("App")
 
 # Where the middlewares put the verified token: a key of the ASGI scope or WSGI environ.
 ACCESS_TOKEN_KEY = "bearerguard.access_token"
@@ -58,6 +60,22 @@ class Guard:
             raise MissingTokenError(realm=self._realm)
         rule.authorize(token)
         return token
+
+
+class Guarded(Generic[App]):
+    """What the ASGI and the WSGI middleware hold: the app they wrap, the verifier, the rules."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        verifier: Verifier,
+        rules: Iterable[Rule] = (),
+        public_by_default: bool = False,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._guard = Guard(verifier, rules, public_by_default=public_by_default)
 
 
 def refusal(exc: BearerError) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -35,14 +35,13 @@ header: a token in the query string is refused, as for HTTP (RFC 6750 §2.3).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from ._errors import BearerError
-from ._middleware import ACCESS_TOKEN_KEY, Guard, refusal, token_in
+from ._middleware import ACCESS_TOKEN_KEY, Guarded, refusal, token_in
 from ._rules import Rule
 from ._token import AccessToken
-from ._verifier import Verifier
 
 __all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
 
@@ -68,7 +67,7 @@ def access_token(scope: Mapping[str, Any]) -> AccessToken | None:
     return token_in(scope)
 
 
-class BearerMiddleware:
+class BearerMiddleware(Guarded[ASGIApp]):
     """ASGI middleware that verifies bearer tokens against a :class:`Rule` list.
 
     The first matching rule wins; unmatched paths need any valid token unless
@@ -82,18 +81,6 @@ class BearerMiddleware:
 
         app = BearerMiddleware(app, verifier=verifier, rules=[Rule("/health", public=True)])
     """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        verifier: Verifier,
-        rules: Iterable[Rule] = (),
-        public_by_default: bool = False,
-    ) -> None:
-        self.app = app
-        self.verifier = verifier
-        self._guard = Guard(verifier, rules, public_by_default=public_by_default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

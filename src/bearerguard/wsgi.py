@@ -41,13 +41,12 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ._errors import BearerError
-from ._middleware import ACCESS_TOKEN_KEY, Guard, refusal, token_in
+from ._middleware import ACCESS_TOKEN_KEY, Guarded, refusal, token_in
 from ._rules import Rule
 from ._token import AccessToken
-from ._verifier import Verifier
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
 
 __all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
 
@@ -63,7 +62,7 @@ def access_token(environ: Mapping[str, Any]) -> AccessToken | None:
     return token_in(environ)
 
 
-class BearerMiddleware:
+class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists for mypy only
     """WSGI middleware that verifies bearer tokens against a :class:`Rule` list.
 
     The first matching rule wins; unmatched paths need any valid token unless
@@ -78,18 +77,6 @@ class BearerMiddleware:
             application, verifier=verifier, rules=[Rule("/health", public=True)]
         )
     """
-
-    def __init__(
-        self,
-        app: WSGIApplication,
-        *,
-        verifier: Verifier,
-        rules: Iterable[Rule] = (),
-        public_by_default: bool = False,
-    ) -> None:
-        self.app = app
-        self.verifier = verifier
-        self._guard = Guard(verifier, rules, public_by_default=public_by_default)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ

@@ -10,6 +10,8 @@ import asyncio
 import contextvars
 import gzip
 import itertools
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -18,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import httpx
 import pytest
 
+from bearerguard import _fetch
 from bearerguard._config import CachePolicy
 from bearerguard._fetch import afetch, fetch
 from bearerguard._keycache import Document, FetchFailure, Outcome
@@ -569,3 +572,37 @@ class TestFailures:
 
         outcome = asyncio.run(afetch(URL, POLICY, httpx.MockTransport(quick)))
         assert outcome == Document(200, {"content-length": str(len(BODY))}, BODY)
+
+
+class TestTLSContext:
+    """Building a TLS context loads the CA bundle (tens of milliseconds of CPU): once only."""
+
+    def test_fetches_without_a_transport_share_one_context(self, monkeypatch, get_raw):
+        loads: list[object] = []
+        original = ssl.SSLContext.load_verify_locations
+
+        def counting(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+            loads.append(args or kwargs)
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+        monkeypatch.setattr(_fetch, "_tls", None)
+        refused = f"http://127.0.0.1:{unused_port()}/jwks.json"  # nobody listens: fails fast
+        for _ in range(3):
+            assert isinstance(get_raw(refused), FetchFailure)
+        assert len(loads) == 1
+        assert _fetch._tls is not None
+
+
+@pytest.fixture(params=["sync", "async"])
+def get_raw(request: pytest.FixtureRequest) -> Callable[[str], Outcome]:
+    """``fetch`` / ``afetch`` with no transport: httpx's own, over real sockets."""
+    if request.param == "sync":
+        return lambda url: fetch(url, POLICY)
+    return lambda url: asyncio.run(afetch(url, POLICY))
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

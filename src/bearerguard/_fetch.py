@@ -19,6 +19,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -40,6 +41,25 @@ _HEADERS = {
     "Accept": "application/json, application/jwk-set+json",
     "User-Agent": f"bearerguard/{__version__}",
 }
+
+
+_tls: ssl.SSLContext | None = None
+_tls_lock = threading.Lock()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The TLS settings of every fetch, made once per process.
+
+    Building a context loads the CA bundle, which costs tens of milliseconds of
+    CPU; httpx would build one for every client, i.e. for every fetch, and an
+    async fetch would do it on the event loop. ``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` are read when it is made, as httpx reads them.
+    """
+    global _tls  # noqa: PLW0603 - one context per process, made on first use
+    with _tls_lock:
+        if _tls is None:
+            _tls = httpx.create_ssl_context()
+        return _tls
 
 
 class _Body:
@@ -167,6 +187,7 @@ class _Attempt:
         extensions = {"trace": self._trace}
         with httpx.Client(
             transport=_Borrowed(self.transport) if self.transport is not None else None,
+            verify=_tls_context() if self.transport is None else True,
             timeout=self.policy.fetch_timeout,
             headers=_HEADERS,
             limits=limits,
@@ -280,8 +301,13 @@ async def _afetch(
     url: str, policy: CachePolicy, transport: httpx.AsyncBaseTransport | None
 ) -> Outcome:
     deadline = time.monotonic() + policy.fetch_timeout
+    tls: ssl.SSLContext | bool = True
+    if transport is None:
+        # The first context is made on a worker thread: the event loop must not stall.
+        tls = _tls if _tls is not None else await asyncio.to_thread(_tls_context)
     async with httpx.AsyncClient(
         transport=_ABorrowed(transport) if transport is not None else None,
+        verify=tls,
         timeout=policy.fetch_timeout,
         headers=_HEADERS,
     ) as client:

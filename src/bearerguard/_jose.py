@@ -153,18 +153,20 @@ def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
         text = data.decode("utf-8")  # strict: no UTF-16/32, no invalid sequences
     except UnicodeDecodeError:
         raise MalformedTokenError(reason=f"The {what} is not UTF-8.") from None
-    body = text.lstrip(_JSON_WHITESPACE)
-    if body[:1] != "{":  # objects only; a BOM is not JSON whitespace
-        raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
+    start = 0
+    if text[:1] != "{":  # real tokens start right away; whitespace may come first
+        start = len(text) - len(text.lstrip(_JSON_WHITESPACE))
+        if text[start : start + 1] != "{":  # objects only; a BOM is not JSON whitespace
+            raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
     try:
         # The decoder's scanner itself: ``loads``/``decode`` add layers of Python calls.
-        value, end = _SCAN(text, len(text) - len(body))
+        value, end = _SCAN(text, start)
     except (ValueError, RecursionError, StopIteration):
         # ValueError covers JSONDecodeError, our hooks, and CPython's int digit limit.
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.") from None
     if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.")
-    if not isinstance(value, dict):
+    if type(value) is not dict:  # pragma: no cover - "{" always opens an object
         raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
     # Both checks need a walk over the parsed value, which real tokens never pay for:
     # each level of nesting needs an opening bracket, and escapes are the only way

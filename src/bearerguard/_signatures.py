@@ -31,9 +31,15 @@ _Check = Callable[[bytes, Any, bytes], bool]
 
 
 def _rsa(pad: padding.AsymmetricPadding, digest: hashes.HashAlgorithm) -> _Check:
+    # The key's concrete classes once seen to be RSA keys: an isinstance check against
+    # the ABC costs more than a set lookup on every verification.
+    rsa_types: set[type] = set()
+
     def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
-        if not isinstance(key, rsa.RSAPublicKey):
-            return False
+        if type(key) not in rsa_types:
+            if not isinstance(key, rsa.RSAPublicKey):
+                return False
+            rsa_types.add(type(key))
         key.verify(signature, signing_input, pad, digest)
         return True
 

@@ -29,6 +29,7 @@ CORE = (
     "_keycache",
     "_claims",
     "_token",
+    "_tokencache",
     "_flow",
     "_drive",
 )

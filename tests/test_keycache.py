@@ -948,3 +948,57 @@ class TestThroughTheVerifier:
         provider.override[self.OIDC_PATH] = discovery
         with pytest.raises(KeySetUnavailableError):
             verify(make_verifier(), provider.token())
+
+
+class TestStamps:
+    """What the verified-token cache asks: is the key set that vouched for a token still it?"""
+
+    def loaded(self, *kids: str) -> KeyCache:
+        cache = configured()
+        fetch = cache.locate(ISSUER, kids[0], ALG, T0, set())
+        assert isinstance(fetch, FetchKeySet)
+        cache.begin(fetch, T0)
+        cache.store(fetch, key_set_document(*kids), T0)
+        return cache
+
+    def refresh(self, cache: KeyCache, now: float, *kids: str) -> None:
+        fetch = FetchKeySet(JWKS_URI, cache._entries[("jwks", JWKS_URI)].generation)
+        assert cache.begin(fetch, now)
+        cache.store(fetch, key_set_document(*kids), now)
+
+    def test_nothing_fetched_yet_has_no_stamp(self):
+        assert configured().stamp(ISSUER) is None
+        assert KeyCache(CachePolicy(), {}).stamp(ISSUER) is None  # not even discovered
+
+    def test_a_stamp_is_current_while_the_key_set_is_fresh(self):
+        cache = self.loaded("k1")
+        stamp = cache.stamp(ISSUER)
+        assert stamp is not None
+        assert cache.is_current(stamp, T0 + 599)
+        assert not cache.is_current(stamp, T0 + 600)  # stale: the token must go the full way
+
+    def test_a_refresh_with_the_same_keys_in_another_order_keeps_stamps_current(self):
+        cache = self.loaded("k1", "k2")
+        stamp = cache.stamp(ISSUER)
+        assert stamp is not None
+        self.refresh(cache, T0 + 700, "k2", "k1")
+        assert cache.is_current(stamp, T0 + 701)
+
+    @pytest.mark.parametrize("kids", [("k1",), ("k1", "k2", "k3"), ("k3", "k2")])
+    def test_a_key_set_that_changed_retires_every_stamp(self, kids):
+        cache = self.loaded("k1", "k2")
+        stamp = cache.stamp(ISSUER)
+        assert stamp is not None
+        self.refresh(cache, T0 + 700, *kids)
+        assert not cache.is_current(stamp, T0 + 701)
+        fresh = cache.stamp(ISSUER)
+        assert fresh is not None
+        assert cache.is_current(fresh, T0 + 701)
+
+    def test_forget_retires_every_stamp(self):
+        cache = self.loaded("k1")
+        stamp = cache.stamp(ISSUER)
+        assert stamp is not None
+        cache.forget()
+        assert not cache.is_current(stamp, T0 + 1)
+        assert cache.stamp(ISSUER) is None

@@ -6,11 +6,12 @@ the epoch) and either returns or raises an :class:`InvalidTokenError` subclass.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._config import VerifierConfig
 from ._errors import (
@@ -24,7 +25,14 @@ from ._errors import (
 )
 from ._token import AccessToken, verified_token
 
-__all__ = ["check_claims", "check_header", "unverified_issuer"]
+__all__ = [
+    "Lifetime",
+    "check_claims",
+    "check_header",
+    "check_lifetime",
+    "claim_lifetime",
+    "unverified_issuer",
+]
 
 # datetime's range: a NumericDate outside it cannot be an honest timestamp.
 _MIN_DATE, _MAX_DATE = -62135596800, 253402300799
@@ -33,7 +41,7 @@ _ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _LENIENT_TYPES = _ACCESS_TOKEN_TYPES | {"jwt", "application/jwt"}
 _STRICT_REQUIRED = ("sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
 _NO_SCOPE = frozenset({""})
-_STRING_CLAIMS = ("sub", "client_id", "azp", "jti", "org_id", "org_name")
+_STRING_CLAIMS = frozenset({"sub", "client_id", "azp", "jti", "org_id", "org_name"})
 
 
 def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str, str | None]:
@@ -87,31 +95,22 @@ def check_claims(
     now: float,
     *,
     issuer: str | None = None,
+    lifetime: Lifetime | None = None,
+    owned: bool = False,
 ) -> AccessToken:
     """Check the verified claims and build the :class:`AccessToken`.
 
     ``issuer`` is what :func:`unverified_issuer` already returned for these claims
     (the flow checks it before any network); without it, the check runs here.
+    Likewise ``lifetime`` is what :func:`claim_lifetime` returned for them.
+    ``owned`` says that nothing else holds ``claims``: the token then wraps the
+    dict itself, read-only, instead of a copy.
     """
     if issuer is None:
         issuer = unverified_issuer(claims, config)  # the signature now vouches for it
-    leeway = config.leeway
-    expires = _numeric_date(claims, "exp")
-    if expires is None:
-        raise InvalidClaimsError(reason="The token has no exp claim.")
-    if expires + leeway <= now:  # RFC 7519 §4.1.4: now must be before exp
-        raise ExpiredTokenError()
-    not_before = _numeric_date(claims, "nbf")
-    if not_before is not None and not_before > now + leeway:
-        raise ImmatureTokenError(reason="The nbf claim lies in the future.")
-    issued = _numeric_date(claims, "iat")
-    if issued is not None and issued > now + leeway:
-        raise ImmatureTokenError(reason="The iat claim lies in the future.")
-    if config.max_age is not None:
-        if issued is None:
-            raise InvalidClaimsError(reason="max_age is configured but the token has no iat claim.")
-        if now - issued > config.max_age + leeway:
-            raise ExpiredTokenError(reason="The token is older than max_age (by its iat claim).")
+    if lifetime is None:
+        lifetime = claim_lifetime(claims)
+    check_lifetime(lifetime, config, now)
 
     audience = _audience(claims)
     audiences = config.audiences
@@ -121,10 +120,8 @@ def check_claims(
     else:
         raise InvalidAudienceError()
 
-    get = claims.get
-    for name in _STRING_CLAIMS:
-        # An absent claim reads as "" here; a present one, even null, must be a string.
-        if not isinstance(get(name, ""), str):
+    for name in _STRING_CLAIMS & claims.keys():  # the ones present, even if null
+        if not isinstance(claims[name], str):
             raise InvalidClaimsError(reason=f"The {name} claim is not a string.")
     if config.rfc9068_strict:
         missing = [name for name in _STRICT_REQUIRED if name not in claims]
@@ -137,17 +134,64 @@ def check_claims(
         )
 
     return verified_token(
-        claims=MappingProxyType(dict(claims)),
-        header=MappingProxyType(dict(header)),
+        # The parser's fresh dicts are handed over (no copy); anything else is copied.
+        claims=MappingProxyType(claims if type(claims) is dict and owned else dict(claims)),
+        header=header if type(header) is MappingProxyType else MappingProxyType(dict(header)),
         scopes=_scopes(claims, config.scope_claims),
         issuer=issuer,
         audience=audience,
         subject=claims.get("sub"),
-        expires_at=datetime.fromtimestamp(expires, timezone.utc),
-        issued_at=None if issued is None else datetime.fromtimestamp(issued, timezone.utc),
+        expires_at=datetime.fromtimestamp(lifetime.expires, timezone.utc),
+        issued_at=None
+        if lifetime.issued is None
+        else datetime.fromtimestamp(lifetime.issued, timezone.utc),
         raw=raw,
         realm=config.realm,
     )
+
+
+class Lifetime(NamedTuple):
+    """A token's NumericDates (seconds since the epoch): when it is valid, and for how long."""
+
+    expires: float
+    not_before: float | None
+    issued: float | None
+
+
+def claim_lifetime(claims: Mapping[str, Any]) -> Lifetime:
+    """Read ``exp`` (required), ``nbf`` and ``iat``, each a NumericDate or absent."""
+    expires = _numeric_date(claims, "exp")
+    if expires is None:
+        raise InvalidClaimsError(reason="The token has no exp claim.")
+    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    return _lifetime((expires, not_before, _numeric_date(claims, "iat")))
+
+
+# One per new token: tuple.__new__ skips the named tuple's Python-level __new__.
+_lifetime: Callable[[tuple[float, float | None, float | None]], Lifetime] = functools.partial(
+    tuple.__new__, Lifetime
+)
+
+
+def check_lifetime(lifetime: Lifetime, config: VerifierConfig, now: float) -> None:
+    """Refuse a token that is not valid at ``now``, give or take the leeway.
+
+    Run for every verification and again for every hit of the verified-token cache,
+    so a cached token is refused from the very instant a fresh check would refuse it.
+    """
+    expires, not_before, issued = lifetime
+    leeway = config.leeway
+    if expires + leeway <= now:  # RFC 7519 §4.1.4: now must be before exp
+        raise ExpiredTokenError()
+    if not_before is not None and not_before > now + leeway:
+        raise ImmatureTokenError(reason="The nbf claim lies in the future.")
+    if issued is not None and issued > now + leeway:
+        raise ImmatureTokenError(reason="The iat claim lies in the future.")
+    if config.max_age is not None:
+        if issued is None:
+            raise InvalidClaimsError(reason="max_age is configured but the token has no iat claim.")
+        if now - issued > config.max_age + leeway:
+            raise ExpiredTokenError(reason="The token is older than max_age (by its iat claim).")
 
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:

@@ -31,6 +31,8 @@ SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS | HMAC_ALGORITHMS
 HMAC_DIGEST_SIZES: Mapping[str, int] = MappingProxyType({"HS256": 32, "HS384": 48, "HS512": 64})
 MAX_LEEWAY = 600.0  # ten minutes, as Tink caps clock skew; more hides broken clocks
 DEFAULT_SCOPE_CLAIMS = ("scope", "scp")
+DEFAULT_TOKEN_CACHE_SIZE = 1024
+MAX_TOKEN_CACHE_SIZE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,7 @@ class VerifierConfig:
     organizations: frozenset[str] = frozenset()
     scope_claims: tuple[str, ...] = DEFAULT_SCOPE_CLAIMS
     max_token_size: int = 16 * 1024
+    token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE
     realm: str = DEFAULT_REALM
     cache: CachePolicy = field(default_factory=CachePolicy)
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
@@ -131,6 +134,13 @@ class VerifierConfig:
 
         if not isinstance(self.max_token_size, int) or not 512 <= self.max_token_size <= 1 << 20:
             raise ConfigurationError("max_token_size must be an integer between 512 and 1048576.")
+        size = self.token_cache_size
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ConfigurationError("token_cache_size must be an integer (0 turns the cache off).")
+        if not 0 <= size <= MAX_TOKEN_CACHE_SIZE:
+            raise ConfigurationError(
+                f"token_cache_size must lie between 0 (off) and {MAX_TOKEN_CACHE_SIZE}."
+            )
         if not self.realm or not SCOPE_TOKEN.fullmatch(self.realm.replace(" ", "!")):
             raise ConfigurationError("realm must be printable ASCII without quotes or backslashes.")
         if not isinstance(self.cache, CachePolicy):
@@ -282,11 +292,13 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
         "ORGANIZATION": "organization",
         "SCOPE_CLAIMS": "scope_claims",
         "MAX_TOKEN_SIZE": "max_token_size",
+        "TOKEN_CACHE_SIZE": "token_cache_size",
         "REALM": "realm",
     }
 )
 _LIST_SETTINGS = {"issuer", "audience", "algorithms", "organization", "scope_claims"}
 _FLOAT_SETTINGS = {"leeway", "max_age"}
+_INT_SETTINGS = {"max_token_size", "token_cache_size"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -328,9 +340,9 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
         return text.lower() in _TRUE
     if not text:
         return None
-    if name in _FLOAT_SETTINGS or name == "max_token_size":
+    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS:
         try:
-            return int(text) if name == "max_token_size" else float(text)
+            return int(text) if name in _INT_SETTINGS else float(text)
         except ValueError:
             raise ConfigurationError(f"{variable} must be a number, got {raw!r}.") from None
     return text

@@ -8,6 +8,9 @@ drivers in ``_verifier.py`` differ only in how they wait for a fetch.
 Order (each step only after the previous one passed):
 size and shape -> header -> issuer allow-list (before any network) -> key ->
 signature -> claims.
+
+A token that passed before is answered from the verified-token cache
+(``_tokencache.py``) once its lifetime and its key set pass their re-checks.
 """
 
 from __future__ import annotations
@@ -17,14 +20,22 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._claims import check_claims, check_header, unverified_issuer
+from ._claims import (
+    Lifetime,
+    check_claims,
+    check_header,
+    check_lifetime,
+    claim_lifetime,
+    unverified_issuer,
+)
 from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig
-from ._errors import InvalidSignatureError, KeySetUnavailableError
+from ._errors import InvalidSignatureError, InvalidTokenError, KeySetUnavailableError
 from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
-from ._keycache import Fetch, KeyCache
+from ._keycache import Fetch, KeyCache, KeySetStamp
 from ._keys import VerificationKey
 from ._signatures import SignaturePrimitive
 from ._token import AccessToken
+from ._tokencache import TokenCache
 
 __all__ = ["VerifyFlow", "VerifyPlan", "verify_flow", "verify_now", "warm_up_flow"]
 
@@ -44,6 +55,8 @@ class VerifyPlan:
     # the parsed header (read-only) and its (alg, kid): providers reuse a handful of
     # headers, so most tokens skip decoding, parsing and checking theirs again.
     headers: dict[str, tuple[Mapping[str, Any], str, str | None]] = field(default_factory=dict)
+    # Tokens that passed, re-checked on every hit; None when the cache is turned off.
+    tokens: TokenCache | None = None
 
 
 def verify_flow(token: str, plan: VerifyPlan, now: float, monotonic: float) -> VerifyFlow:
@@ -63,6 +76,23 @@ def verify_now(
     without a driver; the drivers then only take over the flows that fetch.
     """
     config = plan.config
+    tokens = plan.tokens
+    keep = False  # whether to remember the token once it passes
+    if tokens is not None and type(token) is str and len(token) <= config.max_token_size:
+        cached = tokens.get(token)
+        if cached is None:
+            keep = tokens.admit(token)
+        else:
+            if cached.stamp is None or plan.cache.is_current(cached.stamp, monotonic):
+                try:
+                    check_lifetime(cached.lifetime, config, now)
+                except InvalidTokenError:
+                    pass  # the full path below raises the very same error
+                else:
+                    return cached.token
+            tokens.discard(token)
+            keep = True
+
     # A header segment is never longer than the limit parse_token enforces: bounded work.
     end = token.find(".", 0, MAX_HEADER_SEGMENT + 1) if isinstance(token, str) else -1
     known = plan.headers.get(token[:end]) if end > 0 else None
@@ -82,12 +112,19 @@ def verify_now(
     if alg in HMAC_ALGORITHMS:
         assert config.secret is not None  # guaranteed by VerifierConfig  # noqa: S101
         key, size = config.secret, HMAC_DIGEST_SIZES[alg]
-        return _finish(parsed, key, size, plan, now, token=token, issuer=issuer, alg=alg)
+        return _finish(parsed, key, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep)
+    # The stamp comes first: a refresh landing after it can only make it look older.
+    stamp = plan.cache.stamp(issuer) if keep else None
     step = plan.cache.locate(issuer, kid, alg, monotonic, set())
     if isinstance(step, VerificationKey):
         size = step.signature_size
-        return _finish(parsed, step, size, plan, now, token=token, issuer=issuer, alg=alg)
-    return _fetching(parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid)
+        return _finish(
+            parsed, step, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep,
+            stamp=stamp,
+        )  # fmt: skip
+    return _fetching(
+        parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid, keep=keep
+    )
 
 
 def _fetching(
@@ -100,6 +137,7 @@ def _fetching(
     issuer: str,
     alg: str,
     kid: str | None,
+    keep: bool,
 ) -> VerifyFlow:
     """Yield each fetch the key lookup asks for, then finish with the key found."""
     refreshed: set[tuple[str, str]] = set()
@@ -108,10 +146,14 @@ def _fetching(
         monotonic = yield step
         if attempt == _MAX_FETCHES:
             break
+        stamp = plan.cache.stamp(issuer) if keep else None
         found = plan.cache.locate(issuer, kid, alg, monotonic, refreshed)
         if isinstance(found, VerificationKey):
             size = found.signature_size
-            return _finish(parsed, found, size, plan, now, token=token, issuer=issuer, alg=alg)
+            return _finish(
+                parsed, found, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep,
+                stamp=stamp,
+            )  # fmt: skip
         step = found
     raise KeySetUnavailableError(reason="The key lookup did not settle.")
 
@@ -126,15 +168,34 @@ def _finish(
     token: str,
     issuer: str,
     alg: str,
+    keep: bool,
+    stamp: KeySetStamp | None = None,
 ) -> AccessToken:
-    """Check the signature, then the claims."""
+    """Check the signature, then the claims; remember the token if the cache is on."""
     if len(parsed.signature) != size or not plan.primitives[alg].verify(
         parsed.signing_input,
         key.public_key if isinstance(key, VerificationKey) else key,
         parsed.signature,
     ):
         raise InvalidSignatureError()
-    return check_claims(parsed.claims, parsed.header, token, plan.config, now, issuer=issuer)
+    config, claims = plan.config, parsed.claims
+    lifetime = claim_lifetime(claims)
+    verified = check_claims(
+        claims, parsed.header, token, config, now, issuer=issuer, lifetime=lifetime, owned=True
+    )
+    tokens = plan.tokens
+    if keep and tokens is not None and (stamp is not None or not isinstance(key, VerificationKey)):
+        # Without a stamp (the key set changed hands mid-way) the token is simply not kept.
+        tokens.put(token, verified, lifetime, stamp, dead_at=_dead_at(lifetime, config), now=now)
+    return verified
+
+
+def _dead_at(lifetime: Lifetime, config: VerifierConfig) -> float:
+    """When the lifetime checks will refuse the token for good (exp, or max_age by iat)."""
+    dead_at = lifetime.expires + config.leeway
+    if config.max_age is not None and lifetime.issued is not None:
+        dead_at = min(dead_at, lifetime.issued + config.max_age + config.leeway)
+    return dead_at
 
 
 def warm_up_flow(plan: VerifyPlan, monotonic: float) -> Generator[Fetch, float, None]:

@@ -37,6 +37,7 @@ __all__ = [
     "FetchFailure",
     "FetchKeySet",
     "KeyCache",
+    "KeySetStamp",
     "discovery_urls",
 ]
 
@@ -101,6 +102,8 @@ class FetchDiscovery:
 
 
 Fetch = FetchKeySet | FetchDiscovery
+#: which key set a key came from: (cache entry, the KeySet object then in it)
+KeySetStamp = tuple[tuple[str, str], KeySet]
 
 
 def discovery_urls(issuer: str) -> tuple[str, str]:
@@ -242,6 +245,31 @@ class KeyCache:
             raise self._unavailable(entry, now)
         return None
 
+    def stamp(self, issuer: str) -> KeySetStamp | None:
+        """The key set of ``issuer`` as it stands, to tell later whether it still does.
+
+        Taken *before* a key is located, so that a refresh landing in between can only
+        make the stamp look older than the key, never newer.
+        """
+        url = self._jwks_uris.get(issuer)
+        if url is None:
+            url = self._entries.get(("discovery", issuer), _EMPTY).value
+            if url is None:
+                return None
+        entry = self._entries.get(("jwks", url))
+        if entry is None or entry.value is None:
+            return None
+        return ("jwks", url), entry.value
+
+    def is_current(self, stamp: KeySetStamp, now: float) -> bool:
+        """Whether the stamped key set is still the fresh one: no key left it since.
+
+        A refresh that brings back the same keys keeps the key set (see :meth:`store`),
+        so stamps outlive routine refreshes but never a rotation or :meth:`forget`.
+        """
+        entry = self._entries.get(stamp[0])
+        return entry is not None and entry.value is stamp[1] and now < entry.fresh_until
+
     def _unavailable(self, entry: _Entry[Any], now: float) -> KeySetUnavailableError:
         wait = entry.retry_at - now if entry.retry_at > now else self.policy.failure_backoff
         return KeySetUnavailableError(retry_after=wait)
@@ -277,12 +305,16 @@ class KeyCache:
         entry = self._entries.get(fetch.key, _EMPTY)
         if entry.generation != fetch.generation:
             return ()
+        skipped: tuple[str, ...] = ()
         try:
             if isinstance(outcome, FetchFailure):
                 raise KeySetError(outcome.reason)
             body = _json_body(outcome)
             if isinstance(fetch, FetchKeySet):
                 value: Any = KeySet.from_document(body, source=fetch.url)
+                skipped = value.skipped
+                if entry.value is not None and entry.value.fingerprint == value.fingerprint:
+                    value = entry.value  # the same keys: stamps of the old set stay current
                 ttl = self._ttl(outcome.headers.get("cache-control", ""))
                 stale = self.policy.stale_if_error
             else:
@@ -313,7 +345,7 @@ class KeyCache:
             last_fetch=entry.last_fetch,
             generation=entry.generation + 1,
         )
-        return value.skipped if isinstance(value, KeySet) else ()
+        return skipped
 
     def forget(self) -> None:
         """Drop every key set and discovered URL, as if nothing had ever been fetched.

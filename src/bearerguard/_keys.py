@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ._errors import UnknownKeyError
 from ._jose import b64url_decode
@@ -181,12 +182,16 @@ class KeySet:
         key = keys.find(kid="k1", alg="RS256")
     """
 
-    __slots__ = ("_by_kid", "keys", "skipped")
+    __slots__ = ("_by_kid", "fingerprint", "keys", "skipped")
 
     def __init__(self, keys: Iterable[VerificationKey], skipped: Iterable[str] = ()) -> None:
         self.keys = tuple(keys)
         #: why each unusable JWK of the document was skipped (for the shell to log)
         self.skipped = tuple(skipped)
+        #: what the keys are, whatever their order: equal for two fetches of the same key set
+        self.fingerprint = frozenset(
+            (key.kid, key.kty, key.algorithms, _public_der(key.public_key)) for key in self.keys
+        )
         self._by_kid: dict[str | None, list[VerificationKey]] = {}
         for key in self.keys:
             self._by_kid.setdefault(key.kid, []).append(key)
@@ -235,6 +240,10 @@ class KeySet:
 
     def __repr__(self) -> str:
         return f"KeySet(kids={[k.kid for k in self.keys]!r})"
+
+
+def _public_der(key: PublicKey) -> bytes:
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 def load_json_document(body: bytes) -> dict[str, Any]:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from ._config import DEFAULT_SCOPE_CLAIMS, CachePolicy, VerifierConfig, settings_from_mapping
+from ._config import (
+    DEFAULT_SCOPE_CLAIMS,
+    DEFAULT_TOKEN_CACHE_SIZE,
+    CachePolicy,
+    VerifierConfig,
+    settings_from_mapping,
+)
 from ._credentials import token_from_authorization
 from ._drive import adrive, drive
 from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingTokenError
@@ -19,6 +26,7 @@ from ._keycache import Fetch, KeyCache
 from ._refresh import Refresher, logger
 from ._signatures import signature_primitives
 from ._token import AccessToken
+from ._tokencache import TokenCache
 
 __all__ = ["Verifier"]
 
@@ -52,6 +60,9 @@ class Verifier:
         scope_claims: claims that grant scopes; default ``("scope", "scp")``; add
             ``"permissions"`` for Auth0 RBAC.
         max_token_size: longest token accepted, in characters (default 16 KiB).
+        token_cache_size: how many verified tokens to remember (default 1024; 0
+            turns the cache off). A repeat of a remembered token skips the parse
+            and the signature but not the checks of its lifetime and key set.
         realm: the ``realm`` of the ``WWW-Authenticate`` challenges.
         cache: a :class:`CachePolicy` for the key sets (TTL, cooldown, timeouts, ...).
         transport, async_transport: httpx transports for the fetches (proxies, tests).
@@ -72,6 +83,7 @@ class Verifier:
         organization: str | Sequence[str] = (),
         scope_claims: Sequence[str] = DEFAULT_SCOPE_CLAIMS,
         max_token_size: int = 16 * 1024,
+        token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE,
         realm: str = DEFAULT_REALM,
         cache: CachePolicy | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -93,6 +105,7 @@ class Verifier:
             ),
             scope_claims=(scope_claims,) if isinstance(scope_claims, str) else tuple(scope_claims),
             max_token_size=max_token_size,
+            token_cache_size=token_cache_size,
             realm=realm,
             cache=cache or CachePolicy(),
         )
@@ -100,7 +113,14 @@ class Verifier:
         self._clock = clock
         self._monotonic = monotonic
         cache_state = KeyCache(config.cache, config.jwks_uris)
-        self._plan = VerifyPlan(config, cache_state, signature_primitives(config.algorithms))
+        self._plan = VerifyPlan(
+            config,
+            cache_state,
+            signature_primitives(config.algorithms),
+            tokens=TokenCache(config.token_cache_size, lock=threading.Lock())
+            if config.token_cache_size
+            else None,
+        )
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
         interceptions.track(self)  # so a fake issuer (bearerguard.testing) can reset the keys
 
@@ -111,7 +131,8 @@ class Verifier:
         ``BEARERGUARD_ISSUER`` and ``BEARERGUARD_AUDIENCE`` (comma-separated lists)
         are required; ``BEARERGUARD_ALGORITHMS``, ``_LEEWAY``, ``_JWKS_URI``,
         ``_SECRET``, ``_RFC9068_STRICT``, ``_MAX_AGE``, ``_ORGANIZATION``,
-        ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE`` and ``_REALM`` are optional.
+        ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE``, ``_TOKEN_CACHE_SIZE`` and ``_REALM``
+        are optional.
         Keyword ``overrides`` win over the environment.
 
         Example::
@@ -243,6 +264,8 @@ class Verifier:
         fake issuer starts or stops answering for one of this verifier's issuers.
         """
         self._plan.cache.forget()
+        if self._plan.tokens is not None:
+            self._plan.tokens.clear()  # their stamps no longer hold anyway: free the memory
 
     def _settle(self, request: Fetch) -> float:
         self._refresher.refresh(request)

@@ -51,9 +51,9 @@ class VerifyPlan:
     config: VerifierConfig
     cache: KeyCache
     primitives: Mapping[str, SignaturePrimitive]
-    # Header segments seen in tokens that passed the parse and the header checks, with
-    # the parsed header (read-only) and its (alg, kid): providers reuse a handful of
-    # headers, so most tokens skip decoding, parsing and checking theirs again.
+    # Header segments of tokens that passed, with the parsed header (read-only) and
+    # its (alg, kid): providers reuse a handful of headers, so most tokens skip
+    # decoding, parsing and checking theirs again.
     headers: dict[str, tuple[Mapping[str, Any], str, str | None]] = field(default_factory=dict)
     # Tokens that passed, re-checked on every hit; None when the cache is turned off.
     tokens: TokenCache | None = None
@@ -102,29 +102,43 @@ def verify_now(
     else:
         parsed = parse_token(token, max_size=config.max_token_size)
         alg, kid = check_header(parsed.header, config)
-        headers = plan.headers
-        if len(headers) >= _MAX_KNOWN_HEADERS:
-            headers.clear()  # many distinct headers: not worth remembering any
-        if end > 0:  # always, once parse_token accepted the token
-            headers[token[:end]] = (MappingProxyType(parsed.header), alg, kid)
     issuer = unverified_issuer(parsed.claims, config)
 
     if alg in HMAC_ALGORITHMS:
         assert config.secret is not None  # guaranteed by VerifierConfig  # noqa: S101
         key, size = config.secret, HMAC_DIGEST_SIZES[alg]
-        return _finish(parsed, key, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep)
-    # The stamp comes first: a refresh landing after it can only make it look older.
-    stamp = plan.cache.stamp(issuer) if keep else None
-    step = plan.cache.locate(issuer, kid, alg, monotonic, set())
-    if isinstance(step, VerificationKey):
-        size = step.signature_size
-        return _finish(
-            parsed, step, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep,
-            stamp=stamp,
+        verified = _finish(
+            parsed, key, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep
+        )
+    else:
+        # The stamp comes first: a refresh landing after it can only make it look older.
+        stamp = plan.cache.stamp(issuer) if keep else None
+        step = plan.cache.locate(issuer, kid, alg, monotonic, set())
+        if not isinstance(step, VerificationKey):
+            return _fetching(
+                parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid, keep=keep
+            )
+        verified = _finish(
+            parsed, step, step.signature_size, plan, now, token=token, issuer=issuer, alg=alg,
+            keep=keep, stamp=stamp,
         )  # fmt: skip
-    return _fetching(
-        parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid, keep=keep
-    )
+    if known is None:
+        _remember_header(plan.headers, token[:end], parsed.header, alg, kid)
+    return verified
+
+
+def _remember_header(
+    headers: dict[str, tuple[Mapping[str, Any], str, str | None]],
+    segment: str,
+    header: Mapping[str, Any],
+    alg: str,
+    kid: str | None,
+) -> None:
+    """Remember the header of a token that passed: forged tokens never get in, so a
+    flood of them with ever new headers cannot push out the provider's few."""
+    if len(headers) >= _MAX_KNOWN_HEADERS:
+        headers.clear()  # that many genuine headers: not worth remembering any
+    headers[segment] = (MappingProxyType(dict(header)), alg, kid)
 
 
 def _fetching(

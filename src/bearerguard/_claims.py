@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from ._config import VerifierConfig
+from ._config import DEFAULT_SCOPE_CLAIMS, VerifierConfig
 from ._errors import (
     ExpiredTokenError,
     ImmatureTokenError,
@@ -133,20 +133,19 @@ def check_claims(
             reason="The org_id/org_name claim names none of the configured organizations.",
         )
 
-    return verified_token(
+    issued = lifetime.issued
+    return verified_token(  # positional: the hot path, in AccessToken's field order
         # The parser's fresh dicts are handed over (no copy); anything else is copied.
-        claims=MappingProxyType(claims if type(claims) is dict and owned else dict(claims)),
-        header=header if type(header) is MappingProxyType else MappingProxyType(dict(header)),
-        scopes=_scopes(claims, config.scope_claims),
-        issuer=issuer,
-        audience=audience,
-        subject=claims.get("sub"),
-        expires_at=datetime.fromtimestamp(lifetime.expires, timezone.utc),
-        issued_at=None
-        if lifetime.issued is None
-        else datetime.fromtimestamp(lifetime.issued, timezone.utc),
-        raw=raw,
-        realm=config.realm,
+        MappingProxyType(claims if type(claims) is dict and owned else dict(claims)),
+        header if type(header) is MappingProxyType else MappingProxyType(dict(header)),
+        _scopes(claims, config.scope_claims),
+        issuer,
+        audience,
+        claims.get("sub"),
+        datetime.fromtimestamp(lifetime.expires, timezone.utc),
+        None if issued is None else datetime.fromtimestamp(issued, timezone.utc),
+        raw,
+        config.realm,
     )
 
 
@@ -160,11 +159,19 @@ class Lifetime(NamedTuple):
 
 def claim_lifetime(claims: Mapping[str, Any]) -> Lifetime:
     """Read ``exp`` (required), ``nbf`` and ``iat``, each a NumericDate or absent."""
+    expires, issued = claims.get("exp"), claims.get("iat")
+    if (  # the usual case at the cost of a few comparisons: whole seconds, no nbf
+        type(expires) is int
+        and type(issued) is int
+        and _MIN_DATE <= expires <= _MAX_DATE
+        and _MIN_DATE <= issued <= _MAX_DATE
+        and "nbf" not in claims
+    ):
+        return _lifetime((float(expires), None, float(issued)))
     expires = _numeric_date(claims, "exp")
     if expires is None:
         raise InvalidClaimsError(reason="The token has no exp claim.")
-    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
-    return _lifetime((expires, not_before, _numeric_date(claims, "iat")))
+    return _lifetime((expires, _numeric_date(claims, "nbf"), _numeric_date(claims, "iat")))
 
 
 # One per new token: tuple.__new__ skips the named tuple's Python-level __new__.
@@ -229,6 +236,10 @@ def _audience(claims: Mapping[str, Any]) -> tuple[str, ...]:
 def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[str]:
     """Granted scopes: ``scope`` is a space-delimited string (RFC 8693 §4.2); the other
     sources (``scp``, ``permissions``, ...) may be a string or an array of strings."""
+    if sources == DEFAULT_SCOPE_CLAIMS and "scp" not in claims:  # the usual case, at once
+        scope = claims.get("scope")
+        if type(scope) is str and "  " not in scope and scope.strip(" ") == scope:
+            return frozenset(scope.split(" ")) if scope else frozenset()
     granted: frozenset[str] = frozenset()
     for name in sources:
         value = claims.get(name)

@@ -9,6 +9,7 @@ parameters we do not understand (``crit``, ``b64``, nested JWTs).
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import math
 import re
@@ -65,6 +66,12 @@ class ParsedToken(NamedTuple):
     signature: bytes
 
 
+# One per token: tuple.__new__ skips the named tuple's Python-level __new__.
+_parsed_token: Callable[[tuple[Any, ...]], ParsedToken] = functools.partial(
+    tuple.__new__, ParsedToken
+)
+
+
 def b64url_decode(segment: str) -> bytes:
     """Decode unpadded, canonical base64url (RFC 7515 §2); raise ``ValueError`` otherwise.
 
@@ -115,7 +122,8 @@ def parse_token(
         raise _shape_error(token)
     if len(header_std) > MAX_HEADER_SEGMENT:
         raise MalformedTokenError(reason="The token's header is implausibly large.")
-    for segment in segments:
+    # A remembered header segment passed this check before; the others are checked here.
+    for segment in segments if header is None else (claims_std, signature_std):
         # The canonical last characters are all letters or digits, which the translate
         # left alone, so the standard form's last byte tells as well.
         rest = len(segment) % 4
@@ -132,10 +140,10 @@ def parse_token(
     except binascii.Error:  # pragma: no cover - the checks above leave nothing to refuse
         raise MalformedTokenError(reason="A segment is not canonical unpadded base64url.") from None
     if header is None:
-        header = parse_json_object(header_json, what="header")
-    claims = parse_json_object(claims_json, what="claims")
+        header = parse_json_object(header_json, "header")
+    claims = parse_json_object(claims_json, "claims")
     signing_input = data[: len(header_std) + 1 + len(claims_std)]
-    return ParsedToken(header, claims, signing_input, signature)
+    return _parsed_token((header, claims, signing_input, signature))
 
 
 def _shape_error(token: str) -> MalformedTokenError | EncryptedTokenError:
@@ -147,7 +155,7 @@ def _shape_error(token: str) -> MalformedTokenError | EncryptedTokenError:
     )
 
 
-def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
+def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
     """Parse strict UTF-8 JSON that must be an object; raise :class:`MalformedTokenError`."""
     try:
         text = data.decode("utf-8")  # strict: no UTF-16/32, no invalid sequences

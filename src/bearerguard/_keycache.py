@@ -208,6 +208,8 @@ class KeyCache:
         self, issuer: str, now: float, refreshed: set[tuple[str, str]]
     ) -> str | FetchDiscovery:
         entry: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
+        if entry.value is not None and now < entry.fresh_until:
+            return entry.value  # the common case, decided without building the fetch
         fetch = FetchDiscovery(issuer, entry.generation)
         tried = fetch.key in refreshed
         if entry.value is None:

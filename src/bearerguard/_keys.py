@@ -173,6 +173,9 @@ def _import_okp(
     raise KeySetError(f"its OKP curve {crv!r} or key length is not supported")
 
 
+_ABSENT: Any = object()
+
+
 class KeySet:
     """The usable keys of one JWK Set document, indexed by ``kid``.
 
@@ -182,7 +185,7 @@ class KeySet:
         key = keys.find(kid="k1", alg="RS256")
     """
 
-    __slots__ = ("_by_kid", "fingerprint", "keys", "skipped")
+    __slots__ = ("_fitting", "fingerprint", "keys", "skipped")
 
     def __init__(self, keys: Iterable[VerificationKey], skipped: Iterable[str] = ()) -> None:
         self.keys = tuple(keys)
@@ -192,9 +195,13 @@ class KeySet:
         self.fingerprint = frozenset(
             (key.kid, key.kty, key.algorithms, _public_der(key.public_key)) for key in self.keys
         )
-        self._by_kid: dict[str | None, list[VerificationKey]] = {}
+        # (kid, alg) -> the one key that fits, or None when several do: decided once per
+        # fetch, so a lookup is one dict access. A token without kid may use any key.
+        self._fitting: dict[tuple[str | None, str], VerificationKey | None] = {}
         for key in self.keys:
-            self._by_kid.setdefault(key.kid, []).append(key)
+            for alg in key.algorithms:
+                for kid in {key.kid, None}:
+                    self._fitting[kid, alg] = None if (kid, alg) in self._fitting else key
 
     @classmethod
     def from_document(cls, document: bytes | Mapping[str, Any], *, source: str = "") -> KeySet:
@@ -229,11 +236,10 @@ class KeySet:
         Several fitting keys are ambiguous (RFC 7517 §4.5) and raise
         :class:`UnknownKeyError` rather than being tried in turn.
         """
-        candidates = self.keys if kid is None else self._by_kid.get(kid, ())
-        fitting = [key for key in candidates if alg in key.algorithms]
-        if len(fitting) > 1:
+        key = self._fitting.get((kid, alg), _ABSENT)
+        if key is None:
             raise UnknownKeyError(reason="Several keys of the key set fit the token's kid and alg.")
-        return fitting[0] if fitting else None
+        return None if key is _ABSENT else key
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -107,8 +107,7 @@ _new = object.__new__
 ) = (getattr(AccessToken, name).__set__ for name in _FIELDS)
 
 
-def verified_token(
-    *,
+def verified_token(  # noqa: PLR0917 - positional on purpose: called once per new token
     claims: Mapping[str, Any],
     header: Mapping[str, Any],
     scopes: frozenset[str],

@@ -478,3 +478,12 @@ def test_scope_names_are_checked_when_decorating() -> None:
 def test_only_views_can_be_decorated() -> None:
     with pytest.raises(TypeError, match="has no dispatch"):
         requires_scopes()(int)
+
+
+def test_the_token_cache_size_is_a_setting_like_the_others() -> None:
+    from bearerguard.django.conf import build_verifier
+
+    settings = {"ISSUER": "tenant.auth0.com", "AUDIENCE": "https://api.example.com"}
+    verifier = build_verifier({**settings, "TOKEN_CACHE_SIZE": "0"})
+    assert verifier.config.token_cache_size == 0
+    assert build_verifier({**settings, "TOKEN_CACHE_SIZE": 64}).config.token_cache_size == 64

@@ -12,10 +12,10 @@ Example (``settings.py``)::
 The keys are the ``BEARERGUARD_*`` environment variable names without the prefix
 (``ISSUER``, ``AUDIENCE``, ``ALGORITHMS``, ``LEEWAY``, ``JWKS_URI``, ``SECRET``,
 ``RFC9068_STRICT``, ``MAX_AGE``, ``ORGANIZATION``, ``SCOPE_CLAIMS``,
-``MAX_TOKEN_SIZE``, ``REALM``); values are typed (lists, numbers) or strings as
-in the environment (lists comma-separated). Alternatively ``{"VERIFIER": ...}``
-names a ready verifier: a :class:`~bearerguard.Verifier`, a dotted path to one,
-or a zero-argument factory (or its dotted path) returning one.
+``MAX_TOKEN_SIZE``, ``TOKEN_CACHE_SIZE``, ``REALM``); values are typed (lists,
+numbers) or strings as in the environment (lists comma-separated). Alternatively
+``{"VERIFIER": ...}`` names a ready verifier: a :class:`~bearerguard.Verifier`, a
+dotted path to one, or a zero-argument factory (or its dotted path) returning one.
 
 The same examination backs the system checks (every problem, with its id) and
 the verifier the app builds (the first problem, as ``ImproperlyConfigured``).

@@ -166,21 +166,30 @@ def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
         start = len(text) - len(text.lstrip(_JSON_WHITESPACE))
         if text[start : start + 1] != "{":  # objects only; a BOM is not JSON whitespace
             raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
+    objects = text.count("{")
     try:
         # The decoder's scanner itself: ``loads``/``decode`` add layers of Python calls.
-        value, end = _SCAN(text, start)
+        # With a single "{" (the usual claims), there is one object and no nested one: the
+        # scanner hands its members over as a tuple, and the duplicate check runs here
+        # instead of in a Python hook.
+        value, end = (_SCAN_MEMBERS if objects == 1 else _SCAN)(text, start)
     except (ValueError, RecursionError, StopIteration):
         # ValueError covers JSONDecodeError, our hooks, and CPython's int digit limit.
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.") from None
     if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
         raise MalformedTokenError(reason=f"The {what} is not strict JSON.")
+    if objects == 1:
+        members = value
+        value = dict(members)
+        if len(value) != len(members):
+            raise MalformedTokenError(reason=f"The {what} is not strict JSON.")
     if type(value) is not dict:  # pragma: no cover - "{" always opens an object
         raise MalformedTokenError(reason=f"The {what} is not a JSON object.")
     # Both checks need a walk over the parsed value, which real tokens never pay for:
     # each level of nesting needs an opening bracket, and escapes are the only way
-    # to smuggle lone surrogates or NUL into strings.
-    may_be_deep = text.count("[") + text.count("{") > _MAX_DEPTH
-    may_hide_characters = "\\u" in text
+    # to smuggle lone surrogates or NUL into strings ("\\" alone is a far quicker search).
+    may_be_deep = objects + text.count("[") > _MAX_DEPTH
+    may_hide_characters = "\\" in text and "\\u" in text
     if may_be_deep or may_hide_characters:
         problem = _inspect(value, depth=may_be_deep, strings=may_hide_characters)
         if problem:
@@ -223,6 +232,12 @@ _DECODER = json.JSONDecoder(
     parse_float=_parse_float,
 )
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_SCAN_MEMBERS: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(
+    object_pairs_hook=tuple,  # a C type: no Python call per object
+    parse_constant=_reject_constant,
+    parse_int=_parse_int,
+    parse_float=_parse_float,
+).scan_once  # type: ignore[attr-defined]
 
 
 def _inspect(value: Any, *, depth: bool, strings: bool) -> str | None:

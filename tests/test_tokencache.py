@@ -299,8 +299,10 @@ class TestTheCacheItself:
         cache.discard("a")  # twice is fine: two threads may both drop a failed hit
         assert cache.get("a") is None
         self.put(cache, "b", NOW + 100, NOW)
+        assert not cache.admit("c")
         cache.clear()
         assert len(cache) == 0
+        assert not cache.admit("c")  # the doorkeeper forgot it too
 
     def test_putting_a_token_again_replaces_its_entry(self):
         cache = TokenCache(2, lock=threading.Lock())

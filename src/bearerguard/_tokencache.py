@@ -148,9 +148,10 @@ class TokenCache:
             self._entries.pop(raw, None)
 
     def clear(self) -> None:
-        """Forget every entry."""
+        """Forget every entry, and every token seen once."""
         with self._lock:
             self._entries.clear()
+            self._seen.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,0 +1,64 @@
+"""The pure ASGI app: bearerguard.asgi's ``BearerMiddleware`` around a bare ASGI view.
+
+``uvicorn --factory benchmarks.servers.asgi_app:create_app``. A one-line
+dispatcher sends ``/unguarded`` straight to the view and everything else
+through the middleware, whose one rule requires ``read:contacts`` on
+``/guarded``: both routes pay the same dispatch, and only ``/guarded`` meets
+any bearerguard code (the unguarded one does not even pass the middleware's
+rule lookup).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from bearerguard import Verifier
+from bearerguard.asgi import BearerMiddleware, Rule, access_token
+
+from . import GUARDED_PATH, SCOPE, UNGUARDED_PATH, contacts
+from ._serving import server_verifier
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+async def view(scope: Scope, receive: Receive, send: Send) -> None:
+    """The contacts view: the subject of the verified token, if any, and two contacts."""
+    token = access_token(scope)
+    body = json.dumps(contacts(token.subject if token else None)).encode()
+    headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+def build(verifier: Verifier) -> ASGIApp:
+    """The benchmark's ASGI app for ``verifier`` (run with ``--lifespan off``)."""
+    guarded = BearerMiddleware(view, verifier=verifier, rules=[Rule(GUARDED_PATH, SCOPE)])
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http" and scope["path"] == UNGUARDED_PATH:
+            await view(scope, receive, send)
+        elif kind == "lifespan":  # test clients send one; servers run with --lifespan off
+            await _lifespan(receive, send)
+        else:
+            await guarded(scope, receive, send)
+
+    return app
+
+
+def create_app() -> ASGIApp:
+    """The server's entry point: the verifier from the environment, keys already fetched."""
+    return build(server_verifier())

@@ -2,12 +2,12 @@
 
 Usage::
 
-    python -m benchmarks [--only micro,profile,load,jwks,memory] [--quick] [--save FILE]
+    python -m benchmarks [--only micro,steps,load,jwks,memory] [--quick] [--save FILE]
 
 Runs, in turn:
 
 * ``micro``: ``verify()`` against the raw signature check and PyJWT, and a cache hit;
-* ``profile``: what each step of ``verify()`` costs on its own;
+* ``steps``: what each step of ``verify()`` costs on its own;
 * ``load``: requests/s under wrk, guarded against unguarded, four adapters;
 * ``jwks``: fetch counts under herds and unknown kids, latency while a fetch is in flight;
 * ``memory``: a million distinct tokens, the process's growth and every cache's size.
@@ -31,20 +31,20 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import jwks, load, memory, micro, profile
+from benchmarks import jwks, load, memory, micro, steps
 
 Runner = Callable[[bool], dict[str, Any]]
 
 RUNNERS: dict[str, Runner] = {
     "micro": lambda quick: micro.run(1.0 if quick else 4.0),
-    "profile": lambda quick: profile.run(500 if quick else 2000),
+    "steps": lambda quick: steps.run(500 if quick else 2000),
     "load": lambda quick: load.run(seconds=2 if quick else 5, rounds=1 if quick else 3),
     "jwks": lambda quick: jwks.run(),
     "memory": lambda quick: memory.run(tokens=100_000 if quick else 1_000_000),
 }
 REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "micro": micro.report,
-    "profile": profile.report,
+    "steps": steps.report,
     "load": load.report,
     "jwks": jwks.report,
     "memory": memory.report,

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/profile.py [--tokens N] [--json]
+    python benchmarks/steps.py [--tokens N] [--json]
 
 The same tokens as ``micro.py`` (an Auth0-shaped RS256 access token, distinct
 for every call). Each step of ``_flow.verify_now`` is called in its own loop

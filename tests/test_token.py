@@ -191,3 +191,15 @@ def test_raw_token_is_not_in_repr() -> None:
     for segment in RAW.split("."):
         assert segment not in text
     assert "auth0|123" in text  # the useful parts are still shown
+
+
+def test_scope_names_found_valid_are_remembered_within_a_bound() -> None:
+    from bearerguard import _token
+
+    token = make_token()
+    for i in range(5000):
+        assert not token.has_scopes(f"generated:{i}")
+    assert len(_token._VALID_SCOPE_NAMES) <= _token._MAX_VALID_SCOPE_NAMES
+    assert token.has_scopes("read:contacts")
+    with pytest.raises(ConfigurationError):
+        token.has_scopes("read contacts")  # still checked, however many names came before

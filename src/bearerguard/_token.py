@@ -134,12 +134,22 @@ def verified_token(  # noqa: PLR0917 - positional on purpose: called once per ne
     return token
 
 
+# Scope names already found valid: apps require the same few on every request. Bounded, so
+# that names built from request data cannot grow it without limit.
+_VALID_SCOPE_NAMES: set[str] = set()
+_MAX_VALID_SCOPE_NAMES = 4096
+
+
 def scope_names(scopes: tuple[str, ...]) -> tuple[str, ...]:
     """Check required scope names: non-empty RFC 6749 scope tokens, nothing else."""
     for scope in scopes:
+        if type(scope) is str and scope in _VALID_SCOPE_NAMES:
+            continue
         if not isinstance(scope, str) or not SCOPE_TOKEN.fullmatch(scope):
             raise ConfigurationError(
                 f"{scope!r} is not a scope name: scopes are non-empty and contain no spaces, "
                 "quotes or backslashes (RFC 6749 §3.3). Pass each scope as its own argument."
             )
+        if len(_VALID_SCOPE_NAMES) < _MAX_VALID_SCOPE_NAMES:
+            _VALID_SCOPE_NAMES.add(scope)
     return scopes

@@ -311,3 +311,10 @@ def test_t06_a_bearer_field_folded_after_another_scheme_is_a_repeated_header(val
 def test_a_comma_inside_another_scheme_is_still_another_scheme():
     exc = missing('Digest realm="x", nonce="bearer"')
     assert exc.www_authenticate == BARE_CHALLENGE
+
+
+def test_a_token_known_to_be_well_formed_skips_the_character_check():
+    # The verifier passes the tokens it remembers; any other token is still checked.
+    assert token_from_authorization("Bearer a.b.c", known={"a.b.c"}) == "a.b.c"
+    with pytest.raises(InvalidRequestError):
+        token_from_authorization('Bearer a"b', known={"a.b.c"})

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from inspect import iscoroutinefunction
 from typing import ParamSpec, TypeVar, cast
 
 try:
-    from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
+    from flask import Blueprint, Flask, Request, Response, current_app, request
     from werkzeug.local import LocalProxy
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError("bearerguard.flask needs Flask: pip install 'bearerguard[flask]'") from exc
 
 from ._config import settings_from_mapping
-from ._errors import BearerError, ConfigurationError, MissingTokenError
+from ._errors import BearerError, ConfigurationError, InsufficientScopeError, MissingTokenError
 from ._token import AccessToken, scope_names
 from ._verifier import Verifier
 
@@ -41,7 +42,15 @@ __all__ = ["BearerGuard", "current_token", "error_response", "protect", "require
 P = ParamSpec("P")
 R = TypeVar("R")
 _EXTENSION = "bearerguard"
-_SEEN = "_bearerguard_token"  # on flask.g: (the request's WSGI environ, its token or None)
+# The request's verified token (or None: no credentials) is kept on Flask's request
+# object, which lives exactly as long as the request: flask.g may outlive it when a test
+# keeps an app context pushed. An attribute still unset means "not verified yet".
+_TOKEN = "_bearerguard_token"
+_UNVERIFIED = object()
+# The proxies' own resolvers (werkzeug's documented _get_current_object): one
+# context-variable lookup each, where every attribute read through a proxy costs one.
+_current_request = cast("LocalProxy[Request]", request)._get_current_object
+_current_app = cast("LocalProxy[Flask]", current_app)._get_current_object
 _UNSET = (
     "BearerGuard needs app.config['BEARERGUARD_ISSUER'] (the 'iss' of your tokens, e.g. "
     "'tenant.auth0.com') and app.config['BEARERGUARD_AUDIENCE'] (your API's identifier), "
@@ -117,10 +126,22 @@ def requires(
     check = _check(scopes, any_of=any_of, optional=optional)
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        # Flask's own test in ensure_sync, made once here: a plain view is called as is
+        # (what ensure_sync would return), an async one still goes through the app's
+        # ensure_sync (asgiref, or whatever the app overrides it with) on each call.
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            def guarded_async(*args: P.args, **kwargs: P.kwargs) -> R:
+                check()
+                return cast(R, current_app.ensure_sync(view)(*args, **kwargs))
+
+            return guarded_async
+
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             check()
-            return cast(R, current_app.ensure_sync(view)(*args, **kwargs))
+            return view(*args, **kwargs)
 
         return guarded
 
@@ -142,46 +163,52 @@ def _check(scopes: tuple[str, ...], *, any_of: bool, optional: bool) -> Callable
     scope_names(scopes)
     if optional and scopes:
         raise ConfigurationError("An optional route cannot require scopes: drop one or the other.")
+    # Validated above, so each request only compares sets: AccessToken.has_scopes'
+    # test, without checking the names again.
+    required = frozenset(scopes)
 
     def check() -> None:
-        token = _authenticate()
-        if token is not None:
-            token.require_scopes(*scopes, any_of=any_of)
-        elif not optional:
-            raise MissingTokenError(realm=_verifier().config.realm)
+        token = _authenticate(_current_request())
+        if token is None:
+            if not optional:
+                raise MissingTokenError(realm=_verifier().config.realm)
+        elif required and (
+            token.scopes.isdisjoint(required) if any_of else not token.scopes.issuperset(required)
+        ):
+            # What token.require_scopes(*scopes, any_of=any_of) raises.
+            raise InsufficientScopeError(scopes, any_of=any_of, realm=token.realm)
 
     return check
 
 
-def _authenticate() -> AccessToken | None:
-    # Verified once per request however many guards apply; _seen() says whether it was.
-    seen = _seen()
-    if seen is not None:
-        return seen[1]
+def _authenticate(req: Request) -> AccessToken | None:
+    # Verified once per request however many guards apply.
+    seen = getattr(req, _TOKEN, _UNVERIFIED)
+    if seen is not _UNVERIFIED:
+        return cast("AccessToken | None", seen)
+    # Straight from the WSGI environ, as the WSGI middleware reads them: the values
+    # request.headers and request.query_string are built from, without building them.
+    environ = req.environ
     token = _verifier().authenticate(
-        request.headers.get("Authorization"),
+        environ.get("HTTP_AUTHORIZATION"),
         # Passed so that a token in ?access_token= is refused (RFC 6750 §2.3), never used.
-        query=request.query_string.decode("latin-1"),
+        query=environ.get("QUERY_STRING", ""),
     )
-    setattr(g, _SEEN, (request.environ, token))
+    setattr(req, _TOKEN, token)
     return token
 
 
-def _seen() -> tuple[object, AccessToken | None] | None:
-    if not has_request_context():
-        return None
-    # The entry names its request: g outlives it when a test keeps an app context pushed.
-    seen: tuple[object, AccessToken | None] | None = g.get(_SEEN)
-    return seen if seen is not None and seen[0] is request.environ else None
-
-
 def _current_token() -> AccessToken | None:
-    seen = _seen()
-    return None if seen is None else seen[1]
+    try:
+        req = _current_request()
+    except RuntimeError:  # outside a request: there is no token
+        return None
+    token: AccessToken | None = getattr(req, _TOKEN, None)
+    return token
 
 
 def _verifier() -> Verifier:
-    verifier = current_app.extensions.get(_EXTENSION)
+    verifier = _current_app().extensions.get(_EXTENSION)
     if not isinstance(verifier, Verifier):
         raise RuntimeError("bearerguard is not set up on this app: call BearerGuard(app) first.")
     return verifier

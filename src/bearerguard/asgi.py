@@ -90,10 +90,12 @@ class BearerMiddleware(Guarded[ASGIApp]):
         authorization: list[str] = []
         preflight = False
         for raw_name, value in scope.get("headers") or ():
-            name = raw_name.lower()  # ASGI asks servers for lower case but does not require it
-            if name == b"authorization":
+            # ASGI asks servers for lower-case names but does not require it; the length
+            # spares lower-casing every other header of every request.
+            size = len(raw_name)
+            if size == 13 and raw_name.lower() == b"authorization":
                 authorization.append(value.decode("latin-1"))
-            elif name == b"access-control-request-method":
+            elif size == 29 and raw_name.lower() == b"access-control-request-method":
                 preflight = True
         method = scope["method"] if kind == "http" else "GET"  # a handshake is a GET
         rule = self._guard.rule_for(method, _route_path(scope), preflight=preflight)

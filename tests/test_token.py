@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bearerguard import AccessToken, ConfigurationError, InsufficientScopeError
+from bearerguard._token import RequiredScopes
 
 RAW = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxMjMifQ.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -203,3 +204,37 @@ def test_scope_names_found_valid_are_remembered_within_a_bound() -> None:
     assert token.has_scopes("read:contacts")
     with pytest.raises(ConfigurationError):
         token.has_scopes("read contacts")  # still checked, however many names came before
+
+
+class TestRequiredScopes:
+    """What adapters hold per route: the names checked once, the sets compared per request."""
+
+    def test_names_are_checked_where_the_route_is_declared(self):
+        with pytest.raises(ConfigurationError):
+            RequiredScopes(("read contacts",))
+
+    @pytest.mark.parametrize(
+        ("names", "any_of", "granted"),
+        [
+            ((), False, True),
+            (("read:contacts",), False, True),
+            (("read:contacts", "delete:contacts"), False, False),
+            (("delete:contacts", "write:contacts"), True, True),
+            (("delete:contacts", "admin"), True, False),
+        ],
+    )
+    def test_granted_exactly_when_the_token_has_scopes_says_so(self, names, any_of, granted):
+        token = make_token()
+        required = RequiredScopes(names, any_of=any_of)
+        assert required.granted_by(token) is granted
+        assert token.has_scopes(*names, any_of=any_of) is granted
+        assert bool(required) is bool(names)
+
+    def test_enforce_raises_what_require_scopes_raises(self):
+        token = make_token(realm="contacts")
+        with pytest.raises(InsufficientScopeError) as from_route:
+            RequiredScopes(("admin", "root"), any_of=True).enforce(token)
+        with pytest.raises(InsufficientScopeError) as from_token:
+            token.require_scopes("admin", "root", any_of=True)
+        assert from_route.value.www_authenticate == from_token.value.www_authenticate
+        assert 'scope="admin root"' in from_route.value.www_authenticate

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ._errors import ConfigurationError, InsufficientScopeError
-from ._token import AccessToken, scope_names
+from ._errors import ConfigurationError
+from ._token import AccessToken, RequiredScopes
 
 __all__ = ["Rule", "RuleTable"]
 
@@ -62,8 +62,8 @@ class Rule:
         if public and optional:
             raise ConfigurationError(f"Rule {pattern!r}: choose public or optional, not both.")
         self.pattern = pattern
-        self.scopes = scope_names(scopes)
-        self._required = frozenset(self.scopes)
+        self._required = RequiredScopes(scopes, any_of=any_of)
+        self.scopes = self._required.names
         self.any_of = any_of
         self.public = public
         self.optional = optional
@@ -84,14 +84,7 @@ class Rule:
 
     def authorize(self, token: AccessToken) -> None:
         """Raise :class:`InsufficientScopeError` (403) unless ``token`` has the scopes."""
-        # The names were checked when the rule was made: straight to the set operation.
-        required = self._required
-        if required and (
-            token.scopes.isdisjoint(required)
-            if self.any_of
-            else not token.scopes.issuperset(required)
-        ):
-            raise InsufficientScopeError(self.scopes, any_of=self.any_of, realm=token.realm)
+        self._required.enforce(token)
 
     def __repr__(self) -> str:
         parts = [repr(self.pattern), *map(repr, self.scopes)]

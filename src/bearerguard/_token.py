@@ -9,7 +9,7 @@ from typing import Any
 
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError, InsufficientScopeError
 
-__all__ = ["AccessToken", "scope_names", "verified_token"]
+__all__ = ["AccessToken", "RequiredScopes", "scope_names", "verified_token"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -53,12 +53,7 @@ class AccessToken:
             token.has_scopes("read:contacts", "write:contacts")
             token.has_scopes("admin", "read:contacts", any_of=True)
         """
-        required = scope_names(scopes)
-        if not required:
-            return True
-        if any_of:
-            return not self.scopes.isdisjoint(required)
-        return self.scopes.issuperset(required)
+        return RequiredScopes(scopes, any_of=any_of).granted_by(self)
 
     def require_scopes(self, *scopes: str, any_of: bool = False) -> None:
         """Raise :class:`InsufficientScopeError` (403) unless :meth:`has_scopes` holds.
@@ -67,8 +62,7 @@ class AccessToken:
 
             token.require_scopes("read:contacts")   # raises InsufficientScopeError
         """
-        if not self.has_scopes(*scopes, any_of=any_of):
-            raise InsufficientScopeError(scopes, any_of=any_of, realm=self.realm)
+        RequiredScopes(scopes, any_of=any_of).enforce(self)
 
     def claim(self, name: str, *, namespace: str | None = None, default: Any = None) -> Any:
         """A claim by name, optionally under a namespace such as ``https://example.com/``.
@@ -84,6 +78,41 @@ class AccessToken:
         if namespace:
             name = (namespace if namespace.endswith("/") else namespace + "/") + name
         return self.claims.get(name, default)
+
+
+class RequiredScopes:
+    """The scopes a route requires: names checked once, where the route is declared.
+
+    What adapters hold for each guarded route, so a request only compares sets;
+    the answer is exactly :meth:`AccessToken.require_scopes`'.
+
+    Example::
+
+        needed = RequiredScopes(("read:contacts",))     # ConfigurationError if malformed
+        needed.enforce(token)                           # InsufficientScopeError (403)
+    """
+
+    __slots__ = ("_set", "any_of", "names")
+
+    def __init__(self, names: tuple[str, ...], *, any_of: bool = False) -> None:
+        self.names = scope_names(tuple(names))
+        self.any_of = any_of
+        self._set = frozenset(self.names)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def granted_by(self, token: AccessToken) -> bool:
+        """Whether ``token`` grants them (requiring nothing is always granted)."""
+        needed = self._set
+        if not needed:
+            return True
+        return not token.scopes.isdisjoint(needed) if self.any_of else needed <= token.scopes
+
+    def enforce(self, token: AccessToken) -> None:
+        """Raise :class:`InsufficientScopeError` (403) unless ``token`` grants them."""
+        if not self.granted_by(token):
+            raise InsufficientScopeError(self.names, any_of=self.any_of, realm=token.realm)
 
 
 # The slots' own setters: a frozen dataclass' __init__ goes through object.__setattr__

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, copy_current_request_context
 from flask.testing import FlaskClient
 
 from bearerguard import (
@@ -194,6 +195,15 @@ def test_an_optional_route_runs_without_a_token_but_refuses_a_bad_one(
     assert client.get("/feed", headers={"Authorization": "Bearer"}).status_code == 400
 
 
+def test_requires_any_of_with_no_scopes_accepts_any_valid_token(
+    verifier: Verifier, provider: Provider
+):
+    client = app_with(verifier, private=requires(any_of=True)(whoami))
+
+    assert client.get("/private", headers=bearer(provider.token(scope=None))).status_code == 200
+    assert client.get("/private").status_code == 401
+
+
 def test_stacked_requirements_all_apply(verifier: Verifier, provider: Provider):
     view = requires("write:contacts")(requires("read:contacts")(whoami))
     client = app_with(verifier, edit=view)
@@ -201,6 +211,30 @@ def test_stacked_requirements_all_apply(verifier: Verifier, provider: Provider):
     assert client.get("/edit", headers=bearer(provider.token())).status_code == 403
     both = provider.token(scope="read:contacts write:contacts")
     assert client.get("/edit", headers=bearer(both)).status_code == 200
+
+
+def test_a_request_is_verified_once_however_many_guards_apply(
+    verifier: Verifier, provider: Provider, monkeypatch: pytest.MonkeyPatch
+):
+    calls: list[object] = []
+    authenticate = verifier.authenticate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(verifier, "authenticate", counted)
+    admin = Blueprint("admin", __name__)
+    protect(admin, "read:contacts")
+    admin.add_url_rule("/edit", "edit", requires("openid")(requires("read:contacts")(whoami)))
+    app = Flask(__name__)
+    BearerGuard(app, verifier=verifier)
+    app.register_blueprint(admin)
+    client = app.test_client()
+
+    assert client.get("/edit", headers=bearer(provider.token())).json == {"sub": "auth0|123"}
+    assert client.get("/edit").status_code == 401
+    assert len(calls) == 2  # one per request, not one per guard
 
 
 def test_the_decorated_view_keeps_its_name_and_signature():
@@ -238,6 +272,11 @@ def test_view_arguments_reach_the_view(verifier: Verifier, provider: Provider):
 def test_bad_requirements_fail_when_the_module_loads(arguments: tuple[Any, ...], error: type):
     with pytest.raises(error):
         requires(*arguments)
+
+
+def test_protect_checks_its_scope_names_when_called():
+    with pytest.raises(ConfigurationError, match="not a scope name"):
+        protect(Blueprint("admin", __name__), "read:contacts write:contacts")
 
 
 def test_an_optional_route_cannot_require_scopes():
@@ -285,6 +324,26 @@ def test_a_token_never_outlives_its_request(verifier: Verifier, provider: Provid
         assert client.get("/feed", headers=bearer(provider.token())).json == {"sub": "auth0|123"}
         assert client.get("/feed").json == {"sub": None}
         assert client.get("/private").status_code == 401
+
+
+def test_current_token_follows_a_copied_request_context(verifier: Verifier, provider: Provider):
+    # copy_current_request_context hands the request to another thread, which gets an
+    # app context (and flask.g) of its own: the token belongs to the request, so it follows.
+    seen: list[str | None] = []
+
+    def view() -> str:
+        @copy_current_request_context
+        def work() -> None:
+            seen.append(current_token.subject if current_token else None)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        return "ok"
+
+    app_with(verifier, me=requires()(view)).get("/me", headers=bearer(provider.token()))
+
+    assert seen == ["auth0|123"]
 
 
 # --- Async views ----------------------------------------------------------------------------

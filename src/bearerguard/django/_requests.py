@@ -17,13 +17,14 @@ from typing import Any
 from django.http import HttpResponse  # type: ignore[import-untyped]
 
 from bearerguard._errors import BearerError, InsufficientScopeError, MissingTokenError
-from bearerguard._token import AccessToken
+from bearerguard._token import AccessToken, RequiredScopes
 
 from .apps import get_verifier
 
 __all__ = ["Outcome", "aauthenticate", "aoutcome", "authenticate", "error_response", "outcome"]
 
 _RECORD = "_bearerguard_outcome"
+_ANY_TOKEN = RequiredScopes(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Outcome:
     realm: str
 
     def refusal(
-        self, scopes: tuple[str, ...] = (), *, any_of: bool = False, optional: bool = False
+        self, required: RequiredScopes = _ANY_TOKEN, *, optional: bool = False
     ) -> BearerError | None:
         """Why a view with these needs must refuse the request, or ``None`` to serve it."""
         if self.error is not None:
@@ -43,7 +44,7 @@ class Outcome:
         if self.token is None:
             return None if optional else MissingTokenError(realm=self.realm)
         try:
-            self.token.require_scopes(*scopes, any_of=any_of)
+            required.enforce(self.token)
         except InsufficientScopeError as exc:
             return exc
         return None

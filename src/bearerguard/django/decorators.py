@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 
-from bearerguard._token import scope_names
+from bearerguard._token import RequiredScopes
 
 from ._requests import aoutcome, error_response, outcome
 
@@ -62,7 +62,7 @@ def requires_scopes(*scopes: str, any_of: bool = False) -> Callable[[V], V]:
             "requires_scopes takes scope names: write @requires_scopes() with parentheses "
             "to require any valid token."
         )
-    return _Guard(scope_names(scopes), any_of=any_of, optional=False)
+    return _Guard(RequiredScopes(scopes, any_of=any_of), optional=False)
 
 
 def optional_token(view: V) -> V:
@@ -77,13 +77,12 @@ def optional_token(view: V) -> V:
             token = request.access_token
             return JsonResponse({"hello": token.subject if token else "stranger"})
     """
-    return _Guard((), any_of=False, optional=True)(view)
+    return _Guard(RequiredScopes(()), optional=True)(view)
 
 
 @dataclass(frozen=True, slots=True)
 class _Guard:
-    scopes: tuple[str, ...]
-    any_of: bool
+    required: RequiredScopes  # names checked at decoration, sets compared per request
     optional: bool
 
     def __call__(self, view: V) -> V:
@@ -97,12 +96,12 @@ class _Guard:
 
     def _check(self, request: Any) -> Any:
         """The refusal response, or ``None`` to serve the request."""
-        refusal = outcome(request).refusal(self.scopes, any_of=self.any_of, optional=self.optional)
+        refusal = outcome(request).refusal(self.required, optional=self.optional)
         return None if refusal is None else error_response(refusal)
 
     async def _acheck(self, request: Any) -> Any:
         found = await aoutcome(request)
-        refusal = found.refusal(self.scopes, any_of=self.any_of, optional=self.optional)
+        refusal = found.refusal(self.required, optional=self.optional)
         return None if refusal is None else error_response(refusal)
 
     def _guard_sync(self, view: Callable[..., Any]) -> Callable[..., Any]:

@@ -226,6 +226,82 @@ def test_dependencies_of_one_request_share_one_verification(
     assert TestClient(app).get("/both", headers=bearer(provider.token())).json() == {"same": True}
 
 
+def test_the_siblings_with_and_without_scopes(auth: BearerAuth, provider: Provider) -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.get("/any")
+    async def any_scope(token: AccessToken = Security(auth.any_of)) -> dict[str, str | None]:
+        return {"sub": token.subject}
+
+    @app.get("/reports")
+    async def reports(
+        token: AccessToken | None = Security(auth.optional, scopes=["read:reports"]),
+    ) -> dict[str, str | None]:
+        return {"sub": token.subject if token else None}
+
+    client = TestClient(app)
+    token = bearer(provider.token())  # openid read:contacts
+
+    assert client.get("/any", headers=token).json() == {"sub": "auth0|123"}  # nothing required
+    assert client.get("/reports").json() == {"sub": None}
+    refused = client.get("/reports", headers=token)
+    assert refused.status_code == 403
+    assert refused.headers["www-authenticate"].endswith('scope="read:reports"')
+    granted = client.get("/reports", headers=bearer(provider.token(scope="read:reports")))
+    assert granted.json() == {"sub": "auth0|123"}
+
+
+def test_an_invalid_scope_name_fails_every_request(auth: BearerAuth, provider: Provider) -> None:
+    app = FastAPI()
+
+    @app.get("/bad")
+    async def bad(token: AccessToken = Security(auth, scopes=["read contacts"])) -> dict[str, str]:
+        return {}
+
+    client = TestClient(app)
+    for _ in range(2):  # validated names are remembered, failures are not
+        with pytest.raises(ConfigurationError, match="not a scope name"):
+            client.get("/bad", headers=bearer(provider.token()))
+
+
+# What the dependency reads: every raw Authorization field and the raw query string
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [["Bearer {t}", "Bearer {t}"], ["Bearer {t}"] * 3, ["Basic dXNlcjpwYXNz", "Bearer {t}"]],
+    ids=["twice", "three-times", "basic-and-bearer"],
+)
+def test_a_repeated_authorization_field_is_refused(
+    client: TestClient, provider: Provider, fields: list[str]
+) -> None:
+    token = provider.token()
+    # A list of pairs keeps repeated fields apart in the ASGI scope.
+    headers = [("Authorization", field.format(t=token)) for field in fields]
+
+    for path in ("/contacts", "/greeting"):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "invalid_request"
+
+
+def test_a_token_in_the_query_string_is_never_accepted(
+    client: TestClient, provider: Provider
+) -> None:
+    token = provider.token()
+    query = {"access_token": token}
+
+    both = client.get("/greeting", headers=bearer(token), params=query)
+    assert both.status_code == 400
+    assert both.json()["error_description"] == (
+        "The request uses more than one method to send the access token"
+    )
+    # Alone it counts as no credentials: None on an optional route, 401 on a protected one.
+    assert client.get("/greeting", params=query).json() == {"hello": "stranger"}
+    assert client.get("/contacts", params=query).status_code == 401
+
+
 # The answers: exact RFC 6750 bodies with install(), right status and challenge without
 
 

@@ -35,10 +35,17 @@ from benchmarks import jwks, load, memory, micro, steps
 
 Runner = Callable[[bool], dict[str, Any]]
 
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 RUNNERS: dict[str, Runner] = {
     "micro": lambda quick: micro.run(1.0 if quick else 4.0),
     "steps": lambda quick: steps.run(500 if quick else 2000),
-    "load": lambda quick: load.run(seconds=2 if quick else 5, rounds=1 if quick else 3),
+    "load": lambda quick: load.run(
+        seconds=2 if quick else 5, rounds=1 if quick else 3, progress=_progress
+    ),
     "jwks": lambda quick: jwks.run(),
     "memory": lambda quick: memory.run(tokens=100_000 if quick else 1_000_000),
 }

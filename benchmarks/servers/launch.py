@@ -23,13 +23,14 @@ import http.client
 import importlib.metadata
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bearerguard._cli._process import group_gone, stop_group
 
 from . import AUDIENCE, ISSUER, PARENT_PID_VARIABLE
 
@@ -166,40 +167,11 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
-        if self.process.poll() is None:
-            _signal_group(self.group, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.group, signal.SIGKILL)
-                self.process.wait()
-        _signal_group(self.group, signal.SIGKILL)  # whatever the leader left behind
+        stop_group(self.process, STOP_DEADLINE)
 
     def gone(self, deadline: float = STOP_DEADLINE) -> bool:
         """Whether the leader has been reaped and no process is left in its group."""
-        if self.process.returncode is None:
-            return False
-        end = time.monotonic() + deadline
-        while _group_alive(self.group):
-            if time.monotonic() > end:
-                return False
-            time.sleep(0.02)
-        return True
-
-
-def _signal_group(group: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signum)
-
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return group_gone(self.process, deadline)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bearerguard._cli._process import group_gone, stop_group
 from bearerguard._cli.demo import _no_control_socket
 
 from .identity_provider import HOST, Tenant
@@ -141,39 +141,11 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
-        if self.process.poll() is None:
-            _signal_group(self.group, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.group, signal.SIGKILL)
-                self.process.wait()
-        # Whatever the leader left behind (the worker of a master that crashed) goes too.
-        _signal_group(self.group, signal.SIGKILL)
+        stop_group(self.process, STOP_DEADLINE)
 
     def gone(self) -> bool:
         """Whether the leader has been reaped and no process is left in its group."""
-        if self.process.returncode is None:
-            return False
-        deadline = time.monotonic() + STOP_DEADLINE
-        while _group_alive(self.group):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-
-def _signal_group(group: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signum)
-
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        return group_gone(self.process, STOP_DEADLINE)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ import importlib.metadata
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bearerguard._cli._process import stop_group
 from bearerguard._jose import b64url_decode
 from bearerguard.devissuer import DevIssuer, default_config
 from bearerguard.devissuer._pkce import s256
@@ -320,7 +320,7 @@ def serve_example(example: Example, root: Path, env: Mapping[str, str]) -> Itera
             _wait_until_serving(url, process, log)
             yield url
         finally:
-            _stop(process)
+            stop_group(process)
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: BinaryIO) -> None:
@@ -338,19 +338,6 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: BinaryI
     raise ExampleDidNotStart(
         "The example API did not start:\n" + log.read().decode(errors="replace")[-2000:]
     )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _no_control_socket() -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bearerguard._cli._process import group_gone, stop_group
+from bearerguard._cli._process import group_gone, spawn_logged, stop_group
 
 from . import AUDIENCE, ISSUER, PARENT_PID_VARIABLE
 
@@ -189,16 +189,7 @@ def serve(
     Raises :class:`ServerError`, quoting the server's log, if it dies while
     starting or does not answer ``ready_path`` in time.
     """
-    with log_path.open("wb") as log:  # the child has its own copy of the descriptor
-        process = subprocess.Popen(  # noqa: S603 - our own argument list
-            spec.command(target),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn_logged(spec.command(target), cwd=cwd, env=env, log_path=log_path)
     server = Server(process, log_path)
     try:
         _wait_until_answering(spec, target, server, ready_path)

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bearerguard._cli._process import group_gone, stop_group
+from bearerguard._cli._process import group_gone, spawn_logged, stop_group
 from bearerguard._cli.demo import _no_control_socket
 
 from .identity_provider import HOST, Tenant
@@ -157,16 +157,12 @@ def serve(
     Fails, quoting the server's log, if it dies starting or does not answer in time.
     """
     log_path = log_dir / f"{example.name}.log"
-    with log_path.open("wb") as log:  # the child has its own copy of the descriptor
-        process = subprocess.Popen(
-            example.server.command(example.target),
-            cwd=REPO_ROOT,
-            env=server_environment(issuers, audience),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn_logged(
+        example.server.command(example.target),
+        cwd=REPO_ROOT,
+        env=server_environment(issuers, audience),
+        log_path=log_path,
+    )
     server = Server(process, log_path)
     try:
         _wait_until_answering(example, server)

@@ -12,8 +12,34 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-__all__ = ["group_gone", "stop_group"]
+__all__ = ["group_gone", "spawn_logged", "stop_group"]
+
+
+def spawn_logged(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a session (so a process group) of its own, its output in
+    ``log_path``, its input closed.
+
+    Example::
+
+        process = spawn_logged(["uvicorn", "app:app"], cwd=root, env=env, log_path=log)
+        ...
+        stop_group(process)
+    """
+    with log_path.open("wb") as log:  # the child has its own copy of the descriptor
+        return subprocess.Popen(  # noqa: S603 - the caller's own argument list
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop_group(process: subprocess.Popen[bytes], deadline: float = 10.0) -> None:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -24,6 +25,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+# RFC 6750 §3: the quoted values of a challenge are %x20-21 / %x23-5B / %x5D-7E only.
+_QDTEXT = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"
+_CHALLENGE = re.compile(rf'Bearer [a-z_]+="{_QDTEXT}"(?:, [a-z_]+="{_QDTEXT}")*')
+_PARAMETER = re.compile(rf'([a-z_]+)="({_QDTEXT})"')
 
 ISSUER = "https://tenant.auth0.com/"
 CUSTOM_DOMAIN = "https://login.example.com/"
@@ -96,6 +102,16 @@ def sign_token(
         alg = header["alg"]
     signing_input = encode_part(header) + "." + encode_part(claims)
     return signing_input + "." + b64url(sign_input(alg, key, signing_input.encode()))
+
+
+def challenge_params(challenge: str | None) -> dict[str, str]:
+    """The auth-params of a well-formed Bearer challenge (RFC 6750 §3), each name once."""
+    assert challenge is not None
+    assert _CHALLENGE.fullmatch(challenge), challenge
+    pairs = _PARAMETER.findall(challenge)
+    names = [name for name, _ in pairs]
+    assert len(names) == len(set(names)), names
+    return dict(pairs)
 
 
 def bearer(token: str) -> dict[str, str]:

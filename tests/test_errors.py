@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-import re
 
 import pytest
 
@@ -34,10 +33,7 @@ from bearerguard import (
     UnknownKeyError,
 )
 
-# RFC 6750 §3: error_description and realm values are %x20-21 / %x23-5B / %x5D-7E.
-_QDTEXT = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"
-_CHALLENGE = re.compile(rf'Bearer [a-z_]+="{_QDTEXT}"(?:, [a-z_]+="{_QDTEXT}")*')
-_PARAM = re.compile(rf'([a-z_]+)="({_QDTEXT})"')
+from .support import challenge_params
 
 INVALID_TOKEN_FAMILY = [
     (InvalidTokenError, "Invalid token"),
@@ -64,14 +60,7 @@ ALL_ERRORS: list[type[BearerError]] = [
 ]
 
 
-def params(challenge: str | None) -> dict[str, str]:
-    """The auth-params of a well-formed Bearer challenge, each name exactly once."""
-    assert challenge is not None
-    assert _CHALLENGE.fullmatch(challenge), challenge
-    pairs = _PARAM.findall(challenge)
-    names = [name for name, _ in pairs]
-    assert len(names) == len(set(names)), names
-    return dict(pairs)
+params = challenge_params  # the auth-params of a well-formed challenge (tests.support)
 
 
 # --- the design's table ----------------------------------------------------------------

@@ -17,13 +17,16 @@ import pytest
 
 from bearerguard import (
     AccessToken,
+    BearerError,
     ConfigurationError,
     ExpiredTokenError,
     ImmatureTokenError,
     InvalidSignatureError,
     MalformedTokenError,
+    MissingTokenError,
     UnknownKeyError,
     Verifier,
+    token_from_authorization,
 )
 from bearerguard._claims import Lifetime
 from bearerguard._tokencache import TokenCache
@@ -340,3 +343,48 @@ class TestTheCacheItself:
     def test_a_cache_holds_at_least_one_token(self):
         with pytest.raises(ValueError, match="at least one"):
             TokenCache(0, lock=threading.Lock())
+
+
+class TestTheAdaptersShortcut:
+    """``authenticate()`` answers a remembered token sent the usual way without the parser,
+    and every request, usual or not, gets exactly the parser's answer."""
+
+    @pytest.mark.parametrize(
+        "header",
+        [
+            "Bearer {t}",
+            ["Bearer {t}"],
+            "bearer {t}",
+            "BEARER {t}",
+            "Bearer  {t}",
+            "Bearer {t} ",
+            "Bearer {t}\t",
+            ["Bearer {t}", "Bearer {t}"],
+            "Basic abc, Bearer {t}",
+            "Bearer {t}, Bearer {t}",
+            "Basic {t}",
+            "Bearer {t}x",
+        ],
+    )
+    @pytest.mark.parametrize("query", ["", "page=2", "access_token={t}"])
+    def test_the_answer_is_the_parsers(self, make_verifier, provider, header, query):
+        verifier = make_verifier()
+        raw = provider.token()
+        kept = remembered(verifier, raw)
+        value: str | list[str]
+        value = [h.format(t=raw) for h in header] if isinstance(header, list) else header
+        value = value.format(t=raw) if isinstance(value, str) else value
+        query = query.format(t=raw)
+        try:
+            expected: object = verifier.verify(token_from_authorization(value, query=query))
+        except MissingTokenError:
+            expected = None  # authenticate(): no credentials
+        except BearerError as exc:
+            expected = (type(exc), exc.reason)
+        try:
+            answer: object = verifier.authenticate(value, query=query)
+        except BearerError as exc:
+            answer = (type(exc), exc.reason)
+        assert answer == expected  # an AccessToken compares by identity: the very same one
+        if answer is not None and not isinstance(answer, tuple):
+            assert answer is kept

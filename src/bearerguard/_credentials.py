@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 from urllib.parse import unquote_plus
 
 from ._errors import DEFAULT_REALM, InvalidRequestError, MissingTokenError
 
-__all__ = ["query_has_access_token", "token_from_authorization"]
+__all__ = ["is_b64token", "query_has_access_token", "token_from_authorization", "usual_bearer"]
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN_CHARACTERS = (string.ascii_letters + string.digits + "-._~+/").encode("ascii")
@@ -27,7 +27,6 @@ def token_from_authorization(
     *,
     query: str | None = None,
     realm: str = DEFAULT_REALM,
-    known: Container[str] | None = None,
 ) -> str:
     """Return the bearer token carried by an ``Authorization`` header value.
 
@@ -39,9 +38,6 @@ def token_from_authorization(
     token sent as ``?access_token=`` is never accepted (RFC 6750 §2.3 says
     servers SHOULD NOT: URLs end up in logs and browser history), and a request
     that sends it alongside the header uses more than one method (§3.1).
-
-    ``known`` holds tokens known to be well-formed (the verifier passes the
-    tokens it remembers): one found there skips the character check.
 
     Raises :class:`MissingTokenError` (401, bare challenge) when there are no
     bearer credentials, including another scheme such as ``Basic`` or a token
@@ -58,7 +54,7 @@ def token_from_authorization(
     """
     in_query = query is not None and query_has_access_token(query)
     try:
-        token = _token_from_header(value, realm, known)
+        token = _token_from_header(value, realm)
     except MissingTokenError as exc:
         if in_query:
             exc.reason = (
@@ -92,9 +88,7 @@ def query_has_access_token(query: str) -> bool:
     return False
 
 
-def _token_from_header(
-    value: str | Sequence[str] | None, realm: str, known: Container[str] | None
-) -> str:
+def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
     if value is not None and not isinstance(value, str):
         values = list(value)
         if len(values) > 1:
@@ -122,17 +116,44 @@ def _token_from_header(
             reason="The Bearer scheme must be followed by a space and the token.", realm=realm
         )
     token = value[7:].lstrip(" ")
-    if not (known is not None and token in known) and not _is_b64token(token):
+    if not is_b64token(token):
         raise InvalidRequestError(
             reason="The Bearer credentials are not a single b64token (RFC 6750 §2.1).", realm=realm
         )
     return token
 
 
-def _is_b64token(token: str) -> bool:
+def is_b64token(token: str) -> bool:
     """RFC 6750's b64token: with the trailing "=" removed, something is left and deleting
-    every allowed byte leaves nothing (a bytes translate: three times a regex's speed)."""
+    every allowed byte leaves nothing (a bytes translate: three times a regex's speed).
+
+    Example::
+
+        is_b64token("abc.def-ghi_~+/==")   # True
+        is_b64token("a b")                 # False
+    """
     if not token.isascii():
         return False
     body = token.encode("ascii").rstrip(b"=")
     return bool(body) and not body.translate(None, _B64TOKEN_CHARACTERS)
+
+
+def usual_bearer(value: str | Sequence[str] | None) -> str | None:
+    """The token of a request sent the usual way, one ``Bearer <token>`` field, else ``None``.
+
+    A shortcut, not a parser: it looks no further than the exact prefix, so its
+    answer is only worth something to a caller that knows the token already (the
+    verifier's cache). Anything else goes through :func:`token_from_authorization`.
+
+    Example::
+
+        usual_bearer("Bearer abc.def.ghi")     # 'abc.def.ghi'
+        usual_bearer("bearer  abc.def.ghi")    # None: not the usual spelling
+    """
+    if type(value) is list:  # what adapters hand over: every field value
+        if len(value) != 1:
+            return None
+        value = value[0]
+    if type(value) is str and value.startswith("Bearer "):
+        return value[7:]
+    return None

@@ -35,9 +35,16 @@ from ._keycache import Fetch, KeyCache, KeySetStamp
 from ._keys import VerificationKey
 from ._signatures import SignaturePrimitive
 from ._token import AccessToken
-from ._tokencache import TokenCache
+from ._tokencache import CachedToken, TokenCache
 
-__all__ = ["VerifyFlow", "VerifyPlan", "verify_flow", "verify_now", "warm_up_flow"]
+__all__ = [
+    "VerifyFlow",
+    "VerifyPlan",
+    "remembered",
+    "verify_flow",
+    "verify_now",
+    "warm_up_flow",
+]
 
 VerifyFlow = Generator[Fetch, float, AccessToken]
 _MAX_FETCHES = 4  # discovery, key set, and one retry each: anything more is a loop
@@ -83,14 +90,9 @@ def verify_now(
         if cached is None:
             keep = tokens.admit(token)
         else:
-            if cached.stamp is None or plan.cache.is_current(cached.stamp, monotonic):
-                try:
-                    check_lifetime(cached.lifetime, config, now)
-                except InvalidTokenError:
-                    pass  # the full path below raises the very same error
-                else:
-                    return cached.token
-            tokens.discard(token)
+            if _still_valid(cached, plan, now, monotonic):
+                return cached.token
+            tokens.discard(token)  # the full path below raises the error a fresh check would
             keep = True
 
     # A header segment is never longer than the limit parse_token enforces: bounded work.
@@ -139,6 +141,32 @@ def _remember_header(
     if len(headers) >= _MAX_KNOWN_HEADERS:
         headers.clear()  # that many genuine headers: not worth remembering any
     headers[segment] = (MappingProxyType(dict(header)), alg, kid)
+
+
+def remembered(token: str, plan: VerifyPlan, now: float, monotonic: float) -> AccessToken | None:
+    """The token, if the verified-token cache holds it and it passes its re-checks; else
+    ``None``, changing nothing (:func:`verify_now` then decides).
+
+    Adapters' fast path: most requests carry a token the verifier has seen.
+    """
+    tokens = plan.tokens
+    if tokens is None:
+        return None
+    cached = tokens.get(token)
+    if cached is not None and _still_valid(cached, plan, now, monotonic):
+        return cached.token
+    return None
+
+
+def _still_valid(cached: CachedToken, plan: VerifyPlan, now: float, monotonic: float) -> bool:
+    """A remembered token's re-checks: its key set is still the fresh one, its lifetime holds."""
+    if cached.stamp is not None and not plan.cache.is_current(cached.stamp, monotonic):
+        return False
+    try:
+        check_lifetime(cached.lifetime, plan.config, now)
+    except InvalidTokenError:
+        return False
+    return True
 
 
 def _fetching(

@@ -32,6 +32,7 @@ if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import jwks, load, memory, micro, steps
+from benchmarks._common import verdict
 
 Runner = Callable[[bool], dict[str, Any]]
 
@@ -61,9 +62,6 @@ REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
 def summary(results: dict[str, dict[str, Any]]) -> str:
     """One line per target, met or not, across every benchmark that ran."""
     lines = ["", "== summary"]
-
-    def verdict(flag: bool) -> str:
-        return "met" if flag else "NOT met"
 
     if "micro" in results:
         m = results["micro"]

@@ -54,8 +54,6 @@ the same way.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import platform
 import secrets
@@ -73,6 +71,7 @@ import cryptography
 import httpx
 
 from bearerguard._version import __version__ as bearerguard_version
+from benchmarks._common import command_line, emit, verdict
 from benchmarks._jwks_drivers import MODES
 from benchmarks._jwks_provider import CountingProvider
 from benchmarks._jwks_scenarios import (
@@ -140,10 +139,6 @@ def run(
 
 
 # --- report ----------------------------------------------------------------------------------
-
-
-def _met(flag: bool) -> str:
-    return "met" if flag else "NOT met"
 
 
 def _row_met(row: dict[str, Any]) -> str:
@@ -228,14 +223,14 @@ def report(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"all targets: {_met(result['met'])}; wall {result['wall_seconds']:.1f} s "
+        f"all targets: {verdict(result['met'])}; wall {result['wall_seconds']:.1f} s "
         f"(of which making keys and signing tokens {result['signing_seconds']:.1f} s)",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = command_line(__doc__)
     parser.add_argument(
         "--latency", type=float, default=50.0, help="provider latency per request in ms (50)"
     )
@@ -245,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
         "--samples", type=int, default=1000, help="verifications timed per in-flight row (1000)"
     )
     parser.add_argument("--workers", type=int, default=2, help="timing threads / tasks (2)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     result = run(
         latency_ms=args.latency,
@@ -254,8 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         samples=args.samples,
         workers=args.workers,
     )
-    print(json.dumps(result, indent=2) if args.json else report(result))
-    return 0
+    return emit(result, report, args.json)
 
 
 if __name__ == "__main__":

@@ -81,14 +81,12 @@ close.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import http.client
 import importlib.metadata
 import importlib.util
 import inspect
-import json
 import os
 import platform
 import signal
@@ -109,6 +107,7 @@ if __package__ in (None, ""):  # run as a script from a checkout: python benchma
 
 import bearerguard
 from bearerguard import Verifier
+from benchmarks._common import command_line, emit, verdict
 from benchmarks.servers import (
     GUARDED_PATH,
     NOOP_PATH,
@@ -663,8 +662,7 @@ def _verdict(setup: dict[str, Any], variant: str) -> str:
     if mode == "noop":
         return f"{ratio:>7.2f}x  (peers: {NOOP_PEERS:.2f}x)"
     target = setup["targets"][mode]
-    verdict = "met" if setup["met"][mode] else "NOT met"
-    return f"{ratio:>7.2f}x  >= {target:.2f}x {verdict}"
+    return f"{ratio:>7.2f}x  >= {target:.2f}x {verdict(setup['met'][mode])}"
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
@@ -689,7 +687,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = command_line(__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement (whole s)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--warmup", type=float, default=2.0, help="per variant, thrown away")
@@ -709,7 +707,6 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="the servers' BEARERGUARD_TOKEN_CACHE_SIZE (default: bearerguard's; 0 turns it off)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     frameworks = [name.strip() for name in args.only.split(",")] if args.only else None
     workers = [name.strip() for name in args.gunicorn_workers.split(",") if name.strip()]
@@ -738,8 +735,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: every server was stopped", file=sys.stderr)
         return 130
-    print(json.dumps(result, indent=2) if args.json else report(result))
-    return 1 if any("error" in setup for setup in result["setups"]) else 0
+    emit(result, report, args.json)
+    return 1 if any("error" in setup for setup in result["setups"]) else 0  # a setup broke
 
 
 if __name__ == "__main__":

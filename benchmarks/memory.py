@@ -51,7 +51,6 @@ is start-up (imports, the first fetch, the caches filling): reported, not bounde
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import gc
@@ -79,6 +78,7 @@ import httpx
 
 from bearerguard import BearerError, Verifier
 from bearerguard._version import __version__ as bearerguard_version
+from benchmarks._common import command_line, emit, verdict
 from benchmarks._jwks_tokens import API, RsaSigner
 
 ISSUER = "https://tenant.example.com/"
@@ -392,10 +392,6 @@ def run(*, tokens: int = 1_000_000) -> dict[str, Any]:
     }
 
 
-def _met(flag: bool) -> str:
-    return "met" if flag else "NOT met"
-
-
 def report(result: dict[str, Any]) -> str:
     """Checkpoints, cache sizes against their bounds, and the stated bound."""
     method = result["method"]
@@ -437,27 +433,25 @@ def report(result: dict[str, Any]) -> str:
         f"{calibration['tokens']} tokens)",
         f"key-set fetches after warm-up: {result['key_set_fetches']} (bound <= "
         f"{result['key_set_fetches_bound']}: one per unknown-kid cooldown of the run; "
-        f"{_met(result['checks']['fetches'])})",
+        f"{verdict(result['checks']['fetches'])})",
         f"RSS growth after {method['warm_up_tokens']:,} tokens: "
         f"{result['rss_growth_after_warm_up_mb']:+.1f} MB (bound <= {result['bound_mb']:g} MB: "
-        f"{_met(result['bound_met'])}); since start {result['rss_growth_total_mb']:+.1f} MB",
+        f"{verdict(result['bound_met'])}); since start {result['rss_growth_total_mb']:+.1f} MB",
         f"{result['us_per_token']:.1f} µs per token (build + verify); loop "
         f"{result['loop_seconds']:.1f} s, wall {result['wall_seconds']:.1f} s; "
-        f"all targets: {_met(result['met'])}",
+        f"all targets: {verdict(result['met'])}",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = command_line(__doc__)
     parser.add_argument(
         "--tokens", type=int, default=1_000_000, help="distinct tokens to feed (1,000,000)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     result = run(tokens=args.tokens)
-    print(json.dumps(result, indent=2) if args.json else report(result))
-    return 0
+    return emit(result, report, args.json)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ Candidates:
 
 from __future__ import annotations
 
-import argparse
 import base64
 import gc
 import json
@@ -43,6 +42,7 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent / "src"))
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import cryptography
 import httpx
@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bearerguard import Verifier
 from bearerguard._jose import parse_token
+from benchmarks._common import command_line, emit, verdict
 
 ISSUER = "https://tenant.auth0.com/"
 API = "https://api.example.com"
@@ -97,6 +98,18 @@ def _sign(key: rsa.RSAPrivateKey, now: int, serial: int) -> str:
     return signing_input + "." + _b64(signature)
 
 
+def warm_verifier(key: rsa.RSAPrivateKey) -> Verifier:
+    """A verifier with default settings whose key set (``key``'s) is already cached."""
+    jwks = json.dumps({"keys": [_jwk(key)]}).encode()
+    headers = {"content-type": "application/json"}
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=jwks, headers=headers)
+    )
+    verifier = Verifier(issuer=ISSUER, audience=API, jwks_uri=JWKS_URI, transport=transport)
+    verifier.warm_up()
+    return verifier
+
+
 def _signature_of(token: str) -> tuple[bytes, bytes]:
     """The signing input and the decoded signature: what the floor verifies."""
     signing_input, _, signature = token.rpartition(".")
@@ -121,13 +134,7 @@ def _time_round(fn: Callable[[int], object], start: int, count: int) -> float:
 def run(seconds: float) -> dict[str, Any]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key()
-    jwks = json.dumps({"keys": [_jwk(key)]}).encode()
-    headers = {"content-type": "application/json"}
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, content=jwks, headers=headers)
-    )
-    verifier = Verifier(issuer=ISSUER, audience=API, jwks_uri=JWKS_URI, transport=transport)
-    verifier.warm_up()
+    verifier = warm_verifier(key)
 
     rounds = 15
     # Six candidates per round (about 20 + 20 + 40 + 2 + 75 + 10 µs a call); the pool of distinct
@@ -144,7 +151,7 @@ def run(seconds: float) -> dict[str, Any]:
     pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
     verify = verifier.verify
     decode = jwt.decode
-    pyjwt_options = {"require": ["exp", "iss", "aud", "sub"]}
+    pyjwt_options: Any = {"require": ["exp", "iss", "aud", "sub"]}  # PyJWT's Options dict
 
     def floor(i: int) -> None:
         public.verify(floor_signature, floor_input, pkcs1, sha256)
@@ -253,24 +260,21 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"bearerguard / floor : {over_floor:.2f}x  (target <= {TARGET_FLOOR_RATIO}x, "
         f"stretch <= {STRETCH_FLOOR_RATIO}x: "
-        f"{'met' if over_floor <= TARGET_FLOOR_RATIO else 'NOT met'}; "
+        f"{verdict(over_floor <= TARGET_FLOOR_RATIO)}; "
         f"{result['bearerguard_over_one_signature']:.2f}x one signature verified over and over)",
         f"PyJWT / bearerguard : {speedup:.2f}x  (target >= {TARGET_PYJWT_SPEEDUP}x: "
-        f"{'met' if speedup >= TARGET_PYJWT_SPEEDUP else 'NOT met'})",
+        f"{verdict(speedup >= TARGET_PYJWT_SPEEDUP)})",
         f"cache hit           : {result['hit_us']:.2f} µs  (target <= {TARGET_HIT_US} µs: "
-        f"{'met' if result['hit_us'] <= TARGET_HIT_US else 'NOT met'})",
+        f"{verdict(result['hit_us'] <= TARGET_HIT_US)})",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = command_line(__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="approximate timing budget")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    result = run(args.seconds)
-    print(json.dumps(result, indent=2) if args.json else report(result))
-    return 0
+    return emit(run(args.seconds), report, args.json)
 
 
 if __name__ == "__main__":

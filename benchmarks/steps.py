@@ -15,9 +15,7 @@ off while timing. A yardstick for finding the next microsecond, not a target.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import statistics
 import sys
 import time
@@ -28,31 +26,23 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent / "src"))
-    sys.path.append(str(Path(__file__).resolve().parent))
-    import micro
-else:
-    from benchmarks import micro
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bearerguard import Verifier
 from bearerguard._claims import check_claims, claim_lifetime, unverified_issuer
 from bearerguard._jose import parse_token
+from bearerguard._keys import VerificationKey
+from benchmarks import micro
+from benchmarks._common import command_line, emit
 
 ROUNDS = 7
 
 
 def run(tokens: int = 2000) -> dict[str, Any]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwks = json.dumps({"keys": [micro._jwk(key)]}).encode()
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, content=jwks, headers={"content-type": "json"})
-    )
-    verifier = Verifier(
-        issuer=micro.ISSUER, audience=micro.API, jwks_uri=micro.JWKS_URI, transport=transport
-    )
-    verifier.warm_up()
+    verifier = micro.warm_verifier(key)
     now = int(time.time())
     pool = [micro._sign(key, now, serial) for serial in range(tokens)]
     plan = verifier._plan  # the benchmark times the pipeline's own steps
@@ -64,8 +54,8 @@ def run(tokens: int = 2000) -> dict[str, Any]:
     header, alg, kid = plan.headers[segment]
     parsed = [parse_token(raw, max_size=config.max_token_size, header=header) for raw in pool]
     found = cache.locate(micro.ISSUER, kid, alg, time.monotonic(), set())
-    assert not isinstance(found, tuple)  # noqa: S101
-    public_key = found.public_key  # type: ignore[union-attr]
+    assert isinstance(found, VerificationKey)  # noqa: S101 - warm_up() cached the key set
+    public_key = found.public_key
     lifetimes = [claim_lifetime(p.claims) for p in parsed]
     header_view = MappingProxyType(dict(header))
     wall = time.time()
@@ -129,13 +119,10 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = command_line(__doc__)
     parser.add_argument("--tokens", type=int, default=2000, help="distinct tokens (2000)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    result = run(args.tokens)
-    print(json.dumps(result, indent=2) if args.json else report(result))
-    return 0
+    return emit(run(args.tokens), report, args.json)
 
 
 if __name__ == "__main__":

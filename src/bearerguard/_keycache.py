@@ -253,11 +253,9 @@ class KeyCache:
         Taken *before* a key is located, so that a refresh landing in between can only
         make the stamp look older than the key, never newer.
         """
-        url = self._jwks_uris.get(issuer)
+        url = self.jwks_uri(issuer)
         if url is None:
-            url = self._entries.get(("discovery", issuer), _EMPTY).value
-            if url is None:
-                return None
+            return None
         entry = self._entries.get(("jwks", url))
         if entry is None or entry.value is None:
             return None
@@ -278,8 +276,11 @@ class KeyCache:
 
     def jwks_uri(self, issuer: str) -> str | None:
         """The configured or discovered JWKS URL of ``issuer``, if known yet."""
+        url = self._jwks_uris.get(issuer)
+        if url is not None:
+            return url
         entry: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
-        return self._jwks_uris.get(issuer) or entry.value
+        return entry.value
 
     def key_set(self, url: str) -> KeySet | None:
         """The last good key set fetched from ``url``."""

@@ -153,8 +153,5 @@ class TokenCache:
             self._entries.clear()
             self._seen.clear()
 
-    def __contains__(self, raw: object) -> bool:
-        return raw in self._entries
-
     def __len__(self) -> int:
         return len(self._entries)

@@ -166,20 +166,20 @@ class Verifier:
         May block on a key-set fetch (bounded by the fetch timeout); in async code
         use :meth:`averify`.
         """
-        outcome = self._begin(token)
+        outcome = self._begin(token, self._clock(), self._monotonic())
         return outcome if isinstance(outcome, AccessToken) else self._fetch_then_finish(outcome)
 
     async def averify(self, token: str) -> AccessToken:
         """Verify a raw JWT without blocking the event loop; same cache and rules as ``verify``."""
-        outcome = self._begin(token)
+        outcome = self._begin(token, self._clock(), self._monotonic())
         if isinstance(outcome, AccessToken):
             return outcome
         return await self._afetch_then_finish(outcome)
 
-    def _begin(self, token: str) -> AccessToken | VerifyFlow:
+    def _begin(self, token: str, now: float, monotonic: float) -> AccessToken | VerifyFlow:
         """The verification up to the first fetch: with the keys cached, all of it."""
         try:
-            return verify_now(token, self._plan, self._clock(), self._monotonic())
+            return verify_now(token, self._plan, now, monotonic)
         except BearerError as exc:
             self._refused(exc)
             raise
@@ -241,33 +241,35 @@ class Verifier:
             if token is None:
                 raise MissingTokenError(realm=verifier.config.realm)
         """
-        found = self._shortcut(header, query)
+        now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
+        found = self._shortcut(header, query, now, monotonic)
         if isinstance(found, AccessToken):
             return found
         raw = found if found is not None else self._credentials(header, query)
         if raw is None:
             return None
-        outcome = self._begin(raw)
+        outcome = self._begin(raw, now, monotonic)
         return outcome if isinstance(outcome, AccessToken) else self._fetch_then_finish(outcome)
 
     async def aauthenticate(
         self, header: str | Sequence[str] | None, *, query: str | None = None
     ) -> AccessToken | None:
         """Async :meth:`authenticate`."""
-        found = self._shortcut(header, query)
+        now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
+        found = self._shortcut(header, query, now, monotonic)
         if isinstance(found, AccessToken):
             return found
         # The body of averify() inlined: one coroutine less on every request.
         raw = found if found is not None else self._credentials(header, query)
         if raw is None:
             return None
-        outcome = self._begin(raw)
+        outcome = self._begin(raw, now, monotonic)
         if isinstance(outcome, AccessToken):
             return outcome
         return await self._afetch_then_finish(outcome)
 
     def _shortcut(
-        self, header: str | Sequence[str] | None, query: str | None
+        self, header: str | Sequence[str] | None, query: str | None, now: float, monotonic: float
     ) -> AccessToken | str | None:
         """The usual request, one ``Bearer <token>`` field and no token in the query, read
         without the full parser: the remembered token if the cache holds it, else the
@@ -279,7 +281,7 @@ class Verifier:
         raw = usual_bearer(header)
         if raw is None or (query and query_has_access_token(query)):
             return None
-        token = remembered(raw, self._plan, self._clock(), self._monotonic())
+        token = remembered(raw, self._plan, now, monotonic)
         if token is not None:
             return token
         return raw if is_b64token(raw) else None

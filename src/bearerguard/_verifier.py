@@ -241,32 +241,33 @@ class Verifier:
             if token is None:
                 raise MissingTokenError(realm=verifier.config.realm)
         """
-        now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
-        found = self._shortcut(header, query, now, monotonic)
-        if isinstance(found, AccessToken):
-            return found
-        raw = found if found is not None else self._credentials(header, query)
-        if raw is None:
-            return None
-        outcome = self._begin(raw, now, monotonic)
-        return outcome if isinstance(outcome, AccessToken) else self._fetch_then_finish(outcome)
+        outcome = self._start(header, query)
+        if outcome is None or isinstance(outcome, AccessToken):
+            return outcome
+        return self._fetch_then_finish(outcome)
 
     async def aauthenticate(
         self, header: str | Sequence[str] | None, *, query: str | None = None
     ) -> AccessToken | None:
         """Async :meth:`authenticate`."""
+        # No call to averify(): one coroutine less on every request.
+        outcome = self._start(header, query)
+        if outcome is None or isinstance(outcome, AccessToken):
+            return outcome
+        return await self._afetch_then_finish(outcome)
+
+    def _start(
+        self, header: str | Sequence[str] | None, query: str | None
+    ) -> AccessToken | VerifyFlow | None:
+        """What both authenticate methods do before a fetch: ``None`` without credentials."""
         now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
         found = self._shortcut(header, query, now, monotonic)
         if isinstance(found, AccessToken):
             return found
-        # The body of averify() inlined: one coroutine less on every request.
         raw = found if found is not None else self._credentials(header, query)
         if raw is None:
             return None
-        outcome = self._begin(raw, now, monotonic)
-        if isinstance(outcome, AccessToken):
-            return outcome
-        return await self._afetch_then_finish(outcome)
+        return self._begin(raw, now, monotonic)
 
     def _shortcut(
         self, header: str | Sequence[str] | None, query: str | None, now: float, monotonic: float

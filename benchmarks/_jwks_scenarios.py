@@ -132,6 +132,31 @@ def _checks(**checks: bool) -> dict[str, Any]:
     return {"checks": checks, "met": all(checks.values())}
 
 
+def _fetch_row(
+    scenario: str,
+    mode: str,
+    *,
+    counted: dict[str, int],
+    answers: Counter[str],
+    wall: float,
+    latencies: Sequence[float],
+    target: str,
+    **checks: bool,
+) -> dict[str, Any]:
+    """The row of a scenario that counts fetches under a burst of requests."""
+    return {
+        "scenario": scenario,
+        "mode": mode,
+        "requests": sum(answers.values()),
+        "fetches": counted,
+        "outcomes": dict(answers),
+        "wall_ms": wall * 1e3,
+        "latency_ms": percentiles_ms(latencies),
+        "target": target,
+        **_checks(**checks),
+    }
+
+
 # --- scenarios -----------------------------------------------------------------------------
 
 
@@ -141,20 +166,17 @@ def cold_start(bench: Bench, mode: str) -> dict[str, Any]:
         before = bench.provider.hits("a")
         run = runner.burst([bench.pool[0]] * n, n)
         fetches = fetch_counts(bench.provider, "a", before)
-    return {
-        "scenario": "cold start: concurrent first requests",
-        "mode": mode,
-        "requests": n,
-        "fetches": fetches,
-        "outcomes": dict(run.outcomes),
-        "wall_ms": run.wall * 1e3,
-        "latency_ms": percentiles_ms(run.latencies),
-        "target": "discovery = 1, jwks = 1, all ok",
-        **_checks(
-            fetches=fetches == {"discovery": 1, "jwks": 1},
-            outcomes=run.outcomes == {"ok": n},
-        ),
-    }
+    return _fetch_row(
+        "cold start: concurrent first requests",
+        mode,
+        counted=fetches,
+        answers=run.outcomes,
+        wall=run.wall,
+        latencies=run.latencies,
+        target="discovery = 1, jwks = 1, all ok",
+        fetches=fetches == {"discovery": 1, "jwks": 1},
+        outcomes=run.outcomes == {"ok": n},
+    )
 
 
 def rotation(bench: Bench, mode: str) -> dict[str, Any]:
@@ -167,20 +189,17 @@ def rotation(bench: Bench, mode: str) -> dict[str, Any]:
         before = bench.provider.hits("a")
         run = runner.burst([token] * n, n)
         fetches = fetch_counts(bench.provider, "a", before)
-    return {
-        "scenario": "rotation: concurrent requests, new kid",
-        "mode": mode,
-        "requests": n,
-        "fetches": fetches,
-        "outcomes": dict(run.outcomes),
-        "wall_ms": run.wall * 1e3,
-        "latency_ms": percentiles_ms(run.latencies),
-        "target": "discovery = 0, jwks <= 1, all ok",
-        **_checks(
-            fetches=fetches["discovery"] == 0 and fetches["jwks"] <= 1,
-            outcomes=warm == "ok" and run.outcomes == {"ok": n},
-        ),
-    }
+    return _fetch_row(
+        "rotation: concurrent requests, new kid",
+        mode,
+        counted=fetches,
+        answers=run.outcomes,
+        wall=run.wall,
+        latencies=run.latencies,
+        target="discovery = 0, jwks <= 1, all ok",
+        fetches=fetches["discovery"] == 0 and fetches["jwks"] <= 1,
+        outcomes=warm == "ok" and run.outcomes == {"ok": n},
+    )
 
 
 def unknown_kids(bench: Bench, mode: str, tokens: Sequence[str]) -> dict[str, Any]:
@@ -195,21 +214,18 @@ def unknown_kids(bench: Bench, mode: str, tokens: Sequence[str]) -> dict[str, An
         again = runner.burst(tokens, callers)  # within the cooldown that refetch started
         fetches = fetch_counts(bench.provider, "a", before)
     outcomes = run.outcomes + again.outcomes
-    return {
-        "scenario": "unknown kids: random kids, 2 bursts",
-        "mode": mode,
-        "requests": 2 * n,
-        "fetches": fetches,
-        "fetches_first_burst": first,
-        "outcomes": dict(outcomes),
-        "wall_ms": (run.wall + again.wall) * 1e3,
-        "latency_ms": percentiles_ms(run.latencies + again.latencies),
-        "target": "discovery = 0, jwks <= 1, all 401",
-        **_checks(
-            fetches=fetches["discovery"] == 0 and fetches["jwks"] <= 1,
-            outcomes=warm == "ok" and outcomes == {"401": 2 * n},
-        ),
-    }
+    row = _fetch_row(
+        "unknown kids: random kids, 2 bursts",
+        mode,
+        counted=fetches,
+        answers=outcomes,
+        wall=run.wall + again.wall,
+        latencies=run.latencies + again.latencies,
+        target="discovery = 0, jwks <= 1, all 401",
+        fetches=fetches["discovery"] == 0 and fetches["jwks"] <= 1,
+        outcomes=warm == "ok" and outcomes == {"401": 2 * n},
+    )
+    return {**row, "fetches_first_burst": first}
 
 
 IN_FLIGHT = {

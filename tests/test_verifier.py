@@ -459,6 +459,23 @@ def test_access_token_fields(verify, make_verifier, provider) -> None:
     assert raw not in repr(token)
 
 
+def test_tokens_with_the_same_scope_string_grant_the_same_scopes_within_a_bound(
+    verify, make_verifier, provider
+) -> None:
+    from bearerguard import _claims
+
+    verifier = make_verifier()
+    first = verify(verifier, provider.token(scope="read:contacts write:contacts", jti="a"))
+    second = verify(verifier, provider.token(scope="read:contacts write:contacts", jti="b"))
+    assert first.scopes == second.scopes == frozenset({"read:contacts", "write:contacts"})
+    for i in range(300):  # more distinct scope strings than are remembered
+        token = verify(verifier, provider.token(scope=f"generated:{i} read:contacts", jti=str(i)))
+        assert token.scopes == frozenset({f"generated:{i}", "read:contacts"})
+    assert len(_claims._SCOPE_SETS) <= _claims._MAX_SCOPE_SETS
+    odd = verify(verifier, provider.token(scope=" read:contacts  write:contacts ", jti="c"))
+    assert odd.scopes == frozenset({"read:contacts", "write:contacts"})  # still parsed in full
+
+
 def test_sync_and_async_share_one_cache(make_verifier, provider) -> None:
     verifier = make_verifier()
     assert verifier.verify(provider.token()).subject == "auth0|123"

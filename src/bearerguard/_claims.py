@@ -42,6 +42,7 @@ _LENIENT_TYPES = _ACCESS_TOKEN_TYPES | {"jwt", "application/jwt"}
 _STRICT_REQUIRED = ("sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
 _NO_SCOPE = frozenset({""})
 _STRING_CLAIMS = frozenset({"sub", "client_id", "azp", "jti", "org_id", "org_name"})
+_from_timestamp, _UTC = datetime.fromtimestamp, timezone.utc  # two lookups fewer per token
 
 
 def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str, str | None]:
@@ -142,8 +143,8 @@ def check_claims(
         issuer,
         audience,
         claims.get("sub"),
-        datetime.fromtimestamp(lifetime.expires, timezone.utc),
-        None if issued is None else datetime.fromtimestamp(issued, timezone.utc),
+        _from_timestamp(lifetime.expires, _UTC),
+        None if issued is None else _from_timestamp(issued, _UTC),
         raw,
         config.realm,
     )
@@ -233,13 +234,29 @@ def _audience(claims: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+# The sets of the "scope" strings seen lately: a provider issues the same few strings to
+# token after token. Filled only after a signature passed, and bounded in count and length.
+_SCOPE_SETS: dict[str, frozenset[str]] = {}
+_MAX_SCOPE_SETS = 256
+_MAX_MEMO_SCOPE_LENGTH = 2048
+
+
 def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[str]:
     """Granted scopes: ``scope`` is a space-delimited string (RFC 8693 §4.2); the other
     sources (``scp``, ``permissions``, ...) may be a string or an array of strings."""
     if sources == DEFAULT_SCOPE_CLAIMS and "scp" not in claims:  # the usual case, at once
         scope = claims.get("scope")
-        if type(scope) is str and "  " not in scope and scope.strip(" ") == scope:
-            return frozenset(scope.split(" ")) if scope else frozenset()
+        if type(scope) is str:
+            granted = _SCOPE_SETS.get(scope)
+            if granted is not None:
+                return granted
+            if "  " not in scope and scope.strip(" ") == scope:
+                granted = frozenset(scope.split(" ")) if scope else frozenset()
+                if len(scope) <= _MAX_MEMO_SCOPE_LENGTH:
+                    if len(_SCOPE_SETS) >= _MAX_SCOPE_SETS:
+                        _SCOPE_SETS.clear()  # that many different strings: start afresh
+                    _SCOPE_SETS[scope] = granted
+                return granted
     granted: frozenset[str] = frozenset()
     for name in sources:
         value = claims.get(name)

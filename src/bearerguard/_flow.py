@@ -109,9 +109,7 @@ def verify_now(
     if alg in HMAC_ALGORITHMS:
         assert config.secret is not None  # guaranteed by VerifierConfig  # noqa: S101
         key, size = config.secret, HMAC_DIGEST_SIZES[alg]
-        verified = _finish(
-            parsed, key, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep
-        )
+        verified = _finish(parsed, key, size, plan, now, token, issuer, alg, keep, None)
     else:
         # The stamp comes first: a refresh landing after it can only make it look older.
         stamp = plan.cache.stamp(issuer) if keep else None
@@ -120,10 +118,8 @@ def verify_now(
             return _fetching(
                 parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid, keep=keep
             )
-        verified = _finish(
-            parsed, step, step.signature_size, plan, now, token=token, issuer=issuer, alg=alg,
-            keep=keep, stamp=stamp,
-        )  # fmt: skip
+        size = step.signature_size
+        verified = _finish(parsed, step, size, plan, now, token, issuer, alg, keep, stamp)
     if known is None:
         _remember_header(plan.headers, token[:end], parsed.header, alg, kid)
     return verified
@@ -192,26 +188,22 @@ def _fetching(
         found = plan.cache.locate(issuer, kid, alg, monotonic, refreshed)
         if isinstance(found, VerificationKey):
             size = found.signature_size
-            return _finish(
-                parsed, found, size, plan, now, token=token, issuer=issuer, alg=alg, keep=keep,
-                stamp=stamp,
-            )  # fmt: skip
+            return _finish(parsed, found, size, plan, now, token, issuer, alg, keep, stamp)
         step = found
     raise KeySetUnavailableError(reason="The key lookup did not settle.")
 
 
-def _finish(
+def _finish(  # noqa: PLR0917 - positional on purpose: called once per new token
     parsed: ParsedToken,
     key: VerificationKey | bytes,
     size: int,
     plan: VerifyPlan,
     now: float,
-    *,
     token: str,
     issuer: str,
     alg: str,
     keep: bool,
-    stamp: KeySetStamp | None = None,
+    stamp: KeySetStamp | None,
 ) -> AccessToken:
     """Check the signature, then the claims; remember the token if the cache is on."""
     if len(parsed.signature) != size or not plan.primitives[alg].verify(

@@ -247,16 +247,16 @@ def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[st
     if sources == DEFAULT_SCOPE_CLAIMS and "scp" not in claims:  # the usual case, at once
         scope = claims.get("scope")
         if type(scope) is str:
-            granted = _SCOPE_SETS.get(scope)
-            if granted is not None:
-                return granted
+            remembered = _SCOPE_SETS.get(scope)
+            if remembered is not None:
+                return remembered
             if "  " not in scope and scope.strip(" ") == scope:
-                granted = frozenset(scope.split(" ")) if scope else frozenset()
+                names = frozenset(scope.split(" ")) if scope else frozenset()
                 if len(scope) <= _MAX_MEMO_SCOPE_LENGTH:
                     if len(_SCOPE_SETS) >= _MAX_SCOPE_SETS:
                         _SCOPE_SETS.clear()  # that many different strings: start afresh
-                    _SCOPE_SETS[scope] = granted
-                return granted
+                    _SCOPE_SETS[scope] = names
+                return names
     granted: frozenset[str] = frozenset()
     for name in sources:
         value = claims.get(name)

@@ -251,12 +251,12 @@ def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[st
             if remembered is not None:
                 return remembered
             if "  " not in scope and scope.strip(" ") == scope:
-                names = frozenset(scope.split(" ")) if scope else frozenset()
+                fresh = frozenset(scope.split(" ")) if scope else frozenset()
                 if len(scope) <= _MAX_MEMO_SCOPE_LENGTH:
                     if len(_SCOPE_SETS) >= _MAX_SCOPE_SETS:
                         _SCOPE_SETS.clear()  # that many different strings: start afresh
-                    _SCOPE_SETS[scope] = names
-                return names
+                    _SCOPE_SETS[scope] = fresh
+                return fresh
     granted: frozenset[str] = frozenset()
     for name in sources:
         value = claims.get(name)

@@ -21,9 +21,8 @@ its body as ``{"detail": {"error": ..., "error_description": ...}}``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
-from functools import lru_cache
-from typing import Any, Final, cast
+from collections.abc import Mapping, MutableMapping
+from typing import Any, ClassVar, Final, cast
 
 from ._errors import BearerError, ConfigurationError, MissingTokenError
 from ._token import AccessToken, RequiredScopes
@@ -85,7 +84,17 @@ _UNSEEN: Final = object()  # the memo's "not verified yet" (None means "no crede
 
 
 class _Bearer(SecurityBase):
-    """What the dependencies of one :class:`BearerAuth` share: a verifier and an OpenAPI scheme."""
+    """What the dependencies of one :class:`BearerAuth` share: a verifier and an OpenAPI scheme.
+
+    Each subclass is the dependency itself: FastAPI awaits ``__call__`` and hands
+    it the request and the route's ``Security`` scopes. Whether every scope or
+    any one is needed, and whether a request without credentials passes, are class
+    settings, so that one coroutine stands between FastAPI and the verifier: each
+    level costs every request.
+    """
+
+    _any_of: ClassVar[bool] = False
+    _optional: ClassVar[bool] = False
 
     def __init__(self, verifier: Verifier, model: HTTPBearer | OAuth2, scheme_name: str) -> None:
         self.verifier = verifier
@@ -95,18 +104,11 @@ class _Bearer(SecurityBase):
         # dependency per call and scopes): verify once per request, keyed by verifier.
         self._memo = f"bearerguard.token.{id(verifier):x}"
 
-    async def _token(
-        self,
-        conn: HTTPConnection,
-        scopes: Sequence[str],
-        *,
-        any_of: bool = False,
-        optional: bool = False,
+    async def __call__(
+        self, conn: HTTPConnection, security_scopes: SecurityScopes
     ) -> AccessToken | None:
-        """The request's token checked for ``scopes``; ``None`` without credentials if optional.
-
-        One coroutine between FastAPI and the verifier: each level costs every request.
-        """
+        """The request's token checked for the ``Security`` scopes; ``None`` without
+        credentials on :attr:`BearerAuth.optional`."""
         scope = conn.scope
         try:
             token: AccessToken | None = scope.get(self._memo, _UNSEEN)
@@ -116,11 +118,11 @@ class _Bearer(SecurityBase):
                     query=scope.get("query_string", b"").decode("latin-1"),
                 )
                 scope[self._memo] = token
-            if token is not None and scopes:
-                _required(tuple(scopes), any_of).enforce(token)
+            if token is not None and security_scopes.scopes:
+                _required(security_scopes, self._any_of).enforce(token)
         except BearerError as exc:
             raise BearerHTTPException(exc) from exc
-        if token is None and not optional:
+        if token is None and not self._optional:
             raise BearerHTTPException(MissingTokenError(realm=self.verifier.config.realm))
         return token
 
@@ -147,33 +149,42 @@ def _authorization(scope: MutableMapping[str, Any]) -> str | list[str] | None:
     return found
 
 
-@lru_cache(maxsize=256)
-def _required(scopes: tuple[str, ...], any_of: bool) -> RequiredScopes:
+# The requirements of the Security scope lists seen, by all-of/any-of and scope string.
+_REQUIRED: tuple[dict[str, RequiredScopes], dict[str, RequiredScopes]] = ({}, {})
+_MAX_REQUIRED = 256
+
+
+def _required(security_scopes: SecurityScopes, any_of: bool) -> RequiredScopes:
     """The requirement of a ``Security`` scope list (``ConfigurationError`` if invalid).
 
-    A route's scopes are fixed when the app is built, yet FastAPI hands them over as a
-    new list on every request: the cache (bounded, should a caller pass scopes of its
-    own) turns the per-request validation into one lookup. Errors are not cached, so
-    an invalid name fails every request, as ``require_scopes`` does.
+    A route's scopes are fixed when the app is built, yet FastAPI hands them over in
+    new objects on every request: this memo turns the per-request validation into one
+    lookup of the space-separated ``scope_str``. A valid list (names without spaces)
+    is the only list of its length with that string, so a hit for an invalid list is
+    impossible; an invalid one is never remembered and fails every request, as
+    ``require_scopes`` does. Bounded, should a caller build scope lists of its own.
     """
-    return RequiredScopes(scopes, any_of=any_of)
+    memo = _REQUIRED[any_of]
+    needed = memo.get(security_scopes.scope_str)
+    if needed is not None and len(needed.names) == len(security_scopes.scopes):
+        return needed
+    needed = RequiredScopes(tuple(security_scopes.scopes), any_of=any_of)
+    if len(memo) >= _MAX_REQUIRED:
+        memo.clear()
+    memo[security_scopes.scope_str] = needed
+    return needed
 
 
 class OptionalBearerAuth(_Bearer):
     """``auth.optional``: the token (checked for any scopes) or ``None`` without credentials."""
 
-    async def __call__(
-        self, conn: HTTPConnection, security_scopes: SecurityScopes
-    ) -> AccessToken | None:
-        return await self._token(conn, security_scopes.scopes, optional=True)
+    _optional = True
 
 
 class AnyOfBearerAuth(_Bearer):
     """``auth.any_of``: a valid token carrying at least one of the ``Security`` scopes."""
 
-    async def __call__(self, conn: HTTPConnection, security_scopes: SecurityScopes) -> AccessToken:
-        token = await self._token(conn, security_scopes.scopes, any_of=True)
-        return cast(AccessToken, token)  # not optional: None was refused
+    _any_of = True
 
 
 class BearerAuth(_Bearer):
@@ -250,7 +261,3 @@ class BearerAuth(_Bearer):
             token_url=f"{base}/oauth/token",
             scopes=scopes,
         )
-
-    async def __call__(self, conn: HTTPConnection, security_scopes: SecurityScopes) -> AccessToken:
-        token = await self._token(conn, security_scopes.scopes)
-        return cast(AccessToken, token)  # not optional: None was refused

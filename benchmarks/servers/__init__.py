@@ -29,6 +29,8 @@ WITHOUT_SCOPE = "openid profile email write:contacts read:orders"
 UNGUARDED_PATH = "/unguarded"
 GUARDED_PATH = "/guarded"
 NOOP_PATH = "/noop"  # FastAPI only: a dependency that reads the header and does nothing else
+# ASGI and FastAPI: the token's signature checked and nothing else (_serving.signature_floor)
+FLOOR_PATH = "/floor"
 
 # The environment variable naming the process whose death stops a server (see _serving).
 PARENT_PID_VARIABLE = "LOAD_BENCH_PARENT_PID"

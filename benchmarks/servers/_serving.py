@@ -14,17 +14,24 @@ started here notices within a second and takes its whole server group down.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bearerguard import Verifier
 
 from . import PARENT_PID_VARIABLE
 
-__all__ = ["server_verifier", "watch_parent"]
+__all__ = ["server_verifier", "signature_floor", "watch_parent"]
 
 _WATCH_INTERVAL = 1.0  # one wake-up a second: nothing next to thousands of requests
 
@@ -35,6 +42,40 @@ def server_verifier() -> Verifier:
     verifier.warm_up()
     watch_parent()
     return verifier
+
+
+def signature_floor(jwks_uri: str | None = None) -> Callable[[str | None], bool]:
+    """The floor of a guarded route: a check of the token's RS256 signature and nothing else.
+
+    What the reference routes (``/floor``) run instead of bearerguard: the
+    ``Authorization`` value's token, split at its last dot, the signature
+    decoded, and ``cryptography``'s verification with the issuer's key loaded
+    once here from ``jwks_uri`` (by default the servers' ``BEARERGUARD_JWKS_URI``).
+    No claim, header or shape is looked at, so no verifier that checks the
+    signature can serve a new token per request faster than this.
+    """
+    url = jwks_uri or os.environ["BEARERGUARD_JWKS_URI"]
+    jwk = httpx.get(url, timeout=10).json()["keys"][0]
+    numbers = rsa.RSAPublicNumbers(_number(jwk["e"]), _number(jwk["n"]))
+    key = numbers.public_key()
+    pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+
+    def verified(authorization: str | None) -> bool:
+        if not authorization or not authorization.startswith("Bearer "):
+            return False
+        signing_input, _, signature = authorization[7:].rpartition(".")
+        try:
+            raw = base64.urlsafe_b64decode(signature + "==")
+            key.verify(raw, signing_input.encode("ascii"), pkcs1, sha256)
+        except (InvalidSignature, ValueError):  # ValueError: not base64, not ASCII
+            return False
+        return True
+
+    return verified
+
+
+def _number(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
 
 
 def watch_parent() -> None:

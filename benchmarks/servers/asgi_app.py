@@ -5,7 +5,9 @@ dispatcher sends ``/unguarded`` straight to the view and everything else
 through the middleware, whose one rule requires ``read:contacts`` on
 ``/guarded``: both routes pay the same dispatch, and only ``/guarded`` meets
 any bearerguard code (the unguarded one does not even pass the middleware's
-rule lookup).
+rule lookup). ``/floor`` checks the token's signature and nothing else
+(:func:`~benchmarks.servers._serving.signature_floor`) before the same view:
+the reference for a new token per request.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 from bearerguard import Verifier
 from bearerguard.asgi import BearerMiddleware, Rule, access_token
 
-from . import GUARDED_PATH, SCOPE, UNGUARDED_PATH, contacts
-from ._serving import server_verifier
+from . import FLOOR_PATH, GUARDED_PATH, SCOPE, UNGUARDED_PATH, contacts
+from ._serving import server_verifier, signature_floor
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -26,6 +28,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _HEADERS = [(b"content-type", b"application/json")]
+_UNAUTHORIZED = [(b"content-type", b"text/plain"), (b"content-length", b"0")]
 
 
 async def view(scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,14 +46,32 @@ async def _lifespan(receive: Receive, send: Send) -> None:
     await send({"type": "lifespan.shutdown.complete"})
 
 
-def build(verifier: Verifier) -> ASGIApp:
-    """The benchmark's ASGI app for ``verifier`` (run with ``--lifespan off``)."""
+def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
+    """The benchmark's ASGI app for ``verifier`` (run with ``--lifespan off``); ``floor``
+    checks a signature for ``/floor``."""
     guarded = BearerMiddleware(view, verifier=verifier, rules=[Rule(GUARDED_PATH, SCOPE)])
+
+    async def floor_route(scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = next(
+            (
+                value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name == b"authorization"
+            ),
+            None,
+        )
+        if floor(authorization):
+            await view(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
+        await send({"type": "http.response.body", "body": b""})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http" and scope["path"] == UNGUARDED_PATH:
             await view(scope, receive, send)
+        elif kind == "http" and scope["path"] == FLOOR_PATH:
+            await floor_route(scope, receive, send)
         elif kind == "lifespan":  # test clients send one; servers run with --lifespan off
             await _lifespan(receive, send)
         else:
@@ -61,4 +82,4 @@ def build(verifier: Verifier) -> ASGIApp:
 
 def create_app() -> ASGIApp:
     """The server's entry point: the verifier from the environment, keys already fetched."""
-    return build(server_verifier())
+    return build(server_verifier(), signature_floor())

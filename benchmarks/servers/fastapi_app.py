@@ -4,8 +4,9 @@
 takes ``Security(BearerAuth(verifier), scopes=["read:contacts"])`` as the
 README shows; ``/noop`` takes a dependency that only reads the
 ``Authorization`` header, which prices FastAPI's dependency machinery alone
-(peers measured such a route at 0.86x of the bare one). The OpenAPI routes are
-off: nothing asks for them.
+(peers measured such a route at 0.86x of the bare one); ``/floor`` takes one
+that checks the token's signature and nothing else (the reference for a new
+token per request). The OpenAPI routes are off: nothing asks for them.
 
 Each variant is its own one-route FastAPI app behind a one-line dispatcher, as
 the ASGI app does it: Starlette tries routes in order, so in one app the third
@@ -18,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import Depends, FastAPI, Security
+from fastapi import Depends, FastAPI, HTTPException, Security
 from fastapi.requests import HTTPConnection
 
 from bearerguard import AccessToken, Verifier
 from bearerguard.fastapi import BearerAuth, install
 
-from . import GUARDED_PATH, NOOP_PATH, SCOPE, UNGUARDED_PATH, contacts
-from ._serving import server_verifier
+from . import FLOOR_PATH, GUARDED_PATH, NOOP_PATH, SCOPE, UNGUARDED_PATH, contacts
+from ._serving import server_verifier, signature_floor
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -38,9 +39,14 @@ async def read_authorization(conn: HTTPConnection) -> str | None:
     return conn.headers.get("authorization")
 
 
-def build(verifier: Verifier) -> ASGIApp:
-    """The benchmark's app for ``verifier``: the three variants, dispatched by path."""
+def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
+    """The benchmark's app for ``verifier``: the four variants, dispatched by path; ``floor``
+    checks a signature for ``/floor``."""
     auth = BearerAuth(verifier)
+
+    async def signature_only(conn: HTTPConnection) -> None:
+        if not floor(conn.headers.get("authorization")):
+            raise HTTPException(401)
 
     async def unguarded() -> dict[str, Any]:
         return contacts(None)
@@ -53,12 +59,16 @@ def build(verifier: Verifier) -> ASGIApp:
     async def guarded(token: AccessToken = Security(auth, scopes=[SCOPE])) -> dict[str, Any]:
         return contacts(token.subject)
 
+    async def signature_checked(checked: None = Depends(signature_only)) -> dict[str, Any]:
+        return contacts(None)
+
     apps = {
         path: _one_route(path, endpoint)
         for path, endpoint in (
             (UNGUARDED_PATH, unguarded),
             (NOOP_PATH, noop),
             (GUARDED_PATH, guarded),
+            (FLOOR_PATH, signature_checked),
         )
     }
     default = apps[UNGUARDED_PATH]  # lifespan events, and any other path (a 404)
@@ -78,4 +88,4 @@ def _one_route(path: str, endpoint: Callable[..., Awaitable[dict[str, Any]]]) ->
 
 def create_app() -> ASGIApp:
     """The server's entry point: the verifier from the environment, keys already fetched."""
-    return build(server_verifier())
+    return build(server_verifier(), signature_floor())

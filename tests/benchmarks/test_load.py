@@ -22,6 +22,7 @@ import httpx
 import pytest
 from benchmarks.servers import (
     AUDIENCE,
+    FLOOR_PATH,
     GUARDED_PATH,
     ISSUER,
     NOOP_PATH,
@@ -35,6 +36,7 @@ from benchmarks.servers import (
     tokens,
     wrk,
 )
+from benchmarks.servers._serving import signature_floor
 from benchmarks.servers.issuer import KeyServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -79,6 +81,31 @@ def cases(key: rsa.RSAPrivateKey) -> list[tuple[str, dict[str, str], int]]:
     ]
 
 
+@pytest.fixture(scope="module")
+def floor(key_server: KeyServer) -> Any:
+    return signature_floor(key_server.jwks_uri)
+
+
+def test_the_floor_checks_the_signature_and_nothing_else(floor: Any, key: Any, cases: Any) -> None:
+    good = cases[1][1]["Authorization"]
+    assert floor(good)
+    assert not floor(cases[2][1]["Authorization"])  # forged signature
+    assert not floor(None)
+    assert not floor("Basic dXNlcjpwYXNz")
+    assert not floor("Bearer \u00e9.\u00e9.\u00e9")  # not ASCII: refused, not raised
+    assert not floor("Bearer a.b.c")
+    expired = tokens.mint(key, 4, issued_at=0)
+    assert floor(f"Bearer {expired}")  # claims are not its business
+
+
+def floor_answers(client: Any, cases: Any) -> list[int]:
+    return [
+        client.get(FLOOR_PATH, headers=cases[1][1]).status_code,
+        client.get(FLOOR_PATH, headers=cases[2][1]).status_code,
+        client.get(FLOOR_PATH).status_code,
+    ]
+
+
 def answers(client: Any, cases: list[tuple[str, dict[str, str], int]]) -> list[int]:
     return [client.get(path, headers=headers).status_code for path, headers, _ in cases]
 
@@ -90,20 +117,26 @@ def expected(cases: list[tuple[str, dict[str, str], int]]) -> list[int]:
 # --- the apps ------------------------------------------------------------------------------
 
 
-def test_the_asgi_app_guards_only_its_guarded_route(verifier: Verifier, cases: Any) -> None:
+def test_the_asgi_app_guards_only_its_guarded_route(
+    verifier: Verifier, floor: Any, cases: Any
+) -> None:
     from starlette.testclient import TestClient
 
-    with TestClient(asgi_app.build(verifier)) as client:
+    with TestClient(asgi_app.build(verifier, floor)) as client:
         assert answers(client, cases) == expected(cases)
+        assert floor_answers(client, cases) == [200, 401, 401]
         granted = client.get(GUARDED_PATH, headers=cases[1][1]).json()
     assert granted["sub"] == "auth0|000000000000000000000001"
 
 
-def test_the_fastapi_app_guards_only_its_guarded_route(verifier: Verifier, cases: Any) -> None:
+def test_the_fastapi_app_guards_only_its_guarded_route(
+    verifier: Verifier, floor: Any, cases: Any
+) -> None:
     from fastapi.testclient import TestClient
 
-    with TestClient(fastapi_app.build(verifier)) as client:
+    with TestClient(fastapi_app.build(verifier, floor)) as client:
         assert answers(client, cases) == expected(cases)
+        assert floor_answers(client, cases) == [200, 401, 401]
         assert client.get(NOOP_PATH, headers=cases[0][1]).status_code == 200
         forged = client.get(GUARDED_PATH, headers=cases[2][1])
     assert forged.json()["error"] == "invalid_token"  # install(app): the RFC 6750 body
@@ -328,10 +361,11 @@ def test_a_missing_wrk_names_the_script_that_installs_it(
 
 
 def test_a_ratio_meets_its_target_from_the_target_up() -> None:
-    verdicts = load.ratios_and_targets("asgi", {"reused": 0.85, "new": 0.5999, "noop": 0.1})
+    ratios = {"reused": 0.85, "new": 0.5999, "noop": 0.1, "floor": 0.2}
+    verdicts = load.ratios_and_targets("asgi", ratios)
 
     assert verdicts["targets"] == {"reused": 0.85, "new": 0.60}
-    assert verdicts["met"] == {"reused": True, "new": False}  # noop has no target
+    assert verdicts["met"] == {"reused": True, "new": False}  # the references have no target
 
 
 @pytest.mark.parametrize("framework", ["asgi", "fastapi", "flask", "django"])
@@ -349,6 +383,7 @@ def test_every_framework_times_unguarded_reused_and_new_on_its_own_servers() -> 
         names = [variant.name for variant in setup.variants]
         assert names[0] == "unguarded"
         assert names[-2:] == ["guarded-reused", "guarded-new"]
+        assert ("floor" in names) == (setup.framework in ("asgi", "fastapi"))
         assert {variant.server for variant in setup.variants} == set(setup.servers)
     django = chosen[-1]
     assert {v.name: v.server for v in django.variants}["unguarded"] == "plain"
@@ -377,19 +412,23 @@ def made_up_result() -> dict[str, Any]:
         "labels": {
             "unguarded": "unguarded",
             "noop": "no-op dependency (reference)",
+            "floor": "signature check only (floor)",
             "guarded-reused": "guarded, reused tokens",
             "guarded-new": "guarded, new token per request",
         },
         "variants": {
             "unguarded": _variant(10000),
             "noop": _variant(8600),
+            "floor": _variant(6000),
             "guarded-reused": _variant(8100),
             "guarded-new": _variant(5000),
         },
         "key_fetches_while_timing": 0,
         "pool_tokens_sent": 300000,
         "pool_wrapped": True,
-    } | load.ratios_and_targets("fastapi", {"reused": 0.81, "new": 0.50, "noop": 0.86})
+    } | load.ratios_and_targets(
+        "fastapi", {"reused": 0.81, "new": 0.50, "noop": 0.86, "floor": 0.60}
+    )
     broken = {
         "name": "django-sync",
         "framework": "django",
@@ -428,9 +467,11 @@ def test_the_table_marks_each_target_met_or_not_and_says_what_went_wrong() -> No
     assert "0.81x  >= 0.80x met" in table
     assert "0.50x  >= 0.55x NOT met" in table
     assert "0.86x  (peers: 0.86x)" in table
+    assert "0.60x  (no verifier can beat it)" in table
     assert "targets met: 1 of 2" in table
     assert "NOT met: fastapi new 0.50x < 0.55x" in table
-    assert "300,000 new tokens sent to the guarded server, some twice: the pool wrapped" in table
+    assert "300,000 pool tokens sent to the server (the guarded and floor routes" in table
+    assert "some twice: the pool wrapped" in table
     assert "FAILED: GET /guarded (guarded) with a token answered 500, not 200" in table
     assert "FAILED setups: django-sync" in table
     assert "10,000" in table  # req/s of the unguarded route

@@ -66,6 +66,24 @@ def test_the_first_matching_rule_wins():
     assert table(general, specific).match("GET", "/api/contacts/export") is general
 
 
+def test_answers_are_remembered_per_method_and_path_within_a_bound():
+    from bearerguard import _rules
+
+    rules = table(
+        Rule("/api/contacts", "read:contacts", methods=["GET"]),
+        Rule("/api/contacts", "write:contacts", methods=["POST"]),
+    )
+    for _ in range(2):  # the second time from memory: the same answers
+        assert rules.match("GET", "/api/contacts").scopes == ("read:contacts",)
+        assert rules.match("post", "/api/contacts").scopes == ("write:contacts",)
+        assert not rules.match("GET", "//api//contacts").public
+        assert rules.match("DELETE", "/api/contacts") is rules.match("GET", "/elsewhere")
+    for i in range(_rules._MAX_MATCHED + 10):  # client-chosen paths cannot grow it unbounded
+        rules.match("GET", f"/probe/{i}")
+    assert len(rules._matched) <= _rules._MAX_MATCHED
+    assert rules.match("GET", "/api/contacts").scopes == ("read:contacts",)
+
+
 # --- methods -----------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ __all__ = ["Rule", "RuleTable"]
 # {name} is one path segment, {name:path} the rest of the path (Starlette's syntax).
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(:path)?\}")
 _REPEATED_SLASHES = re.compile(r"//+")
+_MAX_MATCHED = 1024  # (method, path) answers remembered by a RuleTable
 
 
 class Rule:
@@ -105,7 +106,7 @@ class RuleTable:
         table.match("GET", "/elsewhere").public     # False: unmatched paths need a token
     """
 
-    __slots__ = ("_default", "_rules")
+    __slots__ = ("_default", "_matched", "_rules")
 
     def __init__(self, rules: Iterable[Rule] = (), *, public_by_default: bool = False) -> None:
         self._rules = tuple(rules)
@@ -113,6 +114,9 @@ class RuleTable:
             if not isinstance(rule, Rule):
                 raise ConfigurationError(f"Rules must be bearerguard.Rule objects, got {rule!r}.")
         self._default = Rule("/{path:path}", public=public_by_default)
+        # The answers for the (method, path) pairs seen lately: an API's requests hit a few
+        # routes over and over. Paths come from clients, hence the bound.
+        self._matched: dict[tuple[str, str], Rule] = {}
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -120,6 +124,16 @@ class RuleTable:
 
     def match(self, method: str, path: str) -> Rule:
         """The first rule covering ``method`` and ``path``, else the default rule."""
+        request = (method, path)
+        rule = self._matched.get(request)
+        if rule is None:
+            rule = self._first_match(method, path)
+            if len(self._matched) >= _MAX_MATCHED:
+                self._matched.clear()  # that many distinct paths: start afresh
+            self._matched[request] = rule
+        return rule
+
+    def _first_match(self, method: str, path: str) -> Rule:
         method = method.upper()
         if "//" in path:
             # Servers pass "//api//contacts" through; frameworks often route it as

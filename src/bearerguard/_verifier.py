@@ -259,33 +259,29 @@ class Verifier:
     def _start(
         self, header: str | Sequence[str] | None, query: str | None
     ) -> AccessToken | VerifyFlow | None:
-        """What both authenticate methods do before a fetch: ``None`` without credentials."""
-        now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
-        found = self._shortcut(header, query, now, monotonic)
-        if isinstance(found, AccessToken):
-            return found
-        raw = found if found is not None else self._credentials(header, query)
-        if raw is None:
-            return None
-        return self._begin(raw, now, monotonic)
+        """What both authenticate methods do before a fetch: ``None`` without credentials.
 
-    def _shortcut(
-        self, header: str | Sequence[str] | None, query: str | None, now: float, monotonic: float
-    ) -> AccessToken | str | None:
-        """The usual request, one ``Bearer <token>`` field and no token in the query, read
+        The usual request, one ``Bearer <token>`` field and no token in the query, is read
         without the full parser: the remembered token if the cache holds it, else the
-        token's text once it is seen to be well-formed. ``None``: let the parser decide.
-
-        The parser gives the same answer for such a request (the same token, or, for a
-        token the cache holds, that token: it passed the parser's stricter alphabet).
+        token's text once it is seen to be well-formed. The parser gives the same answer
+        for such a request (the same token, or, for a token the cache holds, that token:
+        it passed the parser's stricter alphabet); anything else goes through the parser.
         """
+        now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
         raw = usual_bearer(header)
-        if raw is None or (query and query_has_access_token(query)):
-            return None
-        token = remembered(raw, self._plan, now, monotonic)
-        if token is not None:
-            return token
-        return raw if is_b64token(raw) else None
+        if raw is not None and not (query and query_has_access_token(query)):
+            token = remembered(raw, self._plan, now, monotonic)
+            if token is not None:
+                return token
+            if not is_b64token(raw):
+                raw = None
+        else:
+            raw = None
+        if raw is None:
+            raw = self._credentials(header, query)
+            if raw is None:
+                return None
+        return self._begin(raw, now, monotonic)
 
     def _credentials(self, header: str | Sequence[str] | None, query: str | None) -> str | None:
         """The bearer token of the header, ``None`` if there is none; 400 if malformed."""

@@ -49,6 +49,7 @@ __all__ = [
 VerifyFlow = Generator[Fetch, float, AccessToken]
 _MAX_FETCHES = 4  # discovery, key set, and one retry each: anything more is a loop
 _MAX_KNOWN_HEADERS = 64
+_NOTHING_REFRESHED: frozenset[tuple[str, str]] = frozenset()  # a verification's first lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +101,9 @@ def verify_now(
     known = plan.headers.get(token[:end]) if end > 0 else None
     if known is not None:
         header, alg, kid = known
-        parsed = parse_token(token, max_size=config.max_token_size, header=header)
+        parsed = parse_token(token, config.max_token_size, header)
     else:
-        parsed = parse_token(token, max_size=config.max_token_size)
+        parsed = parse_token(token, config.max_token_size)
         alg, kid = check_header(parsed.header, config)
     issuer = unverified_issuer(parsed.claims, config)
 
@@ -113,7 +114,7 @@ def verify_now(
     else:
         # The stamp comes first: a refresh landing after it can only make it look older.
         stamp = plan.cache.stamp(issuer) if keep else None
-        step = plan.cache.locate(issuer, kid, alg, monotonic, set())
+        step = plan.cache.locate(issuer, kid, alg, monotonic, _NOTHING_REFRESHED)
         if not isinstance(step, VerificationKey):
             return _fetching(
                 parsed, step, plan, now, token=token, issuer=issuer, alg=alg, kid=kid, keep=keep
@@ -214,9 +215,7 @@ def _finish(  # noqa: PLR0917 - positional on purpose: called once per new token
         raise InvalidSignatureError()
     config, claims = plan.config, parsed.claims
     lifetime = claim_lifetime(claims)
-    verified = check_claims(
-        claims, parsed.header, token, config, now, issuer=issuer, lifetime=lifetime, owned=True
-    )
+    verified = check_claims(claims, parsed.header, token, config, now, issuer, lifetime, True)
     tokens = plan.tokens
     if keep and tokens is not None and (stamp is not None or not isinstance(key, VerificationKey)):
         # Without a stamp (the key set changed hands mid-way) the token is simply not kept.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Generator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
@@ -158,7 +159,12 @@ class KeyCache:
     # --- questions ------------------------------------------------------------------------
 
     def locate(
-        self, issuer: str, kid: str | None, alg: str, now: float, refreshed: set[tuple[str, str]]
+        self,
+        issuer: str,
+        kid: str | None,
+        alg: str,
+        now: float,
+        refreshed: AbstractSet[tuple[str, str]],
     ) -> VerificationKey | Fetch:
         """Return the key for ``kid``/``alg`` of ``issuer``, or the fetch that must come first.
 
@@ -205,7 +211,7 @@ class KeyCache:
         raise UnknownKeyError()
 
     def _discovered(
-        self, issuer: str, now: float, refreshed: set[tuple[str, str]]
+        self, issuer: str, now: float, refreshed: AbstractSet[tuple[str, str]]
     ) -> str | FetchDiscovery:
         entry: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
         if entry.value is not None and now < entry.fresh_until:
@@ -225,7 +231,9 @@ class KeyCache:
             return fetch
         return entry.value  # a stale URL is still the best guess while rediscovery fails
 
-    def prefetch(self, issuer: str, now: float, refreshed: set[tuple[str, str]]) -> Fetch | None:
+    def prefetch(
+        self, issuer: str, now: float, refreshed: AbstractSet[tuple[str, str]]
+    ) -> Fetch | None:
         """The fetch still needed before ``issuer`` has fresh keys; ``None`` once it has.
 
         Raises :class:`KeySetUnavailableError` when a fetch already tried left nothing usable.

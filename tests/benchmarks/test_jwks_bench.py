@@ -13,6 +13,8 @@ import pytest
 
 from benchmarks import jwks
 
+from .conftest import MainWith
+
 REQUESTS = 40
 UNKNOWN = 100
 SAMPLES = 100
@@ -87,16 +89,9 @@ def test_the_report_renders_every_row(result: dict[str, Any]) -> None:
 
 
 def test_main_passes_its_options_and_prints_json(
-    result: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    result: dict[str, Any], main_with: MainWith
 ) -> None:
-    seen: dict[str, Any] = {}
-
-    def run(**options: Any) -> dict[str, Any]:  # the benchmark itself ran in the fixture
-        seen.update(options)
-        return result
-
-    monkeypatch.setattr(jwks, "run", run)
     argv = ["--json", "--latency", "5", "--requests", "4", "--unknown", "3", "--samples", "2"]
-    assert jwks.main(argv) == 0
+    seen, printed = main_with(jwks, argv, result)
     assert seen == {"latency_ms": 5.0, "requests": 4, "unknown": 3, "samples": 2, "workers": 2}
-    assert json.loads(capsys.readouterr().out)["benchmark"] == "jwks"
+    assert printed["benchmark"] == "jwks"

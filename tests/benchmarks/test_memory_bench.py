@@ -9,6 +9,8 @@ import pytest
 
 from benchmarks import memory
 
+from .conftest import MainWith
+
 TOKENS = 6_000  # enough for 1,200 tokens sent twice: the token cache (1024) fills up
 
 
@@ -53,15 +55,8 @@ def test_the_result_is_json_and_the_report_renders(result: dict[str, Any]) -> No
 
 
 def test_main_passes_its_options_and_prints_json(
-    result: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    result: dict[str, Any], main_with: MainWith
 ) -> None:
-    seen: dict[str, Any] = {}
-
-    def run(**options: Any) -> dict[str, Any]:  # the benchmark itself ran in the fixture
-        seen.update(options)
-        return result
-
-    monkeypatch.setattr(memory, "run", run)
-    assert memory.main(["--json", "--tokens", "200"]) == 0
+    seen, printed = main_with(memory, ["--json", "--tokens", "200"], result)
     assert seen == {"tokens": 200}
-    assert json.loads(capsys.readouterr().out)["benchmark"] == "memory"
+    assert printed["benchmark"] == "memory"

@@ -166,11 +166,7 @@ class Verifier:
         May block on a key-set fetch (bounded by the fetch timeout); in async code
         use :meth:`averify`.
         """
-        try:  # _begin's body, written out: one call fewer per verification
-            outcome = verify_now(token, self._plan, self._clock(), self._monotonic())
-        except BearerError as exc:
-            self._refused(exc)
-            raise
+        outcome = self._begin(token, self._clock(), self._monotonic())
         return outcome if isinstance(outcome, AccessToken) else self._fetch_then_finish(outcome)
 
     async def averify(self, token: str) -> AccessToken:

@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bearerguard._background import serve_in_background, stop_serving
+
 __all__ = ["CountingProvider", "Hold"]
 
 DISCOVERY = "discovery"
@@ -264,15 +266,13 @@ def serve(latency: float) -> None:
     """Serve until stdin closes; print the port first so the parent can connect."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.state = _State(latency, int(server.server_address[1]))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_background(server, name="jwks-bench-provider")
     print(server.state.port, flush=True)
     try:
         sys.stdin.read()  # returns at EOF: the parent closed our stdin, or died
     finally:
         server.state.release_all()
-        server.shutdown()
-        server.server_close()
+        stop_serving(server, thread)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from bearerguard import (
     UnknownKeyError,
     Verifier,
 )
+from bearerguard._background import serve_in_background, stop_serving
 from bearerguard._intercept import interceptions
 from bearerguard._jose import b64url_decode
 from bearerguard._keycache import discovery_urls
@@ -672,14 +673,11 @@ def loopback_provider() -> Iterator[LoopbackProvider]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     provider = LoopbackProvider(port=server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_background(server, name="loopback-provider")
     try:
         yield provider
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        stop_serving(server, thread)
 
 
 def test_the_interception_leaves_no_global_state_behind():

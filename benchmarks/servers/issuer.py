@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from bearerguard._background import serve_in_background, stop_serving
+
 __all__ = ["JWKS_PATH", "KeyServer"]
 
 HOST = "127.0.0.1"
@@ -32,13 +34,7 @@ class KeyServer:
         self._server = _Server((HOST, 0), _Handler)
         self._server.owner = self
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"key-server-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, name=f"key-server-{self.port}")
 
     @property
     def jwks_uri(self) -> str:
@@ -49,9 +45,7 @@ class KeyServer:
             self.fetches += 1
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread, timeout=5)
 
     def __enter__(self) -> KeyServer:
         return self

@@ -20,6 +20,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from bearerguard._background import serve_in_background, stop_serving
+
 REDIRECT_URI = "http://127.0.0.1:8080/callback"
 AUDIENCE = "https://api.example.com"
 CONSENT_PAGE = b"<!doctype html><form method=post action=/authorize>Allow?</form>"
@@ -76,10 +78,7 @@ class StubIssuer:
                 pass  # keep the test output clean
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, name="stub-issuer", poll_interval=0.05)
         return self
 
     def __exit__(
@@ -90,9 +89,7 @@ class StubIssuer:
     ) -> None:
         assert self._server is not None
         assert self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread, timeout=5)
 
     # --- the protocol -------------------------------------------------------------------
 

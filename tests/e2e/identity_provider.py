@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from bearerguard._background import serve_in_background, stop_serving
 from tests.support import AUDIENCE, claims, public_jwk, rsa_key, sign_token
 
 HOST = "127.0.0.1"
@@ -166,13 +167,9 @@ class IdentityProvider:
         self._server = _Server((HOST, 0), _Handler)
         self._server.provider = self
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"identity-provider-{self.port}",
-            daemon=True,
+        self._thread = serve_in_background(
+            self._server, name=f"identity-provider-{self.port}", poll_interval=0.05
         )
-        self._thread.start()
 
     def add_tenant(self, name: str, audience: str = AUDIENCE) -> Tenant:
         tenant = Tenant(self, name, audience)
@@ -202,9 +199,7 @@ class IdentityProvider:
         with self.state:  # let every held handler answer and finish
             for tenant in self.tenants.values():
                 tenant.release_key_sets()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        stop_serving(self._server, self._thread)
 
     def __enter__(self) -> IdentityProvider:
         return self

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+from bearerguard._background import serve_in_background, stop_serving
 from bearerguard._config import is_loopback_host
 from bearerguard._errors import ConfigurationError
 
@@ -117,13 +118,7 @@ class DevIssuer:
             )
             server.app = self._app
             self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"bearerguard-dev-issuer-{self._port}",
-                daemon=True,
-            )
-            self._thread.start()
+            self._thread = serve_in_background(server, name=f"bearerguard-dev-issuer-{self._port}")
         return self
 
     def stop(self) -> None:
@@ -131,11 +126,8 @@ class DevIssuer:
         with self._lock:
             server, thread = self._server, self._thread
             self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=10)
+        if server is not None and thread is not None:
+            stop_serving(server, thread)
 
     @property
     def running(self) -> bool:

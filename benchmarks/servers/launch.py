@@ -23,14 +23,12 @@ import http.client
 import importlib.metadata
 import os
 import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from bearerguard._cli._process import group_gone, spawn_logged, stop_group
+from bearerguard._cli._process import LoggedServer, spawn_logged
 
 from . import AUDIENCE, ISSUER, PARENT_PID_VARIABLE
 
@@ -146,32 +144,20 @@ def server_environment(jwks_uri: str, python_path: list[str]) -> dict[str, str]:
 
 
 @dataclass
-class Server:
+class Server(LoggedServer):
     """A running server subprocess, leader of its own process group."""
 
-    process: subprocess.Popen[bytes]
-    log_path: Path
     host: str = HOST
-    port: int = 0  # known once the server has said where it listens
-    group: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.group = self.process.pid  # start_new_session: the leader's pid names the group
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
-        stop_group(self.process, STOP_DEADLINE)
+    def stop(self, deadline: float = STOP_DEADLINE) -> None:
+        super().stop(deadline)
 
     def gone(self, deadline: float = STOP_DEADLINE) -> bool:
-        """Whether the leader has been reaped and no process is left in its group."""
-        return group_gone(self.process, deadline)
+        return super().gone(deadline)
 
 
 @contextlib.contextmanager
@@ -199,19 +185,11 @@ def serve(
 
 
 def _wait_until_answering(spec: ServerSpec, target: str, server: Server, path: str) -> None:
-    deadline = time.monotonic() + START_DEADLINE
-    while server.process.poll() is None and time.monotonic() < deadline:
-        if not server.port and (found := spec.listening.search(server.log())):
-            server.port = int(found[1])
-        if server.port and _answers(server, path):
-            return
-        time.sleep(0.05)
-    if server.process.poll() is None:
-        problem = f"did not answer within {START_DEADLINE:g} s"
-    else:
-        problem = f"exited with status {server.process.returncode}"
-    command = " ".join(spec.command(target))
-    raise ServerError(f"{command} {problem}:\n{server.log()}")
+    problem = server.wait_until_answering(
+        spec.listening, lambda port: _answers(server, path), within=START_DEADLINE
+    )
+    if problem is not None:
+        raise ServerError(f"{' '.join(spec.command(target))} {problem}:\n{server.log()}")
 
 
 def _answers(server: Server, path: str) -> bool:

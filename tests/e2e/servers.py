@@ -13,17 +13,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bearerguard._cli._process import group_gone, spawn_logged, stop_group
+from bearerguard._cli._process import LoggedServer, spawn_logged
 from bearerguard._cli.demo import _no_control_socket
 
 from .identity_provider import HOST, Tenant
@@ -125,27 +123,18 @@ def _inherited_setting(name: str) -> bool:
 
 
 @dataclass
-class Server:
-    """A running server subprocess, leader of its own process group."""
+class Server(LoggedServer):
+    """A running example server subprocess, leader of its own process group."""
 
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    url: str = ""  # known once the server has said where it listens
-    group: int = field(init=False)
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
 
-    def __post_init__(self) -> None:
-        self.group = self.process.pid  # start_new_session: the leader's pid names the group
+    def stop(self, deadline: float = STOP_DEADLINE) -> None:
+        super().stop(deadline)
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
-        stop_group(self.process, STOP_DEADLINE)
-
-    def gone(self) -> bool:
-        """Whether the leader has been reaped and no process is left in its group."""
-        return group_gone(self.process, STOP_DEADLINE)
+    def gone(self, deadline: float = STOP_DEADLINE) -> bool:
+        return super().gone(deadline)
 
 
 @contextlib.contextmanager
@@ -174,20 +163,15 @@ def serve(
 
 def _wait_until_answering(example: Example, server: Server) -> None:
     """Read the server's port from its log, then poll until it answers HTTP."""
-    deadline = time.monotonic() + START_DEADLINE
     with httpx.Client(trust_env=False, timeout=2.0) as client:
-        while server.process.poll() is None and time.monotonic() < deadline:
-            if not server.url and (found := example.server.listening.search(server.log())):
-                server.url = f"http://{HOST}:{found[1]}"
-            if server.url and _answers(client, server.url + "/api/public"):
-                return
-            time.sleep(0.05)
-    if server.process.poll() is None:
-        problem = f"did not answer within {START_DEADLINE:g} s"
-    else:
-        problem = f"exited with status {server.process.returncode}"
-    command = " ".join(example.server.command(example.target))
-    pytest.fail(f"{example.name} ({command}) {problem}:\n{server.log()}", pytrace=False)
+        problem = server.wait_until_answering(
+            example.server.listening,
+            lambda port: _answers(client, f"http://{HOST}:{port}/api/public"),
+            within=START_DEADLINE,
+        )
+    if problem is not None:
+        command = " ".join(example.server.command(example.target))
+        pytest.fail(f"{example.name} ({command}) {problem}:\n{server.log()}", pytrace=False)
 
 
 def _answers(client: httpx.Client, url: str) -> bool:

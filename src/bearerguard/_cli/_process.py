@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["group_gone", "spawn_logged", "stop_group"]
+__all__ = ["LoggedServer", "group_gone", "spawn_logged", "stop_group"]
 
 
 def spawn_logged(
@@ -90,3 +92,54 @@ def _group_alive(group: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@dataclass
+class LoggedServer:
+    """A server started by :func:`spawn_logged`: its process group, its log, its port.
+
+    The server binds port 0 and names the port the OS gave it in its log, which
+    :meth:`wait_until_answering` reads: nothing can take the port in between.
+
+    Example::
+
+        server = LoggedServer(spawn_logged(command, cwd=root, env=env, log_path=log))
+        problem = server.wait_until_answering(listening, answers, within=60)
+        ...
+        server.stop()
+    """
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    port: int = 0  # known once the server has said where it listens
+    group: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.group = self.process.pid  # start_new_session: the leader's pid names the group
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_answering(
+        self, listening: re.Pattern[str], answers: Callable[[int], bool], *, within: float
+    ) -> str | None:
+        """Read the port from the log (``listening``'s first group), then poll until
+        ``answers(port)``: ``None`` once it does, else why not (it died, or time ran out)."""
+        deadline = time.monotonic() + within
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if not self.port and (found := listening.search(self.log())):
+                self.port = int(found[1])
+            if self.port and answers(self.port):
+                return None
+            time.sleep(0.05)
+        if self.process.poll() is None:
+            return f"did not answer within {within:g} s"
+        return f"exited with status {self.process.returncode}"
+
+    def stop(self, deadline: float = 10.0) -> None:
+        """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
+        stop_group(self.process, deadline)
+
+    def gone(self, deadline: float = 10.0) -> bool:
+        """Whether the leader has been reaped and no process is left in its group."""
+        return group_gone(self.process, deadline)

@@ -143,21 +143,7 @@ def server_environment(jwks_uri: str, python_path: list[str]) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Server(LoggedServer):
-    """A running server subprocess, leader of its own process group."""
-
-    host: str = HOST
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def stop(self, deadline: float = STOP_DEADLINE) -> None:
-        super().stop(deadline)
-
-    def gone(self, deadline: float = STOP_DEADLINE) -> bool:
-        return super().gone(deadline)
+Server = LoggedServer  # a running server subprocess, leader of its own process group
 
 
 @contextlib.contextmanager
@@ -176,7 +162,7 @@ def serve(
     starting or does not answer ``ready_path`` in time.
     """
     process = spawn_logged(spec.command(target), cwd=cwd, env=env, log_path=log_path)
-    server = Server(process, log_path)
+    server = Server(process, log_path, host=HOST, stop_deadline=STOP_DEADLINE)
     try:
         _wait_until_answering(spec, target, server, ready_path)
         yield server

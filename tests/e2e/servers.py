@@ -122,19 +122,7 @@ def _inherited_setting(name: str) -> bool:
     )
 
 
-@dataclass
-class Server(LoggedServer):
-    """A running example server subprocess, leader of its own process group."""
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def stop(self, deadline: float = STOP_DEADLINE) -> None:
-        super().stop(deadline)
-
-    def gone(self, deadline: float = STOP_DEADLINE) -> bool:
-        return super().gone(deadline)
+Server = LoggedServer  # a running example server subprocess, leader of its own process group
 
 
 @contextlib.contextmanager
@@ -152,7 +140,7 @@ def serve(
         env=server_environment(issuers, audience),
         log_path=log_path,
     )
-    server = Server(process, log_path)
+    server = Server(process, log_path, host=HOST, stop_deadline=STOP_DEADLINE)
     try:
         _wait_until_answering(example, server)
         yield server

@@ -111,11 +111,17 @@ class LoggedServer:
 
     process: subprocess.Popen[bytes]
     log_path: Path
+    host: str = "127.0.0.1"
     port: int = 0  # known once the server has said where it listens
+    stop_deadline: float = 10.0  # seconds a stopped server gets before SIGKILL
     group: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.group = self.process.pid  # start_new_session: the leader's pid names the group
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -136,10 +142,10 @@ class LoggedServer:
             return f"did not answer within {within:g} s"
         return f"exited with status {self.process.returncode}"
 
-    def stop(self, deadline: float = 10.0) -> None:
+    def stop(self) -> None:
         """SIGTERM the whole group, SIGKILL it if it lingers, and reap the leader."""
-        stop_group(self.process, deadline)
+        stop_group(self.process, self.stop_deadline)
 
-    def gone(self, deadline: float = 10.0) -> bool:
+    def gone(self) -> bool:
         """Whether the leader has been reaped and no process is left in its group."""
-        return group_gone(self.process, deadline)
+        return group_gone(self.process, self.stop_deadline)

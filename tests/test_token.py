@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -12,11 +12,12 @@ import pytest
 from bearerguard import AccessToken, ConfigurationError, InsufficientScopeError
 from bearerguard._token import RequiredScopes
 
+EXP = 1_800_003_600  # 2027-01-15 09:00 UTC
 RAW = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxMjMifQ.c2lnbmF0dXJlLWJ5dGVz"
 
 
 def make_token(scopes: str = "read:contacts write:contacts", realm: str = "api", **claims: Any):
-    body = {"sub": "auth0|123", "scope": scopes, **claims}
+    body = {"sub": "auth0|123", "scope": scopes, "exp": EXP, **claims}
     return AccessToken(
         claims=MappingProxyType(body),
         header=MappingProxyType({"alg": "RS256", "kid": "k1"}),
@@ -24,8 +25,6 @@ def make_token(scopes: str = "read:contacts write:contacts", realm: str = "api",
         issuer="https://tenant.auth0.com/",
         audience=("https://api.example.com",),
         subject="auth0|123",
-        expires_at=datetime(2027, 1, 15, 9, tzinfo=timezone.utc),
-        issued_at=None,
         raw=RAW,
         realm=realm,
     )
@@ -162,6 +161,29 @@ def test_client_id_from_client_id_or_azp(claims: dict[str, Any], expected: str |
     assert make_token(**claims).client_id == expected
 
 
+# --- times ---------------------------------------------------------------------------------
+
+
+def test_expires_at_is_the_exp_claim_as_an_aware_utc_datetime() -> None:
+    expires = make_token().expires_at
+    assert expires == datetime(2027, 1, 15, 9, tzinfo=timezone.utc)
+    assert expires.utcoffset() == timedelta(0)
+
+
+def test_issued_at_is_the_iat_claim_and_none_without_one() -> None:
+    assert make_token().issued_at is None
+    issued = make_token(iat=EXP - 3600).issued_at
+    assert issued == datetime(2027, 1, 15, 8, tzinfo=timezone.utc)
+    assert issued is not None
+    assert issued.utcoffset() == timedelta(0)
+
+
+def test_fractional_numeric_dates_keep_their_microseconds() -> None:
+    token = make_token(exp=EXP + 0.25, iat=EXP - 0.5)
+    assert token.expires_at == datetime(2027, 1, 15, 9, 0, 0, 250000, tzinfo=timezone.utc)
+    assert token.issued_at == datetime(2027, 1, 15, 8, 59, 59, 500000, tzinfo=timezone.utc)
+
+
 # --- immutability and repr ------------------------------------------------------------------
 
 
@@ -170,6 +192,16 @@ def test_access_token_is_frozen(name: str) -> None:
     token = make_token()
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(token, name, "changed")
+
+
+@pytest.mark.parametrize("name", ["expires_at", "issued_at"])
+def test_its_times_cannot_be_set_either(name: str) -> None:
+    token = make_token()
+    # Refused by the frozen dataclass' __setattr__; for a name that is not a field,
+    # CPython refuses with a TypeError from its slots class (python/cpython#105936).
+    with pytest.raises((dataclasses.FrozenInstanceError, AttributeError, TypeError)):
+        setattr(token, name, datetime(2099, 1, 1, tzinfo=timezone.utc))
+    assert token.expires_at == datetime(2027, 1, 15, 9, tzinfo=timezone.utc)
 
 
 def test_claims_and_header_are_read_only() -> None:

@@ -20,8 +20,8 @@ bearerguard.django middleware + decorator  >= 0.90x        >= 0.75x
 FastAPI also gets a route whose dependency only reads the header (peers measured
 that at 0.86x): the price of FastAPI's dependency machinery, for reference.
 The ASGI and FastAPI apps also serve ``/floor``, where the view is preceded by
-``cryptography``'s check of the token's RS256 signature and nothing else (no
-parsing, no claims; ``servers/_serving.signature_floor``), loaded with a new
+the cheapest check of the token's RS256 signature (bearerguard's own) and nothing
+else (no parsing, no claims; ``servers/_serving.signature_floor``), loaded with a new
 token per request: the ratio no verifier could beat on that setup, and the
 yardstick for bearerguard's own "new token" ratio.
 

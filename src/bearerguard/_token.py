@@ -41,7 +41,11 @@ class AccessToken:
     # of what the verifier adds to the signature check.
     @property
     def expires_at(self) -> datetime:
-        """When the token expires: its ``exp`` claim as an aware datetime in UTC."""
+        """When the token expires: its ``exp`` claim as an aware datetime in UTC.
+
+        Every verified token has one; an ``AccessToken`` built by hand without ``exp``
+        raises ``KeyError`` here.
+        """
         return _from_timestamp(self.claims["exp"], _UTC)
 
     @property

@@ -30,6 +30,7 @@ from bearerguard import (
     KeySetUnavailableError,
     MalformedTokenError,
     MissingTokenError,
+    SenderConstrainedTokenError,
     UnknownKeyError,
 )
 
@@ -38,11 +39,7 @@ from .support import challenge_params
 INVALID_TOKEN_FAMILY = [
     (InvalidTokenError, "Invalid token"),
     (MalformedTokenError, "Invalid token"),
-    (
-        EncryptedTokenError,
-        "The access token is encrypted (JWE), not a signed JWT; "
-        "request it with the audience of this API",
-    ),
+    (EncryptedTokenError, "The access token is encrypted (JWE); this API accepts signed JWTs"),
     (UnknownKeyError, "Invalid token"),
     (InvalidSignatureError, "Invalid token"),
     (InvalidIssuerError, "The access token was issued by an untrusted issuer"),
@@ -50,6 +47,11 @@ INVALID_TOKEN_FAMILY = [
     (ExpiredTokenError, "The access token expired"),
     (ImmatureTokenError, "The access token is not valid yet"),
     (InvalidClaimsError, "Invalid token"),
+    (
+        SenderConstrainedTokenError,
+        "The access token is sender-constrained (bound to a key) and cannot be used as a "
+        "bearer token",
+    ),
 ]
 ALL_ERRORS: list[type[BearerError]] = [
     MissingTokenError,
@@ -387,6 +389,7 @@ def test_the_tree_has_exactly_the_documented_shape():
         ExpiredTokenError,
         ImmatureTokenError,
         InvalidClaimsError,
+        SenderConstrainedTokenError,
     }
     for cls, _ in INVALID_TOKEN_FAMILY:
         if cls is not InvalidTokenError:

@@ -37,6 +37,7 @@ from ._errors import (
     KeySetUnavailableError,
     MalformedTokenError,
     MissingTokenError,
+    SenderConstrainedTokenError,
     UnknownKeyError,
 )
 from ._rules import Rule
@@ -63,6 +64,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingTokenError",
     "Rule",
+    "SenderConstrainedTokenError",
     "UnknownKeyError",
     "Verifier",
     "VerifierConfig",

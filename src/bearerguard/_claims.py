@@ -21,7 +21,9 @@ from ._errors import (
     InvalidIssuerError,
     InvalidTokenError,
     MalformedTokenError,
+    SenderConstrainedTokenError,
 )
+from ._issuers import near_miss
 from ._token import AccessToken, verified_token
 
 __all__ = [
@@ -37,7 +39,8 @@ __all__ = [
 _MIN_DATE, _MAX_DATE = -62135596800, 253402300799
 _MAX_KID_LENGTH = 1024
 _ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
-_LENIENT_TYPES = _ACCESS_TOKEN_TYPES | {"jwt", "application/jwt"}
+_PLAIN_JWT_TYPES = frozenset({"jwt", "application/jwt"})
+_LENIENT_TYPES = _ACCESS_TOKEN_TYPES | _PLAIN_JWT_TYPES
 _STRICT_REQUIRED = ("sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
 _NO_SCOPE = frozenset({""})
 _STRING_CLAIMS = frozenset({"sub", "client_id", "azp", "jti", "org_id", "org_name"})
@@ -71,7 +74,8 @@ def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str
     allowed = _ACCESS_TOKEN_TYPES if config.rfc9068_strict else _LENIENT_TYPES
     if (typ is None and config.rfc9068_strict) or (typ is not None and typ.lower() not in allowed):
         raise InvalidClaimsError(
-            reason="The token's typ is not at+jwt as RFC 9068 requires."
+            reason="The token's typ is not at+jwt as RFC 9068 requires (an ID token, or "
+            "a token meant for another purpose?)."
             if config.rfc9068_strict
             else "The token's typ marks another kind of JWT, not an access token."
         )
@@ -79,11 +83,37 @@ def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str
 
 
 def unverified_issuer(claims: Mapping[str, Any], config: VerifierConfig) -> str:
-    """The token's ``iss`` if it is exactly a configured issuer: checked before any network."""
+    """The configured issuer the token's ``iss`` names: checked before any network.
+
+    ``iss`` may be any equivalent spelling of a configured issuer's URL (see
+    ``_issuers``); what is returned is the configured issuer, whose key set the
+    token must be signed with. Anything else is refused, with a hint for the log
+    when the refusal looks like a configuration mistake rather than an attack.
+    """
     issuer = claims.get("iss")
-    if not isinstance(issuer, str) or issuer not in config.issuers:
-        raise InvalidIssuerError()
-    return issuer
+    if isinstance(issuer, str):
+        configured = config.issuer_index.find(issuer)
+        if configured is not None:
+            return configured
+        error = InvalidIssuerError()
+        miss = near_miss(issuer, config.issuers)
+        if miss is not None:
+            error.hint = (
+                f"Tokens name the issuer {_shown(issuer)}, which differs from the configured "
+                f"{miss[0]!r} only by {miss[1]}: if that is your provider, configure "
+                f"issuer={_shown(issuer)}."
+            )
+        raise error
+    raise InvalidIssuerError(reason="The token has no iss claim, or it is not a string.")
+
+
+def _shown(text: str) -> str:
+    """A claim's text fit for a log line: quoted, printable, short."""
+    return (
+        repr(text[:200] + ("..." if len(text) > 200 else ""))
+        .encode("ascii", "backslashreplace")
+        .decode()
+    )
 
 
 def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a faster call
@@ -116,7 +146,9 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         if aud in audiences:
             break
     else:
-        raise InvalidAudienceError()
+        raise _wrong_audience(header, claims, audience, audiences)
+    if "cnf" in claims:
+        raise SenderConstrainedTokenError(reason=_bound_reason(claims["cnf"]))
 
     for name in _STRING_CLAIMS & claims.keys():  # the ones present, even if null
         if not isinstance(claims[name], str):
@@ -136,11 +168,76 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         MappingProxyType(claims if type(claims) is dict and owned else dict(claims)),
         header if type(header) is MappingProxyType else MappingProxyType(dict(header)),
         _scopes(claims, config.scope_claims),
-        issuer,
+        claims["iss"],  # as the token spells it; ``issuer`` is the configured spelling
         audience,
         claims.get("sub"),
         raw,
         config.realm,
+    )
+
+
+_ID_TOKEN_MARKS = ("nonce", "at_hash", "c_hash", "auth_time")
+
+
+def _wrong_audience(
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    audience: tuple[str, ...],
+    audiences: tuple[str, ...],
+) -> InvalidAudienceError:
+    """The refusal of a signed token for another audience, saying what it most likely is."""
+    marks = _id_token_marks(header, claims, audience)
+    if marks:
+        return InvalidAudienceError(
+            reason=(
+                f"This is an ID token, not an access token: it carries {', '.join(marks)} and "
+                "its aud is a client id. Send the access token your client received, requested "
+                "with your API's identifier as its audience (resource, RFC 8707)."
+            )
+        )
+    error = InvalidAudienceError()
+    for aud in audience:
+        for configured in audiences:
+            if aud.rstrip("/") == configured.rstrip("/"):
+                error.hint = (
+                    f"Tokens are for the audience {_shown(aud)}, which differs from the "
+                    f"configured {configured!r} only by a trailing slash: the audience is "
+                    f"compared exactly; configure audience={_shown(aud)}."
+                )
+                return error
+    return error
+
+
+def _id_token_marks(
+    header: Mapping[str, Any], claims: Mapping[str, Any], audience: tuple[str, ...]
+) -> list[str]:
+    """The claims that make a token an OpenID Connect ID token (Core §2, §3.1.3.6), if it is
+    one: typed as a plain JWT, for a client (no URL as aud), with no scopes, and carrying
+    what only ID tokens carry. Keycloak says so itself in its ``typ`` claim."""
+    kind = claims.get("typ")
+    if kind == "Bearer":
+        return []
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in _PLAIN_JWT_TYPES):
+        return []
+    marks = [name for name in _ID_TOKEN_MARKS if name in claims]
+    if kind == "ID":
+        return marks or ["typ ID"]
+    if not marks or "scope" in claims or "scp" in claims:
+        return []
+    return [] if any("://" in aud for aud in audience) else marks
+
+
+def _bound_reason(cnf: Any) -> str:
+    """Which key the token is bound to, by the confirmation members it names (RFC 7800 §3)."""
+    kinds = {"jkt": "a DPoP key (cnf.jkt, RFC 9449)", "x5t#S256": "a client certificate "
+             "(cnf.x5t#S256, RFC 8705)"}  # fmt: skip
+    members = [kinds.get(name, f"cnf.{name}") for name in cnf] if isinstance(cnf, dict) else []
+    bound = " and ".join(members[:3]) if members else "a key (cnf claim)"
+    return (
+        f"The token is sender-constrained: its issuer bound it to {bound}. This API accepts "
+        "bearer tokens only and cannot check that binding, so the token is refused (a stolen "
+        "bound token must not work as a bearer token)."
     )
 
 

@@ -1,28 +1,43 @@
 """Verifier settings: frozen, keyword-only, validated when built.
 
-Every message says what to do. Issuers are normalised here (a bare domain
-becomes ``https://domain/``); tokens are later compared verbatim against the
-normalised list, never normalised themselves (RFC 7519 §7.3).
+Every message names the setting, what it was given and what to write instead
+(``_coerce``). Issuers are normalised here (a bare domain becomes
+``https://domain/``) and indexed by every equivalent spelling of their URL
+(``_issuers``); a token's ``iss`` is looked up there, never rewritten.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
+from ._coerce import integer, names, number, refuse, switch
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError
+from ._issuers import IssuerIndex, normalize_issuer
+from ._settings import SETTING_NAMES, settings_from_mapping
+from ._urls import check_url, is_loopback_host
+
+# Settings by name, URL checks and issuers live in their own modules; kept importable here.
+__all__ = [
+    "ASYMMETRIC_ALGORITHMS",
+    "SETTING_NAMES",
+    "CachePolicy",
+    "VerifierConfig",
+    "check_url",
+    "is_loopback_host",
+    "normalize_issuer",
+    "settings_from_mapping",
+]
 
 ASYMMETRIC_ALGORITHMS = frozenset(
     {
         "RS256", "RS384", "RS512",
         "PS256", "PS384", "PS512",
         "ES256", "ES384", "ES512", "ES256K",
-        "EdDSA",
+        "EdDSA", "Ed25519", "Ed448",  # Ed25519/Ed448: RFC 9864's fully-specified names
     }
 )  # fmt: skip
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -41,6 +56,10 @@ class CachePolicy:
 
     Times are seconds. ``ttl`` applies when the response has no usable
     ``Cache-Control: max-age``; a max-age is honoured within ``min_ttl..max_ttl``.
+
+    Example::
+
+        Verifier(issuer=..., audience=..., cache=CachePolicy(ttl=300, fetch_timeout=2))
     """
 
     ttl: float = 600.0
@@ -59,22 +78,35 @@ class CachePolicy:
             "ttl", "min_ttl", "max_ttl", "unknown_kid_cooldown", "stale_if_error",
             "failure_backoff", "max_failure_backoff", "discovery_ttl", "fetch_timeout",
         ):  # fmt: skip
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise ConfigurationError(f"jwks {name} must be a number of seconds >= 0.")
+            value = number(getattr(self, name), name, math.inf, f"CachePolicy({name}=60)")
+            object.__setattr__(self, name, value)
         if not self.min_ttl <= self.ttl <= self.max_ttl:
-            raise ConfigurationError("jwks ttl must lie between min_ttl and max_ttl.")
+            raise ConfigurationError(
+                f"CachePolicy ttl must lie between min_ttl and max_ttl; got ttl={self.ttl:g}, "
+                f"min_ttl={self.min_ttl:g}, max_ttl={self.max_ttl:g}.",
+                setting="ttl",
+            )
         if self.fetch_timeout <= 0:
             raise ConfigurationError(
-                "fetch_timeout must be > 0 seconds: every fetch needs a deadline."
+                "fetch_timeout must be > 0 seconds: every fetch needs a deadline.",
+                setting="fetch_timeout",
             )
-        if self.max_document_bytes < 1024:
-            raise ConfigurationError("max_document_bytes must be at least 1024.")
+        integer(
+            self.max_document_bytes,
+            "max_document_bytes",
+            1024,
+            1 << 30,
+            "CachePolicy(max_document_bytes=262144)",
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifierConfig:
     """Validated settings of a :class:`~bearerguard.Verifier`.
+
+    Each field takes what the Verifier's keyword of the same meaning takes (a string
+    or a list for the lists); a wrong value raises :class:`ConfigurationError` naming
+    the Verifier's keyword.
 
     Example::
 
@@ -98,53 +130,67 @@ class VerifierConfig:
     cache: CachePolicy = field(default_factory=CachePolicy)
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
+    #: the issuers, found by any equivalent spelling of their URL (RFC 3986 §6.2.2-6.2.3)
+    issuer_index: IssuerIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        issuers = tuple(normalize_issuer(i) for i in _as_tuple(self.issuers, "issuer"))
-        if not issuers:
-            raise ConfigurationError(
-                "An issuer is required: pass issuer='your-tenant.auth0.com' "
-                "(or the full URL your provider puts in the 'iss' claim)."
-            )
-        object.__setattr__(self, "issuers", tuple(dict.fromkeys(issuers)))
+        issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
+        given_issuers = names(self.issuers, "issuer", issuer_example)
+        index = IssuerIndex(normalize_issuer(i) for i in given_issuers)
+        object.__setattr__(self, "issuers", index.issuers)
+        object.__setattr__(self, "issuer_index", index)
 
-        audiences = _as_tuple(self.audiences, "audience")
-        if not audiences or any(not a or a != a.strip() for a in audiences):
-            raise ConfigurationError(
-                "An audience is required to validate the 'aud' claim: pass "
-                "audience='https://api.example.com' (your API's identifier)."
-            )
-        object.__setattr__(self, "audiences", tuple(dict.fromkeys(audiences)))
+        audiences = names(self.audiences, "audience", "audience='https://api.example.com'")
+        object.__setattr__(self, "audiences", audiences)
 
+        object.__setattr__(self, "secret", _check_secret(self.secret))
         object.__setattr__(self, "algorithms", _check_algorithms(self.algorithms, self.secret))
-        object.__setattr__(self, "leeway", _check_seconds(self.leeway, "leeway", MAX_LEEWAY))
+        leeway = number(self.leeway, "leeway", MAX_LEEWAY, "leeway=30")
+        object.__setattr__(self, "leeway", leeway)
         if self.max_age is not None:
-            object.__setattr__(self, "max_age", _check_seconds(self.max_age, "max_age", math.inf))
-        object.__setattr__(self, "jwks_uris", _check_jwks_uris(self.jwks_uri, self.issuers))
-        object.__setattr__(
-            self, "organizations", frozenset(_as_tuple(self.organizations, "organization"))
+            max_age = number(self.max_age, "max_age", math.inf, "max_age=3600")
+            object.__setattr__(self, "max_age", max_age)
+        object.__setattr__(self, "jwks_uris", _check_jwks_uris(self.jwks_uri, index))
+        organizations = names(
+            self.organizations, "organization", "organization='org_abc123'", allow_empty=True
         )
-
-        claims = _as_tuple(self.scope_claims, "scope_claims")
-        if not claims or any(not c for c in claims):
-            raise ConfigurationError(
-                "scope_claims must name at least one claim, e.g. ('scope', 'scp', 'permissions')."
+        object.__setattr__(self, "organizations", frozenset(organizations))
+        object.__setattr__(
+            self,
+            "scope_claims",
+            names(self.scope_claims, "scope_claims", "scope_claims=('scope', 'permissions')"),
+        )
+        object.__setattr__(
+            self,
+            "rfc9068_strict",
+            switch(self.rfc9068_strict, "rfc9068_strict"),
+        )
+        integer(self.max_token_size, "max_token_size", 512, 1 << 20, "max_token_size=16384")
+        integer(
+            self.token_cache_size,
+            "token_cache_size",
+            0,
+            MAX_TOKEN_CACHE_SIZE,
+            "token_cache_size=1024 (0 turns the cache off)",
+        )
+        realm = self.realm
+        if not isinstance(realm, str) or not SCOPE_TOKEN.fullmatch(realm.replace(" ", "!")):
+            raise refuse(
+                "realm",
+                "must be printable ASCII without quotes or backslashes",
+                realm,
+                "realm='api'",
             )
-        object.__setattr__(self, "scope_claims", claims)
-
-        if not isinstance(self.max_token_size, int) or not 512 <= self.max_token_size <= 1 << 20:
-            raise ConfigurationError("max_token_size must be an integer between 512 and 1048576.")
-        size = self.token_cache_size
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise ConfigurationError("token_cache_size must be an integer (0 turns the cache off).")
-        if not 0 <= size <= MAX_TOKEN_CACHE_SIZE:
-            raise ConfigurationError(
-                f"token_cache_size must lie between 0 (off) and {MAX_TOKEN_CACHE_SIZE}."
+        cache: Any = self.cache  # any value may arrive here, whatever the annotation says
+        if cache is None:
+            object.__setattr__(self, "cache", CachePolicy())
+        elif not isinstance(cache, CachePolicy):
+            raise refuse(
+                "cache",
+                "must be a bearerguard CachePolicy",
+                cache,
+                "cache=CachePolicy(ttl=300)",
             )
-        if not self.realm or not SCOPE_TOKEN.fullmatch(self.realm.replace(" ", "!")):
-            raise ConfigurationError("realm must be printable ASCII without quotes or backslashes.")
-        if not isinstance(self.cache, CachePolicy):
-            raise ConfigurationError("cache must be a bearerguard CachePolicy.")
 
     @property
     def uses_key_sets(self) -> bool:
@@ -152,197 +198,89 @@ class VerifierConfig:
         return bool(self.algorithms & ASYMMETRIC_ALGORITHMS)
 
 
-def normalize_issuer(value: str) -> str:
-    """Turn ``tenant.auth0.com`` into ``https://tenant.auth0.com/``; check URLs are usable.
-
-    Example::
-
-        normalize_issuer("tenant.auth0.com")             # 'https://tenant.auth0.com/'
-        normalize_issuer("https://login.example.com/")   # unchanged
-    """
-    if not isinstance(value, str) or not value or value != value.strip():
-        raise ConfigurationError(f"Issuer {value!r} must be a non-empty string without spaces.")
-    if "://" not in value:
-        if "/" in value or "?" in value or "#" in value:
-            raise ConfigurationError(
-                f"Issuer {value!r} looks like a URL without a scheme: write it in full, "
-                "e.g. 'https://login.example.com/realms/main'."
-            )
-        value = f"https://{value}/"
-    check_url(value, what="Issuer")
-    return value
+def _check_secret(secret: object) -> bytes | None:
+    if secret is None or isinstance(secret, bytes):
+        return secret
+    if isinstance(secret, str):
+        return secret.encode()
+    if isinstance(secret, (bytearray, memoryview)):
+        return bytes(secret)
+    raise refuse(
+        "secret",
+        "must be the shared HMAC key as str or bytes",
+        secret,
+        "secret=os.environ['API_SIGNING_SECRET']",
+        secret=True,
+    )
 
 
-def check_url(url: str, *, what: str) -> None:
-    """Require ``https``, or ``http`` for loopback hosts only; no credentials, query or fragment."""
-    # urlsplit is lenient: it keeps spaces and control characters that no URL may carry.
-    if any(ch <= " " or ch == "\x7f" for ch in url):
-        raise ConfigurationError(f"{what} {url!r} contains spaces or control characters.")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as exc:
-        raise ConfigurationError(f"{what} {url!r} is not a valid URL.") from exc
-    if parts.scheme not in ("https", "http") or not host:
-        raise ConfigurationError(f"{what} {url!r} must be an https:// URL with a host.")
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise ConfigurationError(
-            f"{what} {url!r} must use https://; plain http is allowed only for loopback hosts "
-            "(127.0.0.0/8, ::1, localhost) during development."
+def _check_algorithms(algorithms: object, secret: bytes | None) -> frozenset[str]:
+    if isinstance(algorithms, str) and ("," in algorithms or " " in algorithms.strip()):
+        raise refuse(
+            "algorithms",
+            "is one string naming several algorithms",
+            algorithms,
+            "algorithms=['RS256', 'ES256'] (a list)",
         )
-    if parts.username or parts.password or parts.query or parts.fragment:
+    names_ = frozenset(names(algorithms, "algorithms", "algorithms=['RS256']"))
+    if any(n.lower() == "none" for n in names_):
         raise ConfigurationError(
-            f"{what} {url!r} must not carry credentials, a query or a fragment."
+            "The 'none' algorithm is never allowed: unsigned tokens prove nothing.",
+            setting="algorithms",
         )
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost``, any of 127.0.0.0/8, or ``::1``."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _as_tuple(value: str | Sequence[str] | frozenset[str], what: str) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else tuple(value)
-    if not all(isinstance(item, str) for item in items):
-        raise ConfigurationError(f"Every {what} must be a string, got {items!r}.")
-    return items
-
-
-def _check_algorithms(
-    algorithms: Sequence[str] | frozenset[str], secret: bytes | None
-) -> frozenset[str]:
-    names = frozenset(_as_tuple(algorithms, "algorithm"))
-    if not names:
-        raise ConfigurationError("algorithms must allow at least one algorithm, e.g. ['RS256'].")
-    if any(n.lower() == "none" for n in names):
-        raise ConfigurationError(
-            "The 'none' algorithm is never allowed: unsigned tokens prove nothing."
-        )
-    unknown = names - SUPPORTED_ALGORITHMS
+    unknown = names_ - SUPPORTED_ALGORITHMS
     if unknown:
         raise ConfigurationError(
             f"Unsupported algorithm(s) {sorted(unknown)}; "
-            f"choose from {sorted(SUPPORTED_ALGORITHMS)}."
+            f"choose from {sorted(SUPPORTED_ALGORITHMS)}.",
+            setting="algorithms",
         )
-    hmac = names & HMAC_ALGORITHMS
+    hmac = names_ & HMAC_ALGORITHMS
     if hmac and secret is None:
         raise ConfigurationError(
             f"{sorted(hmac)} need a shared secret: pass secret=... or allow only "
-            "asymmetric algorithms such as RS256."
+            "asymmetric algorithms such as RS256.",
+            setting="secret",
         )
     if secret is not None:
         if not hmac:
             raise ConfigurationError(
-                "A secret is only used with HS256/HS384/HS512: add one to algorithms."
+                "A secret is only used with HS256/HS384/HS512: add one to algorithms.",
+                setting="secret",
             )
         shortest = max(HMAC_DIGEST_SIZES[n] for n in hmac)
         if len(secret) < shortest:
             raise ConfigurationError(
-                f"The secret must be at least {shortest} bytes for {sorted(hmac)} (RFC 7518 §3.2)."
+                f"The secret must be at least {shortest} bytes for {sorted(hmac)} (RFC 7518 §3.2).",
+                setting="secret",
             )
-    return names
+    return names_
 
 
-def _check_seconds(value: float, what: str, upper: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigurationError(f"{what} must be a number of seconds.")
-    if not 0 <= value <= upper:
-        raise ConfigurationError(f"{what} must lie between 0 and {upper:g} seconds.")
-    return float(value)
-
-
-def _check_jwks_uris(
-    jwks_uri: str | Mapping[str, str] | None, issuers: tuple[str, ...]
-) -> Mapping[str, str]:
+def _check_jwks_uris(jwks_uri: object, index: IssuerIndex) -> Mapping[str, str]:
     """One URL serves every issuer (e.g. an Auth0 custom domain and its canonical domain);
     a mapping names the URL of each issuer that should skip discovery."""
     if jwks_uri is None:
         return MappingProxyType({})
-    uris = dict.fromkeys(issuers, jwks_uri) if isinstance(jwks_uri, str) else jwks_uri
+    if isinstance(jwks_uri, str):
+        uris: Mapping[Any, Any] = dict.fromkeys(index.issuers, jwks_uri)
+    elif isinstance(jwks_uri, Mapping):
+        uris = jwks_uri
+    else:
+        raise refuse(
+            "jwks_uri",
+            "must be a URL, or a dict {issuer: URL}",
+            jwks_uri,
+            "jwks_uri='https://your-tenant.auth0.com/.well-known/jwks.json'",
+        )
     checked: dict[str, str] = {}
-    for given, uri in uris.items():
-        issuer = normalize_issuer(given)
-        if issuer not in issuers:
+    for given_issuer, uri in uris.items():
+        issuer = index.find(normalize_issuer(given_issuer, setting="jwks_uri"))
+        if issuer is None:
             raise ConfigurationError(
-                f"jwks_uri is given for {issuer!r}, which is not a configured issuer."
+                f"jwks_uri is given for {given_issuer!r}, which is not a configured issuer.",
+                setting="jwks_uri",
             )
         check_url(uri, what="jwks_uri")
         checked[issuer] = uri
     return MappingProxyType(checked)
-
-
-# --- settings given as strings (environment variables, Flask app.config, Django) -------------
-
-SETTING_NAMES: Mapping[str, str] = MappingProxyType(
-    {
-        "ISSUER": "issuer",
-        "AUDIENCE": "audience",
-        "ALGORITHMS": "algorithms",
-        "LEEWAY": "leeway",
-        "JWKS_URI": "jwks_uri",
-        "SECRET": "secret",
-        "RFC9068_STRICT": "rfc9068_strict",
-        "MAX_AGE": "max_age",
-        "ORGANIZATION": "organization",
-        "SCOPE_CLAIMS": "scope_claims",
-        "MAX_TOKEN_SIZE": "max_token_size",
-        "TOKEN_CACHE_SIZE": "token_cache_size",
-        "REALM": "realm",
-    }
-)
-_LIST_SETTINGS = {"issuer", "audience", "algorithms", "organization", "scope_claims"}
-_FLOAT_SETTINGS = {"leeway", "max_age"}
-_INT_SETTINGS = {"max_token_size", "token_cache_size"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def settings_from_mapping(
-    source: Mapping[str, Any], prefix: str = "BEARERGUARD_"
-) -> dict[str, Any]:
-    """Read ``BEARERGUARD_*`` settings into :class:`~bearerguard.Verifier` keyword arguments.
-
-    Values may be strings (environment variables: lists are comma-separated) or
-    already typed values (Flask ``app.config``). Unknown names are ignored.
-
-    Example::
-
-        settings_from_mapping({"BEARERGUARD_ISSUER": "a.auth0.com,login.example.com"})
-        # {'issuer': ['a.auth0.com', 'login.example.com']}
-    """
-    kwargs: dict[str, Any] = {}
-    for suffix, name in SETTING_NAMES.items():
-        if prefix + suffix not in source:
-            continue
-        value = source[prefix + suffix]
-        if isinstance(value, str):
-            value = _from_string(name, value, prefix + suffix)
-        if value is not None:
-            kwargs[name] = value
-    return kwargs
-
-
-def _from_string(name: str, raw: str, variable: str) -> Any:
-    text = raw.strip()
-    if name in _LIST_SETTINGS:
-        return [item.strip() for item in text.split(",") if item.strip()]
-    if name == "secret":
-        return text.encode() if text else None
-    if name == "rfc9068_strict":
-        if text.lower() not in _TRUE | _FALSE:
-            raise ConfigurationError(f"{variable} must be true or false, got {raw!r}.")
-        return text.lower() in _TRUE
-    if not text:
-        return None
-    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS:
-        try:
-            return int(text) if name in _INT_SETTINGS else float(text)
-        except ValueError:
-            raise ConfigurationError(f"{variable} must be a number, got {raw!r}.") from None
-    return text

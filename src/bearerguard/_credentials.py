@@ -108,9 +108,7 @@ def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
                 reason="The request repeats the Authorization header.", realm=realm
             )
         # Another scheme (Basic, DPoP, ...): "unsupported authentication method".
-        raise MissingTokenError(
-            reason="The Authorization header uses a scheme other than Bearer.", realm=realm
-        )
+        raise MissingTokenError(reason=_other_scheme_reason(value), realm=realm)
     if len(value) == 6 or value[6] != " ":
         raise InvalidRequestError(
             reason="The Bearer scheme must be followed by a space and the token.", realm=realm
@@ -121,6 +119,18 @@ def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
             reason="The Bearer credentials are not a single b64token (RFC 6750 §2.1).", realm=realm
         )
     return token
+
+
+def _other_scheme_reason(value: str) -> str:
+    """Why a field that does not start with Bearer carries no bearer credentials; a token
+    sent without any scheme (a common client mistake) is told apart from another scheme."""
+    if " " not in value and "\t" not in value and is_b64token(value):
+        what = "a JWT" if value.count(".") in (2, 4) else "a token"
+        return (
+            f"The Authorization header holds {what} without the Bearer scheme: send "
+            "'Authorization: Bearer <token>'."
+        )
+    return "The Authorization header uses a scheme other than Bearer."
 
 
 def is_b64token(token: str) -> bool:

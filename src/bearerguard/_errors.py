@@ -17,7 +17,7 @@ Exception tree::
     │   ├── InvalidAudienceError     ``aud`` names none of the configured audiences
     │   ├── ExpiredTokenError        ``exp`` has passed
     │   ├── ImmatureTokenError       ``nbf`` or ``iat`` lies in the future
-    │   └── InvalidClaimsError       a claim has the wrong type or fails a policy
+    │   ├── InvalidClaimsError       a claim has the wrong type or fails a policy
     ├── InsufficientScopeError       403, error="insufficient_scope", scope="..."
     └── KeySetUnavailableError       503 + Retry-After: the provider's keys cannot be had
 
@@ -25,7 +25,10 @@ Exception tree::
 
 Descriptions are fixed sentences chosen here; nothing from the token is ever
 echoed into a response. ``reason`` is a fixed, more precise sentence meant for
-logs and the command line, never for the response.
+logs and the command line, never for the response. ``hint`` is set on the few
+refusals that suggest the verifier itself is misconfigured (a token issuer that
+differs from the configured one only by a trailing slash, ...): the verifier logs
+it as a warning.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ __all__ = [
     "KeySetUnavailableError",
     "MalformedTokenError",
     "MissingTokenError",
+    "SenderConstrainedTokenError",
     "UnknownKeyError",
 ]
 
@@ -68,7 +72,16 @@ def _quoted(value: str) -> str:
 
 
 class ConfigurationError(ValueError):
-    """The verifier was configured in a way that cannot work; the message says what to do."""
+    """The verifier was configured in a way that cannot work; the message says what to do.
+
+    ``setting`` names the keyword argument at fault (``"issuer"``, ``"leeway"``, ...)
+    when there is one, so that callers reading settings from elsewhere (environment
+    variables, Flask's ``app.config``, Django's ``BEARERGUARD``) can name theirs.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class BearerError(Exception):
@@ -86,6 +99,8 @@ class BearerError(Exception):
     error: ClassVar[str | None] = "invalid_token"
     default_description: ClassVar[str] = "Invalid token"
     default_reason: ClassVar[str] = "The token was rejected."
+    #: what to change in the configuration, when this refusal suggests a mistake there
+    hint: str | None = None
 
     def __init__(
         self,
@@ -174,13 +189,13 @@ class MalformedTokenError(InvalidTokenError):
 class EncryptedTokenError(InvalidTokenError):
     """A five-segment JWE arrived where a signed JWT access token was expected (RFC 8725 §3.3)."""
 
-    default_description = (
-        "The access token is encrypted (JWE), not a signed JWT; "
-        "request it with the audience of this API"
-    )
+    default_description = "The access token is encrypted (JWE); this API accepts signed JWTs"
     default_reason = (
-        "The token has five segments: it is an encrypted JWE, not a signed access token. "
-        "Auth0 issues these when the client asks for a token without an audience."
+        "The token has five segments: it is an encrypted JWE, not a signed JWT. Providers "
+        "issue encrypted tokens meant for themselves (or for an API that holds the decryption "
+        "key), e.g. when the client asks for a token without naming this API: request the "
+        "token with your API's identifier as its audience (resource, RFC 8707), and make sure "
+        "the API is not set up at the provider to receive encrypted tokens."
     )
 
 
@@ -228,6 +243,25 @@ class InvalidClaimsError(InvalidTokenError):
     """A claim has the wrong JSON type or fails a configured policy (RFC 7519 §4, RFC 9068 §2)."""
 
     default_reason = "A claim has the wrong type or fails a policy."
+
+
+class SenderConstrainedTokenError(InvalidTokenError):
+    """The token is bound to a key (a ``cnf`` claim, RFC 7800) and was sent as a bearer token.
+
+    Its issuer bound it to a DPoP key (``cnf.jkt``, RFC 9449) or a client
+    certificate (``cnf["x5t#S256"]``, RFC 8705): whoever presents it must prove
+    possession of that key. A verifier that cannot check the proof must refuse the
+    token, or a stolen bound token would work as a plain bearer token.
+    """
+
+    default_description = (
+        "The access token is sender-constrained (bound to a key) and cannot be used "
+        "as a bearer token"
+    )
+    default_reason = (
+        "The token carries a cnf claim: its issuer bound it to a key, which this API cannot "
+        "check, so it is refused rather than accepted as a bearer token."
+    )
 
 
 class InsufficientScopeError(BearerError):

@@ -26,6 +26,8 @@ _COMPACT_JWE = re.compile(
     r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 )
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+# An opaque (reference) token: one run of RFC 6750 b64token characters, no dots.
+_OPAQUE = re.compile(r"[A-Za-z0-9_~+/-]+=*")
 _JSON_WHITESPACE = " \t\n\r"
 # The last character of a segment whose length is 2 or 3 (mod 4) carries 4 or 2
 # unused bits; a canonical encoding leaves them zero (RFC 4648 §3.5), so only
@@ -160,6 +162,13 @@ def _shape_error(token: str) -> MalformedTokenError | EncryptedTokenError:
     """The error for a token that is not a compact JWS: an encrypted one gets its own."""
     if _COMPACT_JWE.fullmatch(token):
         return EncryptedTokenError()
+    if "." not in token and _OPAQUE.fullmatch(token):
+        return MalformedTokenError(
+            reason="The token is not a JWT: it looks like an opaque access token, which only "
+            "its issuer can read. Providers issue those when the client names no API (e.g. "
+            "for their own userinfo endpoint): request the token with your API's identifier "
+            "as its audience (resource, RFC 8707) to get a JWT this API can verify."
+        )
     return MalformedTokenError(
         reason="The token is not three non-empty base64url segments separated by dots."
     )

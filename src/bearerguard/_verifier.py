@@ -10,13 +10,7 @@ from typing import Any
 
 import httpx
 
-from ._config import (
-    DEFAULT_SCOPE_CLAIMS,
-    DEFAULT_TOKEN_CACHE_SIZE,
-    CachePolicy,
-    VerifierConfig,
-    settings_from_mapping,
-)
+from ._config import DEFAULT_SCOPE_CLAIMS, DEFAULT_TOKEN_CACHE_SIZE, CachePolicy, VerifierConfig
 from ._credentials import (
     is_b64token,
     query_has_access_token,
@@ -26,14 +20,50 @@ from ._credentials import (
 from ._drive import adrive, drive
 from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingTokenError
 from ._flow import VerifyFlow, VerifyPlan, remembered, verify_now, warm_up_flow
+from ._hints import HintLimiter
 from ._intercept import interceptions
 from ._keycache import Fetch, KeyCache
 from ._refresh import Refresher, logger
+from ._settings import check_names, named_errors, settings_from_mapping
 from ._signatures import signature_primitives
 from ._token import AccessToken
 from ._tokencache import TokenCache
 
 __all__ = ["Verifier"]
+
+# The keywords of Verifier(): what from_env() accepts as overrides.
+_KEYWORDS = frozenset(
+    {
+        "issuer", "audience", "algorithms", "leeway", "jwks_uri", "secret", "rfc9068_strict",
+        "max_age", "organization", "scope_claims", "max_token_size", "token_cache_size",
+        "realm", "cache", "transport", "async_transport", "clock", "monotonic",
+    }
+)  # fmt: skip
+
+
+def _check_hooks(
+    transport: object, async_transport: object, clock: object, monotonic: object
+) -> None:
+    """The arguments for tests and proxies: the wrong kind would fail on the first request."""
+    if transport is not None and not isinstance(transport, httpx.BaseTransport):
+        raise ConfigurationError(
+            f"transport must be an httpx.BaseTransport (e.g. httpx.HTTPTransport()), "
+            f"got {type(transport).__name__}.",
+            setting="transport",
+        )
+    if async_transport is not None and not isinstance(async_transport, httpx.AsyncBaseTransport):
+        raise ConfigurationError(
+            f"async_transport must be an httpx.AsyncBaseTransport (e.g. "
+            f"httpx.AsyncHTTPTransport()), got {type(async_transport).__name__}.",
+            setting="async_transport",
+        )
+    for name, value, example in (("clock", clock, "time"), ("monotonic", monotonic, "monotonic")):
+        if not callable(value):
+            raise ConfigurationError(
+                f"{name} must be a function returning seconds (e.g. time.{example}), "
+                f"got {type(value).__name__}.",
+                setting=name,
+            )
 
 
 class Verifier:
@@ -96,24 +126,24 @@ class Verifier:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        config = VerifierConfig(
-            issuers=(issuer,) if isinstance(issuer, str) else tuple(issuer),
-            audiences=(audience,) if isinstance(audience, str) else tuple(audience),
-            algorithms=frozenset(algorithms),
-            leeway=leeway,
-            jwks_uri=jwks_uri,
-            secret=secret.encode() if isinstance(secret, str) else secret,
-            rfc9068_strict=rfc9068_strict,
-            max_age=max_age,
-            organizations=frozenset(
-                (organization,) if isinstance(organization, str) else organization
-            ),
-            scope_claims=(scope_claims,) if isinstance(scope_claims, str) else tuple(scope_claims),
-            max_token_size=max_token_size,
-            token_cache_size=token_cache_size,
-            realm=realm,
-            cache=cache or CachePolicy(),
-        )
+        settings: dict[str, Any] = {  # VerifierConfig checks each, naming the keyword
+            "issuers": issuer,
+            "audiences": audience,
+            "algorithms": algorithms,
+            "leeway": leeway,
+            "jwks_uri": jwks_uri,
+            "secret": secret,
+            "rfc9068_strict": rfc9068_strict,
+            "max_age": max_age,
+            "organizations": organization,
+            "scope_claims": scope_claims,
+            "max_token_size": max_token_size,
+            "token_cache_size": token_cache_size,
+            "realm": realm,
+            "cache": cache,
+        }
+        config = VerifierConfig(**settings)
+        _check_hooks(transport, async_transport, clock, monotonic)
         self._config = config
         self._clock = clock
         self._monotonic = monotonic
@@ -127,6 +157,7 @@ class Verifier:
             else None,
         )
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
+        self._hints = HintLimiter(monotonic)
         interceptions.track(self)  # so a fake issuer (bearerguard.testing) can reset the keys
 
     @classmethod
@@ -145,15 +176,25 @@ class Verifier:
             # BEARERGUARD_ISSUER=tenant.auth0.com BEARERGUARD_AUDIENCE=https://api.example.com
             verifier = Verifier.from_env()
         """
-        settings = settings_from_mapping(os.environ if environ is None else environ)
+        source = os.environ if environ is None else environ
+        check_names(source)
+        unknown = sorted(set(overrides) - _KEYWORDS)
+        if unknown:
+            raise ConfigurationError(
+                f"Verifier.from_env() got unknown keyword(s) {', '.join(unknown)}; "
+                f"it takes {', '.join(sorted(_KEYWORDS))}.",
+            )
+        settings = settings_from_mapping(source)
+        from_source = set(settings) - set(overrides)
         settings.update(overrides)
         for name in ("issuer", "audience"):
-            if not settings.get(name):
+            if settings.get(name) is None:
                 raise ConfigurationError(
                     f"Set BEARERGUARD_{name.upper()} (comma-separated for several), "
-                    f"or pass {name}=... to Verifier.from_env()."
+                    f"or pass {name}=... to Verifier.from_env().",
+                    setting=name,
                 )
-        return cls(**settings)
+        return named_errors(lambda: cls(**settings), from_source)
 
     @property
     def config(self) -> VerifierConfig:
@@ -201,6 +242,15 @@ class Verifier:
     def _refused(self, exc: BearerError) -> None:
         exc.realm = self._config.realm
         logger.debug("Refused a bearer token: %s", exc.reason)
+        if exc.hint is not None:
+            held = self._hints.admit(type(exc).__name__)
+            if held is not None:
+                logger.warning(
+                    "Refused a bearer token, probably because of this verifier's configuration "
+                    "(warned at most once a minute%s): %s",
+                    f"; {held} more such refusals since the last warning" if held else "",
+                    exc.hint,
+                )
 
     def verify_authorization(
         self, header: str | Sequence[str] | None, *, query: str | None = None

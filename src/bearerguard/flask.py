@@ -22,9 +22,9 @@ and app factories never need the extension object.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from inspect import iscoroutinefunction
-from typing import ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 try:
     from flask import Blueprint, Flask, Request, Response, current_app, request
@@ -34,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from ._config import settings_from_mapping
 from ._errors import BearerError, ConfigurationError, MissingTokenError
+from ._settings import check_names, named_errors
 from ._token import AccessToken, RequiredScopes
 from ._verifier import Verifier
 
@@ -86,17 +87,35 @@ class BearerGuard:
         """Give ``app`` its verifier and error handler; raise ConfigurationError if unset."""
         verifier = self._verifier
         if verifier is None:
-            settings = settings_from_mapping(app.config)
-            missing = [
-                f"BEARERGUARD_{n.upper()}" for n in ("issuer", "audience") if not settings.get(n)
-            ]
-            if missing:
-                raise ConfigurationError(_UNSET.format(", ".join(missing)))
-            verifier = Verifier(**settings)
+            verifier = _verifier_from_config(app.config)
+        elif not isinstance(verifier, Verifier):
+            raise ConfigurationError(
+                f"BearerGuard(verifier=...) must be a bearerguard.Verifier, "
+                f"got {type(verifier).__name__}.",
+                setting="verifier",
+            )
         app.extensions[_EXTENSION] = verifier
         # Whichever is registered first, the app's own handler for BearerError is kept.
         if BearerError not in app.error_handler_spec[None][None]:
             app.register_error_handler(BearerError, error_response)
+
+
+def _verifier_from_config(config: Mapping[str, Any]) -> Verifier:
+    """The verifier ``app.config``'s ``BEARERGUARD_*`` keys describe; mistakes named as keys."""
+    check_names(config, where="app.config")
+    settings = settings_from_mapping(config, label=_config_key)
+    missing = [
+        f"BEARERGUARD_{name.upper()}"
+        for name in ("issuer", "audience")
+        if settings.get(name) is None
+    ]
+    if missing:
+        raise ConfigurationError(_UNSET.format(", ".join(missing)))
+    return named_errors(lambda: Verifier(**settings), settings, label=_config_key)
+
+
+def _config_key(name: str) -> str:
+    return f"app.config[{name!r}]"
 
 
 def error_response(exc: BearerError) -> Response:

@@ -130,11 +130,32 @@ def test_a_token_for_another_api_is_refused_and_both_audiences_are_shown(
     )
 
 
-def test_an_issuer_differing_by_the_trailing_slash_is_pointed_out(cli: Run, issuer: FakeIssuer):
+def test_an_issuer_written_without_its_trailing_slash_is_the_same_issuer(
+    cli: Run, issuer: FakeIssuer
+):
     result = cli("verify", issuer.token(), "--issuer", ISSUER.rstrip("/"), "--audience", AUDIENCE)
+    assert result.status == 0, result.out
+    assert f"issuer     {ISSUER}\n" in result.out  # as the token spells it
+
+
+def test_an_issuer_differing_by_a_trailing_slash_on_its_path_is_pointed_out(cli: Run):
+    realm = ISSUER + "realms/main"
+    with FakeIssuer(issuer=realm) as fake:
+        result = cli("verify", fake.token(), "--issuer", realm + "/", "--audience", AUDIENCE)
     assert result.status == 1
     assert "The iss claim is not one of the configured issuers." in result.out
-    assert "differ only by the trailing slash" in result.out
+    assert "only by a trailing slash" in result.out
+    assert f"configure issuer='{realm}'" in result.out
+
+
+def test_a_header_without_the_bearer_scheme_is_refused_as_the_api_refuses_it(
+    cli: Run, issuer: FakeIssuer
+):
+    result = cli("verify", f"Authorization: {issuer.token()}", *TRUSTING)
+    assert result.status == 1
+    assert "HTTP 401 Unauthorized" in result.out
+    assert 'WWW-Authenticate: Bearer realm="api"' in result.out
+    assert "holds a JWT without the Bearer scheme" in result.out
 
 
 def test_a_tampered_token_fails_its_signature(cli: Run, issuer: FakeIssuer):
@@ -146,7 +167,7 @@ def test_a_tampered_token_fails_its_signature(cli: Run, issuer: FakeIssuer):
 @pytest.mark.parametrize(
     ("token", "reason"),
     [
-        ("garbage", "not three non-empty base64url segments"),
+        ("garbage", "it looks like an opaque access token"),
         ("a.b.c", "not canonical unpadded base64url"),
         ("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVy.dGFn", "encrypted JWE"),
         ("....", "not three non-empty base64url segments"),
@@ -254,7 +275,7 @@ def test_leeway_accepts_a_token_that_expired_within_it(cli: Run, issuer: FakeIss
         ),
         ((*TRUSTING, "--algorithm", "none"), "The 'none' algorithm is never allowed"),
         ((*TRUSTING, "--algorithm", "HS256"), "need a shared secret"),
-        ((*TRUSTING, "--leeway", "3600"), "leeway must lie between 0 and 600 seconds."),
+        ((*TRUSTING, "--leeway", "3600"), "leeway must lie between 0 and 600 seconds; got the float 3600.0"),
         ((*TRUSTING, "--scope", 'read"contacts'), "is not a scope name"),
     ],
 )
@@ -274,7 +295,7 @@ def test_a_bad_environment_variable_is_a_configuration_error(
     monkeypatch.setenv("BEARERGUARD_LEEWAY", "soon")
     result = cli("verify", issuer.token(), *TRUSTING)
     assert result.status == 2
-    assert "BEARERGUARD_LEEWAY must be a number, got 'soon'." in result.err
+    assert "BEARERGUARD_LEEWAY must be a number of seconds, got 'soon'." in result.err
 
 
 def test_an_empty_token_is_a_usage_error(cli: Run, monkeypatch: pytest.MonkeyPatch):

@@ -148,13 +148,21 @@ def read_token(argument: str) -> str:
     Users paste what they have: quoted strings, ``Bearer <token>``, whole
     ``Authorization: Bearer <token>`` header lines. Raises :class:`UsageError`.
     """
-    if argument == "-":
-        try:
-            text = sys.stdin.read(MAX_INPUT + 1)
-        except UnicodeDecodeError:
-            raise UsageError("stdin is not UTF-8 text.") from None
-    else:
-        text = argument
+    return token_of(read_input(argument), argument)
+
+
+def read_input(argument: str) -> str:
+    """What was given: the argument itself, or stdin's text for ``-``."""
+    if argument != "-":
+        return argument
+    try:
+        return sys.stdin.read(MAX_INPUT + 1)
+    except UnicodeDecodeError:
+        raise UsageError("stdin is not UTF-8 text.") from None
+
+
+def token_of(text: str, argument: str) -> str:
+    """The token in ``text`` (see :func:`unwrap`); :class:`UsageError` if there is none."""
     token = unwrap(text)
     if not token:
         raise UsageError("no token given" + (" (stdin was empty)." if argument == "-" else "."))
@@ -169,13 +177,37 @@ def unwrap(text: str) -> str:
         unwrap("Authorization: Bearer eyJ...")   # 'eyJ...'
         unwrap('"eyJ..."')                        # 'eyJ...'
     """
-    token = text.strip()
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
-        token = token[1:-1].strip()
+    token = _unquote(text)
     if token[:14].lower() == "authorization:":
         token = token[14:].strip()
     if token[:6].lower() == "bearer" and token[6:7] in (" ", "\t"):
         token = token[7:].strip()
+    return token
+
+
+def header_value(text: str) -> str | None:
+    """The ``Authorization`` field value when ``text`` is given as a header (a whole
+    ``Authorization: ...`` line, or a value starting with ``Bearer``), else ``None``:
+    such input is judged as the header an API would receive, not just its token.
+
+    Example::
+
+        header_value("Authorization: eyJ...")   # 'eyJ...'  (no scheme: an API refuses it)
+        header_value("Bearer eyJ...")           # 'Bearer eyJ...'
+        header_value("eyJ...")                  # None: a bare token
+    """
+    line = _unquote(text)
+    if line[:14].lower() == "authorization:":
+        return line[14:].strip(" \t")
+    if line[:6].lower() == "bearer" and line[6:7] in (" ", "\t", ""):
+        return line
+    return None
+
+
+def _unquote(text: str) -> str:
+    token = text.strip()
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
+        token = token[1:-1].strip()
     return token
 
 

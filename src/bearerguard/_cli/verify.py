@@ -38,9 +38,11 @@ from .decode import (
     Inspection,
     UsageError,
     add_token_argument,
+    header_value,
     inspect_token,
-    read_token,
+    read_input,
     render_contents,
+    token_of,
 )
 
 __all__ = ["Verdict", "check", "register"]
@@ -132,7 +134,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     """Verify, print, and return 0 (valid), 1 (refused) or 2 (usage or configuration)."""
     try:
-        raw = read_token(args.token)
+        text = read_input(args.token)
+        raw = token_of(text, args.token)
         verifier = Verifier(**_settings(args))
         required = _required_scopes(args.scope or ())
     except (UsageError, ConfigurationError) as exc:
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     now = time.time()
     inspection = inspect_token(raw, now)
-    verdict = check(verifier, raw, required, any_of=args.any_scope)
+    verdict = check(verifier, raw, required, any_of=args.any_scope, header=header_value(text))
     if args.json:
         print(pretty_json(_to_json(inspection, verdict, now)))
     else:
@@ -153,13 +156,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check(
-    verifier: Verifier, raw: str, required: Sequence[str] = (), *, any_of: bool = False
+    verifier: Verifier,
+    raw: str,
+    required: Sequence[str] = (),
+    *,
+    any_of: bool = False,
+    header: str | None = None,
 ) -> Verdict:
-    """Verify ``raw`` and require ``required``, as the middleware does for a route."""
+    """Verify ``raw`` and require ``required``, as the middleware does for a route.
+
+    With ``header`` (the ``Authorization`` value, when the input was given as one),
+    the header is judged as the adapters judge it, scheme and all: the same verdict
+    and status as the API.
+    """
     required = tuple(required)
     with _LogCollector() as log:
         try:
-            token = verifier.verify(raw)
+            if header is None:
+                token = verifier.verify(raw)
+            else:
+                token = verifier.verify_authorization(header)
         except BearerError as exc:
             return Verdict(None, exc, required, log=log.messages())
     try:
@@ -282,13 +298,12 @@ def _hints(
         if not isinstance(iss, str):
             return [f"The token carries no iss string; trusted: {trusted}."]
         hints = [f"The token's iss is {iss}; trusted: {trusted}."]
-        if any(iss.rstrip("/") == known.rstrip("/") for known in config.issuers):
-            hints.append("They differ only by the trailing slash: iss is compared exactly.")
-        return hints
+        return [*hints, refusal.hint] if refusal.hint else hints
     if isinstance(refusal, InvalidAudienceError):
         aud = claims.get("aud")
         shown = " ".join(aud) if isinstance(aud, list) else str(aud)
-        return [f"The token's aud is {shown}; expected one of: {', '.join(config.audiences)}."]
+        hints = [f"The token's aud is {shown}; expected one of: {', '.join(config.audiences)}."]
+        return [*hints, refusal.hint] if refusal.hint else hints
     if isinstance(refusal, ExpiredTokenError):
         exp = as_numeric_date(claims.get("exp"))
         if exp is not None:
@@ -303,7 +318,7 @@ def _hints(
             ]
         return []
     if isinstance(refusal, EncryptedTokenError):
-        return ["Request the token with your API's identifier as the audience."]
+        return ["Request the token with your API's identifier as its audience (or resource)."]
     if isinstance(refusal, UnknownKeyError):
         kid = header.get("kid")
         return [f"The key set of {claims.get('iss')} has no key for kid {kid} (another tenant?)."]

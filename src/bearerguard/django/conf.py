@@ -34,6 +34,7 @@ from django.utils.module_loading import import_string  # type: ignore[import-unt
 
 from bearerguard._config import SETTING_NAMES, settings_from_mapping
 from bearerguard._errors import ConfigurationError
+from bearerguard._settings import named_errors
 from bearerguard._verifier import Verifier
 
 __all__ = ["KNOWN_KEYS", "SETTING", "Problem", "build_verifier", "check_setting", "read_setting"]
@@ -119,28 +120,31 @@ def _examine(value: Any) -> tuple[list[Problem], Source]:
     if VERIFIER in value:
         return _examine_verifier(value, problems)
 
-    try:
-        kwargs = settings_from_mapping(value, prefix="")
+    try:  # an empty ISSUER or AUDIENCE is left out: reported as missing, with its own id
+        kwargs = settings_from_mapping(value, prefix="", label=_label)
     except ConfigurationError as exc:
         return [*problems, Problem("bearerguard.E006", str(exc))], _none
     for key, name, example in (
         ("ISSUER", "issuer", '"your-tenant.auth0.com"'),
         ("AUDIENCE", "audience", '"https://api.example.com"'),
     ):
-        if not kwargs.get(name):
+        if name not in kwargs:
             hint = f'Add "{key}": {example} (a list for several) to BEARERGUARD.'
             problems.append(Problem(_MISSING_IDS[key], f"BEARERGUARD has no {key}.", hint))
     if any(p.id in _MISSING_IDS.values() for p in problems):
         return problems, _none
     try:
-        verifier = Verifier(**kwargs)
-    # A value of the wrong type (e.g. "ISSUER": 42) fails inside the constructor.
-    except (ConfigurationError, TypeError, ValueError) as exc:
+        verifier = named_errors(lambda: Verifier(**kwargs), kwargs, prefix="", label=_label)
+    except ConfigurationError as exc:
         problems.append(
             Problem("bearerguard.E006", f"BEARERGUARD is invalid: {exc}", "Check its values.")
         )
         return problems, _none
     return problems, lambda: verifier
+
+
+def _label(key: str) -> str:
+    return f"BEARERGUARD[{key!r}]"
 
 
 def _unknown_keys(value: Mapping[Any, Any]) -> list[Problem]:

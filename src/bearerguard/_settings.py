@@ -1,0 +1,195 @@
+"""Settings given by name: ``BEARERGUARD_*`` environment variables, Flask's ``app.config``,
+Django's ``BEARERGUARD`` dict.
+
+Strings are parsed the way environment variables are written (lists comma-separated,
+``true``/``false``, numbers); typed values (Flask, Django) are passed on as they are
+and checked by :class:`~bearerguard.VerifierConfig` like any keyword argument. Either
+way a mistake is reported under the name the user wrote: ``BEARERGUARD_LEEWAY``,
+``app.config['BEARERGUARD_LEEWAY']`` or ``BEARERGUARD['LEEWAY']``. An unknown
+``BEARERGUARD_*`` name is refused with the closest known one: a misspelt security
+setting must never be silently ignored.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "OTHER_NAMES",
+    "SETTING_NAMES",
+    "check_names",
+    "named_errors",
+    "settings_from_mapping",
+]
+
+T = TypeVar("T")
+
+#: suffix of a ``BEARERGUARD_*`` name -> the Verifier keyword it sets
+SETTING_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "ISSUER": "issuer",
+        "AUDIENCE": "audience",
+        "ALGORITHMS": "algorithms",
+        "LEEWAY": "leeway",
+        "JWKS_URI": "jwks_uri",
+        "SECRET": "secret",
+        "RFC9068_STRICT": "rfc9068_strict",
+        "MAX_AGE": "max_age",
+        "ORGANIZATION": "organization",
+        "SCOPE_CLAIMS": "scope_claims",
+        "MAX_TOKEN_SIZE": "max_token_size",
+        "TOKEN_CACHE_SIZE": "token_cache_size",
+        "REALM": "realm",
+    }
+)
+#: ``BEARERGUARD_*`` names read elsewhere in the project, never by the Verifier:
+#: ``bearerguard token``'s client secret, the set-up scripts' virtualenv, the fuzz run's size.
+OTHER_NAMES = frozenset({"CLIENT_SECRET", "VENV", "FUZZ_EXAMPLES"})
+_LIST_SETTINGS = frozenset({"issuer", "audience", "algorithms", "organization", "scope_claims"})
+_FLOAT_SETTINGS = frozenset({"leeway", "max_age"})
+_INT_SETTINGS = frozenset({"max_token_size", "token_cache_size"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_REQUIRED = frozenset({"issuer", "audience"})
+_KEYWORD_TO_SUFFIX = {name: suffix for suffix, name in SETTING_NAMES.items()}
+
+
+def settings_from_mapping(
+    source: Mapping[str, Any],
+    prefix: str = "BEARERGUARD_",
+    *,
+    label: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Read ``BEARERGUARD_*`` settings into :class:`~bearerguard.Verifier` keyword arguments.
+
+    Values may be strings (environment variables: lists are comma-separated) or
+    already typed values (Flask ``app.config``, Django). An empty string is refused:
+    a variable set to nothing is a mistake, not a default (an empty ISSUER or AUDIENCE
+    is left out, for the caller to report as missing). ``label`` turns a name
+    (``"BEARERGUARD_LEEWAY"``) into what messages call it.
+
+    Example::
+
+        settings_from_mapping({"BEARERGUARD_ISSUER": "a.auth0.com,login.example.com"})
+        # {'issuer': ['a.auth0.com', 'login.example.com']}
+    """
+    kwargs: dict[str, Any] = {}
+    for suffix, name in SETTING_NAMES.items():
+        key = prefix + suffix
+        if key not in source:
+            continue
+        value = source[key]
+        if name in _REQUIRED and _blank(value):
+            continue  # reported as missing by the caller, under the caller's name for it
+        if isinstance(value, str):
+            value = _from_string(name, value, label(key) if label else key)
+        kwargs[name] = value
+    return kwargs
+
+
+def check_names(
+    names: Iterable[object], prefix: str = "BEARERGUARD_", *, where: str = "the environment"
+) -> None:
+    """Refuse any ``prefix*`` name bearerguard does not read, with a did-you-mean.
+
+    Example::
+
+        check_names(["BEARERGUARD_SCOPE_CLAIM"])
+        # ConfigurationError: Unknown setting BEARERGUARD_SCOPE_CLAIM in the environment;
+        # did you mean BEARERGUARD_SCOPE_CLAIMS? ...
+    """
+    known = [prefix + suffix for suffix in (*SETTING_NAMES, *sorted(OTHER_NAMES))]
+    unknown = [
+        name
+        for name in names
+        if isinstance(name, str) and name.startswith(prefix) and name not in known
+    ]
+    if not unknown:
+        return
+    described = []
+    for name in sorted(unknown):
+        match = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+        described.append(f"{name} (did you mean {match[0]}?)" if match else name)
+    settings = ", ".join(prefix + suffix for suffix in SETTING_NAMES)
+    raise ConfigurationError(
+        f"Unknown setting(s) in {where}: {', '.join(described)}. bearerguard reads "
+        f"{settings}; rename or remove the others.",
+        setting=None,
+    )
+
+
+def named_errors(
+    build: Callable[[], T],
+    given: Iterable[str],
+    prefix: str = "BEARERGUARD_",
+    *,
+    label: Callable[[str], str] | None = None,
+) -> T:
+    """Run ``build``; a :class:`ConfigurationError` about one of the settings ``given``
+    (keyword names) is raised again under the name the user wrote: ``prefix`` and the
+    setting's suffix (``BEARERGUARD_LEEWAY``), passed through ``label`` if given.
+
+    Example::
+
+        named_errors(lambda: Verifier(**kwargs), kwargs)
+        # ConfigurationError: BEARERGUARD_LEEWAY: leeway must lie between 0 and 600 seconds; ...
+    """
+    try:
+        return build()
+    except ConfigurationError as exc:
+        if exc.setting in set(given) and exc.setting in _KEYWORD_TO_SUFFIX:
+            name = prefix + _KEYWORD_TO_SUFFIX[exc.setting]
+            raise ConfigurationError(
+                f"{label(name) if label else name}: {exc}", setting=exc.setting
+            ) from None
+        raise
+
+
+def _blank(value: object) -> bool:
+    """Nothing at all: ``None``, an empty list, or a string of nothing but spaces and commas."""
+    if isinstance(value, str):
+        return not value.strip(" ,\t\n")
+    return value is None or (isinstance(value, (list, tuple, set, frozenset)) and not value)
+
+
+def _from_string(name: str, raw: str, variable: str) -> Any:
+    text = raw.strip()
+    if not text:
+        raise ConfigurationError(
+            f"{variable} is set but empty (an unset variable in a template?): "
+            "give it a value, or remove it to use the default.",
+            setting=name,
+        )
+    if name in _LIST_SETTINGS:
+        items = [item.strip() for item in text.split(",")]
+        if not all(items):
+            raise ConfigurationError(
+                f"{variable} has an empty item in {raw!r}: separate values by single commas, "
+                "e.g. 'a.example.com,b.example.com'.",
+                setting=name,
+            )
+        return items
+    if name == "secret":
+        return text.encode()
+    if name == "rfc9068_strict":
+        if text.lower() not in _TRUE | _FALSE:
+            raise ConfigurationError(
+                f"{variable} must be true or false, got {raw!r}.", setting=name
+            )
+        return text.lower() in _TRUE
+    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS:
+        try:
+            return int(text) if name in _INT_SETTINGS else float(text)
+        except ValueError:
+            kind = "a whole number" if name in _INT_SETTINGS else "a number of seconds"
+            raise ConfigurationError(
+                f"{variable} must be {kind}, got {raw!r}.", setting=name
+            ) from None
+    return text

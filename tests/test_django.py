@@ -8,6 +8,7 @@ real :class:`Verifier` fetching keys from in-process identity providers.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +19,16 @@ from django.conf import settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.django import get_verifier, optional_token, requires_scopes
+from tests.adapters.apps.django_project import MIDDLEWARE as BEARER_MIDDLEWARE
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
 from tests.support import AUDIENCE, ISSUER, NOW, bearer, forbidden_transport
@@ -82,8 +86,43 @@ def any_of(request: Any) -> JsonResponse:
 
 
 @optional_token
+def sync_optional(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@optional_token
 async def async_optional(request: Any) -> JsonResponse:
     return describe(request)
+
+
+@optional_token
+@csrf_exempt
+def optional_exempt(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@optional_token
+@csrf_protect
+def optional_protected(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@csrf_exempt  # on top: too late, the guard's own check still runs (fails closed)
+@optional_token
+def exempt_on_top(request: Any) -> JsonResponse:
+    return describe(request)
+
+
+@optional_token
+class SyncGreeting(View):
+    def post(self, request: Any) -> JsonResponse:
+        return describe(request)
+
+
+@optional_token
+class AsyncGreeting(View):
+    async def post(self, request: Any) -> JsonResponse:
+        return describe(request)
 
 
 @requires_scopes("read:contacts")
@@ -100,10 +139,16 @@ class AsyncContacts(View):
     async def get(self, request: Any) -> JsonResponse:
         return describe(request)
 
+    async def post(self, request: Any) -> JsonResponse:
+        return describe(request)
+
 
 @method_decorator(requires_scopes("read:contacts"), name="dispatch")
 class MethodDecorated(View):
     def get(self, request: Any) -> JsonResponse:
+        return describe(request)
+
+    def post(self, request: Any) -> JsonResponse:
         return describe(request)
 
 
@@ -119,7 +164,13 @@ urlpatterns = [
     path("sync-scoped", sync_scoped),
     path("async-scoped", async_scoped),
     path("any-of", any_of),
+    path("sync-optional", sync_optional),
     path("async-optional", async_optional),
+    path("optional-exempt", optional_exempt),
+    path("optional-protected", optional_protected),
+    path("exempt-on-top", exempt_on_top),
+    path("sync-optional-cbv", SyncGreeting.as_view()),
+    path("async-optional-cbv", AsyncGreeting.as_view()),
     path("sync-cbv", SyncContacts.as_view()),
     path("async-cbv", AsyncContacts.as_view()),
     path("method-decorated", MethodDecorated.as_view()),
@@ -212,7 +263,7 @@ def test_a_missing_setting_is_E001() -> None:
         ({"ISSUER": ISSUER}, ["bearerguard.E005"], "no AUDIENCE"),
         ({}, ["bearerguard.E004", "bearerguard.E005"], "no ISSUER"),
         ({**GOOD, "ISSUER": "http://tenant.example.com/"}, ["bearerguard.E006"], "https://"),
-        ({**GOOD, "LEEWAY": "soon"}, ["bearerguard.E006"], "LEEWAY must be a number"),
+        ({**GOOD, "LEEWAY": "soon"}, ["bearerguard.E006"], "LEEWAY'] must be a number"),
         ({**GOOD, "ALGORITHMS": ["none"]}, ["bearerguard.E006"], "'none' algorithm"),
         ({**GOOD, "ISSUER": 42}, ["bearerguard.E006"], "BEARERGUARD is invalid"),
         ({"VERIFIER": "nowhere.to.be.found"}, ["bearerguard.E007"], "cannot be imported"),
@@ -487,3 +538,209 @@ def test_the_token_cache_size_is_a_setting_like_the_others() -> None:
     verifier = build_verifier({**settings, "TOKEN_CACHE_SIZE": "0"})
     assert verifier.config.token_cache_size == 0
     assert build_verifier({**settings, "TOKEN_CACHE_SIZE": 64}).config.token_cache_size == 64
+
+
+# --- CSRF --------------------------------------------------------------------------------
+# Bearer tokens are not ambient credentials: a request bearerguard authenticates needs no CSRF
+# token, one it refuses gets the RFC 6750 answer, and everything else keeps Django's check.
+
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+LAYOUTS = {
+    "csrf-first": [CSRF_MIDDLEWARE, BEARER_MIDDLEWARE],
+    "csrf-last": [BEARER_MIDDLEWARE, CSRF_MIDDLEWARE],
+    "csrf-only": [CSRF_MIDDLEWARE],  # the decorators verify by themselves
+}
+OPTIONAL = ["/sync-optional", "/async-optional", "/sync-optional-cbv", "/async-optional-cbv"]
+PLAIN = ["/public", "/async-public"]
+CSRF_SECRET = "0123456789abcdefghijklmnopqrstuv"  # a CSRF cookie value Django accepts as is
+
+
+class JsonCsrfMiddleware(CsrfViewMiddleware):
+    """A project's own CSRF middleware: its answer must be the one given."""
+
+    def _reject(self, request: Any, reason: str) -> JsonResponse:
+        return JsonResponse({"csrf": reason}, status=403)
+
+
+def post(
+    url: str, headers: dict[str, str] | None = None, *, is_async: bool, csrf_token: bool = False
+) -> Any:
+    """POST through Django's real clients with CSRF really enforced (the clients skip it else)."""
+    client = AsyncClient(enforce_csrf_checks=True) if is_async else Client(enforce_csrf_checks=True)
+    headers = dict(headers or {})
+    if csrf_token:  # what a page of the site itself sends: the cookie and the header agree
+        client.cookies["csrftoken"] = CSRF_SECRET
+        headers["X-CSRFToken"] = CSRF_SECRET
+    if is_async:
+        return asyncio.run(client.post(url, headers=headers))
+    return client.post(url, headers=headers)
+
+
+def is_csrf_refusal(response: Any) -> bool:
+    """Django's own CSRF failure page, not an answer of bearerguard's."""
+    return (
+        response.status_code == 403
+        and response["Content-Type"].startswith("text/html")
+        and b"CSRF verification failed" in response.content
+        and "WWW-Authenticate" not in response
+    )
+
+
+@dataclass
+class CsrfStack:
+    idp: IdentityProviders
+    is_async: bool
+    middleware: list[str]
+
+    def post(
+        self, url: str, headers: dict[str, str] | None = None, *, csrf_token: bool = False
+    ) -> Any:
+        return post(url, headers, is_async=self.is_async, csrf_token=csrf_token)
+
+
+@pytest.fixture(
+    params=[(layout, mode) for layout in LAYOUTS for mode in ("sync", "async")],
+    ids="-".join,
+)
+def csrf_stack(request: pytest.FixtureRequest) -> Iterator[CsrfStack]:
+    """CsrfViewMiddleware before or after bearerguard's (or alone), under WSGI and ASGI."""
+    layout, mode = request.param
+    idp = IdentityProviders()
+    with serving(idp.verifier(), __name__, MIDDLEWARE=LAYOUTS[layout]):
+        yield CsrfStack(idp, mode == "async", LAYOUTS[layout])
+
+
+@pytest.mark.parametrize("route", ROUTES + OPTIONAL)
+def test_a_post_with_a_valid_token_needs_no_csrf_token(csrf_stack: CsrfStack, route: str) -> None:
+    response = csrf_stack.post(route, bearer(csrf_stack.idp.token(scope="read:contacts")))
+    assert response.status_code == 200
+    assert response.json() == {"token": "auth0|123", "error": None}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_post_without_a_token_is_the_rfc_6750_401_not_a_csrf_403(
+    csrf_stack: CsrfStack, route: str
+) -> None:
+    response = csrf_stack.post(route)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "unauthorized",
+        "error_description": "Authentication required",
+    }
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_post_with_too_few_scopes_is_a_json_403_not_a_csrf_403(
+    csrf_stack: CsrfStack, route: str
+) -> None:
+    response = csrf_stack.post(route, bearer(csrf_stack.idp.token(scope="openid")))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", '
+        'error_description="Insufficient scope", scope="read:contacts"'
+    )
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "Insufficient scope",
+    }
+
+
+@pytest.mark.parametrize("route", ROUTES + OPTIONAL)
+def test_a_post_with_a_bad_token_is_refused_by_bearerguard(
+    csrf_stack: CsrfStack, route: str
+) -> None:
+    response = csrf_stack.post(route, bearer(csrf_stack.idp.token(exp=int(NOW) - 60)))
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+
+
+@pytest.mark.parametrize("route", OPTIONAL)
+def test_optional_token_keeps_the_csrf_check_for_requests_without_a_token(
+    csrf_stack: CsrfStack, route: str
+) -> None:
+    # Such a request may carry a session cookie: it gets exactly Django's check.
+    assert is_csrf_refusal(csrf_stack.post(route))
+    served = csrf_stack.post(route, csrf_token=True)
+    assert served.status_code == 200
+    assert served.json() == {"token": None, "error": None}
+
+
+@pytest.mark.parametrize("route", OPTIONAL)
+def test_basic_credentials_are_ambient_and_keep_the_csrf_check(
+    csrf_stack: CsrfStack, route: str
+) -> None:
+    # A browser resends cached Basic credentials by itself: they are no bearer credentials.
+    assert is_csrf_refusal(csrf_stack.post(route, {"Authorization": "Basic dXNlcjpwYXNz"}))
+
+
+@pytest.mark.parametrize("route", PLAIN)
+def test_views_bearerguard_does_not_guard_keep_their_csrf_check_even_with_a_token(
+    csrf_stack: CsrfStack, route: str
+) -> None:
+    # The middleware may have verified the token, but the view may rely on cookies all the same.
+    assert is_csrf_refusal(csrf_stack.post(route, bearer(csrf_stack.idp.token())))
+
+
+def test_a_view_exempt_beneath_optional_token_stays_exempt(csrf_stack: CsrfStack) -> None:
+    assert csrf_stack.post("/optional-exempt").json() == {"token": None, "error": None}
+
+
+def test_csrf_exempt_on_top_of_optional_token_exempts_nothing(csrf_stack: CsrfStack) -> None:
+    assert is_csrf_refusal(csrf_stack.post("/exempt-on-top"))
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_csrf_protect_beneath_optional_token_checks_every_request(
+    idp: IdentityProviders, is_async: bool
+) -> None:
+    with serving(idp.verifier(), __name__, MIDDLEWARE=[BEARER_MIDDLEWARE]):
+        anonymous = post("/optional-protected", is_async=is_async)
+        with_token = post("/optional-protected", bearer(idp.token()), is_async=is_async)
+        with_csrf_token = post("/optional-protected", is_async=is_async, csrf_token=True)
+    assert is_csrf_refusal(anonymous)
+    assert is_csrf_refusal(with_token)  # the view asked for it explicitly
+    assert with_csrf_token.json() == {"token": None, "error": None}
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("route", OPTIONAL)
+def test_a_projects_own_csrf_middleware_gives_its_own_answer(
+    idp: IdentityProviders, route: str, is_async: bool
+) -> None:
+    layout = [BEARER_MIDDLEWARE, f"{__name__}.JsonCsrfMiddleware"]
+    with serving(idp.verifier(), __name__, MIDDLEWARE=layout):
+        refused = post(route, is_async=is_async)
+        granted = post(route, bearer(idp.token()), is_async=is_async)
+    assert refused.status_code == 403
+    assert refused.json() == {"csrf": "CSRF cookie not set."}
+    assert granted.json() == {"token": "auth0|123", "error": None}
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("route", OPTIONAL)
+def test_without_csrf_middleware_optional_token_adds_no_check(
+    idp: IdentityProviders, route: str, is_async: bool
+) -> None:
+    with serving(idp.verifier(), __name__, MIDDLEWARE=[BEARER_MIDDLEWARE]):
+        response = post(route, is_async=is_async)
+    assert response.json() == {"token": None, "error": None}
+
+
+def test_the_decorators_mark_the_view_and_leave_the_original_alone() -> None:
+    views = [
+        sync_scoped,
+        async_scoped,
+        sync_optional,
+        async_optional,
+        SyncContacts.as_view(),
+        AsyncContacts.as_view(),
+        MethodDecorated.as_view(),
+        SyncGreeting.as_view(),
+        AsyncGreeting.as_view(),
+    ]
+    assert all(getattr(view, "csrf_exempt", False) is True for view in views)
+    assert not hasattr(inspect.unwrap(sync_scoped), "csrf_exempt")
+    assert not hasattr(View.dispatch, "csrf_exempt")

@@ -19,6 +19,7 @@ from django.urls import path
 
 from bearerguard import InvalidTokenError, KeySetUnavailableError
 from bearerguard.django import TokenUser
+from tests.adapters.apps.django_project import MIDDLEWARE as BEARER_MIDDLEWARE
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
 from tests.adapters.table import challenge
@@ -26,6 +27,7 @@ from tests.support import bearer, forbidden_transport
 
 configure()  # DRF reads Django's settings when its view classes are defined, just below.
 
+from rest_framework.authentication import SessionAuthentication  # noqa: E402
 from rest_framework.exceptions import APIException  # noqa: E402
 from rest_framework.permissions import IsAuthenticated  # noqa: E402
 from rest_framework.request import Request  # noqa: E402
@@ -100,8 +102,41 @@ class Forgetful(APIView):
         return describe(request)
 
 
+class SessionOrBearer(APIView):
+    """A view that also accepts a session: the token is tried first."""
+
+    authentication_classes: ClassVar[list[Any]] = [
+        BearerTokenAuthentication,
+        SessionAuthentication,
+    ]
+    permission_classes: ClassVar[list[Any]] = []
+
+    def post(self, request: Request) -> Response:
+        return describe(request)
+
+
+class SessionUser:
+    """A logged-in Django user, as django.contrib.auth would attach one from the session."""
+
+    is_active = True
+    is_authenticated = True
+    username = "alice"
+
+
+def session_user_middleware(get_response: Any) -> Any:
+    """Stands in for sessions + AuthenticationMiddleware (the test project has no database)."""
+
+    def middleware(request: Any) -> Any:
+        if "sessionid" in request.COOKIES:
+            request.user = SessionUser()
+        return get_response(request)
+
+    return middleware
+
+
 urlpatterns = [
     path("contacts", Contacts.as_view()),
+    path("session-or-bearer", SessionOrBearer.as_view()),
     path("reports", Reports.as_view()),
     path("anyone", Anyone.as_view()),
     path("is-authenticated", DRFIsAuthenticated.as_view()),
@@ -282,3 +317,73 @@ def test_the_token_user_is_the_tokens_subject_and_holds_no_django_permissions(
     assert not user.has_perm("contacts.view_contact")
     assert not user.has_perms(["contacts.view_contact"])
     assert not user.has_module_perms("contacts")
+
+
+# --- CSRF --------------------------------------------------------------------------------
+# DRF exempts its views from CsrfViewMiddleware and lets SessionAuthentication enforce CSRF
+# for session-authenticated requests only: a bearer token needs no CSRF token.
+
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+CSRF_LAYOUTS = {
+    "csrf-first": [CSRF_MIDDLEWARE, BEARER_MIDDLEWARE],
+    "csrf-last": [BEARER_MIDDLEWARE, CSRF_MIDDLEWARE],
+    "csrf-only": [CSRF_MIDDLEWARE],
+}
+
+
+@pytest.fixture(params=list(CSRF_LAYOUTS))
+def csrf_api(request: pytest.FixtureRequest, idp: IdentityProviders) -> Iterator[APIClient]:
+    """An APIClient that really enforces CSRF, with CsrfViewMiddleware in each position."""
+    with serving(idp.verifier(), __name__, MIDDLEWARE=CSRF_LAYOUTS[request.param]):
+        yield APIClient(enforce_csrf_checks=True)
+
+
+def test_a_post_with_a_token_needs_no_csrf_token(
+    csrf_api: APIClient, idp: IdentityProviders
+) -> None:
+    response = csrf_api.post("/contacts", headers=bearer(idp.token(scope="write:contacts")))
+    assert response.status_code == 200
+    assert response.json()["user"] == "TokenUser"
+
+
+def test_a_post_without_a_token_is_the_bearer_401(csrf_api: APIClient) -> None:
+    response = csrf_api.post("/contacts")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == BARE
+
+
+def test_a_post_with_too_few_scopes_is_the_bearer_403(
+    csrf_api: APIClient, idp: IdentityProviders
+) -> None:
+    response = csrf_api.post("/contacts", headers=bearer(idp.token(scope="read:contacts")))
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "Insufficient scope",
+    }
+
+
+def test_an_async_stack_post_with_a_token_needs_no_csrf_token(idp: IdentityProviders) -> None:
+    with serving(idp.verifier(), __name__, MIDDLEWARE=[CSRF_MIDDLEWARE, BEARER_MIDDLEWARE]):
+        client = AsyncClient(enforce_csrf_checks=True)
+        token = bearer(idp.token(scope="write:contacts"))
+        response = asyncio.run(client.post("/contacts", headers=token))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("bearer_middleware", [True, False], ids=["middleware", "alone"])
+def test_session_authentication_keeps_its_csrf_check_next_to_bearer_tokens(
+    idp: IdentityProviders, bearer_middleware: bool
+) -> None:
+    layout = [CSRF_MIDDLEWARE, f"{__name__}.session_user_middleware"]
+    if bearer_middleware:
+        layout.append(BEARER_MIDDLEWARE)
+    with serving(idp.verifier(), __name__, MIDDLEWARE=layout):
+        client = APIClient(enforce_csrf_checks=True)
+        client.cookies["sessionid"] = "a-session"  # ambient: the browser sends it to any POST
+        by_session = client.post("/session-or-bearer")
+        by_token = client.post("/session-or-bearer", headers=bearer(idp.token()))
+    assert by_session.status_code == 403
+    assert by_session.json() == {"detail": "CSRF Failed: CSRF cookie not set."}
+    assert by_token.status_code == 200
+    assert by_token.json()["user"] == "TokenUser"

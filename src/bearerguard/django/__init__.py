@@ -14,6 +14,10 @@ and in ``views.py``::
     def contacts(request):
         return JsonResponse({"sub": request.access_token.subject})
 
+The decorators take the requests they authenticate with a bearer token (no
+ambient credential, unlike a cookie) out of Django's CSRF check, and keep the
+check for everything else; the rule is in :mod:`bearerguard.django._csrf`.
+
 Django REST framework classes live in :mod:`bearerguard.django.rest_framework`.
 """
 

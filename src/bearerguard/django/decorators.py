@@ -4,6 +4,12 @@ They work on sync and async function views and on class-based views, with or
 without :class:`~bearerguard.django.BearerTokenMiddleware` (without it they
 verify the token themselves: blocking for a sync view, awaited for an async one).
 
+CSRF: a decorated view is exempt from ``CsrfViewMiddleware`` for the requests
+the decorator authenticates with a valid bearer token (not an ambient
+credential) or refuses; ``@optional_token`` runs Django's CSRF check itself on
+the requests it serves without a token, which may carry a session cookie. The
+full rule and why: :mod:`bearerguard.django._csrf`.
+
 Example::
 
     from bearerguard.django import optional_token, requires_scopes
@@ -34,6 +40,7 @@ from asgiref.sync import iscoroutinefunction
 
 from bearerguard._token import RequiredScopes
 
+from ._csrf import acsrf_refusal, csrf_refusal, mark_exempt
 from ._requests import aoutcome, error_response, outcome
 
 __all__ = ["optional_token", "requires_scopes"]
@@ -49,7 +56,8 @@ def requires_scopes(*scopes: str, any_of: bool = False) -> Callable[[V], V]:
     each with its ``WWW-Authenticate`` challenge and JSON body (RFC 6750).
     Decorating a class-based view guards its ``dispatch``, hence every method;
     ``method_decorator(requires_scopes(...), name="dispatch")`` does the same
-    for sync views (async class-based views: decorate the class).
+    for sync views (async class-based views: decorate the class). The view
+    needs no CSRF token: every request it serves carries a valid bearer token.
 
     Example::
 
@@ -68,7 +76,10 @@ def requires_scopes(*scopes: str, any_of: bool = False) -> Callable[[V], V]:
 def optional_token(view: V) -> V:
     """Serve requests without a token; verify one when it is sent and refuse it if invalid.
 
-    ``request.access_token`` is then the token or ``None``.
+    ``request.access_token`` is then the token or ``None``. A request with a
+    valid token needs no CSRF token; one without bearer credentials gets the
+    installed ``CsrfViewMiddleware``'s check as if the view were undecorated
+    (mark the view ``csrf_exempt`` beneath this decorator to opt out).
 
     Example::
 
@@ -91,31 +102,55 @@ class _Guard:
         if not callable(view):
             raise TypeError(f"Decorate a view function or a class-based view, not {view!r}.")
         if iscoroutinefunction(view):
-            return self._guard_async(view)  # type: ignore[return-value]
-        return self._guard_sync(view)  # type: ignore[return-value]
+            return mark_exempt(self._guard_async(view))  # type: ignore[return-value]
+        return mark_exempt(self._guard_sync(view))  # type: ignore[return-value]
 
-    def _check(self, request: Any) -> Any:
+    def _csrf_view(self, view: Callable[..., Any]) -> Callable[..., Any] | None:
+        """The view whose CSRF check the guard runs for requests without a token, if any."""
+        # Only @optional_token serves such requests, and a view exempt beneath it stays exempt.
+        if not self.optional or getattr(view, "csrf_exempt", False):
+            return None
+        return view
+
+    def _check(
+        self, request: Any, csrf_view: Callable[..., Any] | None, args: Any, kwargs: Any
+    ) -> Any:
         """The refusal response, or ``None`` to serve the request."""
-        refusal = outcome(request).refusal(self.required, optional=self.optional)
-        return None if refusal is None else error_response(refusal)
+        found = outcome(request)
+        refusal = found.refusal(self.required, optional=self.optional)
+        if refusal is not None:
+            return error_response(refusal)
+        if found.token is None and csrf_view is not None:
+            return csrf_refusal(request, csrf_view, args, kwargs)
+        return None  # bearer-authenticated: no CSRF check (see _csrf)
 
-    async def _acheck(self, request: Any) -> Any:
+    async def _acheck(
+        self, request: Any, csrf_view: Callable[..., Any] | None, args: Any, kwargs: Any
+    ) -> Any:
         found = await aoutcome(request)
         refusal = found.refusal(self.required, optional=self.optional)
-        return None if refusal is None else error_response(refusal)
+        if refusal is not None:
+            return error_response(refusal)
+        if found.token is None and csrf_view is not None:
+            return await acsrf_refusal(request, csrf_view, args, kwargs)
+        return None
 
     def _guard_sync(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        csrf_view = self._csrf_view(view)
+
         @functools.wraps(view)
         def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
-            refused = self._check(request)
+            refused = self._check(request, csrf_view, args, kwargs)
             return view(request, *args, **kwargs) if refused is None else refused
 
         return guarded
 
     def _guard_async(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        csrf_view = self._csrf_view(view)
+
         @functools.wraps(view)
         async def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
-            refused = await self._acheck(request)
+            refused = await self._acheck(request, csrf_view, args, kwargs)
             return await view(request, *args, **kwargs) if refused is None else refused
 
         return guarded
@@ -124,20 +159,28 @@ class _Guard:
         dispatch = getattr(cls, "dispatch", None)
         if not callable(dispatch):
             raise TypeError(f"{cls.__name__} is not a class-based view: it has no dispatch().")
+        csrf_view = self._csrf_view(dispatch)
 
         @functools.wraps(dispatch)
         def guarded_dispatch(view: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             # Django's View.dispatch returns a coroutine for async views: so must this one.
             if getattr(type(view), "view_is_async", False):
-                return self._adispatch(dispatch, view, request, *args, **kwargs)
-            refused = self._check(request)
+                return self._adispatch(dispatch, csrf_view, view, request, *args, **kwargs)
+            refused = self._check(request, csrf_view, args, kwargs)
             return dispatch(view, request, *args, **kwargs) if refused is None else refused
 
-        cls.dispatch = guarded_dispatch  # type: ignore[attr-defined]
+        # as_view() copies the mark from dispatch onto the view function it returns.
+        cls.dispatch = mark_exempt(guarded_dispatch)  # type: ignore[attr-defined]
         return cls
 
     async def _adispatch(
-        self, dispatch: Callable[..., Any], view: Any, request: Any, *args: Any, **kwargs: Any
+        self,
+        dispatch: Callable[..., Any],
+        csrf_view: Callable[..., Any] | None,
+        view: Any,
+        request: Any,
+        *args: Any,
+        **kwargs: Any,
     ) -> Any:
-        refused = await self._acheck(request)
+        refused = await self._acheck(request, csrf_view, args, kwargs)
         return await dispatch(view, request, *args, **kwargs) if refused is None else refused

@@ -3,10 +3,20 @@
 Sync and async capable: under ASGI it verifies with ``aauthenticate`` and never
 blocks the event loop; under WSGI it verifies in the worker thread.
 
+It may go anywhere in ``MIDDLEWARE``, before or after ``CsrfViewMiddleware``:
+every middleware runs its request half before any ``process_view``, so the
+token is attached before the CSRF check, and the CSRF exemption lives on the
+views bearerguard's decorators guard, not on the order. The middleware itself
+exempts no request from CSRF: a view it does not guard may still rely on a
+session cookie, which a request carrying a valid token may carry too. Guard a
+view (``@requires_scopes``, ``@optional_token``) to take bearer requests to it
+out of the CSRF check; see :mod:`bearerguard.django._csrf` for the rule.
+
 Example (``settings.py``)::
 
     MIDDLEWARE = [
         ...,
+        "django.middleware.csrf.CsrfViewMiddleware",
         "bearerguard.django.BearerTokenMiddleware",
     ]
 """

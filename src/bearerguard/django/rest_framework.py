@@ -13,6 +13,11 @@ Requests without a token are anonymous: DRF then sets ``request.user`` to its
 ``django.contrib.auth`` installed (but no tables). Without that app set
 ``REST_FRAMEWORK["UNAUTHENTICATED_USER"] = None`` (check ``bearerguard.W001``).
 
+CSRF needs nothing here: DRF's views are ``csrf_exempt`` and only its
+``SessionAuthentication`` checks CSRF, for the requests it authenticates by
+session. List ``BearerTokenAuthentication`` first next to it, so that a request
+with a token is not judged by the cookie it may also carry.
+
 Example::
 
     from bearerguard.django.rest_framework import BearerTokenAuthentication, HasScopes

@@ -18,7 +18,16 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 
-from tests.support import CUSTOM_DOMAIN, NOW, b64url, claims, encode_part, rsa_key, sign_token
+from tests.support import (
+    CUSTOM_DOMAIN,
+    ISSUER,
+    NOW,
+    b64url,
+    claims,
+    encode_part,
+    rsa_key,
+    sign_token,
+)
 
 from .harness import IdentityProviders
 
@@ -61,9 +70,9 @@ def challenge(error: str, description: str, scope: str | None = None) -> str:
     return value + (f', scope="{scope}"' if scope else "")
 
 
-JWE_DESCRIPTION = (
-    "The access token is encrypted (JWE), not a signed JWT; "
-    "request it with the audience of this API"
+JWE_DESCRIPTION = "The access token is encrypted (JWE); this API accepts signed JWTs"
+BOUND_DESCRIPTION = (
+    "The access token is sender-constrained (bound to a key) and cannot be used as a bearer token"
 )
 BARE_CHALLENGE = 'Bearer realm="api"'
 UNAUTHORIZED_BODY = {"error": "unauthorized", "error_description": "Authentication required"}
@@ -253,6 +262,49 @@ CASES: list[Case] = [
         with_token(iss="https://evil.example.com/"),
         401,
         **invalid_token("The access token was issued by an untrusted issuer"),
+    ),
+    Case(
+        "issuer-spelt-without-its-slash",
+        "/api/private",
+        with_token(iss=ISSUER.rstrip("/").upper().replace("HTTPS", "https")),
+        **ok(),
+    ),
+    Case(
+        "issuer-with-another-path",
+        "/api/private",
+        with_token(iss=ISSUER + "tenant/"),
+        401,
+        **invalid_token("The access token was issued by an untrusted issuer"),
+    ),
+    Case(
+        "bare-jwt-without-scheme",
+        "/api/private",
+        lambda idp: [("Authorization", idp.token())],
+        401,
+        BARE_CHALLENGE,
+        UNAUTHORIZED_BODY,
+    ),
+    # Sender-constrained tokens (RFC 9449, RFC 8705) presented as bearer tokens: refused.
+    Case(
+        "bound-to-a-dpop-key",
+        "/api/private",
+        with_token(cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        401,
+        **invalid_token(BOUND_DESCRIPTION),
+    ),
+    Case(
+        "bound-to-a-certificate",
+        "/api/private",
+        with_token(cnf={"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        401,
+        **invalid_token(BOUND_DESCRIPTION),
+    ),
+    Case(
+        "bound-by-an-unknown-member",
+        "/api/private",
+        with_token(cnf={"kid": "a-key"}),
+        401,
+        **invalid_token(BOUND_DESCRIPTION),
     ),
     Case(
         "T77-wrong-audience",

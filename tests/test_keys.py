@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 from typing import Any
 
@@ -58,6 +59,11 @@ def _keyset(*jwks: dict[str, Any]) -> KeySet:
     return KeySet.from_document({"keys": list(jwks)})
 
 
+@functools.cache
+def _ed448_key() -> ed448.Ed448PrivateKey:
+    return ed448.Ed448PrivateKey.generate()
+
+
 # --- importing one key: types, algorithms, sizes -----------------------------------------------
 
 
@@ -99,18 +105,18 @@ class TestImportByKeyType:
         assert key.signature_size == 64
         assert _keyset(public_jwk(private, kid="k")).find("k", "ES256") is None
 
-    def test_ed25519_key_verifies_eddsa_with_64_byte_signatures(self):
+    def test_ed25519_key_verifies_eddsa_and_ed25519_with_64_byte_signatures(self):
         key = VerificationKey.from_jwk(public_jwk(ed_key(0), kid="d1"))
         assert key.kty == "OKP"
-        assert key.algorithms == {"EdDSA"}
+        assert key.algorithms == {"EdDSA", "Ed25519"}
         assert key.signature_size == 64
         assert isinstance(key.public_key, ed25519.Ed25519PublicKey)
         assert key.public_key.public_bytes_raw() == ed_key(0).public_key().public_bytes_raw()
 
-    def test_ed448_key_verifies_eddsa_with_114_byte_signatures(self):
+    def test_ed448_key_verifies_eddsa_and_ed448_with_114_byte_signatures(self):
         private = ed448.Ed448PrivateKey.generate()
         key = VerificationKey.from_jwk(public_jwk(private))
-        assert key.algorithms == {"EdDSA"}
+        assert key.algorithms == {"EdDSA", "Ed448"}
         assert key.signature_size == 114
         assert isinstance(key.public_key, ed448.Ed448PublicKey)
 
@@ -159,7 +165,10 @@ class TestPublishedAlgorithm:
             (lambda: ec_key("P-384"), "ES256"),
             (lambda: ec_key("P-256"), "RS256"),
             (ed_key, "ES256"),
-            (ed_key, "Ed25519"),
+            (ed_key, "Ed448"),
+            (_ed448_key, "Ed25519"),
+            (rsa_key, "Ed25519"),
+            (lambda: ec_key("P-256"), "Ed448"),
         ],
     )
     def test_T48_a_published_alg_that_does_not_fit_the_key_type_or_curve_is_refused(
@@ -367,7 +376,9 @@ class TestCurvePoints:
         with pytest.raises(KeySetError, match="'y'"):
             VerificationKey.from_jwk(jwk)
 
-    @pytest.mark.parametrize("crv", ["X25519", "X448", "Ed25519ph", "P-256", None])
+    @pytest.mark.parametrize(
+        "crv", ["X25519", "X448", "Ed25519ph", "ed25519", "P-256", None, 1, ["Ed25519"]]
+    )
     def test_an_okp_key_on_a_non_signature_curve_is_refused(self, crv):
         jwk = {**public_jwk(ed_key(0)), "crv": crv}
         with pytest.raises(KeySetError, match="OKP curve"):
@@ -376,8 +387,82 @@ class TestCurvePoints:
     @pytest.mark.parametrize("length", [31, 33, 57])
     def test_an_ed25519_key_of_the_wrong_length_is_refused(self, length):
         jwk = {**public_jwk(ed_key(0)), "x": b64url(b"\x01" * length)}
-        with pytest.raises(KeySetError):
+        with pytest.raises(KeySetError, match="not 32 bytes"):
             VerificationKey.from_jwk(jwk)
+
+    @pytest.mark.parametrize("length", [32, 56, 58])
+    def test_an_ed448_key_of_the_wrong_length_is_refused(self, length):
+        jwk = {**public_jwk(_ed448_key()), "x": b64url(b"\x01" * length)}
+        with pytest.raises(KeySetError, match="not 57 bytes"):
+            VerificationKey.from_jwk(jwk)
+
+
+# --- RFC 9864: EdDSA's fully specified names, matched by curve ---------------------------------
+
+_ED_ALGORITHMS = ("EdDSA", "Ed25519", "Ed448")
+_ED_KEYS = {"Ed25519": ed_key, "Ed448": _ed448_key}
+
+
+class TestEdwardsCurveNames:
+    """Which OKP keys a token's alg may use: "EdDSA" a key of either curve (RFC 8037);
+    "Ed25519" and "Ed448" a key of their own curve only (RFC 9864 §2.2); a JWK's published
+    alg narrows that further."""
+
+    @pytest.mark.parametrize(
+        ("crv", "published", "serves"),
+        [
+            ("Ed25519", None, {"EdDSA", "Ed25519"}),
+            ("Ed448", None, {"EdDSA", "Ed448"}),
+            # The deprecated polymorphic name also serves the fully specified name of the
+            # key's own curve: on that key the two name one operation.
+            ("Ed25519", "EdDSA", {"EdDSA", "Ed25519"}),
+            ("Ed448", "EdDSA", {"EdDSA", "Ed448"}),
+            # A fully specified name serves itself only, never the polymorphic name.
+            ("Ed25519", "Ed25519", {"Ed25519"}),
+            ("Ed448", "Ed448", {"Ed448"}),
+        ],
+    )
+    def test_the_curve_matching_table(self, crv, published, serves):
+        keys = _keyset(public_jwk(_ED_KEYS[crv](), kid="d", alg=published))
+        assert keys.skipped == ()
+        assert {alg for alg in _ED_ALGORITHMS if keys.find("d", alg) is not None} == serves
+        assert keys.keys[0].algorithms == serves
+
+    @pytest.mark.parametrize(("crv", "other"), [("Ed25519", "Ed448"), ("Ed448", "Ed25519")])
+    def test_a_jwk_publishing_the_other_curves_name_is_skipped_like_any_mismatch(self, crv, other):
+        keys = _keyset(
+            public_jwk(_ED_KEYS[crv](), kid="d", alg=other), public_jwk(rsa_key(0), kid="k")
+        )
+        (why,) = keys.skipped
+        assert f"its alg {other!r} does not fit" in why
+        for alg in _ED_ALGORITHMS:
+            assert keys.find("d", alg) is None
+
+    @pytest.mark.parametrize(
+        "private",
+        [rsa_key, lambda: ec_key("P-256"), lambda: ec_key("P-521")],
+        ids=["rsa", "p-256", "p-521"],
+    )
+    def test_rsa_and_ec_keys_serve_no_eddsa_name(self, private):
+        keys = _keyset(public_jwk(private(), kid="k"))
+        for alg in _ED_ALGORITHMS:
+            assert keys.find("k", alg) is None
+
+    @pytest.mark.parametrize(("crv", "size"), [("Ed25519", 64), ("Ed448", 114)])
+    def test_the_signature_size_is_the_curves_whatever_the_name(self, crv, size):
+        for published in (None, "EdDSA", crv):
+            jwk = public_jwk(_ED_KEYS[crv](), alg=published)
+            assert VerificationKey.from_jwk(jwk).signature_size == size
+
+    def test_without_kid_the_fully_specified_name_picks_the_key_of_its_curve(self):
+        keys = _keyset(public_jwk(ed_key(0)), public_jwk(_ed448_key()))
+        ed25519_key, ed448_key = keys.find(None, "Ed25519"), keys.find(None, "Ed448")
+        assert ed25519_key is not None
+        assert isinstance(ed25519_key.public_key, ed25519.Ed25519PublicKey)
+        assert ed448_key is not None
+        assert isinstance(ed448_key.public_key, ed448.Ed448PublicKey)
+        with pytest.raises(UnknownKeyError):
+            keys.find(None, "EdDSA")  # both curves fit the polymorphic name: ambiguous
 
 
 # --- T52: private key material ----------------------------------------------------------------

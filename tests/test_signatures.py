@@ -3,19 +3,24 @@
 RS256/384/512 are checked by recovering the encoded message and comparing it whole with
 the expected one (RFC 8017 §8.2.2). These tests hold that check to what ``cryptography``'s
 own ``verify`` accepts, with hand-built encoded messages that differ from the right one in
-a single way each. The Wycheproof vectors (``test_wycheproof.py``) add the published corner
-cases for RS256, PS256, ES256 and EdDSA.
+a single way each. EdDSA goes by three names: RFC 8037's "EdDSA" for either curve and
+RFC 9864's "Ed25519" and "Ed448" for one each. The Wycheproof vectors
+(``test_wycheproof.py``) add the published corner cases for RS256, PS256, ES256 and
+EdDSA/Ed25519.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed448, padding, rsa
 
 from bearerguard._signatures import SignaturePrimitive, signature_primitives
 
@@ -187,6 +192,10 @@ class TestEveryAlgorithm:
             ("PS256", ed_key(0).public_key()),
             ("ES256", rsa_key(0).public_key()),
             ("EdDSA", rsa_key(0).public_key()),
+            ("Ed25519", rsa_key(0).public_key()),
+            ("Ed25519", ec_key("P-256").public_key()),
+            ("Ed448", rsa_key(0).public_key()),
+            ("Ed448", ec_key("P-256").public_key()),
             ("HS256", rsa_key(0).public_key()),
             ("RS256", b"a shared secret of thirty-two by"),
         ],
@@ -203,3 +212,68 @@ class TestEveryAlgorithm:
     def test_none_has_no_primitive_and_unknown_names_never_verify(self):
         assert set(signature_primitives(["RS256", "none", "NONE"])) == {"RS256"}
         assert SignaturePrimitive("XX256").verify(_SIGNING_INPUT, b"key", b"sig") is False
+
+
+# --- EdDSA by its three names -------------------------------------------------------------------
+
+
+@functools.cache
+def _ed448_key() -> ed448.Ed448PrivateKey:
+    return ed448.Ed448PrivateKey.generate()
+
+
+_ED_KEYS: dict[str, Callable[[], Any]] = {"Ed25519": lambda: ed_key(0), "Ed448": _ed448_key}
+_SIGNATURE_SIZES = {"Ed25519": 64, "Ed448": 114}
+
+
+class TestEdDSA:
+    @pytest.mark.parametrize(
+        ("alg", "curve", "verifies"),
+        [
+            ("EdDSA", "Ed25519", True),
+            ("EdDSA", "Ed448", True),
+            ("Ed25519", "Ed25519", True),
+            ("Ed25519", "Ed448", False),
+            ("Ed448", "Ed448", True),
+            ("Ed448", "Ed25519", False),
+        ],
+    )
+    def test_each_name_verifies_with_a_key_of_its_curve_only(self, alg, curve, verifies):
+        key = _ED_KEYS[curve]()
+        signature = key.sign(_SIGNING_INPUT)
+        assert len(signature) == _SIGNATURE_SIZES[curve]
+        primitive = SignaturePrimitive(alg)
+        assert primitive.verify(_SIGNING_INPUT, key.public_key(), signature) is verifies
+        assert primitive.verify(_SIGNING_INPUT + b".", key.public_key(), signature) is False
+
+    @pytest.mark.parametrize(
+        ("alg", "length"),
+        [
+            ("Ed25519", 0),
+            ("Ed25519", 63),
+            ("Ed25519", 65),
+            ("Ed25519", 114),
+            ("Ed448", 0),
+            ("Ed448", 64),
+            ("Ed448", 113),
+            ("Ed448", 115),
+        ],
+    )
+    def test_a_signature_of_another_length_is_refused_not_an_exception(self, alg, length):
+        key = _ED_KEYS[alg]()
+        signature = key.sign(_SIGNING_INPUT)
+        wrong = (signature * 2)[:length]  # the right bytes, cut short or run on
+        for name in (alg, "EdDSA"):
+            assert SignaturePrimitive(name).verify(_SIGNING_INPUT, key.public_key(), wrong) is False
+
+    def test_the_table_has_one_primitive_per_name_each_of_its_own_curve(self):
+        primitives = signature_primitives(["EdDSA", "Ed25519", "Ed448", "RS256"])
+        assert set(primitives) == {"EdDSA", "Ed25519", "Ed448", "RS256"}
+        for name, primitive in primitives.items():
+            assert primitive.name == name
+        ed25519_public, ed448_public = ed_key(0).public_key(), _ed448_key().public_key()
+        ed25519_signature = ed_key(0).sign(_SIGNING_INPUT)
+        ed448_signature = _ed448_key().sign(_SIGNING_INPUT)
+        assert primitives["Ed25519"].verify(_SIGNING_INPUT, ed25519_public, ed25519_signature)
+        assert primitives["Ed448"].verify(_SIGNING_INPUT, ed448_public, ed448_signature)
+        assert not primitives["RS256"].verify(_SIGNING_INPUT, ed25519_public, ed25519_signature)

@@ -31,6 +31,7 @@ from bearerguard import (
     InvalidClaimsError,
     InvalidIssuerError,
     InvalidSignatureError,
+    InvalidTokenError,
     KeySetUnavailableError,
     MalformedTokenError,
     UnknownKeyError,
@@ -48,7 +49,7 @@ Verify = Callable[[Verifier, str], AccessToken]
 
 ALGORITHMS = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-    "ES256", "ES384", "ES512", "ES256K", "EdDSA",
+    "ES256", "ES384", "ES512", "ES256K", "EdDSA", "Ed25519", "Ed448",
 ]  # fmt: skip
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -109,6 +110,32 @@ def test_every_algorithm_signs_tokens_the_verifier_accepts(algorithm: str, verif
         token = verify(verifier, fake.token())
     assert token.header["alg"] == algorithm
     assert token.header["kid"] == fake.kid
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "crv", "signature_bytes"),
+    [("EdDSA", "Ed25519", 64), ("Ed25519", "Ed25519", 64), ("Ed448", "Ed448", 114)],
+)
+def test_eddsa_names_publish_a_key_of_their_curve(algorithm: str, crv: str, signature_bytes: int):
+    fake = FakeIssuer(algorithm=algorithm)
+    (jwk,) = fake.jwks()["keys"]
+    assert (jwk["kty"], jwk["crv"], jwk["alg"]) == ("OKP", crv, algorithm)
+    assert len(b64url_decode(fake.token().rsplit(".", 1)[1])) == signature_bytes
+
+
+def test_a_verifier_allowing_only_ed25519_refuses_the_other_eddsa_names(verify: Verify):
+    """RFC 9864's names are algorithms of their own: allowing "Ed25519" allows neither the
+    polymorphic "EdDSA" (even on an Ed25519 key) nor "Ed448"."""
+    fakes = {alg: FakeIssuer(algorithm=alg) for alg in ("Ed25519", "EdDSA", "Ed448")}
+    for alg, fake in fakes.items():
+        verifier = verifier_for(fake, algorithms=["Ed25519"])
+        with fake:
+            if alg == "Ed25519":
+                assert verify(verifier, fake.token()).header["alg"] == "Ed25519"
+            else:
+                with pytest.raises(InvalidTokenError) as caught:
+                    verify(verifier, fake.token())
+                assert type(caught.value) is InvalidTokenError  # the allow-list, not the key
 
 
 def test_the_claims_are_auth0_like_and_follow_the_clock(clock: Clock):

@@ -24,6 +24,7 @@ from ._jose import b64url_decode
 
 __all__ = ["KeySet", "KeySetError", "VerificationKey"]
 
+OkpPublicKey = ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 _EC_CURVES: Mapping[str, tuple[ec.EllipticCurve, str, int]] = {
     # crv: (curve, the one algorithm it signs, coordinate bytes)
@@ -32,14 +33,26 @@ _EC_CURVES: Mapping[str, tuple[ec.EllipticCurve, str, int]] = {
     "P-521": (ec.SECP521R1(), "ES512", 66),
     "secp256k1": (ec.SECP256K1(), "ES256K", 32),
 }
+_OKP_CURVES: Mapping[str, tuple[type[OkpPublicKey], int, frozenset[str], int]] = {
+    # crv: (key class, public key bytes, the algorithms it verifies, signature bytes).
+    # RFC 8037's "EdDSA" fits both curves, RFC 9864's fully specified names only their own.
+    "Ed25519": (ed25519.Ed25519PublicKey, 32, frozenset({"EdDSA", "Ed25519"}), 64),
+    "Ed448": (ed448.Ed448PublicKey, 57, frozenset({"EdDSA", "Ed448"}), 114),
+}
+# A published alg that names a family of algorithms rather than one also lets the key verify
+# the members of that family which fit it. RFC 9864 §2.2 defines "Ed25519" as EdDSA with the
+# Ed25519 parameter set (and deprecates the polymorphic "EdDSA" for that reason), so on an
+# Ed25519 key the two names are one and the same operation: a provider whose JWKS still says
+# "EdDSA" while it signs, or starts signing, with "Ed25519" keeps working, and nothing else is
+# let in, the key's curve having fixed the algorithm. Not the other way round: a JWK that
+# publishes "Ed25519" has moved to the fully specified name and verifies that name only.
+_FAMILIES: Mapping[str, frozenset[str]] = {"EdDSA": frozenset({"Ed25519", "Ed448"})}
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3
 MAX_RSA_BITS = 8192  # larger moduli only make every verification slow
 MAX_KEYS = 100
 
-PublicKey = (
-    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-)
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | OkpPublicKey
 
 
 class KeySetError(Exception):
@@ -90,7 +103,7 @@ class VerificationKey:
         if published is not None:
             if published not in algorithms:
                 raise KeySetError(f"its alg {published!r} does not fit a {kty} key")
-            algorithms = frozenset({published})
+            algorithms = algorithms & (_FAMILIES.get(published, frozenset()) | {published})
         return cls(kid, kty, frozenset(algorithms), public_key, size)
 
 
@@ -158,19 +171,19 @@ def _import_ec(jwk: Mapping[str, Any]) -> tuple[ec.EllipticCurvePublicKey, froze
     return key, frozenset({algorithm}), 2 * size
 
 
-def _import_okp(
-    jwk: Mapping[str, Any],
-) -> tuple[ed25519.Ed25519PublicKey | ed448.Ed448PublicKey, frozenset[str], int]:
+def _import_okp(jwk: Mapping[str, Any]) -> tuple[OkpPublicKey, frozenset[str], int]:
     crv = jwk.get("crv")
     x = _member(jwk, "x")
+    if not isinstance(crv, str) or crv not in _OKP_CURVES:
+        raise KeySetError(f"its OKP curve {crv!r} is not a signature curve")
+    key_class, length, algorithms, size = _OKP_CURVES[crv]
+    if len(x) != length:
+        raise KeySetError(f"its {crv} public key is not {length} bytes long")
     try:
-        if crv == "Ed25519" and len(x) == 32:
-            return ed25519.Ed25519PublicKey.from_public_bytes(x), frozenset({"EdDSA"}), 64
-        if crv == "Ed448" and len(x) == 57:
-            return ed448.Ed448PublicKey.from_public_bytes(x), frozenset({"EdDSA"}), 114
+        key = key_class.from_public_bytes(x)
     except ValueError:
         raise KeySetError("its public key bytes are invalid") from None
-    raise KeySetError(f"its OKP curve {crv!r} or key length is not supported")
+    return key, algorithms, size
 
 
 _ABSENT: Any = object()

@@ -1,4 +1,5 @@
-"""Signature primitives for the JWS algorithms (RFC 7518 §3), straight on ``cryptography``.
+"""Signature primitives for the JWS algorithms (RFC 7518 §3, RFC 8037, RFC 9864), straight on
+``cryptography``.
 
 Each primitive is bound to one algorithm: its hash, padding and (through the key
 import in ``_keys``) its key type and curve. The verifier builds its own table
@@ -119,14 +120,31 @@ def _ecdsa(digest: hashes.HashAlgorithm) -> _Check:
     return check
 
 
-def _eddsa(signing_input: bytes, key: Any, signature: bytes) -> bool:
-    if not isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        return False
-    try:
-        key.verify(signature, signing_input)
-    except InvalidSignature:
-        return False
-    return True
+# EdDSA's key classes by JWS name. RFC 8037's "EdDSA" leaves the curve to the key (either
+# one); RFC 9864's fully specified names pin it, so their primitive refuses a key of the
+# other curve even if a caller hands it one (``_keys`` never pairs them).
+_EdKeyClass = type[ed25519.Ed25519PublicKey] | type[ed448.Ed448PublicKey]
+_EDDSA_KEYS: dict[str, tuple[_EdKeyClass, ...]] = {
+    "EdDSA": (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey),
+    "Ed25519": (ed25519.Ed25519PublicKey,),
+    "Ed448": (ed448.Ed448PublicKey,),
+}
+
+
+def _eddsa(key_types: tuple[_EdKeyClass, ...]) -> _Check:
+    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
+        # No length check here: the verifier has compared the length with the key's (64
+        # bytes for Ed25519, 114 for Ed448), and called on its own, ``verify`` refuses any
+        # other length (test_signatures.py holds it to that).
+        if not isinstance(key, key_types):
+            return False
+        try:
+            key.verify(signature, signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+    return check
 
 
 def _hmac(hash_name: str) -> _Check:
@@ -145,9 +163,11 @@ def _never(signing_input: bytes, key: Any, signature: bytes) -> bool:
 
 def _check_for(name: str) -> _Check:
     """Build the check of one algorithm once, so verifying decides nothing per call."""
+    if name in _EDDSA_KEYS:
+        return _eddsa(_EDDSA_KEYS[name])
     family, bits = name[:2], name[2:5]
-    if bits not in _HASHES or name == "EdDSA":
-        return _eddsa if name == "EdDSA" else _never
+    if bits not in _HASHES:
+        return _never
     digest = _HASHES[bits]()
     if family == "RS":
         return _rsa_pkcs1(bits)

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import RSAAlgorithm
@@ -767,6 +767,23 @@ def p256_coordinate(name: str) -> bytes:
 @functools.cache
 def secp256k1_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256K1())
+
+
+@functools.cache
+def ed448_key() -> ed448.Ed448PrivateKey:
+    return ed448.Ed448PrivateKey.generate()
+
+
+def ed_signed(
+    kid: str,
+    alg: str,
+    key: Callable[[], Any],
+    change: Callable[[bytes], bytes] = lambda signature: signature,
+) -> Build:
+    """A token of header ``alg`` (EdDSA, Ed25519 or Ed448: any name, whatever the curve)
+    signed by the Edwards key ``key()``, its signature passed through ``change``.
+    (``sign_input`` knows EdDSA by its RFC 8037 name only.)"""
+    return signed(kid=kid, alg=alg, signer=with_signer(lambda si: change(key().sign(si))))
 
 
 def private_rsa_jwk(kid: str) -> Callable[[], dict[str, Any]]:

@@ -21,6 +21,7 @@ the catalogue suggests (docs/security.md reproduces both).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -66,12 +67,15 @@ from .builders import (
     TENANT_B,
     Case,
     N,
+    Settings,
     advance,
     body,
     clock_only,
     crafted_rsa,
     discovery,
     ec_jwk,
+    ed448_key,
+    ed_signed,
     edited,
     es256_der,
     es256_high_s,
@@ -1078,6 +1082,129 @@ JWKS_ROWS: list[Case] = [
 ]
 
 
+# --- EdDSA's names and curves (RFC 8037, RFC 9864): rows of T29, T40, T48 and T51 ---------------
+# "EdDSA" may use a key of either curve; "Ed25519" and "Ed448" only a key of their own; a
+# JWK's published alg narrows that (a published "EdDSA" also serves its curve's own name).
+
+ED25519: Callable[[], Any] = lambda: ed_key(0)  # noqa: E731 - the tenant's key d25519
+ED448: Callable[[], Any] = ed448_key  # the tenant's key d448
+ED_ATTACKER: Callable[[], Any] = lambda: ed_key(1)  # noqa: E731 - a key nobody publishes
+ED_CURVES = {"ed25519": ED25519, "ed448": ED448}
+EDDSA_NAMES = ["EdDSA", "Ed25519", "Ed448"]
+# Both curves' keys published with their fully specified names (alg), as a provider would.
+ED_KEYS = serving(
+    {"d25519": ("Ed25519", ED25519), "d448": ("Ed448", ED448)}, algorithms=EDDSA_NAMES
+)
+# The same keys without alg: only their curve binds them to an algorithm.
+ED_UNBOUND = publishing(jwk(ED25519, kid="d25519"), jwk(ED448, kid="d448"), algorithms=EDDSA_NAMES)
+# RSA and EC keys without alg, next to an Ed25519 key.
+NOT_EDWARDS = publishing(
+    jwk(K0, kid="k1"),
+    jwk(P256, kid="e1"),
+    jwk(ED25519, kid="d25519"),
+    algorithms=[*EDDSA_NAMES, "RS256", "ES256"],
+)
+
+
+def published_as(alg: str, key: Callable[[], Any]) -> Settings:
+    """Key ``d`` published with ``alg``, next to a good Ed25519 key ``d2``."""
+    return publishing(
+        jwk(key, kid="d", alg=alg),
+        jwk(ED_ATTACKER, kid="d2", alg="Ed25519"),
+        algorithms=EDDSA_NAMES,
+    )
+
+
+EDDSA_ROWS: list[Case] = [
+    ok(
+        "T51-ed25519-token-by-the-ed25519-key",
+        ed_signed("d25519", "Ed25519", ED25519),
+        settings=ED_KEYS,
+    ),
+    ok("T51-ed448-token-by-the-ed448-key", ed_signed("d448", "Ed448", ED448), settings=ED_KEYS),
+    *(
+        ok(
+            f"T51-{alg}-token-by-an-unbound-{crv}-key",
+            ed_signed(kid, alg, key),
+            settings=ED_UNBOUND,
+        )
+        for alg, crv, kid, key in [
+            ("EdDSA", "ed25519", "d25519", ED25519),
+            ("EdDSA", "ed448", "d448", ED448),
+            ("Ed25519", "ed25519", "d25519", ED25519),
+            ("Ed448", "ed448", "d448", ED448),
+        ]
+    ),
+    *(
+        no(f"T51-{name}", UnknownKeyError, ed_signed(kid, alg, key), settings=settings)
+        for name, kid, alg, key, settings in [
+            ("ed25519-token-naming-an-ed448-key", "d448", "Ed25519", ED448, ED_UNBOUND),
+            ("ed448-token-naming-an-ed25519-key", "d25519", "Ed448", ED25519, ED_UNBOUND),
+            ("ed25519-token-naming-a-published-ed448-key", "d448", "Ed25519", ED448, ED_KEYS),
+            ("ed448-token-naming-a-published-ed25519-key", "d25519", "Ed448", ED25519, ED_KEYS),
+            ("ed25519-token-naming-an-rsa-key", "k1", "Ed25519", ED_ATTACKER, NOT_EDWARDS),
+            ("ed448-token-naming-an-rsa-key", "k1", "Ed448", ED448, NOT_EDWARDS),
+            ("ed25519-token-naming-an-ec-key", "e1", "Ed25519", ED_ATTACKER, NOT_EDWARDS),
+            ("eddsa-token-naming-an-ec-key", "e1", "EdDSA", ED_ATTACKER, NOT_EDWARDS),
+        ]
+    ),
+    ok(
+        "T48-Ed25519-token-by-an-ed25519-key-published-for-EdDSA",
+        ed_signed("d", "Ed25519", ED25519),
+        settings=published_as("EdDSA", ED25519),
+    ),
+    *(
+        no(
+            f"T48-{alg}-token-by-an-{crv}-key-published-for-{published}",
+            UnknownKeyError,
+            ed_signed("d", alg, ED_CURVES[crv]),
+            settings=published_as(published, ED_CURVES[crv]),
+        )
+        for alg, crv, published in [
+            ("EdDSA", "ed25519", "Ed25519"),  # a fully specified name serves itself only
+            ("Ed448", "ed25519", "Ed25519"),
+            ("Ed25519", "ed448", "EdDSA"),  # "EdDSA" serves its own curve's name only
+            # Skipped at import: the published alg does not fit the key's curve.
+            ("Ed25519", "ed448", "Ed25519"),
+            ("Ed448", "ed448", "Ed25519"),
+            ("EdDSA", "ed25519", "Ed448"),
+        ]
+    ),
+    *(
+        no(
+            f"T29-{alg}-token-when-only-{allowed}-is-allowed",
+            InvalidTokenError,
+            ed_signed("d25519", alg, ED25519),
+            settings=serving({"d25519": (alg, ED25519)}, algorithms=[allowed]),
+            hits=0,
+        )
+        for alg, allowed in [("Ed25519", "EdDSA"), ("EdDSA", "Ed25519"), ("Ed448", "Ed25519")]
+    ),
+    *(
+        no(
+            f"T40-{alg.lower()}-signature-of-{name}",
+            InvalidSignatureError,
+            ed_signed(kid, alg, key, change),
+            settings=ED_KEYS,
+        )
+        for alg, kid, key, name, change in [
+            ("Ed25519", "d25519", ED25519, "63-bytes", lambda s: s[:63]),
+            ("Ed25519", "d25519", ED25519, "65-bytes", lambda s: s + b"\x00"),
+            ("Ed25519", "d25519", ED25519, "114-bytes", lambda s: s + s[:50]),
+            ("Ed448", "d448", ED448, "113-bytes", lambda s: s[:113]),
+            ("Ed448", "d448", ED448, "115-bytes", lambda s: s + b"\x00"),
+            ("Ed448", "d448", ED448, "64-bytes", lambda s: s[:64]),
+        ]
+    ),
+    no(
+        "T40-ed25519-token-carrying-an-ed448-signature",
+        InvalidSignatureError,
+        ed_signed("d25519", "Ed25519", ED448),
+        settings=ED_KEYS,
+    ),
+]
+
+
 # --- T56-T60: issuer and audience --------------------------------------------------------------
 
 REJECTED_ISSUERS = [
@@ -1691,6 +1818,7 @@ CATALOGUE: list[Case] = [
     *HEADER,
     *SIGNATURES,
     *JWKS_ROWS,
+    *EDDSA_ROWS,
     *ISSUERS,
     *CLAIMS,
     *SCOPES,

@@ -24,7 +24,7 @@ from bearerguard._keycache import discovery_urls
 
 from ._activation import Activation, active_during
 from ._minting import build_claims, whole_seconds
-from ._signing import SIGNING_ALGORITHMS, SigningKey, compact_jws, json_segment
+from ._signing import FAKE_ALGORITHMS, SigningKey, compact_jws, json_segment
 
 __all__ = ["FakeIssuer"]
 
@@ -60,7 +60,8 @@ class FakeIssuer:
             normalises it (a bare domain becomes ``https://domain/``); use the
             application's own issuer setting. ``http://`` only for loopback hosts.
         audience: the default ``aud`` of the tokens (one string or several).
-        algorithm: RS256/384/512, PS256/384/512, ES256/384/512, ES256K or EdDSA (Ed25519).
+        algorithm: RS256/384/512, PS256/384/512, ES256/384/512, ES256K, EdDSA (an Ed25519
+            key), or RFC 9864's Ed25519 or Ed448.
         jwks_uri: where the key set is published; default ``<issuer>/.well-known/jwks.json``.
             Set it to the application's ``jwks_uri`` when it configures one.
         lifetime: seconds from ``iat`` to ``exp`` of the tokens.
@@ -82,10 +83,9 @@ class FakeIssuer:
     ) -> None:
         self._issuer = normalize_issuer(issuer)
         self._audience = _check_audience(audience)
-        if algorithm not in SIGNING_ALGORITHMS:
+        if algorithm not in FAKE_ALGORITHMS:
             raise ConfigurationError(
-                f"A FakeIssuer signs with one of {', '.join(SIGNING_ALGORITHMS)}, "
-                f"not {algorithm!r}."
+                f"A FakeIssuer signs with one of {', '.join(FAKE_ALGORITHMS)}, not {algorithm!r}."
             )
         self._algorithm = algorithm
         if jwks_uri is None:

@@ -16,12 +16,24 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 
-__all__ = ["SIGNING_ALGORITHMS", "SigningKey", "b64url", "compact_jws", "json_segment"]
+__all__ = [
+    "FAKE_ALGORITHMS",
+    "SIGNING_ALGORITHMS",
+    "SigningKey",
+    "b64url",
+    "compact_jws",
+    "json_segment",
+]
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PrivateKey = (
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
 
 _EC_CURVES: Mapping[str, type[ec.EllipticCurve]] = {
     "ES256": ec.SECP256R1,
@@ -29,15 +41,26 @@ _EC_CURVES: Mapping[str, type[ec.EllipticCurve]] = {
     "ES512": ec.SECP521R1,
     "ES256K": ec.SECP256K1,
 }
+_EDDSA_CURVES: Mapping[str, type[ed25519.Ed25519PrivateKey] | type[ed448.Ed448PrivateKey]] = {
+    "EdDSA": ed25519.Ed25519PrivateKey,  # either curve fits (RFC 8037); providers use this one
+    "Ed25519": ed25519.Ed25519PrivateKey,
+    "Ed448": ed448.Ed448PrivateKey,
+}
 SIGNING_ALGORITHMS = (
     "RS256", "RS384", "RS512",
     "PS256", "PS384", "PS512",
     "ES256", "ES384", "ES512", "ES256K",
     "EdDSA",
 )  # fmt: skip
+# What a FakeIssuer signs with: the above and RFC 9864's fully specified names of EdDSA on
+# one curve. Those stay out of SIGNING_ALGORITHMS, which also says what the dev issuer's
+# keys files may name, and the dev issuer loads keys by PyJWT's names.
+FAKE_ALGORITHMS = (*SIGNING_ALGORITHMS, "Ed25519", "Ed448")
 # Only these members are ever published: PyJWT's export of a private key would add d, p, q ...
 _PUBLIC_MEMBERS = frozenset({"kty", "crv", "n", "e", "x", "y"})
 _PYJWT = get_default_algorithms()
+# PyJWT knows EdDSA by that name only and signs with the curve of the key it is given.
+_PYJWT.update(dict.fromkeys(("Ed25519", "Ed448"), _PYJWT["EdDSA"]))
 
 
 def b64url(data: bytes) -> str:
@@ -56,7 +79,7 @@ def _generate(algorithm: str) -> PrivateKey:
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     if algorithm in _EC_CURVES:
         return ec.generate_private_key(_EC_CURVES[algorithm]())
-    return ed25519.Ed25519PrivateKey.generate()
+    return _EDDSA_CURVES[algorithm].generate()
 
 
 class SigningKey:

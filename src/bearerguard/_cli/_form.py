@@ -1,8 +1,9 @@
-"""Read an HTML consent form the way a browser would submit it (stdlib ``html.parser``).
+"""Read an issuer's HTML pages the way a browser would (stdlib ``html.parser``).
 
 ``bearerguard token`` answers an issuer's consent page without a browser: it
 keeps the form's hidden fields (a transaction id, a CSRF token), picks the user
-among the radio buttons, and presses the "allow" button.
+among the radio buttons, and presses the "allow" button. An error page is
+reported by the text a browser would show (:func:`visible_text`), not its markup.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-__all__ = ["Form", "parse_form"]
+__all__ = ["Form", "parse_form", "visible_text"]
+
+# Elements whose content a browser does not show as text.
+_HIDDEN_ELEMENTS = frozenset({"head", "script", "style", "template", "noscript"})
 
 
 @dataclass
@@ -93,3 +97,37 @@ def parse_form(page: str) -> Form | None:
     parser.feed(page)
     parser.close()
     return parser.form
+
+
+class _TextParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0  # depth inside elements that show no text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_ELEMENTS:
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_ELEMENTS and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    """The text of ``page`` as a browser shows it, whitespace collapsed (no markup, no CSS).
+
+    Example::
+
+        visible_text("<html><head><style>p {}</style></head><h1>Invalid request</h1>"
+                     "<p>Parameter &#x27;resource&#x27; is repeated.</p></html>")
+        # "Invalid request Parameter 'resource' is repeated."
+    """
+    parser = _TextParser()
+    parser.feed(page)
+    parser.close()
+    return " ".join(" ".join(parser.parts).split())

@@ -1,44 +1,58 @@
-"""``bearerguard token``: an access token from the dev issuer, for curl and scripts.
+"""``bearerguard token``: an access token from an OAuth 2.0 provider, for curl and scripts.
 
-Speaks the Auth0 dialect the dev issuer (``bearerguard dev-issuer``) serves, so
-the client-credentials flow works against an Auth0 tenant as well::
+Works with the dev issuer (``bearerguard dev-issuer``), Auth0, and any provider
+that publishes OpenID Connect discovery or RFC 8414 metadata (Keycloak, Okta,
+Entra ID, ...)::
 
     TOKEN=$(bearerguard token --issuer http://127.0.0.1:9000/ --client-id m2m-client \\
             --client-secret m2m-secret --audience https://api.example.com)
     curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/contacts
 
-Flows: client credentials (``POST /oauth/token``), authorization code with PKCE
-(``GET /authorize``, the consent form when the issuer does not auto-approve,
-then ``POST /oauth/token``), refresh token, and the legacy implicit flow.
-Redirects are never followed: the answer is read from their ``Location``, as a
-browser would hand it to the application.
+The endpoints come from the issuer's metadata, found and checked as a Verifier
+finds it (:mod:`._provider`: ``{issuer}/.well-known/openid-configuration``, then
+RFC 8414's ``/.well-known/oauth-authorization-server`` with the issuer's path
+after it), or from ``--token-endpoint`` / ``--authorization-endpoint`` for a
+provider that publishes none. The API is named by ``--audience`` (Auth0's
+parameter), ``--resource`` (RFC 8707, repeatable: an absolute URI without a
+fragment), or both; each goes in the authorization and the token requests.
+
+Flows: client credentials, authorization code with PKCE (the authorization
+endpoint, the consent form when the issuer does not auto-approve, then the token
+endpoint), refresh token, and the legacy implicit flow. Redirects are never
+followed: the answer is read from their ``Location``, as a browser would hand it
+to the application.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
 import secrets
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urljoin, urlsplit
 
 import httpx
 
 from bearerguard._config import check_url, is_loopback_host
 from bearerguard._errors import ConfigurationError
+from bearerguard.devissuer._grants import resource_problem
 from bearerguard.devissuer._pkce import s256
 
-from ._form import parse_form
+from ._form import parse_form, visible_text
 from ._output import error, pretty_json, safe
+from ._provider import DiscoveryError, Endpoints, find_endpoints
 
 __all__ = ["FLOWS", "TokenError", "register"]
 
 FLOWS = ("client-credentials", "authorization-code", "refresh-token", "implicit")
+# The flows that go through the authorization endpoint (a browser's part, played here).
+_BROWSER_FLOWS = ("authorization-code", "implicit")
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8080/callback"
 DEFAULT_SCOPES = {
     "authorization-code": "openid profile email offline_access",
@@ -49,6 +63,7 @@ TIMEOUT = 10.0
 # RFC 6750 §2.1 b64token: what may follow "Bearer " in a header, and so in $TOKEN.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _MAX_SHOWN = 300  # characters of an unexpected answer worth showing
+_Fields = dict[str, "str | list[str]"]
 
 
 class TokenError(Exception):
@@ -59,16 +74,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``bearerguard token`` to the command's sub-parsers."""
     parser = commands.add_parser(
         "token",
-        help="get an access token from the dev issuer (prints it, for curl)",
-        description="Get an access token from 'bearerguard dev-issuer' (or any Auth0-shaped "
-        "issuer) and print it, so that TOKEN=$(bearerguard token ...) works; --json prints "
-        "the whole token response. Exit status: 0 success, 1 refused or unreachable, "
-        "2 usage error.",
-        epilog="--issuer and --audience default to the first value of BEARERGUARD_ISSUER and "
-        "BEARERGUARD_AUDIENCE, --client-secret to BEARERGUARD_CLIENT_SECRET (a secret in the "
-        "environment stays out of the process list and the shell history).",
+        help="get an access token from the dev issuer or any OAuth provider (prints it)",
+        description="Get an access token from 'bearerguard dev-issuer', Auth0 or any OpenID "
+        "provider and print it, so that TOKEN=$(bearerguard token ...) works; --json prints "
+        "the whole token response. The endpoints are read from the issuer's metadata "
+        "(OpenID Connect discovery, else RFC 8414 metadata), checked to name the issuer, "
+        "unless --token-endpoint and --authorization-endpoint name them. Exit status: "
+        "0 success, 1 refused or unreachable, 2 usage error.",
+        epilog="--issuer defaults to the first value of BEARERGUARD_ISSUER; without --audience "
+        "and --resource, --audience defaults to the first value of BEARERGUARD_AUDIENCE; "
+        "--client-secret defaults to BEARERGUARD_CLIENT_SECRET (a secret in the environment "
+        "stays out of the process list and the shell history).",
     )
-    parser.add_argument("--issuer", metavar="URL", help="the issuer, e.g. http://127.0.0.1:9000/")
+    parser.add_argument(
+        "--issuer",
+        metavar="URL",
+        help="the issuer, as the provider names it: e.g. http://127.0.0.1:9000/, "
+        "https://tenant.auth0.com/, https://sso.example.com/realms/demo",
+    )
     parser.add_argument(
         "--flow",
         choices=FLOWS,
@@ -79,11 +102,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--client-secret", metavar="S", help="the client secret (confidential clients)"
     )
-    parser.add_argument(
-        "--audience",
-        metavar="AUD",
-        help="the API identifier the token is for (required except for refresh-token)",
-    )
+    _add_target_arguments(parser)
     parser.add_argument(
         "--scope",
         metavar='"A B"',
@@ -102,19 +121,50 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--refresh-token", metavar="RT", help="the refresh token to redeem (refresh-token flow)"
     )
+    _add_endpoint_arguments(parser)
     parser.add_argument(
         "--json", action="store_true", help="print the whole token response as JSON"
     )
     parser.set_defaults(run=run)
 
 
+def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--audience",
+        metavar="AUD",
+        help="the API identifier the token is for, sent as Auth0's audience parameter "
+        "(this or --resource is required except for refresh-token)",
+    )
+    parser.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="the API the token is for, as an RFC 8707 resource indicator: an absolute URI "
+        "without a fragment; repeat it for several APIs, as RFC 8707 allows (the dev issuer "
+        "takes one)",
+    )
+
+
+def _add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token-endpoint",
+        metavar="URL",
+        help="the token endpoint, instead of the one in the issuer's metadata "
+        "(for providers that publish none)",
+    )
+    parser.add_argument(
+        "--authorization-endpoint",
+        metavar="URL",
+        help="the authorization endpoint (authorization-code, implicit), instead of the one "
+        "in the issuer's metadata",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Get the token and print it; 0 on success, 1 when refused or unreachable, 2 on misuse."""
     try:
-        issuer = _issuer(args.issuer or _first(os.environ.get("BEARERGUARD_ISSUER")))
-        audience = args.audience or _first(os.environ.get("BEARERGUARD_AUDIENCE"))
-        secret = args.client_secret or os.environ.get("BEARERGUARD_CLIENT_SECRET") or None
-        _check_usage(args, audience, secret)
+        settings = _settings(args)
     except (TokenError, ConfigurationError) as exc:
         error("token", str(exc))
         return 2
@@ -124,30 +174,92 @@ def run(args: argparse.Namespace) -> int:
             "it); prefer --flow authorization-code.",
             file=sys.stderr,
         )
-    host = urlsplit(issuer).hostname or ""
-    # Proxy settings from the environment are for the outside world: a proxy must
-    # never see a loopback dev issuer's requests (nor answer them).
-    with httpx.Client(timeout=TIMEOUT, trust_env=not is_loopback_host(host)) as http:
-        session = _Session(http, issuer, args, audience, secret)
-        try:
-            response = _FLOWS[args.flow](session)
-        except TokenError as exc:
-            error("token", str(exc))
-            return 1
-        except httpx.ConnectError:
-            error("token", f"cannot connect: is `bearerguard dev-issuer` running at {issuer}?")
-            return 1
-        except httpx.TimeoutException:
-            error("token", f"{issuer} did not answer within {TIMEOUT:g} s.")
-            return 1
-        except httpx.HTTPError as exc:
-            error("token", f"the request to {issuer} failed: {type(exc).__name__}: {exc}")
-            return 1
+    try:
+        endpoints = find_endpoints(
+            settings.issuer,
+            need_authorization=args.flow in _BROWSER_FLOWS,
+            timeout=TIMEOUT,
+            token=args.token_endpoint,
+            authorization=args.authorization_endpoint,
+        )
+    except DiscoveryError as exc:
+        error("token", str(exc))
+        return 1
+    try:
+        response = _get_token(endpoints, args, settings)
+    except TokenError as exc:
+        error("token", str(exc))
+        return 1
     print(pretty_json(response) if args.json else response["access_token"])
     return 0
 
 
+def _get_token(
+    endpoints: Endpoints, args: argparse.Namespace, settings: _Settings
+) -> dict[str, Any]:
+    """Run the flow; every failure of the exchange is a :class:`TokenError`."""
+    # Proxy settings from the environment are for the outside world: a proxy must
+    # never see a loopback provider's requests (nor answer them).
+    urls = (settings.issuer, endpoints.token, endpoints.authorization)
+    local = any(is_loopback_host(urlsplit(url).hostname or "") for url in urls if url)
+    with httpx.Client(timeout=TIMEOUT, trust_env=not local) as http:
+        session = _Session(http, endpoints, args, settings)
+        try:
+            return _FLOWS[args.flow](session)
+        except httpx.ConnectError as exc:
+            raise TokenError(
+                f"cannot connect to {_url_of(exc, settings.issuer)}: is the provider running?"
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise TokenError(
+                f"{_url_of(exc, settings.issuer)} did not answer within {TIMEOUT:g} s."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TokenError(
+                f"the request to {_url_of(exc, settings.issuer)} failed: "
+                f"{type(exc).__name__}: {safe(str(exc))}"
+            ) from None
+
+
+def _url_of(exc: httpx.HTTPError, fallback: str) -> str:
+    """The URL of the request that failed, without its query (it may hold a state or code)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised before any request was made
+        return safe(fallback)
+    return safe(str(url.copy_with(query=None, fragment=None)))
+
+
 # --- arguments --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The checked settings of one run: arguments, with the environment's defaults."""
+
+    issuer: str
+    audience: str | None
+    resources: tuple[str, ...]
+    secret: str | None
+
+
+def _settings(args: argparse.Namespace) -> _Settings:
+    """The settings, or TokenError / ConfigurationError saying what is wrong (exit 2)."""
+    issuer = _issuer(args.issuer or _first(os.environ.get("BEARERGUARD_ISSUER")))
+    resources = tuple(dict.fromkeys(args.resource))  # a repeated value means nothing more
+    for resource in resources:
+        problem = resource_problem(resource)
+        if problem is not None:
+            raise TokenError(f"--resource {safe(resource)!r} {problem}.")
+    audience = args.audience
+    if audience is None and not resources:
+        # The environment's audience stands in only when the command line names no API,
+        # so that it never sends a second, different one next to a --resource.
+        audience = _first(os.environ.get("BEARERGUARD_AUDIENCE"))
+    secret = args.client_secret or os.environ.get("BEARERGUARD_CLIENT_SECRET") or None
+    settings = _Settings(issuer=issuer, audience=audience, resources=resources, secret=secret)
+    _check_usage(args, settings)
+    return settings
 
 
 def _first(value: str | None) -> str | None:
@@ -157,29 +269,34 @@ def _first(value: str | None) -> str | None:
 
 
 def _issuer(value: str | None) -> str:
-    """The issuer URL with a trailing slash, so ``{issuer}oauth/token`` is its endpoint."""
+    """The issuer URL, as given: its metadata must name it (one trailing slash aside)."""
     if not value:
         raise TokenError("--issuer is required (or set BEARERGUARD_ISSUER).")
     if "://" not in value:
         raise TokenError(f"--issuer {value!r} needs a scheme, e.g. http://127.0.0.1:9000/.")
     # https, or http to a loopback host only: a client secret must not cross a network in clear.
     check_url(value, what="--issuer")
-    return value if value.endswith("/") else value + "/"
+    return value
 
 
-def _check_usage(args: argparse.Namespace, audience: str | None, secret: str | None) -> None:
+def _check_usage(args: argparse.Namespace, settings: _Settings) -> None:
     if args.flow == "refresh-token":
         if not args.refresh_token:
             raise TokenError("--flow refresh-token needs --refresh-token RT.")
-    elif not audience:
+    elif not settings.audience and not settings.resources:
         raise TokenError(
-            "--audience is required: without one, Auth0 issues a token your API cannot verify "
-            "(an encrypted or opaque one)."
+            "--audience or --resource is required: without one, Auth0 issues a token your API "
+            "cannot verify (an encrypted or opaque one), and other providers one for no API."
         )
-    if args.flow == "client-credentials" and not secret:
+    if args.flow == "client-credentials" and not settings.secret:
         raise TokenError(
             "--flow client-credentials needs --client-secret (or BEARERGUARD_CLIENT_SECRET)."
         )
+    # Endpoints receive the client secret and the code: the issuer's own rules apply.
+    if args.token_endpoint is not None:
+        check_url(args.token_endpoint, what="--token-endpoint")
+    if args.authorization_endpoint is not None:
+        check_url(args.authorization_endpoint, what="--authorization-endpoint")
 
 
 # --- flows ------------------------------------------------------------------------------------
@@ -187,21 +304,26 @@ def _check_usage(args: argparse.Namespace, audience: str | None, secret: str | N
 
 @dataclass(frozen=True)
 class _Session:
-    """What every flow needs: the HTTP client, the issuer and the settings."""
+    """What every flow needs: the HTTP client, the endpoints and the settings."""
 
     http: httpx.Client
-    issuer: str
+    endpoints: Endpoints
     args: argparse.Namespace
-    audience: str | None
-    secret: str | None
+    settings: _Settings
+
+    @property
+    def resources(self) -> list[str] | None:
+        """The ``resource`` parameters (RFC 8707 §2.1, §2.2), ``None`` when there are none."""
+        return list(self.settings.resources) or None
 
 
 def _client_credentials(session: _Session) -> dict[str, Any]:
     form = {
         "grant_type": "client_credentials",
         "client_id": session.args.client_id,
-        "client_secret": session.secret,
-        "audience": session.audience,
+        "client_secret": session.settings.secret,
+        "audience": session.settings.audience,
+        "resource": session.resources,
         "scope": session.args.scope,
     }
     return _token_request(session, form)
@@ -220,7 +342,9 @@ def _authorization_code(session: _Session) -> dict[str, Any]:
         "code_verifier": verifier,
         "redirect_uri": session.args.redirect_uri,
         "client_id": session.args.client_id,
-        "client_secret": session.secret,
+        "client_secret": session.settings.secret,
+        # RFC 8707 §2.2: the token may be asked for the resources authorized, by name.
+        "resource": session.resources,
     }
     return _token_request(session, form)
 
@@ -230,7 +354,8 @@ def _refresh_token(session: _Session) -> dict[str, Any]:
         "grant_type": "refresh_token",
         "refresh_token": session.args.refresh_token,
         "client_id": session.args.client_id,
-        "client_secret": session.secret,
+        "client_secret": session.settings.secret,
+        "resource": session.resources,
         "scope": session.args.scope,
     }
     return _token_request(session, form)
@@ -258,12 +383,15 @@ _FLOWS: dict[str, Callable[[_Session], dict[str, Any]]] = {
 def _authorize(
     session: _Session, *, response_type: str, extra: Mapping[str, str]
 ) -> dict[str, str]:
-    """Ask ``/authorize`` and return the parameters of the redirect to the client.
+    """Ask the authorization endpoint and return the parameters of the redirect to the client.
 
     An auto-approving issuer redirects at once; otherwise it shows its consent
     page, and the form is submitted as the user would (``decision=allow``).
     """
     args = session.args
+    url = session.endpoints.authorization
+    if url is None:  # find_endpoints was told this flow needs one: never the case
+        raise TokenError("no authorization endpoint: name it with --authorization-endpoint URL.")
     state = secrets.token_urlsafe(16)
     params = _present(
         {
@@ -271,13 +399,13 @@ def _authorize(
             "client_id": args.client_id,
             "redirect_uri": args.redirect_uri,
             "scope": args.scope or DEFAULT_SCOPES[args.flow],
-            "audience": session.audience,
+            "audience": session.settings.audience,
+            "resource": session.resources,
             "state": state,
             "login_hint": args.user,
             **extra,
         }
     )
-    url = session.issuer + "authorize"
     response = session.http.get(url, params=params)
     if response.status_code == 200:  # the consent page: this issuer does not auto-approve
         response = _consent(session.http, url, response, params, args.user)
@@ -301,7 +429,7 @@ def _consent(
     http: httpx.Client,
     url: str,
     page: httpx.Response,
-    params: Mapping[str, str],
+    params: _Fields,
     user: str | None,
 ) -> httpx.Response:
     """Allow the request on the consent page, as a user pressing "Allow" would."""
@@ -314,13 +442,26 @@ def _consent(
     return http.post(urljoin(url, form.action), data=data)
 
 
-def _token_request(session: _Session, form: Mapping[str, str | None]) -> dict[str, Any]:
-    """``POST {issuer}oauth/token`` with ``form`` (``None`` values left out)."""
-    response = session.http.post(session.issuer + "oauth/token", data=_present(form))
+def _token_request(
+    session: _Session, form: Mapping[str, str | Sequence[str] | None]
+) -> dict[str, Any]:
+    """POST ``form`` (``None`` values left out) to the token endpoint."""
+    fields = _present(form)
+    headers = {}
+    if session.endpoints.client_auth == "client_secret_basic" and "client_secret" in fields:
+        headers["Authorization"] = _basic(str(fields["client_id"]), str(fields["client_secret"]))
+        del fields["client_secret"]  # RFC 6749 §2.3.1: one method per request
+    response = session.http.post(session.endpoints.token, data=fields, headers=headers)
     body = _json_object(response)
     if response.status_code != 200 or body is None:
         raise TokenError(_describe_failure(response, "the token request", body))
     return _checked_token_response(body)
+
+
+def _basic(client_id: str, secret: str) -> str:
+    """HTTP Basic client credentials: each part form-urlencoded first (RFC 6749 §2.3.1)."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
 def _checked_token_response(body: dict[str, Any]) -> dict[str, Any]:
@@ -349,7 +490,10 @@ def _describe_failure(
     body = body if body is not None else _json_object(response)
     if body is not None and isinstance(body.get("error"), str):
         return f"the issuer refused {what} (HTTP {response.status_code})\n  {_oauth_error(body)}"
-    text = response.text[:_MAX_SHOWN].strip()
+    text = response.text
+    if "html" in response.headers.get("content-type", "").lower():
+        text = visible_text(text)  # an error page: what it says, not its markup
+    text = text[:_MAX_SHOWN].strip()
     shown = f": {safe(text)}" if text else ""
     return f"{what} failed with HTTP {response.status_code}{shown}"
 
@@ -363,5 +507,12 @@ def _oauth_error(body: Mapping[str, Any]) -> str:
     return message
 
 
-def _present(values: Mapping[str, str | None]) -> dict[str, str]:
-    return {name: value for name, value in values.items() if value is not None}
+def _present(values: Mapping[str, str | Sequence[str] | None]) -> _Fields:
+    """The fields to send: ``None`` left out, a sequence sent as a repeated field."""
+    fields: _Fields = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            fields[name] = value
+        elif value:
+            fields[name] = list(value)
+    return fields

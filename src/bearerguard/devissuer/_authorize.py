@@ -4,7 +4,9 @@ The order of the checks matters (RFC 6749 §4.1.2.1): until ``client_id`` and
 ``redirect_uri`` are known good, a mistake is an :class:`ErrorPage` and nothing
 redirects; after that, every error goes back to the client in the redirect,
 with its ``state``. ``response_type=token`` is the legacy implicit flow: the
-access token travels in the URL fragment, for clients that allow it.
+access token travels in the URL fragment, for clients that allow it. The API is
+named by ``audience`` (Auth0) or ``resource`` (RFC 8707 §2.1), read as the token
+endpoint reads them (:func:`~bearerguard.devissuer._grants.requested_audience`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import urlencode
 
 from ._config import OIDC_SCOPES, ApiConfig, ClientConfig, DevIssuerConfig, UserConfig
 from ._errors import ErrorPage, OAuthError
+from ._grants import requested_audience
 from ._pkce import check_challenge
 from ._store import Approval, GrantStore
 from ._tokens import Minter
@@ -163,7 +166,7 @@ def _complete(
                 "invalid_request",
                 "Public clients must use PKCE: send code_challenge and code_challenge_method=S256.",
             )
-    audience = params.get("audience") or config.default_audience
+    audience = requested_audience(config, params)
     api = None
     if audience is not None:
         api = config.api(audience)
@@ -174,8 +177,8 @@ def _complete(
     if api is None and "openid" not in allowed:
         raise OAuthError(
             "invalid_request",
-            "Name an API with audience=... (or configure default_audience), or ask for the "
-            "openid scope to sign in only.",
+            "Name an API with audience=... or resource=... (or configure default_audience), "
+            "or ask for the openid scope to sign in only.",
         )
     if base.organization is not None and not base.members(config):
         raise OAuthError(

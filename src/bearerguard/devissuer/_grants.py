@@ -4,11 +4,19 @@ Pure OAuth logic over parsed parameters: no HTTP here. Every refusal is an
 :class:`~bearerguard.devissuer._errors.OAuthError` with the RFC 6749 §5.2 code
 (or Auth0's ``access_denied`` where Auth0 answers with it: an unknown API, a
 client without a grant for the API).
+
+The API a token is for is named by Auth0's ``audience`` or by RFC 8707's
+``resource`` (see :func:`requested_audience`, which /authorize uses too). A
+token is for one API here, so ``resource`` is sent at most once; with a code
+or a refresh token it may only repeat the API that was authorized (RFC 8707
+§2.2). A malformed or unknown resource, or one that is not what was
+authorized, is ``invalid_target`` (RFC 8707 §2).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,9 +27,13 @@ from ._pkce import verifier_matches
 from ._store import Approval, GrantStore, RefreshGrant
 from ._tokens import Minter
 
-__all__ = ["GRANT_TYPES_SUPPORTED", "TokenEndpoint"]
+__all__ = ["GRANT_TYPES_SUPPORTED", "TokenEndpoint", "requested_audience", "resource_problem"]
 
 GRANT_TYPES_SUPPORTED = ("authorization_code", "client_credentials", "refresh_token")
+# RFC 3986 §4.3 absolute-URI: a scheme and a colon, then URI characters (anything else
+# percent-encoded) and no fragment, since "#" is none of the characters allowed here.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_URI_REST = re.compile(r"(?:[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 
 
 class TokenEndpoint:
@@ -70,11 +82,11 @@ class TokenEndpoint:
     def _client_credentials(
         self, client: ClientConfig, params: Mapping[str, str], issuer: str
     ) -> dict[str, Any]:
-        audience = params.get("audience") or self._config.default_audience
+        audience = requested_audience(self._config, params)
         if not audience:
             raise OAuthError(
                 "invalid_request",
-                "audience is required: the identifier of the API the token is for.",
+                "audience (or resource) is required: the identifier of the API the token is for.",
             )
         api = self._config.api(audience)
         if api is None:
@@ -132,6 +144,8 @@ class TokenEndpoint:
             raise OAuthError(
                 "invalid_grant", "code_verifier was sent, but the request had no code_challenge."
             )
+        # After PKCE: only the code's rightful holder learns which API it was issued for.
+        _check_target(params, grant.approval.audience, "code")
         response = self._user_tokens(issuer, grant.approval)
         if "offline_access" in grant.approval.scopes:
             response["refresh_token"] = self._store.issue_refresh(
@@ -149,6 +163,7 @@ class TokenEndpoint:
         original = grant.approval
         if original.client_id != client.client_id:
             raise OAuthError("invalid_grant", "The refresh token was issued to another client.")
+        _check_target(params, original.audience, "refresh token")
         scopes = _requested(params) or original.scopes
         if scopes is not original.scopes:
             extra = [scope for scope in scopes if scope not in original.scopes]
@@ -171,6 +186,85 @@ class TokenEndpoint:
         if "openid" in approval.scopes:
             response["id_token"] = self._minter.id_token(issuer=issuer, approval=approval)
         return response
+
+
+# --- RFC 8707 resource indicators -------------------------------------------------------------
+
+
+def resource_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an RFC 8707 ``resource``, or ``None`` when it can be one.
+
+    RFC 8707 §2: an absolute URI (RFC 3986 §4.3) without a fragment. The
+    ``bearerguard token`` command checks its ``--resource`` values with it too.
+
+    Example::
+
+        resource_problem("https://api.example.com")     # None
+        resource_problem("https://api.example.com#v1")  # 'has a fragment (#v1), ...'
+    """
+    if "#" in value:
+        fragment = value[value.index("#") :]
+        return f"has a fragment ({fragment[:40]}), which RFC 8707 §2 forbids: drop it"
+    scheme = _SCHEME.match(value)
+    if scheme is None:
+        return (
+            "is not an absolute URI: it needs a scheme, e.g. https://api.example.com (RFC 8707 §2)"
+        )
+    if not _URI_REST.fullmatch(value, scheme.end()):
+        return (
+            "is not a valid URI: spaces, quotes and characters such as < > { } | \\ ^ ` "
+            "must be percent-encoded (RFC 3986)"
+        )
+    return None
+
+
+def requested_audience(config: DevIssuerConfig, params: Mapping[str, str]) -> str | None:
+    """The identifier of the API a request asks for, or ``None`` when it names none.
+
+    ``resource`` (RFC 8707) must be well formed and the identifier of a configured
+    API, else ``invalid_target``; ``audience`` (Auth0) is returned as sent, for the
+    caller to look up (Auth0 answers an unknown one with ``access_denied``). Both
+    may be sent when they name the same API; two different APIs are
+    ``invalid_target``, since a token here is for one API. Neither: the tenant's
+    ``default_audience``.
+    """
+    resource = params.get("resource")
+    audience = params.get("audience")
+    if resource is None:
+        return audience or config.default_audience
+    problem = resource_problem(resource)
+    if problem is not None:
+        raise OAuthError("invalid_target", f"resource {resource!r} {problem}.")
+    if config.api(resource) is None:
+        known = ", ".join(api.identifier for api in config.apis) or "none"
+        raise OAuthError(
+            "invalid_target",
+            f"resource {resource!r} is not the identifier of an API of this issuer "
+            f"(its APIs: {known}).",
+        )
+    if audience is not None and audience != resource:
+        raise OAuthError(
+            "invalid_target",
+            f"audience {audience!r} and resource {resource!r} name different APIs, and a "
+            "token here is for one API: send one of them (or the same value in both).",
+        )
+    return resource
+
+
+def _check_target(params: Mapping[str, str], authorized: str | None, grant: str) -> None:
+    """RFC 8707 §2.2: ``resource`` with a code or refresh token names what was authorized."""
+    resource = params.get("resource")
+    if resource is None:
+        return
+    problem = resource_problem(resource)
+    if problem is not None:
+        raise OAuthError("invalid_target", f"resource {resource!r} {problem}.")
+    if resource != authorized:
+        granted = f"API {authorized!r}" if authorized else "signing in only (no API)"
+        raise OAuthError(
+            "invalid_target",
+            f"resource {resource!r} was not authorized: the {grant} was issued for {granted}.",
+        )
 
 
 def _requested(params: Mapping[str, str]) -> tuple[str, ...]:

@@ -1,0 +1,202 @@
+"""Where a provider's endpoints are: its metadata document, or the command line.
+
+``bearerguard token`` reads the issuer's metadata as a :class:`~bearerguard.Verifier`
+does, with the core's own pieces: the same URLs in the same order
+(``FetchDiscovery.plan``: OpenID Connect discovery, then RFC 8414 metadata with
+the path inserted when the first answers 404), the same fetch (a total deadline,
+a size cap, redirects within the origin only), the same JSON parsing, and the
+rule that the document must name the issuer it was asked about (OIDC Discovery
+§4.3, RFC 8414 §3.3; compared as the Verifier compares issuers, see :func:`_check_issuer`).
+Endpoints must be https, or http on loopback (``check_url``, as for the issuer).
+
+Example::
+
+    found = find_endpoints("http://127.0.0.1:9000/", need_authorization=False, timeout=10)
+    found.token     # 'http://127.0.0.1:9000/oauth/token'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bearerguard._config import CachePolicy, check_url, is_loopback_host
+from bearerguard._drive import drive
+from bearerguard._errors import ConfigurationError
+from bearerguard._fetch import fetch
+from bearerguard._issuers import same_issuer
+from bearerguard._keycache import Document, FetchDiscovery, FetchFailure, Outcome
+from bearerguard._keys import KeySetError, load_json_document
+
+from ._output import safe
+
+__all__ = ["DiscoveryError", "Endpoints", "find_endpoints"]
+
+_NO_METADATA_HINT = (
+    "A provider that publishes no metadata: name its endpoints with --token-endpoint URL "
+    "(and --authorization-endpoint URL for the authorization-code and implicit flows)."
+)
+
+
+class DiscoveryError(Exception):
+    """The endpoints could not be found; the message says what was fetched and what to do."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The endpoints ``bearerguard token`` talks to, and how it authenticates there."""
+
+    token: str
+    authorization: str | None
+    #: "client_secret_post" (the secret in the form) or "client_secret_basic" (HTTP Basic)
+    client_auth: str = "client_secret_post"
+
+
+def find_endpoints(
+    issuer: str,
+    *,
+    need_authorization: bool,
+    timeout: float,
+    token: str | None = None,
+    authorization: str | None = None,
+) -> Endpoints:
+    """The endpoints of ``issuer``: ``token``/``authorization`` if given, else its metadata's.
+
+    The metadata is fetched only when a needed endpoint was not given. Raises
+    :class:`DiscoveryError` when it cannot be had or is not usable.
+    """
+    if token is not None and (authorization is not None or not need_authorization):
+        return Endpoints(token=token, authorization=authorization)
+    source, metadata = _metadata(issuer, timeout)
+    if token is None:
+        token = _endpoint(metadata, "token_endpoint", source, "--token-endpoint")
+    if authorization is None and need_authorization:
+        authorization = _endpoint(
+            metadata, "authorization_endpoint", source, "--authorization-endpoint"
+        )
+    return Endpoints(token=token, authorization=authorization, client_auth=_client_auth(metadata))
+
+
+# --- the metadata document --------------------------------------------------------------------
+
+
+def _metadata(issuer: str, timeout: float) -> tuple[str, Mapping[str, Any]]:
+    """``(url, document)``: the issuer's metadata and where it was found."""
+    tried = _fetch_metadata(issuer, timeout)
+    url, outcome = tried[-1]
+    if not isinstance(outcome, Document) or outcome.status != 200:
+        raise DiscoveryError(_unreachable(issuer, tried))
+    content_type = outcome.headers.get("content-type", "application/json").lower()
+    if "json" not in content_type:
+        raise DiscoveryError(_unusable(url, f"it answered {safe(content_type)!r}, not JSON"))
+    try:
+        document = load_json_document(outcome.body)
+    except KeySetError as why:
+        raise DiscoveryError(_unusable(url, str(why))) from None
+    _check_issuer(document, issuer, url)
+    return url, document
+
+
+def _fetch_metadata(issuer: str, timeout: float) -> list[tuple[str, Outcome]]:
+    """Every URL fetched, with what it answered; the last one is the verdict."""
+    tried: list[tuple[str, Outcome]] = []
+    policy = CachePolicy(fetch_timeout=timeout)
+    # Proxy settings from the environment are for the outside world: a proxy must never
+    # see a loopback provider's requests. A transport of our own has no proxy.
+    local = is_loopback_host(urlsplit(issuer).hostname or "")
+    transport = httpx.HTTPTransport() if local else None
+
+    def answer(url: str) -> Outcome:
+        outcome = fetch(url, policy, transport)
+        tried.append((url, outcome))
+        return outcome
+
+    try:
+        # The Verifier's own plan: which URLs, in which order, when to fall back.
+        drive(FetchDiscovery(issuer, generation=0).plan(), answer)
+    finally:
+        if transport is not None:
+            transport.close()  # lent to each fetch, never closed by one
+    return tried
+
+
+def _check_issuer(document: Mapping[str, Any], issuer: str, url: str) -> None:
+    """The document must name the issuer it was fetched for, or its endpoints are not used.
+
+    Otherwise whoever can serve that URL could send the client secret to an endpoint
+    of theirs. The comparison is the Verifier's: equal, or the same issuer URL spelt
+    another way (scheme and host case, an empty path, the default port).
+    """
+    named = document.get("issuer")
+    if isinstance(named, str) and same_issuer(named, issuer):
+        return
+    shown = repr(safe(named[:200])) if isinstance(named, str) else "no issuer"
+    raise DiscoveryError(
+        f"the metadata at {safe(url)} names {shown}, not the issuer {safe(issuer)!r}, so its "
+        "endpoints are not used (RFC 8414 §3.3). Check --issuer: it must be the issuer URL "
+        "exactly as the provider names it."
+    )
+
+
+def _endpoint(metadata: Mapping[str, Any], name: str, source: str, flag: str) -> str:
+    value = metadata.get(name)
+    if not isinstance(value, str) or not value:
+        raise DiscoveryError(
+            f"the metadata at {safe(source)} has no {name}: name it with {flag} URL."
+        )
+    try:
+        check_url(value, what=f"the metadata's {name}")
+    except ConfigurationError as why:
+        raise DiscoveryError(f"{safe(str(why))} (read from {safe(source)})") from None
+    return value
+
+
+def _client_auth(metadata: Mapping[str, Any]) -> str:
+    """How to send a client secret: in the form, unless the provider takes only HTTP Basic.
+
+    The form (client_secret_post) is what Auth0, Keycloak and the dev issuer take by
+    default; a provider whose metadata lists Basic but not the form gets Basic.
+    """
+    methods = metadata.get("token_endpoint_auth_methods_supported")
+    if (
+        isinstance(methods, list)
+        and "client_secret_basic" in methods
+        and "client_secret_post" not in methods
+    ):
+        return "client_secret_basic"
+    return "client_secret_post"
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def _unreachable(issuer: str, tried: list[tuple[str, Outcome]]) -> str:
+    """What each URL answered, and what to do about it."""
+    answers = "\n  ".join(f"{safe(url)}: {_described(outcome)}" for url, outcome in tried)
+    if any(isinstance(outcome, FetchFailure) for _, outcome in tried):
+        advice = (
+            f"Is the provider running and reachable at {safe(issuer)}? "
+            "(`bearerguard dev-issuer` listens on http://127.0.0.1:9000/ by default.)"
+        )
+    elif all(isinstance(outcome, Document) and outcome.status == 404 for _, outcome in tried):
+        advice = (
+            "Check --issuer: it must be the issuer URL exactly as the provider names it "
+            "(e.g. https://sso.example.com/realms/demo for Keycloak).\n  " + _NO_METADATA_HINT
+        )
+    else:
+        advice = "The provider answered with an error: try again later.\n  " + _NO_METADATA_HINT
+    return f"cannot read the provider's metadata:\n  {answers}\n  {advice}"
+
+
+def _unusable(url: str, why: str) -> str:
+    return f"the metadata at {safe(url)} is not usable: {why}.\n  {_NO_METADATA_HINT}"
+
+
+def _described(outcome: Outcome) -> str:
+    if isinstance(outcome, FetchFailure):
+        return outcome.reason
+    return f"HTTP {outcome.status}"

@@ -225,13 +225,14 @@ def _check_algorithms(algorithms: object, secret: bytes | None) -> frozenset[str
     names_ = frozenset(names(algorithms, "algorithms", "algorithms=['RS256']"))
     if any(n.lower() == "none" for n in names_):
         raise ConfigurationError(
-            "The 'none' algorithm is never allowed: unsigned tokens prove nothing.",
+            "algorithms must not allow 'none': the 'none' algorithm is never allowed, "
+            "unsigned tokens prove nothing.",
             setting="algorithms",
         )
     unknown = names_ - SUPPORTED_ALGORITHMS
     if unknown:
         raise ConfigurationError(
-            f"Unsupported algorithm(s) {sorted(unknown)}; "
+            f"algorithms names unsupported algorithm(s) {sorted(unknown)}; "
             f"choose from {sorted(SUPPORTED_ALGORITHMS)}.",
             setting="algorithms",
         )

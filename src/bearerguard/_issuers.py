@@ -48,14 +48,16 @@ _UNSET_HINT = (
 def normalize_issuer(value: str, *, setting: str = "issuer") -> str:
     """Turn ``tenant.auth0.com`` into ``https://tenant.auth0.com/``; check URLs are usable.
 
-    Refuses what can only be a mistake: an empty host or a host that an unset
-    variable leaves behind (``None``, ``null``, ``undefined``), a doubled scheme
+    The result is the URL's normal form (see :func:`issuer_key`): lower-case scheme
+    and host, no default port, ``/`` for an empty path. Refuses what can only be a
+    mistake: an empty host or a host that an unset variable leaves behind (``None``, ``null``, ``undefined``), a doubled scheme
     (``https://https://...``), plain http to anything but loopback.
 
     Example::
 
         normalize_issuer("tenant.auth0.com")             # 'https://tenant.auth0.com/'
         normalize_issuer("https://login.example.com/")   # unchanged
+        normalize_issuer("HTTPS://Login.Example.com")    # 'https://login.example.com/'
     """
     if not isinstance(value, str):
         raise ConfigurationError(
@@ -91,7 +93,9 @@ def normalize_issuer(value: str, *, setting: str = "issuer") -> str:
             f"{setting} {value!r} has no real host. {_UNSET_HINT}", setting=setting
         )
     check_url(value, what=setting)
-    return value
+    # Its normal form: the very string the provider's documents are fetched from, and
+    # what a FakeIssuer answers for, however the setting spelt scheme, host and port.
+    return issuer_key(value) or value
 
 
 def _host_of(url: str) -> str | None:

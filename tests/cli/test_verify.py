@@ -273,9 +273,12 @@ def test_leeway_accepts_a_token_that_expired_within_it(cli: Run, issuer: FakeIss
             ("--issuer", "http://tenant.example.test/", "--audience", AUDIENCE),
             "must use https://; plain http is allowed only for loopback hosts",
         ),
-        ((*TRUSTING, "--algorithm", "none"), "The 'none' algorithm is never allowed"),
+        ((*TRUSTING, "--algorithm", "none"), "the 'none' algorithm is never allowed"),
         ((*TRUSTING, "--algorithm", "HS256"), "need a shared secret"),
-        ((*TRUSTING, "--leeway", "3600"), "leeway must lie between 0 and 600 seconds; got the float 3600.0"),
+        (
+            (*TRUSTING, "--leeway", "3600"),
+            "leeway must lie between 0 and 600 seconds; got the float 3600.0",
+        ),
         ((*TRUSTING, "--scope", 'read"contacts'), "is not a scope name"),
     ],
 )

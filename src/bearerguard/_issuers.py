@@ -50,8 +50,9 @@ def normalize_issuer(value: str, *, setting: str = "issuer") -> str:
 
     The result is the URL's normal form (see :func:`issuer_key`): lower-case scheme
     and host, no default port, ``/`` for an empty path. Refuses what can only be a
-    mistake: an empty host or a host that an unset variable leaves behind (``None``, ``null``, ``undefined``), a doubled scheme
-    (``https://https://...``), plain http to anything but loopback.
+    mistake: an empty host or a host that an unset variable leaves behind (``None``,
+    ``null``, ``undefined``), a doubled scheme (``https://https://...``), plain http to
+    anything but loopback.
 
     Example::
 

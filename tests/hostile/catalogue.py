@@ -44,6 +44,7 @@ from bearerguard import (
     InvalidTokenError,
     MalformedTokenError,
     MissingTokenError,
+    SenderConstrainedTokenError,
     UnknownKeyError,
 )
 from tests.support import (
@@ -177,10 +178,18 @@ POLICY_DIFFERENCES: dict[str, str] = {
     ),
     "T13": (
         "A five-segment token is answered 401 invalid_token with its own description "
-        "('The access token is encrypted (JWE), not a signed JWT; request it with the "
-        "audience of this API'), not the generic 'Invalid token': Auth0 issues JWEs when "
-        "a client asks for a token without an audience, and the sentence says how to fix "
-        "it. It reveals nothing the client did not send."
+        "('The access token is encrypted (JWE); this API accepts signed JWTs'), not the "
+        "generic 'Invalid token': providers issue JWEs when a client asks for a token "
+        "without naming the API, and the sentence points at the cause. It reveals nothing "
+        "the client did not send."
+    ),
+    "T56": (
+        "The spellings RFC 3986 §6.2.2-6.2.3 makes equivalent for an http(s) URL are the "
+        "same issuer: scheme and host in any letter case, no path for '/', ':443' for "
+        "https. They name the same server and key set, so nobody new is trusted, while "
+        "'https://tenant.auth0.com' (as tutorials configure it) trusts Auth0's tokens. "
+        "Every other difference stays another issuer: '//', http, another port, a "
+        "trailing dot, userinfo, control characters, a query, another path."
     ),
     "T15": (
         "Through an adapter, a JWS JSON serialization (or any token with braces, quotes "
@@ -241,7 +250,8 @@ POLICY_DIFFERENCES: dict[str, str] = {
     "T93": (
         "A discovery document may name a jwks_uri on another host (Google and others "
         "serve keys from a separate domain) as long as it is https (http only for "
-        "loopback) and the document names exactly the configured issuer."
+        "loopback) and the document names the configured issuer (an equivalent spelling "
+        "of its URL, as for tokens, see T56)."
     ),
 }
 
@@ -1207,21 +1217,31 @@ EDDSA_ROWS: list[Case] = [
 
 # --- T56-T60: issuer and audience --------------------------------------------------------------
 
-REJECTED_ISSUERS = [
-    # T56: exact code-point match only
+# T56: RFC 3986's equivalent spellings of the configured URL name the same issuer
+# (see POLICY_DIFFERENCES); any other difference is another issuer.
+ISSUER_SPELLINGS = [
     ("T56-iss-without-trailing-slash", "https://tenant.auth0.com"),
-    ("T56-iss-double-slash", "https://tenant.auth0.com//"),
     ("T56-iss-upper-case-host", "https://TENANT.auth0.com/"),
     ("T56-iss-upper-case-domain", "https://tenant.AUTH0.com/"),
-    ("T56-iss-http", "http://tenant.auth0.com/"),
+    ("T56-iss-upper-case-scheme", "HTTPS://tenant.auth0.com/"),
     ("T56-iss-explicit-443", "https://tenant.auth0.com:443/"),
+]
+REJECTED_ISSUERS = [
+    ("T56-iss-double-slash", "https://tenant.auth0.com//"),
+    ("T56-iss-http", "http://tenant.auth0.com/"),
+    ("T56-iss-explicit-other-port", "https://tenant.auth0.com:8443/"),
+    ("T56-iss-empty-port-and-path-with-dot", "https://tenant.auth0.com:/."),
+    ("T56-iss-trailing-dot-host", "https://tenant.auth0.com./"),
+    ("T56-iss-userinfo", "https://tenant@tenant.auth0.com/"),
+    ("T56-iss-tab-inside-host", "https://tenant.auth0\t.com/"),
+    ("T56-iss-newline-inside-host", "https://tenant.auth0\n.com/"),
+    ("T56-iss-query", "https://tenant.auth0.com/?"),
     ("T56-iss-extra-path", "https://tenant.auth0.com/evil"),
     ("T56-iss-suffix-domain", "https://tenant.auth0.com.evil.com/"),
     ("T56-iss-other-tld", "https://tenant.auth0.co/"),
     ("T56-iss-cyrillic-lookalike", "https://ten\u0430nt.auth0.com/"),
     ("T56-iss-trailing-space", "https://tenant.auth0.com/ "),
     ("T56-iss-encoded-slash", "https://tenant.auth0.com%2F"),
-    ("T56-custom-domain-without-trailing-slash", "https://login.example.com"),
     # T80: never fetch from an unconfigured issuer
     ("T80-iss-attacker", "https://evil.example/"),
     ("T80-iss-cloud-metadata-ip", "http://169.254.169.254/latest/meta-data/"),
@@ -1240,8 +1260,14 @@ ISSUERS: list[Case] = [
         no(id, InvalidIssuerError, signed(iss=iss), hits=0, http=True if id[:3] == "T80" else None)
         for id, iss in REJECTED_ISSUERS
     ),
+    *(ok(id, signed(iss=iss), hits=2) for id, iss in ISSUER_SPELLINGS),
     no("T57-iss-missing", InvalidIssuerError, signed(drop=("iss",)), hits=0),
     ok("T56-custom-domain-accepted", lambda env: env.others[0].token(), hits=2),
+    ok(
+        "T56-custom-domain-without-trailing-slash",
+        lambda env: env.others[0].token(iss="https://login.example.com"),
+        hits=2,
+    ),
     no(
         "T58-issuer-b-token-signed-with-a-key-same-kid",
         InvalidSignatureError,
@@ -1512,6 +1538,27 @@ CONFUSION: list[Case] = [
         settings=using(rfc9068_strict=True),
         hits=0,
     ),
+    # The T76 family: a token of another kind presented as a bearer access token. A token
+    # its issuer bound to a key (RFC 7800 cnf: DPoP, RFC 9449; mTLS, RFC 8705) is useless
+    # to whoever stole it only if the binding is checked; refused while it cannot be.
+    *(
+        no(f"T76-bound-token-{name}-as-bearer", SenderConstrainedTokenError, signed(cnf=cnf))
+        for name, cnf in [
+            ("dpop-jkt", {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+            ("mtls-x5t-s256", {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+            ("jwk", {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg"}}),
+            ("unknown-member", {"kid": "a-key"}),
+            ("empty-object", {}),
+            ("null", None),
+            ("string", "jkt"),
+        ]
+    ),
+    no(
+        "T76-bound-token-with-every-scope-still-refused",
+        SenderConstrainedTokenError,
+        signed(cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}, scope="read:contacts"),
+        require=CONTACTS,
+    ),
     no("T77-token-for-another-api", InvalidAudienceError, signed(aud="https://other-api")),
     no(
         "T78-another-tenants-key-with-our-iss-and-kid",
@@ -1738,13 +1785,19 @@ RELIABILITY: list[Case] = [
         unavailable(f"T93-discovery-{name}", failing(DISCOVERY, answer), hits=1)
         for name, answer in [
             ("names-another-issuer", discovery(issuer="https://evil.example/")),
-            ("issuer-without-trailing-slash", discovery(issuer="https://tenant.auth0.com")),
+            ("issuer-with-another-path", discovery(issuer="https://tenant.auth0.com/a/")),
+            ("issuer-over-http", discovery(issuer="http://tenant.auth0.com/")),
             ("jwks-uri-plain-http", discovery(jwks_uri="http://tenant.auth0.com/jwks.json")),
             ("without-jwks-uri", discovery(jwks_uri=None)),
             ("jwks-uri-not-a-string", discovery(jwks_uri=["https://tenant.auth0.com/jwks"])),
         ]
     ),
     served("T93-jwks-uri-on-another-https-host", settings=keys_elsewhere, hits=2),
+    served(
+        "T93-discovery-issuer-spelt-without-trailing-slash",
+        failing(DISCOVERY, discovery(issuer="https://Tenant.Auth0.com")),
+        hits=2,
+    ),
     no(
         "T93-plain-http-jwks-uri-refused-at-start-up",
         ConfigurationError,

@@ -22,6 +22,10 @@ from pathlib import Path
 
 CORE = (
     "_config",
+    "_coerce",
+    "_issuers",
+    "_settings",
+    "_urls",
     "_credentials",
     "_errors",
     "_jose",

@@ -266,7 +266,7 @@ def test_view_arguments_reach_the_view(verifier: Verifier, provider: Provider):
     [
         (("read:contacts write:contacts",), ConfigurationError),  # one string, two scopes
         (("",), ConfigurationError),
-        ((whoami,), TypeError),  # @requires without parentheses
+        ((whoami,), ConfigurationError),  # @requires without parentheses
     ],
 )
 def test_bad_requirements_fail_when_the_module_loads(arguments: tuple[Any, ...], error: type):

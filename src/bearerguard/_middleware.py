@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._errors import BearerError, MissingTokenError
 from ._rules import Rule, RuleTable
 from ._token import AccessToken
+from ._verifier import verifier_argument
 
 if TYPE_CHECKING:
     from ._verifier import Verifier
@@ -74,8 +75,8 @@ class Guarded(Generic[App]):
         public_by_default: bool = False,
     ) -> None:
         self.app = app
-        self.verifier = verifier
-        self._guard = Guard(verifier, rules, public_by_default=public_by_default)
+        self.verifier = verifier_argument(verifier, "BearerMiddleware(verifier=...)")
+        self._guard = Guard(self.verifier, rules, public_by_default=public_by_default)
 
 
 def refusal(exc: BearerError) -> tuple[int, list[tuple[str, str]], bytes]:

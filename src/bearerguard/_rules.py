@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ._coerce import names as coerce_names
+from ._coerce import switch
 from ._errors import ConfigurationError
 from ._token import AccessToken, RequiredScopes
 
@@ -56,6 +58,9 @@ class Rule:
     ) -> None:
         if not isinstance(pattern, str) or not pattern.startswith("/"):
             raise ConfigurationError(f"A rule's path pattern must start with '/', got {pattern!r}.")
+        any_of = switch(any_of, "any_of")
+        public = switch(public, "public")
+        optional = switch(optional, "optional")
         if (public or optional) and scopes:
             raise ConfigurationError(
                 f"Rule {pattern!r}: a public or optional route cannot require scopes."
@@ -71,7 +76,8 @@ class Rule:
         if methods is None:
             self.methods: frozenset[str] | None = None
         else:
-            names = {m.upper() for m in ([methods] if isinstance(methods, str) else methods)}
+            example = "methods=['GET', 'POST']"
+            names = {m.upper() for m in coerce_names(methods, "methods", example)}
             if "GET" in names:
                 names.add("HEAD")
             self.methods = frozenset(names)
@@ -109,7 +115,14 @@ class RuleTable:
     __slots__ = ("_default", "_matched", "_rules")
 
     def __init__(self, rules: Iterable[Rule] = (), *, public_by_default: bool = False) -> None:
-        self._rules = tuple(rules)
+        if not isinstance(rules, (list, tuple)):
+            raise ConfigurationError(
+                f"rules must be a list of bearerguard.Rule, got {type(rules).__name__}: "
+                "e.g. rules=[Rule('/api/public', public=True)].",
+                setting="rules",
+            )
+        public_by_default = switch(public_by_default, "public_by_default")
+        self._rules: tuple[Rule, ...] = tuple(rules)
         for rule in self._rules:
             if not isinstance(rule, Rule):
                 raise ConfigurationError(f"Rules must be bearerguard.Rule objects, got {rule!r}.")

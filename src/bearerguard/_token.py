@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
@@ -112,7 +112,15 @@ class RequiredScopes:
 
     __slots__ = ("_set", "any_of", "names")
 
-    def __init__(self, names: tuple[str, ...], *, any_of: bool = False) -> None:
+    def __init__(self, names: str | Iterable[str], *, any_of: bool = False) -> None:
+        if isinstance(names, str):  # one scope, not its letters
+            names = (names,)
+        elif not isinstance(names, (list, tuple, set, frozenset)):
+            raise ConfigurationError(
+                f"Required scopes must be a list of scope names, got {type(names).__name__}: "
+                "e.g. ['read:contacts'].",
+                setting="scopes",
+            )
         self.names = scope_names(tuple(names))
         self.any_of = any_of
         self._set = frozenset(self.names)

@@ -41,6 +41,23 @@ _KEYWORDS = frozenset(
 )  # fmt: skip
 
 
+def verifier_argument(value: object, where: str) -> Verifier:
+    """``value`` if it is a :class:`Verifier`; else a :class:`ConfigurationError` saying
+    so, rather than an ``AttributeError`` on the first request.
+
+    Example::
+
+        self.verifier = verifier_argument(verifier, "BearerAuthBackend(verifier)")
+    """
+    if isinstance(value, Verifier):
+        return value
+    raise ConfigurationError(
+        f"{where} must be a bearerguard.Verifier, got {type(value).__name__}: build one with "
+        "Verifier(issuer=..., audience=...) or Verifier.from_env().",
+        setting="verifier",
+    )
+
+
 def _check_hooks(
     transport: object, async_transport: object, clock: object, monotonic: object
 ) -> None:

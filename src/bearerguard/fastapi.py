@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final, cast
 
 from ._errors import BearerError, ConfigurationError, MissingTokenError
 from ._token import AccessToken, RequiredScopes
-from ._verifier import Verifier
+from ._verifier import Verifier, verifier_argument
 
 try:
     from fastapi import FastAPI, HTTPException
@@ -97,7 +97,7 @@ class _Bearer(SecurityBase):
     _optional: ClassVar[bool] = False
 
     def __init__(self, verifier: Verifier, model: HTTPBearer | OAuth2, scheme_name: str) -> None:
-        self.verifier = verifier
+        self.verifier = verifier_argument(verifier, "BearerAuth(verifier)")
         self.model = model
         self.scheme_name = scheme_name
         # Router- and route-level Security() are distinct dependencies (FastAPI caches a

@@ -178,7 +178,9 @@ def protect(scaffold: Blueprint | Flask, *scopes: str, any_of: bool = False) -> 
 def _check(scopes: tuple[str, ...], *, any_of: bool, optional: bool) -> Callable[[], None]:
     # Checked when the module loads: a bad requirement must fail then, not per request.
     if scopes and callable(scopes[0]):
-        raise TypeError("Write @requires() with parentheses, e.g. @requires('read:contacts').")
+        raise ConfigurationError(
+            "Write @requires() with parentheses, e.g. @requires('read:contacts')."
+        )
     required = RequiredScopes(scopes, any_of=any_of)  # names checked here, once
     if optional and scopes:
         raise ConfigurationError("An optional route cannot require scopes: drop one or the other.")

@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, cast
 
 from ._errors import DEFAULT_REALM, BearerError, InsufficientScopeError, MissingTokenError
 from ._token import AccessToken, scope_names
-from ._verifier import Verifier
+from ._verifier import Verifier, verifier_argument
 
 try:
     from starlette.authentication import (
@@ -98,7 +98,7 @@ class BearerAuthBackend(AuthenticationBackend):
     """
 
     def __init__(self, verifier: Verifier) -> None:
-        self.verifier = verifier
+        self.verifier = verifier_argument(verifier, "BearerAuthBackend(verifier)")
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         conn.scope[_REALM_KEY] = self.verifier.config.realm

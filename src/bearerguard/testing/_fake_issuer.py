@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from bearerguard._coerce import names
 from bearerguard._config import check_url, normalize_issuer
 from bearerguard._errors import ConfigurationError
 from bearerguard._keycache import discovery_urls
@@ -83,7 +84,7 @@ class FakeIssuer:
     ) -> None:
         self._issuer = normalize_issuer(issuer)
         self._audience = _check_audience(audience)
-        if algorithm not in FAKE_ALGORITHMS:
+        if not isinstance(algorithm, str) or algorithm not in FAKE_ALGORITHMS:
             raise ConfigurationError(
                 f"A FakeIssuer signs with one of {', '.join(FAKE_ALGORITHMS)}, not {algorithm!r}."
             )
@@ -457,7 +458,7 @@ class FakeIssuer:
 
 
 def _check_audience(audience: str | Sequence[str]) -> str | tuple[str, ...]:
-    values = (audience,) if isinstance(audience, str) else tuple(audience)
+    values = names(audience, "audience", "audience='https://api.example.com'")
     if not values or not all(isinstance(a, str) and a and a == a.strip() for a in values):
         raise ConfigurationError(
             "audience must be your API's identifier (or several), e.g. 'https://api.example.com'."

@@ -12,6 +12,8 @@ installed with it, else with ``-p`` (see :func:`plugin_args`).
 from __future__ import annotations
 
 import importlib.metadata
+import itertools
+import logging
 import os
 import re
 import subprocess
@@ -24,7 +26,10 @@ from unittest import mock
 
 import pytest
 
+from bearerguard import AccessToken, InsufficientScopeError
 from bearerguard._intercept import interceptions
+from bearerguard._token import RequiredScopes
+from bearerguard.testing._refusals import Recorder, Refusal
 
 pytest_plugins = ["pytester"]
 
@@ -111,6 +116,8 @@ def guide_blocks() -> list[Block]:
                 if inner.startswith("```"):
                     break
                 body.append(inner)
+            if language == "text":  # what a run prints: see test_the_guides_report_...
+                continue
             first = body[0] if body else ""
             named = re.fullmatch(r"# ([\w/]+\.py)", first)
             where = f"{section!r}: a {language!r} block starting {first!r}"
@@ -118,6 +125,22 @@ def guide_blocks() -> list[Block]:
             assert named, f"a block's first line names its file (# app.py); {where}"
             blocks.append(Block(section, named.group(1), "\n".join(body) + "\n"))
     return blocks
+
+
+def guide_output(section: str) -> list[str]:
+    """The lines of the one ``text`` block of a section of the guide: a run's output."""
+    found: list[list[str]] = []
+    current = ""
+    lines = iter(GUIDE.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        if line.startswith("## "):
+            current = line[3:].strip()
+        elif line.startswith("```"):
+            body = list(itertools.takewhile(lambda inner: not inner.startswith("```"), lines))
+            if current == section and line == "```text":
+                found.append(body)
+    assert len(found) == 1, f"the guide's section {section!r} shows one output"
+    return found[0]
 
 
 def write_section(pytester: pytest.Pytester, section: str) -> list[str]:
@@ -143,11 +166,13 @@ FRAMEWORKS = {
 # The sections that test the FastAPI example, and how many tests each holds.
 ON_FASTAPI = {"Broken tokens": 6, "Custom claims": 1, "Key rotation": 2, "Configuration": 2}
 WITHOUT_PYTEST = "Without pytest"
+# The Flask example without its bearerguard_settings: the report of the refused request.
+REFUSED = "When a test gets 401"
 
 
 def test_every_code_block_of_the_guide_is_run_by_these_tests():
     sections = {block.section for block in guide_blocks()}
-    assert sections == {*FRAMEWORKS, *ON_FASTAPI, WITHOUT_PYTEST}
+    assert sections == {*FRAMEWORKS, *ON_FASTAPI, WITHOUT_PYTEST, REFUSED}
 
 
 @pytest.mark.parametrize("section", list(FRAMEWORKS))
@@ -180,6 +205,20 @@ def test_the_guides_unittest_example_runs_without_pytest(pytester):
     )
     assert result.ret == 0, result.stderr.str()
     result.stderr.fnmatch_lines(["Ran 3 tests in *", "OK"])
+
+
+def test_the_guides_report_of_a_refused_request_is_what_a_run_prints(project):
+    write_section(project, "Flask")
+    write_section(project, REFUSED)  # its conftest.py and test_app.py replace Flask's
+    # In a process of its own: no verifier of another test is alive to be listed.
+    result = run(project, in_subprocess=True)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*assert 401 == 200"])
+    sections = bearerguard_sections(result)
+    assert list(sections) == ["test_contacts_with_the_scope"]
+    shown = guide_output(REFUSED)
+    assert re.fullmatch(SEPARATOR, shown[0]), "the guide shows the section's title line"
+    assert sections["test_contacts_with_the_scope"] == shown[1:]
 
 
 # --- the fixtures ------------------------------------------------------------------------------
@@ -440,7 +479,8 @@ MISUSE = {
         def test_it(fake_issuer):
             pass
         """,
-        "*bearerguard: cannot create the fake issuer with {*}: Issuer "
+        # "*ssuer": the message may start with the name of the setting or a sentence.
+        "*bearerguard: cannot create the fake issuer with {*}: *ssuer "
         "'http://tenant.example.com/' must use https://*",
     ),
 }
@@ -457,6 +497,349 @@ def test_misuse_fails_the_test_at_setup_with_a_message_that_says_what_is_wrong(p
     result.stdout.no_fnmatch_line("*pytest_plugin.py*")
     result.stdout.no_fnmatch_line("*During handling*")
     assert interceptions.active_issuers() == ()
+
+
+# --- the report of refusals --------------------------------------------------------------------
+
+# A pytest report's lines: "____ test_name ____", "---- section ----", "==== summary ====".
+HEADER = r"_{3,} (\S+) _{3,}"
+SEPARATOR = r"-{3,} (.+?) -{3,}"
+SUMMARY = r"={3,}.*"
+
+FLASK_APP = """
+from flask import Flask
+
+from bearerguard.flask import BearerGuard, current_token, requires
+
+
+def create_app(**settings):
+    app = Flask(__name__)
+    app.config["BEARERGUARD_ISSUER"] = "https://your-tenant.auth0.com/"
+    app.config["BEARERGUARD_AUDIENCE"] = "https://api.example.com"
+    app.config.update(settings)
+    BearerGuard(app)
+
+    @app.get("/api/contacts")
+    @requires("read:contacts")
+    def contacts():
+        return {"sub": current_token.subject}
+
+    return app
+"""
+FLASK_CONFTEST = """
+import pytest
+
+from app import create_app
+
+
+@pytest.fixture
+def client():
+    return create_app().test_client()
+"""
+# The app's own settings, for the marker of the tests that bind the fake to them.
+APP_SETTINGS = 'issuer="https://your-tenant.auth0.com/", audience="https://api.example.com"'
+
+
+def bearerguard_sections(result: pytest.RunResult) -> dict[str, list[str]]:
+    """The lines of each test's ``bearerguard`` report section, by test name."""
+    sections: dict[str, list[str]] = {}
+    test, lines = "", None
+    for line in result.stdout.lines:
+        header = re.fullmatch(HEADER, line)
+        separator = re.fullmatch(SEPARATOR, line)
+        if header or separator or re.fullmatch(SUMMARY, line):
+            lines = None
+            if header:
+                test = header.group(1)
+            if separator and separator.group(1) == "bearerguard":
+                lines = sections.setdefault(test, [])
+        elif lines is not None:
+            lines.append(line)
+    return sections
+
+
+def flowing(lines: list[str]) -> str:
+    """A section's text with its lines joined: what it says, whatever the wrapping."""
+    return " ".join(" ".join(lines).split())
+
+
+def test_a_failing_tests_report_says_why_bearerguard_refused_its_requests(project):
+    project.makepyfile(app=FLASK_APP)
+    project.makeconftest(FLASK_CONFTEST)
+    project.makepyfile(
+        test_refusals=f"""
+        import pytest
+
+        from app import create_app
+
+
+        def test_issuer(client, bearer_headers):
+            response = client.get("/api/contacts", headers=bearer_headers(scopes=["read:contacts"]))
+            assert response.status_code == 200
+
+
+        @pytest.mark.bearerguard(issuer="https://your-tenant.auth0.com/")
+        def test_audience(client, bearer_headers):
+            response = client.get("/api/contacts", headers=bearer_headers(scopes=["read:contacts"]))
+            assert response.status_code == 200
+
+
+        @pytest.mark.bearerguard({APP_SETTINGS})
+        def test_scope(client, bearer_headers):
+            headers = bearer_headers(scopes="read:messages")
+            assert client.get("/api/contacts", headers=headers).status_code == 403
+            assert client.get("/api/contacts", headers=headers).status_code == 200
+
+
+        @pytest.mark.bearerguard({APP_SETTINGS})
+        def test_expired(client, fake_issuer):
+            token = fake_issuer.expired_token(scopes=["read:contacts"])
+            response = client.get("/api/contacts", headers={{"Authorization": f"Bearer {{token}}"}})
+            assert response.status_code == 200
+
+
+        @pytest.mark.bearerguard({APP_SETTINGS})
+        def test_keys_from_elsewhere(bearer_headers):
+            # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+            client = create_app(BEARERGUARD_JWKS_URI="http://127.0.0.1:9/keys").test_client()
+            response = client.get("/api/contacts", headers=bearer_headers(scopes=["read:contacts"]))
+            assert response.status_code == 200
+
+
+        def test_iss_of_another_issuer(client, bearer_headers):
+            # The fake keeps its own issuer; the token names the app's, which no fake serves.
+            app = {{"iss": "https://your-tenant.auth0.com/", "aud": "https://api.example.com"}}
+            response = client.get("/api/contacts", headers=bearer_headers(**app))
+            assert response.status_code == 200
+
+
+        @pytest.mark.bearerguard(issuer="https://other-tenant.example.com/")
+        def test_issuer_of_the_marker(client, bearer_headers):
+            assert client.get("/api/contacts", headers=bearer_headers()).status_code == 200
+
+
+        @pytest.mark.bearerguard({APP_SETTINGS}, algorithm="ES256")
+        def test_algorithm(client, bearer_headers):
+            response = client.get("/api/contacts", headers=bearer_headers(scopes=["read:contacts"]))
+            assert response.status_code == 200
+
+
+        @pytest.mark.bearerguard({APP_SETTINGS})
+        def test_broken_tokens(client, fake_issuer):
+            for kind in ("unknown_key_token", "tampered_token", "immature_token"):
+                token = getattr(fake_issuer, kind)(scopes=["read:contacts"])
+                client.get("/api/contacts", headers={{"Authorization": f"Bearer {{token}}"}})
+            assert False
+
+
+        @pytest.mark.bearerguard({APP_SETTINGS})
+        def test_passes(client, bearer_headers):
+            response = client.get("/api/contacts", headers=bearer_headers(scopes=["read:contacts"]))
+            assert response.status_code == 200
+        """
+    )
+    # In a process of its own: the report lists the verifiers alive, and only the app's are.
+    result = run(project, in_subprocess=True)
+    result.assert_outcomes(failed=9, passed=1)
+    result.stdout.fnmatch_lines(["*assert 401 == 200", "*assert 403 == 200", "*assert 503 == 200"])
+    sections = {test: flowing(lines) for test, lines in bearerguard_sections(result).items()}
+    assert set(sections) == {
+        "test_issuer",
+        "test_audience",
+        "test_scope",
+        "test_expired",
+        "test_keys_from_elsewhere",
+        "test_iss_of_another_issuer",
+        "test_issuer_of_the_marker",
+        "test_algorithm",
+        "test_broken_tokens",
+    }
+    expected = {
+        "test_issuer": [
+            "bearerguard refused 1 request during this test.",
+            "InvalidIssuerError (401 invalid_token): The iss claim is not one of the "
+            "configured issuers.",
+            "Your app's verifier trusts 'https://your-tenant.auth0.com/'; the fake issuer "
+            "signs as 'https://fake-issuer.bearerguard.test/' (FakeIssuer's default).",
+            "No key was fetched",
+            "Fix: bind the fake to your app's issuer, with a bearerguard_settings fixture "
+            "returning {'issuer': 'https://your-tenant.auth0.com/', 'audience': "
+            "'https://api.example.com'}, or with "
+            "@pytest.mark.bearerguard(issuer='https://your-tenant.auth0.com/') on the test; "
+            "or configure your app with the fake's issuer.",
+        ],
+        "test_audience": [
+            "InvalidAudienceError (401 invalid_token): The aud claim names none of the "
+            "configured audiences.",
+            "Your app's verifier expects 'https://api.example.com'; the fake's tokens name "
+            "'https://api.bearerguard.test' (FakeIssuer's default).",
+            "Fix: bind the fake to your app's audience, with 'audience': "
+            "'https://api.example.com' in a bearerguard_settings fixture, or with "
+            "@pytest.mark.bearerguard(audience='https://api.example.com') on the test",
+        ],
+        "test_scope": [
+            "bearerguard refused 2 requests during this test.",
+            "InsufficientScopeError (403 insufficient_scope), 2 times: The token lacks a "
+            "scope this resource requires.",
+            "The route requires read:contacts; the token grants read:messages.",
+            "Fix: mint the token with the scope it needs, e.g. "
+            "bearer_headers(scopes=['read:contacts']).",
+        ],
+        "test_expired": [
+            "ExpiredTokenError (401 invalid_token): The exp claim has passed.",
+            "a token from expired_token()",
+        ],
+        "test_keys_from_elsewhere": [
+            "KeySetUnavailableError (503 temporarily_unavailable)",
+            "so the request went to the network",
+            "Your app's verifier fetches the keys of 'https://your-tenant.auth0.com/' from "
+            "'http://127.0.0.1:9/keys'; the fake publishes them at "
+            "'https://your-tenant.auth0.com/.well-known/jwks.json' (FakeIssuer's default).",
+            "Fix: give the fake your app's jwks_uri, with 'jwks_uri': 'http://127.0.0.1:9/keys' "
+            "in bearerguard_settings, or with "
+            "@pytest.mark.bearerguard(jwks_uri='http://127.0.0.1:9/keys').",
+            "bearerguard's log during this test: WARNING Could not refresh jwks for "
+            "http://127.0.0.1:9/keys: the request failed (ConnectError)",
+        ],
+        "test_iss_of_another_issuer": [
+            "KeySetUnavailableError (503 temporarily_unavailable)",
+            "The fake serves only the URLs of its own issuer, "
+            "'https://fake-issuer.bearerguard.test/': a token minted with iss= naming another "
+            "issuer sends the verifier to that issuer's real URLs.",
+            "WARNING Could not refresh discovery for https://your-tenant.auth0.com/",
+        ],
+        "test_issuer_of_the_marker": [
+            "the fake issuer signs as 'https://other-tenant.example.com/' (set by "
+            "@pytest.mark.bearerguard).",
+            "Fix: the marker binds the fake to another issuer than your app's: make it "
+            "@pytest.mark.bearerguard(issuer='https://your-tenant.auth0.com/'), or drop its "
+            "issuer=",
+        ],
+        "test_algorithm": [
+            "InvalidTokenError (401 invalid_token): "
+            "The token's alg is not one of the allowed algorithms.",
+            "Your app's verifier allows RS256; the fake signs with ES256 (set by "
+            "@pytest.mark.bearerguard).",
+            "Fix: 'algorithm': 'RS256' in bearerguard_settings, or "
+            "@pytest.mark.bearerguard(algorithm='RS256').",
+        ],
+        "test_broken_tokens": [
+            "bearerguard refused 3 requests during this test.",
+            "UnknownKeyError (401 invalid_token)",
+            "a token from unknown_key_token()",
+            "InvalidSignatureError (401 invalid_token)",
+            "a token from tampered_token()",
+            "The nbf claim lies in the future.",
+        ],
+    }
+    for test, phrases in expected.items():
+        for phrase in phrases:
+            assert phrase in sections[test], f"{test}: {phrase!r} not in {sections[test]!r}"
+
+
+def test_passing_tests_and_tests_without_the_fixtures_get_no_section(project):
+    project.makepyfile(app=FLASK_APP)
+    project.makeconftest(FLASK_CONFTEST)
+    project.makepyfile(
+        test_quiet="""
+        from bearerguard.testing import FakeIssuer
+
+
+        def test_refused_as_it_should(client, bearer_headers):
+            assert client.get("/api/contacts", headers=bearer_headers()).status_code == 401
+
+
+        def test_refused_without_the_fixtures(client):
+            with FakeIssuer() as fake:
+                response = client.get("/api/contacts", headers=fake.auth_header())
+            assert response.status_code == 200
+
+
+        def test_failing_with_nothing_refused(bearer_token):
+            assert bearer_token() == ""
+        """
+    )
+    # -rA: the report of passed tests shows their sections too.
+    result = run(project, "-rA")
+    result.assert_outcomes(passed=1, failed=2)
+    assert bearerguard_sections(result) == {}
+    result.stdout.no_fnmatch_line("*bearerguard refused*")
+
+
+def test_recording_leaves_the_logger_caplog_and_the_scope_check_as_they_were(project):
+    logger = logging.getLogger("bearerguard")
+    before = (logger.level, list(logger.filters), logger.disabled, RequiredScopes.enforce)
+    project.makepyfile(app=FLASK_APP)
+    project.makeconftest(FLASK_CONFTEST)
+    project.makepyfile(
+        test_logging="""
+        import logging
+
+        from bearerguard._token import RequiredScopes
+
+        LOGGER = logging.getLogger("bearerguard")
+        BEFORE = (LOGGER.level, list(LOGGER.filters), LOGGER.disabled, RequiredScopes.enforce)
+        REFUSED = "Refused a bearer token: The iss claim is not one of the configured issuers."
+
+
+        def test_caplog_sees_what_it_saw_before(client, bearer_headers, caplog):
+            assert client.get("/api/contacts", headers=bearer_headers()).status_code == 401
+            assert caplog.records == []  # a debug record, below the default level
+
+
+        def test_caplog_set_to_debug_first(caplog, client, bearer_headers):
+            caplog.set_level(logging.DEBUG, logger="bearerguard")
+            assert client.get("/api/contacts", headers=bearer_headers()).status_code == 401
+            assert [record.getMessage() for record in caplog.records] == [REFUSED]
+
+
+        def test_root_set_to_debug(client, bearer_headers, caplog):
+            caplog.set_level(logging.DEBUG)
+            assert client.get("/api/contacts", headers=bearer_headers()).status_code == 401
+            assert [r.getMessage() for r in caplog.records if r.name == "bearerguard"] == [REFUSED]
+
+
+        def test_everything_is_put_back():
+            after = (LOGGER.level, list(LOGGER.filters), LOGGER.disabled, RequiredScopes.enforce)
+            assert after == BEFORE
+        """
+    )
+    run(project).assert_outcomes(passed=4)
+    after = (logger.level, list(logger.filters), logger.disabled, RequiredScopes.enforce)
+    assert after == before
+
+
+def test_recorders_started_one_inside_another_both_record_and_put_everything_back():
+    logger = logging.getLogger("bearerguard")
+    before = (logger.level, list(logger.filters), RequiredScopes.enforce)
+    outer, inner = Recorder(), Recorder()
+    outer.start()
+    inner.start()
+    try:
+        logger.debug("Refused a bearer token: %s", "The exp claim has passed.")
+        token = AccessToken(
+            claims={"scope": "a"},
+            header={},
+            scopes=frozenset({"a"}),
+            issuer="https://tenant.example.com/",
+            audience=("urn:api",),
+            subject=None,
+            raw="",
+        )
+        with pytest.raises(InsufficientScopeError):
+            token.require_scopes("b")
+    finally:
+        inner.stop()
+        outer.stop()
+    assert (logger.level, list(logger.filters), RequiredScopes.enforce) == before
+    scope = Refusal(
+        InsufficientScopeError.default_reason,
+        InsufficientScopeError,
+        required=("b",),
+        granted=frozenset({"a"}),
+    )
+    expected = {Refusal("The exp claim has passed."): 1, scope: 1}
+    assert outer.refusals == inner.refusals == expected
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -89,10 +89,16 @@ class Interceptions:
     def active_issuers(self) -> tuple[str, ...]:
         return tuple(self._active)
 
+    def verifiers(self) -> tuple[Verifier, ...]:
+        """The verifiers alive now, to read their settings (the pytest plugin's report of
+        why a test's token was refused names what the application's verifier trusts)."""
+        with self._lock:
+            return tuple(self._verifiers)
+
 
 def _forget_keys(verifiers: list[Verifier], issuer: str) -> None:
     for verifier in verifiers:
-        if issuer in verifier.config.issuers:
+        if issuer in verifier.config.issuer_index:  # any spelling of the issuer's URL
             verifier.forget_keys()
 
 

@@ -258,7 +258,9 @@ class Verifier:
 
     def _refused(self, exc: BearerError) -> None:
         exc.realm = self._config.realm
-        logger.debug("Refused a bearer token: %s", exc.reason)
+        # The error itself rides along for handlers that want more than the text (the
+        # pytest plugin's failure report names its class).
+        logger.debug("Refused a bearer token: %s", exc.reason, extra={"bearerguard_error": exc})
         if exc.hint is not None:
             held = self._hints.admit(type(exc).__name__)
             if held is not None:

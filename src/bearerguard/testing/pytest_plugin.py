@@ -26,6 +26,13 @@ Marker:
     module (``pytestmark``) overrides ``bearerguard_settings`` for the fake; the
     closest marker wins.
 
+Report:
+    When a test that uses the fake fails, its report gets a ``bearerguard`` section
+    (next to "Captured log") naming every request bearerguard refused during the
+    test, why, and what to change: the issuer or audience the application trusts
+    against the fake's, a missing scope, an expired token, ... Nothing is shown for
+    passing tests, nor for tests without the fake.
+
 Example::
 
     def test_contacts(client, bearer_headers):
@@ -35,15 +42,23 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bearerguard._config import ASYMMETRIC_ALGORITHMS, settings_from_mapping
+from bearerguard._intercept import interceptions
 from bearerguard.testing import FakeIssuer
+from bearerguard.testing._refusals import Recorder
+from bearerguard.testing._report import Binding, describe
+
+if TYPE_CHECKING:
+    from bearerguard import Verifier
 
 __all__ = ["bearer_headers", "bearer_token", "bearerguard_settings", "fake_issuer"]
 
@@ -87,8 +102,10 @@ def fake_issuer(
     request: pytest.FixtureRequest, bearerguard_settings: Mapping[str, Any]
 ) -> Iterator[FakeIssuer]:
     """An active :class:`~bearerguard.testing.FakeIssuer` for this test, stopped after it."""
-    settings = {**_checked(bearerguard_settings), **_marker_settings(request.node)}
-    with _create(settings) as fake:  # stopped afterwards, whether the test passed or not
+    chosen = _checked(bearerguard_settings)
+    marked = _marker_settings(request.node)
+    with _create({**chosen, **marked}) as fake:  # stopped afterwards, whatever the outcome
+        _record(request.node, Binding(fake, _origins(chosen, marked)))
         yield fake
 
 
@@ -102,6 +119,92 @@ def bearer_token(fake_issuer: FakeIssuer) -> Callable[..., str]:
 def bearer_headers(fake_issuer: FakeIssuer) -> Callable[..., dict[str, str]]:
     """``bearer_headers(scopes=[...], **claims)``: ``{"Authorization": "Bearer <token>"}``."""
     return fake_issuer.auth_header
+
+
+# --- the report of refusals -------------------------------------------------------------------
+
+
+@dataclass
+class _Recording:
+    binding: Binding
+    recorder: Recorder
+    reported: bool = False
+
+
+_RECORDING = pytest.StashKey[_Recording]()
+
+
+def _record(item: pytest.Item, binding: Binding) -> None:
+    """Record bearerguard's refusals from now until the end of the test's teardown."""
+    recorder = Recorder()
+    item.stash[_RECORDING] = _Recording(binding, recorder)
+    recorder.start()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        # Stopped once every fixture is torn down, not in fake_issuer's own teardown: caplog
+        # restores the logger's level in its teardown, which may come after ours.
+        recording = item.stash.get(_RECORDING, None)
+        if recording is not None:
+            recording.recorder.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    recording = item.stash.get(_RECORDING, None)
+    if recording is None:
+        return report
+    if report.failed and not recording.reported:
+        text = _section(recording)
+        if text:
+            report.sections.append(("bearerguard", text))
+            recording.reported = True  # once: a failed teardown after a failed call says no more
+    if report.when == "teardown":
+        del item.stash[_RECORDING]
+    return report
+
+
+def _section(recording: _Recording) -> str:
+    recorder = recording.recorder
+    if not recorder.refusals and not recorder.log:
+        return ""
+    try:
+        return describe(recorder, recording.binding, _live_verifiers())
+    except Exception as exc:  # a report must never break the test run
+        return f"bearerguard could not describe the refusals of this test: {exc!r}\n"
+
+
+def _live_verifiers() -> tuple[Verifier, ...]:
+    # The apps of earlier tests linger in reference cycles until the collector runs: their
+    # verifiers would be listed as if the test's app had them. A failed test can afford this.
+    gc.collect()
+    return interceptions.verifiers()
+
+
+def _origins(chosen: Mapping[str, Any], marked: Mapping[str, Any]) -> dict[str, str]:
+    """Where each of the fake's settings came from, for the report's hints."""
+    defaults = inspect.signature(FakeIssuer).parameters
+    origins: dict[str, str] = {}
+    for name in SETTINGS:
+        if name in marked:
+            origins[name] = "marker"
+        elif name in chosen and chosen[name] != defaults[name].default:
+            origins[name] = "settings"
+        else:
+            origins[name] = "default"
+    return origins
+
+
+# --- settings ----------------------------------------------------------------------------------
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ arrival. Each scenario runs twice, with threads calling ``verify()`` and with
 asyncio tasks calling ``averify()``, each time on a fresh verifier (discovery
 on, RS256, default cache policy, except a fetch timeout of 30 s so that a fetch
 held for a measurement cannot time out). Skipping the unknown-kid cooldown
-moves the verifier's injected monotonic clock forward instead of waiting.
+or a key set's max-age moves the verifier's injected monotonic clock forward
+instead of waiting.
 
 Scenarios and targets:
 
@@ -24,10 +25,14 @@ Scenarios and targets:
 * rotation: a warm verifier, the provider adds a key, the cooldown has passed;
   ``--requests`` concurrent tokens with the new kid: no discovery, <= 1 JWKS
   fetch, all succeed;
+* a key rotated in right after a routine fetch (the first fetch, or a refresh
+  past the key set's max-age): the provider adds a key a second later, and the
+  first request with the new kid is accepted, at the cost of exactly 1 JWKS
+  fetch (routine fetches start no unknown-kid cooldown);
 * unknown kids: ``--unknown`` (1000) concurrent real RS256 tokens whose random
-  kids the provider never published, after the cooldown passed (so one refetch
-  is allowed), then the same burst again within the new cooldown: <= 1 fetch in
-  all, every one refused with 401;
+  kids the provider never published, right after the first (routine) fetch (so
+  one refetch is allowed), then the same burst again within the cooldown that
+  refetch started: <= 1 fetch in all, every one refused with 401;
 * cached keys while a fetch is in flight: ``--samples`` (1000) distinct tokens
   with a cached key, verified by ``--workers`` (2) threads / tasks, each call
   timed: p99 <= one round trip + 10 ms (``--latency`` + 10). "Held" rows: the
@@ -78,11 +83,13 @@ from benchmarks._jwks_scenarios import (
     COOLDOWN,
     FETCH_TIMEOUT,
     IN_FLIGHT,
+    ROUTINE_FETCHES,
     SLACK_MS,
     Bench,
     cold_start,
     in_flight,
     key_imports,
+    rotated_in,
     rotation,
     unknown_kids,
 )
@@ -108,6 +115,7 @@ def run(
         for mode in MODES:
             rows.append(cold_start(bench, mode))
             rows.append(rotation(bench, mode))
+            rows.extend(rotated_in(bench, mode, after) for after in ROUTINE_FETCHES)
             rows.append(unknown_kids(bench, mode, strangers))
             rows.extend(in_flight(bench, mode, variant, latency_ms) for variant in IN_FLIGHT)
             rows.append(key_imports(bench, mode))

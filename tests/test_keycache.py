@@ -241,7 +241,10 @@ class TestFreshness:
         warm(shell)
         refresh = shell.cache.locate(ISSUER, "k1", ALG, T0 + 600, set())
         assert shell.cache.begin(refresh, T0 + 600)
-        assert shell.cache.locate(ISSUER, "k2", ALG, T0 + 601, set()) == refresh
+        joined = shell.cache.locate(ISSUER, "k2", ALG, T0 + 601, set())
+        assert isinstance(joined, FetchKeySet)
+        assert (joined.key, joined.generation) == (refresh.key, refresh.generation)
+        assert joined.unknown_kid  # a probe, but the shell coalesces it with the refresh
 
     def test_keys_past_the_stale_window_are_not_served_even_while_a_refresh_runs(self):
         shell = Shell(configured(CachePolicy(stale_if_error=100)))
@@ -422,11 +425,17 @@ class TestUnknownKid:
         assert caught.value.status_code == 401
         assert shell.urls() == [JWKS_URI, JWKS_URI]
 
-    def test_T45_an_unknown_kid_right_after_a_fetch_does_not_refetch(self, shell):
-        warm(shell)
+    def test_T45_an_unknown_kid_right_after_a_routine_fetch_refetches_once(self, shell):
+        warm(shell)  # the first fetch is routine: it starts no cooldown
         with pytest.raises(UnknownKeyError):
-            shell.lookup("k9", T0 + 29.9)
-        assert len(shell.fetched) == 1
+            shell.lookup("k9", T0 + 0.1)
+        assert len(shell.fetched) == 2
+        (probe,) = shell.requests[1:]
+        assert isinstance(probe, FetchKeySet)
+        assert probe.unknown_kid
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 30.0)  # within the cooldown that probe started
+        assert len(shell.fetched) == 2
 
     def test_T85_a_thousand_unknown_kids_within_the_cooldown_cause_one_fetch(self, shell):
         warm(shell)
@@ -445,11 +454,14 @@ class TestUnknownKid:
         shell.responses[JWKS_URI] = key_set_document("k1")
         warm(shell)
         with pytest.raises(UnknownKeyError):
-            shell.lookup("k9", T0 + 4.9)
-        assert len(shell.fetched) == 1
-        with pytest.raises(UnknownKeyError):
-            shell.lookup("k9", T0 + 5)
+            shell.lookup("k8", T0 + 1)  # the probe: the cooldown starts here
         assert len(shell.fetched) == 2
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 5.9)
+        assert len(shell.fetched) == 2
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 6)
+        assert len(shell.fetched) == 3
 
     def test_an_unknown_kid_does_not_refetch_while_failures_back_off(self, shell):
         warm(shell)
@@ -467,8 +479,151 @@ class TestUnknownKid:
         with pytest.raises(UnknownKeyError):
             shell.lookup("k1", T0 + 1, alg="RS256")
 
+    def test_an_unknown_kid_while_a_probe_is_in_flight_shares_it(self, shell):
+        warm(shell)
+        cache = shell.cache
+        first = cache.locate(ISSUER, "k8", ALG, T0 + 1, set())
+        assert isinstance(first, FetchKeySet)
+        assert first.unknown_kid
+        assert cache.begin(first, T0 + 1)
+        second = cache.locate(ISSUER, "k9", ALG, T0 + 1.01, set())
+        assert second == first  # the same probe: the shell joins the one in flight
+        cache.store(first, key_set_document("k1"), T0 + 1.05)
+        for kid in ("k8", "k9"):  # each caller looks again, having waited for that fetch
+            with pytest.raises(UnknownKeyError):
+                cache.locate(ISSUER, kid, ALG, T0 + 1.05, {first.key})
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k7", T0 + 30.9)  # the cooldown runs from the probe's start
+        assert len(shell.fetched) == 1  # the probe above was settled by hand
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k7", T0 + 31)
+        assert len(shell.fetched) == 2
+
+    def test_an_unknown_kid_joining_a_routine_refresh_starts_no_cooldown(self, shell):
+        warm(shell)
+        cache = shell.cache
+        refresh = cache.locate(ISSUER, "k1", ALG, T0 + 600, set())
+        assert isinstance(refresh, FetchKeySet)
+        assert not refresh.unknown_kid
+        assert cache.begin(refresh, T0 + 600)
+        assert cache.locate(ISSUER, "k9", ALG, T0 + 600.01, set()).key == refresh.key  # joins
+        cache.store(refresh, key_set_document("k1"), T0 + 600.05)
+        with pytest.raises(UnknownKeyError):
+            cache.locate(ISSUER, "k9", ALG, T0 + 600.05, {refresh.key})  # waited once: 401
+        # The refresh may have started just before a rotation: the next unknown kid looks.
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")
+        assert shell.lookup("k2", T0 + 600.1).kid == "k2"
+        assert len(shell.fetched) == 2  # warm-up and that probe (the refresh was by hand)
+
+    def test_a_failed_probe_backs_off_and_keeps_the_cooldown(self, shell):
+        warm(shell)
+        shell.responses[JWKS_URI] = FetchFailure("connection refused")
+        with pytest.raises(KeySetUnavailableError) as caught:
+            shell.lookup("k2", T0 + 1)  # the probe fails: the kid may exist, so 503
+        assert caught.value.retry_after == 30  # the next probe, not the 1 s backoff
+        assert shell.lookup("k1", T0 + 2).kid == "k1"  # the fresh keys keep serving
+        with pytest.raises(KeySetUnavailableError) as caught:
+            shell.lookup("k2", T0 + 2)  # the backoff is over, the cooldown is not
+        assert caught.value.retry_after == 29
+        assert len(shell.fetched) == 2
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")
+        assert shell.lookup("k2", T0 + 31).kid == "k2"
+        assert len(shell.fetched) == 3
+
+    def test_a_failed_probe_waits_for_its_backoff_when_that_is_longer(self):
+        shell = Shell(configured(CachePolicy(unknown_kid_cooldown=5, failure_backoff=10)))
+        shell.responses[JWKS_URI] = key_set_document("k1")
+        warm(shell)
+        shell.responses[JWKS_URI] = FetchFailure("connection refused")
+        with pytest.raises(KeySetUnavailableError) as caught:
+            shell.lookup("k2", T0 + 1)
+        assert caught.value.retry_after == 10
+        with pytest.raises(KeySetUnavailableError):
+            shell.lookup("k2", T0 + 10.9)
+        assert len(shell.fetched) == 2
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")
+        assert shell.lookup("k2", T0 + 11).kid == "k2"
+        assert len(shell.fetched) == 3
+
+    def test_a_failed_probe_near_the_ttl_names_the_routine_refresh_as_the_next_look(self):
+        shell = Shell(configured(CachePolicy(ttl=60, min_ttl=1)))
+        shell.responses[JWKS_URI] = key_set_document("k1")
+        warm(shell)
+        shell.responses[JWKS_URI] = FetchFailure("connection refused")
+        with pytest.raises(KeySetUnavailableError) as caught:
+            shell.lookup("k2", T0 + 50)
+        assert caught.value.retry_after == 10  # the set goes stale (and is refetched) first
+
 
 class TestRotation:
+    """A key published after a routine fetch is found by the first token that names it."""
+
+    def test_a_key_rotated_in_just_after_the_first_fetch_is_accepted_at_once(self, shell):
+        warm(shell)
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")  # published 1 s later
+        assert shell.lookup("k2", T0 + 1).kid == "k2"  # the first request that names it
+        assert len(shell.fetched) == 2  # exactly one extra fetch
+        assert shell.lookup("k2", T0 + 1.5).kid == "k2"
+        assert shell.lookup("k1", T0 + 1.5).kid == "k1"
+        assert len(shell.fetched) == 2
+        # ... and that probe started the cooldown: a flood of random kids costs nothing ...
+        for i in range(2000):
+            with pytest.raises(UnknownKeyError):
+                shell.lookup(f"random-{i}", T0 + 1 + i * 0.0149)  # up to T0 + 30.8
+        assert len(shell.fetched) == 2
+        # ... until it ends: then one fetch at most for the next flood.
+        for i in range(2000):
+            with pytest.raises(UnknownKeyError):
+                shell.lookup(f"again-{i}", T0 + 31 + i * 0.0149)
+        assert len(shell.fetched) == 3
+
+    def test_a_key_rotated_in_just_after_a_ttl_refresh_is_accepted_at_once(self, shell):
+        warm(shell)
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 10)  # a probe (its set is fresh until T0 + 610)
+        shell.lookup("k1", T0 + 610)  # the routine refresh past the TTL
+        assert len(shell.fetched) == 3
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")
+        assert shell.lookup("k2", T0 + 611).kid == "k2"
+        assert len(shell.fetched) == 4
+
+    def test_a_routine_refresh_during_the_cooldown_neither_resets_nor_ends_it(self):
+        shell = Shell(configured(CachePolicy(ttl=20, min_ttl=1, unknown_kid_cooldown=30)))
+        shell.responses[JWKS_URI] = key_set_document("k1")
+        warm(shell)
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k8", T0 + 10)  # the probe: cooldown until T0 + 40, fresh until 30
+        shell.lookup("k1", T0 + 30)  # the routine refresh lands mid-cooldown
+        assert len(shell.fetched) == 3
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 31)  # not ended by the refresh
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 39.9)
+        assert len(shell.fetched) == 3
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 40)  # not restarted by it either (that would be T0 + 60)
+        assert len(shell.fetched) == 4
+
+    def test_failed_routine_refreshes_start_no_cooldown(self, shell):
+        warm(shell)
+        shell.responses[JWKS_URI] = FetchFailure("connection refused")
+        assert shell.lookup("k1", T0 + 600).kid == "k1"  # stale keys serve
+        shell.responses[JWKS_URI] = key_set_document("k1")
+        assert shell.lookup("k1", T0 + 601).kid == "k1"  # the refresh after the backoff
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")
+        assert shell.lookup("k2", T0 + 602).kid == "k2"
+        assert len(shell.fetched) == 4
+
+    def test_forget_ends_the_cooldown(self, shell):
+        warm(shell)
+        with pytest.raises(UnknownKeyError):
+            shell.lookup("k9", T0 + 1)
+        shell.cache.forget()
+        assert shell.lookup("k1", T0 + 2).kid == "k1"  # fetched afresh
+        shell.responses[JWKS_URI] = key_set_document("k1", "k2")
+        assert shell.lookup("k2", T0 + 3).kid == "k2"  # no cooldown survived
+        assert len(shell.fetched) == 4
+
     def test_T94_a_new_key_is_found_by_one_refetch_and_a_removed_key_lapses_with_the_ttl(
         self, shell
     ):
@@ -623,8 +778,9 @@ class TestDiscovery:
         "outcome",
         [
             pytest.param(discovery_document(issuer="https://evil.example/"), id="other-issuer"),
-            pytest.param(discovery_document(issuer="https://tenant.auth0.com"), id="no-slash"),
-            pytest.param(discovery_document(issuer="https://TENANT.auth0.com/"), id="case"),
+            pytest.param(discovery_document(issuer="https://tenant.auth0.com//"), id="two-slashes"),
+            pytest.param(discovery_document(issuer="http://tenant.auth0.com/"), id="http"),
+            pytest.param(discovery_document(issuer="https://tenant.auth0.com/x"), id="path"),
             pytest.param(discovery_document(issuer=None), id="no-issuer"),
             pytest.param(discovery_document(issuer=[ISSUER]), id="issuer-list"),
             pytest.param(discovery_document(jwks_uri=None), id="no-jwks_uri"),
@@ -665,12 +821,24 @@ class TestDiscovery:
 
     def test_an_issuer_mismatch_is_reported_with_the_hint_about_trailing_slashes(self):
         shell = Shell(discovering())
-        shell.responses[OIDC_URL] = discovery_document(issuer="https://tenant.auth0.com")
+        shell.responses[OIDC_URL] = discovery_document(issuer="https://tenant.auth0.com//")
         with pytest.raises(KeySetUnavailableError):
             shell.lookup("k1", T0)
         (message,) = shell.notes
-        assert "'https://tenant.auth0.com'" in message
+        assert "'https://tenant.auth0.com//'" in message
         assert "trailing slash" in message
+
+    @pytest.mark.parametrize(
+        "named",
+        ["https://tenant.auth0.com", "HTTPS://TENANT.auth0.com/", "https://tenant.auth0.com:443"],
+    )
+    def test_the_document_may_spell_the_issuer_s_url_another_equivalent_way(self, named):
+        shell = Shell(discovering())
+        shell.responses.update(
+            {OIDC_URL: discovery_document(issuer=named), JWKS_URI: key_set_document("k1")}
+        )
+        assert shell.lookup("k1", T0).kid == "k1"
+        assert shell.cache.jwks_uri(ISSUER) == JWKS_URI
 
     def test_a_failed_discovery_backs_off_before_trying_again(self):
         shell = Shell(discovering())
@@ -938,6 +1106,21 @@ class TestThroughTheVerifier:
         assert verify(verifier, provider.token("k1")).subject == "auth0|123"
         assert provider.jwks_hits == 2
 
+    def test_a_key_rotated_in_a_second_after_the_first_fetch_verifies_on_its_first_request(
+        self, make_verifier, provider, clock, verify
+    ):
+        verifier = make_verifier()
+        verify(verifier, provider.token("k1"))
+        clock.advance(1)
+        provider.keys["k2"] = ("RS256", rsa_key(1))
+        assert verify(verifier, provider.token("k2")).subject == "auth0|123"
+        assert provider.jwks_hits == 2
+        ghost = sign_token({"alg": "RS256", "typ": "JWT", "kid": "ghost"}, claims(), rsa_key(2))
+        for _ in range(20):  # within the cooldown that refetch started
+            with pytest.raises(UnknownKeyError):
+                verify(verifier, ghost)
+        assert provider.jwks_hits == 2
+
     def test_a_discovered_jwks_uri_httpx_cannot_parse_answers_503_not_a_crash(
         self, make_verifier, provider, verify
     ):
@@ -994,6 +1177,28 @@ class TestStamps:
         fresh = cache.stamp(ISSUER)
         assert fresh is not None
         assert cache.is_current(fresh, T0 + 701)
+
+    def test_a_probe_that_brings_back_the_same_keys_keeps_stamps_current(self):
+        cache = self.loaded("k1", "k2")
+        stamp = cache.stamp(ISSUER)
+        assert stamp is not None
+        probe = cache.locate(ISSUER, "k9", ALG, T0 + 1, set())
+        assert isinstance(probe, FetchKeySet)
+        assert probe.unknown_kid
+        assert cache.begin(probe, T0 + 1)
+        cache.store(probe, key_set_document("k2", "k1"), T0 + 1.1)
+        assert cache.is_current(stamp, T0 + 2)
+        assert cache.key_set(JWKS_URI) is stamp[1]
+
+    def test_a_probe_that_finds_a_rotated_in_key_retires_every_stamp(self):
+        cache = self.loaded("k1")
+        stamp = cache.stamp(ISSUER)
+        assert stamp is not None
+        probe = cache.locate(ISSUER, "k2", ALG, T0 + 1, set())
+        assert isinstance(probe, FetchKeySet)
+        assert cache.begin(probe, T0 + 1)
+        cache.store(probe, key_set_document("k1", "k2"), T0 + 1.1)
+        assert not cache.is_current(stamp, T0 + 2)
 
     def test_forget_retires_every_stamp(self):
         cache = self.loaded("k1")

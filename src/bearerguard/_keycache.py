@@ -12,10 +12,18 @@ Rules:
 - a fetched key set is fresh for its ``Cache-Control: max-age`` (bounded) or the
   default TTL; once stale it is refreshed on next use, and while that refresh is
   in flight or failing, the stale keys keep serving for ``stale_if_error``;
-- an unknown ``kid`` triggers at most one refetch per ``unknown_kid_cooldown``;
+- an unknown ``kid`` triggers at most one refetch per ``unknown_kid_cooldown``,
+  counted from the start of the latest fetch an unknown ``kid`` asked for (a
+  *probe*). Routine fetches (the first one, a refresh past the TTL) neither start
+  nor reset the cooldown: a provider typically publishes its next key between
+  them, and the first token signed with it must find it at once, not 401 for a
+  cooldown because a routine fetch happened to run just before the rotation;
+- a verification waits for at most one fetch of a key set (a probe joins a fetch
+  already in flight rather than starting a second), and a probe that fails
+  backs off like any other fetch;
 - failures are never cached as key sets: they keep the last good set and delay
   the next attempt with an exponential backoff;
-- a discovery document must name exactly the configured issuer.
+- a discovery document must name the configured issuer (any equivalent spelling of its URL).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any, Generic, TypeVar
 
 from ._config import CachePolicy, check_url
 from ._errors import ConfigurationError, KeySetUnavailableError, UnknownKeyError
+from ._issuers import same_issuer
 from ._keys import KeySet, KeySetError, VerificationKey, load_json_document
 
 __all__ = [
@@ -67,10 +76,16 @@ Outcome = Document | FetchFailure
 
 @dataclass(frozen=True, slots=True)
 class FetchKeySet:
-    """Ask the shell to refresh the key set at ``url``."""
+    """Ask the shell to refresh the key set at ``url``.
+
+    ``unknown_kid`` marks a probe: a fetch asked for because a token named a kid
+    the fresh set lacks. Only a probe that starts (see :meth:`KeyCache.begin`)
+    starts the unknown-kid cooldown; one that joins a fetch in flight changes nothing.
+    """
 
     url: str
     generation: int
+    unknown_kid: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -131,7 +146,10 @@ class _Entry(Generic[T]):
     value: T | None = None  # last good KeySet (jwks) or JWKS URL (discovery)
     fresh_until: float = -math.inf
     usable_until: float = -math.inf
-    last_fetch: float = -math.inf  # start of the latest fetch: the unknown-kid cooldown
+    # Start of the latest probe (a fetch asked for by an unknown kid): the unknown-kid
+    # cooldown runs from here. Routine fetches leave it alone, so the first token of a
+    # key published just after one of them is not refused for a whole cooldown.
+    probed_at: float = -math.inf
     retry_at: float = -math.inf  # no new attempt before this, after failures
     failures: int = 0
     refreshing: bool = False
@@ -199,15 +217,17 @@ class KeyCache:
         key = keys.find(kid, alg)
         if key is not None:
             return key
-        cooled = (
-            now - entry.last_fetch >= self.policy.unknown_kid_cooldown and now >= entry.retry_at
-        )
-        if not tried and (entry.refreshing or cooled):
-            return fetch  # a rotation may have published this kid: look once
+        next_probe = max(entry.probed_at + self.policy.unknown_kid_cooldown, entry.retry_at)
+        if not tried and (entry.refreshing or now >= next_probe):
+            # A rotation may have published this kid since the last fetch: look once. While a
+            # fetch is in flight this joins it (same key and generation: the shell coalesces).
+            return FetchKeySet(url, entry.generation, unknown_kid=True)
         if entry.failures:
             # The provider could not be asked: the kid may well be in the set it would serve,
-            # and a 401 would make the client throw a good token away.
-            raise self._unavailable(entry, now)
+            # and a 401 would make the client throw a good token away. Retry-After names the
+            # next chance of a look: the next probe, or the routine refresh if that comes first.
+            next_look = max(min(next_probe, entry.fresh_until), entry.retry_at)
+            raise self._unavailable(entry, now, next_look)
         raise UnknownKeyError()
 
     def _discovered(
@@ -278,8 +298,11 @@ class KeyCache:
         entry = self._entries.get(stamp[0])
         return entry is not None and entry.value is stamp[1] and now < entry.fresh_until
 
-    def _unavailable(self, entry: _Entry[Any], now: float) -> KeySetUnavailableError:
-        wait = entry.retry_at - now if entry.retry_at > now else self.policy.failure_backoff
+    def _unavailable(
+        self, entry: _Entry[Any], now: float, next_look: float | None = None
+    ) -> KeySetUnavailableError:
+        due = entry.retry_at if next_look is None else next_look
+        wait = due - now if due > now else self.policy.failure_backoff
         return KeySetUnavailableError(retry_after=wait)
 
     def jwks_uri(self, issuer: str) -> str | None:
@@ -298,11 +321,18 @@ class KeyCache:
     # --- transitions (called by the shell, at most one fetch per entry at a time) ----------
 
     def begin(self, fetch: Fetch, now: float) -> bool:
-        """Mark ``fetch`` as started; ``False`` if another fetch finished since it was asked."""
+        """Mark ``fetch`` as started; ``False`` if another fetch finished since it was asked.
+
+        A probe (``FetchKeySet.unknown_kid``) starts the unknown-kid cooldown here, whatever
+        its outcome: a flood of random kids costs one fetch per cooldown even while the
+        provider fails. A routine fetch leaves the cooldown as it was.
+        """
         entry = self._entries.get(fetch.key, _EMPTY)
         if entry.generation != fetch.generation:
             return False
-        self._entries[fetch.key] = replace(entry, refreshing=True, last_fetch=now)
+        probe = isinstance(fetch, FetchKeySet) and fetch.unknown_kid
+        probed_at = now if probe else entry.probed_at
+        self._entries[fetch.key] = replace(entry, refreshing=True, probed_at=probed_at)
         return True
 
     def store(self, fetch: Fetch, outcome: Outcome, now: float) -> tuple[str, ...]:
@@ -353,7 +383,7 @@ class KeyCache:
             value=value,
             fresh_until=now + ttl,
             usable_until=now + ttl + stale,
-            last_fetch=entry.last_fetch,
+            probed_at=entry.probed_at,  # a refresh landing mid-cooldown does not end it
             generation=entry.generation + 1,
         )
         return skipped
@@ -362,8 +392,9 @@ class KeyCache:
         """Drop every key set and discovered URL, as if nothing had ever been fetched.
 
         Generations move on, so a fetch still in flight can no longer store its
-        outcome; the next verification fetches afresh. (Testing support calls this
-        when a fake issuer starts or stops answering for an issuer.)
+        outcome; the next verification fetches afresh. The unknown-kid cooldown goes
+        too. (Testing support calls this when a fake issuer starts or stops answering
+        for an issuer.)
         """
         self._entries = {
             key: _Entry(generation=entry.generation + 1) for key, entry in self._entries.items()
@@ -395,8 +426,9 @@ def _json_body(document: Document) -> dict[str, Any]:
 def _jwks_uri_from_discovery(metadata: Mapping[str, Any], issuer: str) -> str:
     # OIDC Discovery §4.3 / RFC 8414 §3.3: the document must name exactly our issuer,
     # or anyone able to serve that URL could swap in their own keys.
+    # Equal as issuer URLs (RFC 3986 §6.2.2-6.2.3, see _issuers): the same server either way.
     named = metadata.get("issuer")
-    if named != issuer:
+    if not isinstance(named, str) or not same_issuer(named, issuer):
         shown = repr(named[:200]) if isinstance(named, str) else "no issuer"
         raise KeySetError(
             f"the discovery document names {shown}, not the configured issuer {issuer!r} "

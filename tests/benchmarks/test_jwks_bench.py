@@ -56,6 +56,19 @@ def test_a_rotation_refetches_once(result: dict[str, Any]) -> None:
         assert row["outcomes"] == {"ok": REQUESTS}
 
 
+def test_a_key_rotated_in_after_a_routine_fetch_is_accepted_on_its_first_request(
+    result: dict[str, Any],
+) -> None:
+    for after, routine in jwks.ROUTINE_FETCHES.items():
+        found = rows(result, f"rotated in 1 s after {routine}")
+        assert len(found) == 2
+        for row in found:
+            assert row["fetches"] == {"discovery": 0, "jwks": 1}
+            assert row["outcomes"] == {"ok": 1}
+            assert row["routine_fetches"] == {"discovery": 1, "jwks": 2 if after == "ttl" else 1}
+            assert row["checks"] == {"fetches": True, "outcomes": True, "routine": True}
+
+
 def test_unknown_kids_refetch_once_and_are_all_refused(result: dict[str, Any]) -> None:
     for row in rows(result, "unknown kids"):
         assert row["fetches"] == {"discovery": 0, "jwks": 1}
@@ -84,6 +97,8 @@ def test_keys_are_imported_once_per_fetch_and_never_per_request(result: dict[str
 def test_the_report_renders_every_row(result: dict[str, Any]) -> None:
     text = jwks.report(result)
     assert "cold start: concurrent first requests" in text
+    assert "rotated in 1 s after the first fetch" in text
+    assert "rotated in 1 s after a TTL refresh" in text
     assert "same issuer, unknown kid, held" in text
     assert "Key imports" in text
 

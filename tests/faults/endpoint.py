@@ -55,7 +55,9 @@ class Fault(str, Enum):
     REDIRECT_OTHER_PORT = "redirect-other-port"  # 302 to the "another origin" endpoint
     REDIRECT_OTHER_HOST = "redirect-other-host"  # 302 to http://localhost:<same port>
     REDIRECT_SAME_ORIGIN = "redirect-same-origin"  # 302 to /moved/...: followed (a control)
-    ISSUER_TRAILING_SLASH = "issuer-trailing-slash"  # discovery names the issuer without "/"
+    # Discovery names the issuer with one "/" more: another issuer. (Without its "/" it would
+    # be the same one: for an empty path, RFC 3986 makes "" and "/" equivalent.)
+    ISSUER_TRAILING_SLASH = "issuer-trailing-slash"
     ISSUER_OTHER_HOST = "issuer-other-host"  # discovery names http://localhost:<port>/
 
 
@@ -274,7 +276,7 @@ class Endpoint:
         elif fault is Fault.EMPTY_KEY_SET:
             send(conn, Answer(200, b'{"keys": []}', healthy.headers))
         elif fault is Fault.ISSUER_TRAILING_SLASH:
-            send(conn, reissued(healthy, lambda issuer: issuer.rstrip("/")))
+            send(conn, reissued(healthy, lambda issuer: issuer + "/"))
         elif fault is Fault.ISSUER_OTHER_HOST:
             send(conn, reissued(healthy, lambda issuer: issuer.replace(HOST, OTHER_HOST, 1)))
         elif fault is Fault.OVERSIZED:

@@ -9,12 +9,18 @@ No wrong answer: a forgery or a never-published kid is never accepted, a
 genuine token is accepted or refused as unknown, never anything else, and
 nothing but a BearerError escapes. Each new key verifies within a few cooldowns
 of its publication. And the key set is fetched no more often than the rules
-allow: the cooldown is the only thing that lets an unknown kid trigger a fetch
-here (the TTL is ten minutes), so fetches start at least a cooldown apart.
+allow: past the first (routine) fetch, only an unknown kid triggers one here
+(the TTL is ten minutes), and those start at least a cooldown apart.
 
-The verifier runs on the real monotonic clock: the cooldown is a fraction of a
+That test runs on the real monotonic clock: the cooldown is a fraction of a
 second. Counting uses the verifier's own rules, never the machine's speed: a
 slow machine makes fewer fetches, never more.
+
+Then a key rotated in just after a routine fetch (the first one, or a refresh
+past the TTL), on the injected clock with the default 30 s cooldown: a routine
+fetch starts no cooldown, so the first token of the new key is accepted at the
+cost of one fetch, and that fetch starts the cooldown that keeps a flood of
+random kids down to one fetch per cooldown.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from bearerguard import (
     AccessToken,
@@ -34,7 +43,9 @@ from bearerguard import (
     UnknownKeyError,
     Verifier,
 )
+from tests.support import Clock
 
+from .conftest import STALE
 from .server import FaultyProvider
 
 COOLDOWN = 0.1
@@ -160,3 +171,77 @@ def outcome_of(verifier: Verifier, token: str) -> AccessToken | BearerError:
         return verifier.verify(token)
     except BearerError as exc:
         return exc
+
+
+# --- a key rotated in just after a routine fetch ---------------------------------------------
+
+FLOOD = 2000  # tokens of random kids, each never published
+FLOOD_THREADS = 8
+
+
+def flood(verifier: Verifier, tokens: Sequence[str]) -> set[type[BaseException]]:
+    """Verify half of ``tokens`` from threads and half from asyncio tasks; the error types."""
+    half = len(tokens) // 2
+
+    def attempt(token: str) -> type[BaseException] | None:
+        try:
+            verifier.verify(token)
+        except BearerError as exc:
+            return type(exc)
+        return None
+
+    async def aattempt(token: str) -> type[BaseException] | None:
+        try:
+            await verifier.averify(token)
+        except BearerError as exc:
+            return type(exc)
+        return None
+
+    async def tasks() -> list[type[BaseException] | None]:
+        return list(await asyncio.gather(*(aattempt(t) for t in tokens[half:])))
+
+    with ThreadPoolExecutor(FLOOD_THREADS) as pool:
+        from_threads = pool.map(attempt, tokens[:half])
+        from_tasks = asyncio.run(tasks())
+        outcomes = [*from_threads, *from_tasks]
+    assert len(outcomes) == len(tokens)
+    assert None not in outcomes, "a token of a never-published kid was accepted"
+    return {o for o in outcomes if o is not None}
+
+
+@pytest.mark.parametrize("routine", ["first fetch", "TTL refresh"])
+def test_a_key_rotated_in_just_after_a_routine_fetch_is_accepted_on_its_first_request(
+    faulty_idp: FaultyProvider,
+    verifier_for: Callable[..., Verifier],
+    clock: Clock,
+    verify: Callable[[Verifier, str], AccessToken],
+    routine: str,
+) -> None:
+    idp = faulty_idp
+    verifier = verifier_for(idp)  # the default 30 s cooldown, on the injected clock
+    assert verify(verifier, idp.token("k1")).header["kid"] == "k1"  # the first fetch
+    fetched = discovered = 1
+    if routine == "TTL refresh":
+        clock.advance(STALE)  # past the key set's max-age and the discovery TTL alike
+        assert verify(verifier, idp.token("k1")).header["kid"] == "k1"  # refreshed on use
+        fetched, discovered = 2, 2
+    assert (idp.discovery.hits, idp.jwks.hits) == (discovered, fetched)
+
+    clock.advance(1)
+    idp.publish("k2")  # the provider rotates a second after that routine fetch
+    assert verify(verifier, idp.token("k2")).header["kid"] == "k2"  # its first request
+    assert idp.jwks.hits == fetched + 1  # at the cost of exactly one fetch
+    assert verify(verifier, idp.token("k1")).header["kid"] == "k1"  # k1 still served
+    assert idp.jwks.hits == fetched + 1
+
+    # That fetch started the cooldown: a flood of random kids within it fetches nothing ...
+    ghosts = [idp.stranger(f"{random.getrandbits(64):016x}") for _ in range(FLOOD)]
+    clock.advance(29)
+    assert flood(verifier, ghosts) == {UnknownKeyError}
+    assert idp.jwks.hits == fetched + 1
+    # ... and once it is over, the next flood fetches once more, at most.
+    clock.advance(1)
+    assert flood(verifier, ghosts) == {UnknownKeyError}
+    assert idp.jwks.hits <= fetched + 2
+    assert idp.discovery.hits == discovered
+    assert verify(verifier, idp.token("k2")).header["kid"] == "k2"

@@ -102,7 +102,7 @@ def test_redirects_lead_where_they_say(
 
 @pytest.mark.parametrize(
     ("fault", "named"),
-    [(Fault.ISSUER_TRAILING_SLASH, "{issuer_no_slash}"), (Fault.ISSUER_OTHER_HOST, "{other}")],
+    [(Fault.ISSUER_TRAILING_SLASH, "{issuer}/"), (Fault.ISSUER_OTHER_HOST, "{other}")],
 )
 def test_issuer_mismatches_change_only_the_issuer(
     faulty_idp: FaultyProvider, client: httpx.Client, fault: Fault, named: str
@@ -111,7 +111,7 @@ def test_issuer_mismatches_change_only_the_issuer(
     idp.discovery.fail(fault)
     metadata = client.get(idp.issuer + DISCOVERY_PATH.lstrip("/")).json()
     other = idp.issuer.replace("127.0.0.1", "localhost")
-    assert metadata["issuer"] == named.format(issuer_no_slash=idp.issuer.rstrip("/"), other=other)
+    assert metadata["issuer"] == named.format(issuer=idp.issuer, other=other)
     assert metadata["jwks_uri"] == idp.jwks_uri
 
 

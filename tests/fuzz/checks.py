@@ -132,7 +132,7 @@ def assert_sound(token: AccessToken, raw: str, config: VerifierConfig, now: floa
             "application/jwt",
         )
     assert token.issuer == claims["iss"]
-    assert token.issuer in config.issuers
+    assert token.issuer in config.issuer_index  # a configured issuer, in the token's spelling
     assert token.audience
     assert set(token.audience) & set(config.audiences)
     leeway = config.leeway

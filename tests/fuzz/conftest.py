@@ -23,15 +23,15 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bearerguard import Verifier
-from tests.support import AUDIENCE, ISSUER, Clock, Provider
+from bearerguard import UnknownKeyError, Verifier
+from tests.support import AUDIENCE, ISSUER, Clock, Provider, claims
 
 from .checks import Target
 from .strategies import ALGORITHMS, ASYMMETRIC, GENUINE_KIDS, SECRET, genuine_signers
@@ -132,6 +132,11 @@ def target(**options: Any) -> Target:
         **options,
     )
     verifier.warm_up()
+    # A routine fetch starts no unknown-kid cooldown; one refused unknown kid does, and with
+    # the clock standing still it never ends: from here on no token can cause a fetch.
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": "never-published"}
+    with suppress(UnknownKeyError):
+        verifier.verify(genuine_signers()["RS256"].sign(header, claims()))
     return Target(verifier, provider, clock.now)
 
 

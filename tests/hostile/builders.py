@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -35,6 +36,7 @@ from bearerguard import (
     BearerError,
     ConfigurationError,
     KeySetUnavailableError,
+    UnknownKeyError,
     Verifier,
 )
 from tests.support import (
@@ -719,6 +721,15 @@ _ghosts = itertools.count()
 def ghost_kid(env: Env) -> str:
     """A well-signed token whose kid no key set has ever held: a new one each call."""
     return signed(kid=f"ghost-{next(_ghosts)}", alg="RS256", key=lambda: rsa_key(0))(env)
+
+
+def probed(env: Env, verifier: Verifier) -> None:
+    """Verify a token whose kid was never published: its refetch starts the cooldown.
+
+    (Routine fetches, the warm-up's included, start none.)
+    """
+    with contextlib.suppress(UnknownKeyError):
+        verifier.verify(ghost_kid(env))
 
 
 def crafted_rsa(kid: str, n: int, e: int = 65537) -> Callable[[], dict[str, Any]]:

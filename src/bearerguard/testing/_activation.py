@@ -62,8 +62,9 @@ class Activation:
     def republish(self) -> None:
         """Make the verifiers of the issuer forget their keys now, e.g. after a rotation.
 
-        Otherwise a verifier that fetched the key set moments ago would refuse a new
-        key's tokens until its unknown-kid cooldown (30 s by default) has passed.
+        Otherwise a verifier would keep serving withdrawn keys until its key set's TTL,
+        and one that refused an unknown kid moments ago would refuse a new key's tokens
+        until that kid's cooldown (30 s by default) has passed.
         """
         with self._lock:
             if self._active:  # when stopped, no verifier holds keys from us

@@ -367,7 +367,8 @@ class FakeIssuer:
 
         With ``keep_old=False`` the previous keys are unpublished, so their tokens are
         refused (UnknownKeyError). Verifiers of this issuer forget their cached keys,
-        so the change is seen at once rather than after their unknown-kid cooldown.
+        so the change is seen at once: withdrawn keys stop serving without waiting for
+        the key set's TTL, and no earlier unknown-kid cooldown delays the new key.
 
         Example::
 

@@ -354,3 +354,12 @@ def test_json_of_an_undecodable_token_has_no_header_or_claims(cli: Run, issuer: 
     assert answer["header"] is None
     assert answer["claims"] is None
     assert answer["status"] == 401
+
+
+def test_a_misspelt_variable_is_a_configuration_error_with_a_did_you_mean(
+    cli: Run, issuer: FakeIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("BEARERGUARD_AUDIENCES", AUDIENCE)
+    result = cli("verify", issuer.token(), "--issuer", ISSUER, "--audience", AUDIENCE)
+    assert result.status == 2
+    assert "BEARERGUARD_AUDIENCES (did you mean BEARERGUARD_AUDIENCE?)" in result.err

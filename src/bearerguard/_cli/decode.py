@@ -40,8 +40,8 @@ BANNER = (
 )
 JWE_ADVICE = (
     "Its claims can be read only with the decryption key, and an API cannot verify it as a "
-    "signed access token. Ask for the token with your API's identifier as the audience "
-    "(Auth0: the audience parameter); the provider then issues a signed JWT."
+    "signed access token. Ask for the token with your API's identifier as its audience "
+    "(resource, RFC 8707; Auth0's audience parameter); the provider then issues a signed JWT."
 )
 OPAQUE_ADVICE = (
     "A string without dots is an opaque access token, not a JWT: providers issue those for "

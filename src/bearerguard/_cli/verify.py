@@ -30,6 +30,7 @@ from bearerguard._errors import (
     KeySetUnavailableError,
     UnknownKeyError,
 )
+from bearerguard._settings import check_names
 from bearerguard._token import AccessToken, scope_names
 from bearerguard._verifier import Verifier
 
@@ -214,6 +215,7 @@ class _LogCollector(logging.Handler):
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """The Verifier's keyword arguments: the environment's, overridden by the flags."""
+    check_names(os.environ)  # a misspelt variable would silently verify something else
     settings = settings_from_mapping(os.environ)
     flags = {
         "issuer": args.issuer,

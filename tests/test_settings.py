@@ -332,3 +332,19 @@ def test_any_value_in_django_s_setting_gives_a_verifier_or_a_system_check(name, 
 
     for problem in check_setting({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, name: value}):
         assert problem.id.startswith("bearerguard.E")
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(sorted(SETTING_NAMES)), value=ANY_VALUE)
+def test_any_value_in_flask_s_config_gives_a_verifier_or_a_configuration_error(name, value):
+    from flask import Flask
+
+    from bearerguard.flask import BearerGuard
+
+    app = Flask(__name__)
+    app.config.update(BEARERGUARD_ISSUER=ISSUER, BEARERGUARD_AUDIENCE=AUDIENCE)
+    app.config[f"BEARERGUARD_{name}"] = value
+    try:
+        BearerGuard(app)
+    except ConfigurationError as exc:
+        assert f"BEARERGUARD_{name}" in str(exc)  # noqa: PT017 - it names the key at fault

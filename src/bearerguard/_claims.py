@@ -91,6 +91,15 @@ def unverified_issuer(claims: Mapping[str, Any], config: VerifierConfig) -> str:
     when the refusal looks like a configuration mistake rather than an attack.
     """
     issuer = claims.get("iss")
+    if type(issuer) is str:  # JSON gives exact types; the usual spellings in one lookup
+        configured = config.issuer_spellings.get(issuer)
+        if configured is not None:
+            return configured
+    return _other_spelling(issuer, config)
+
+
+def _other_spelling(issuer: object, config: VerifierConfig) -> str:
+    """The configured issuer a less usual spelling names, or the refusal."""
     if isinstance(issuer, str):
         configured = config.issuer_index.find(issuer)
         if configured is not None:

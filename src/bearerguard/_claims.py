@@ -92,7 +92,7 @@ def unverified_issuer(claims: Mapping[str, Any], config: VerifierConfig) -> str:
     """
     issuer = claims.get("iss")
     if type(issuer) is str:  # JSON gives exact types; the usual spellings in one lookup
-        configured = config.issuer_spellings.get(issuer)
+        configured = config.issuer_index.spellings.get(issuer)
         if configured is not None:
             return configured
     return _other_spelling(issuer, config)

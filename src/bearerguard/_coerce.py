@@ -15,14 +15,14 @@ from typing import Any
 
 from ._errors import ConfigurationError
 
-__all__ = ["given", "integer", "names", "number", "refuse", "switch"]
+__all__ = ["LISTS", "given", "integer", "names", "number", "refuse", "switch"]
 
 _SHOWN = 60  # characters of a value repeated in a message
 _UNSET = " (an unset environment variable?)"
 # Containers taken as lists of names. Nothing lazier: a generator or another iterable
 # could be infinite or single-use, and a mapping's keys or a bytes' integers are never
 # what was meant.
-_LISTS = (list, tuple, set, frozenset)
+LISTS = (list, tuple, set, frozenset)
 
 
 def given(value: object, *, secret: bool = False) -> str:
@@ -45,7 +45,7 @@ def given(value: object, *, secret: bool = False) -> str:
         return f"a value of type {kind}"
     if len(shown) > _SHOWN:
         shown = shown[: _SHOWN - 3] + "..."
-    empty = not shown.strip("'\"[](){}") or shown in ("set()", "frozenset()")
+    empty = isinstance(value, (str, dict, *LISTS)) and not value
     return f"the {kind} {shown}" + (_UNSET if empty else "")
 
 
@@ -71,7 +71,7 @@ def names(
     """
     if isinstance(value, str):
         items: tuple[Any, ...] = (value,)
-    elif isinstance(value, _LISTS):
+    elif isinstance(value, LISTS):
         items = tuple(value)
     else:
         raise refuse(setting, "must be a string or a list of strings", value, example)

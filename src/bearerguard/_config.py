@@ -132,8 +132,6 @@ class VerifierConfig:
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
     #: the issuers, found by any equivalent spelling of their URL (RFC 3986 §6.2.2-6.2.3)
     issuer_index: IssuerIndex = field(init=False, repr=False, compare=False)
-    #: the usual spellings -> configured issuer, read on every token (do not modify)
-    issuer_spellings: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
@@ -141,7 +139,6 @@ class VerifierConfig:
         index = IssuerIndex(normalize_issuer(i) for i in given_issuers)
         object.__setattr__(self, "issuers", index.issuers)
         object.__setattr__(self, "issuer_index", index)
-        object.__setattr__(self, "issuer_spellings", index.spellings)
 
         audiences = names(self.audiences, "audience", "audience='https://api.example.com'")
         object.__setattr__(self, "audiences", audiences)

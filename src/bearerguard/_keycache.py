@@ -49,6 +49,7 @@ __all__ = [
     "KeyCache",
     "KeySetStamp",
     "discovery_urls",
+    "json_body",
 ]
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -350,7 +351,7 @@ class KeyCache:
         try:
             if isinstance(outcome, FetchFailure):
                 raise KeySetError(outcome.reason)
-            body = _json_body(outcome)
+            body = json_body(outcome)
             if isinstance(fetch, FetchKeySet):
                 value: Any = KeySet.from_document(body, source=fetch.url)
                 skipped = value.skipped
@@ -414,7 +415,9 @@ class KeyCache:
         return min(max(float(match.group(1)), policy.min_ttl), policy.max_ttl)
 
 
-def _json_body(document: Document) -> dict[str, Any]:
+def json_body(document: Document) -> dict[str, Any]:
+    """The JSON object a provider answered with; :class:`KeySetError` for anything else
+    (a status other than 200, another content type, a body that is not strict JSON)."""
     if document.status != 200:
         raise KeySetError(f"the provider answered HTTP {document.status}")
     content_type = document.headers.get("content-type", "application/json").lower()
@@ -424,7 +427,7 @@ def _json_body(document: Document) -> dict[str, Any]:
 
 
 def _jwks_uri_from_discovery(metadata: Mapping[str, Any], issuer: str) -> str:
-    # OIDC Discovery §4.3 / RFC 8414 §3.3: the document must name exactly our issuer,
+    # OIDC Discovery §4.3 / RFC 8414 §3.3: the document must name our issuer (the same URL),
     # or anyone able to serve that URL could swap in their own keys.
     # Equal as issuer URLs (RFC 3986 §6.2.2-6.2.3, see _issuers): the same server either way.
     named = metadata.get("issuer")

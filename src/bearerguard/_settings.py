@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from ._coerce import LISTS
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -156,7 +157,7 @@ def _blank(value: object) -> bool:
     """Nothing at all: ``None``, an empty list, or a string of nothing but spaces and commas."""
     if isinstance(value, str):
         return not value.strip(" ,\t\n")
-    return value is None or (isinstance(value, (list, tuple, set, frozenset)) and not value)
+    return value is None or (isinstance(value, LISTS) and not value)
 
 
 def _from_string(name: str, raw: str, variable: str) -> Any:

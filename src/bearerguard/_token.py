@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from ._coerce import LISTS
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError, InsufficientScopeError
 
 __all__ = ["AccessToken", "RequiredScopes", "scope_names", "verified_token"]
@@ -115,7 +116,7 @@ class RequiredScopes:
     def __init__(self, names: str | Iterable[str], *, any_of: bool = False) -> None:
         if isinstance(names, str):  # one scope, not its letters
             names = (names,)
-        elif not isinstance(names, (list, tuple, set, frozenset)):
+        elif not isinstance(names, LISTS):
             raise ConfigurationError(
                 f"Required scopes must be a list of scope names, got {type(names).__name__}: "
                 "e.g. ['read:contacts'].",

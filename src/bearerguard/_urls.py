@@ -1,13 +1,19 @@
-"""URL settings: https required, plain http for loopback development hosts only."""
+"""URLs: https required, plain http for loopback development hosts only; RFC 8707 resources."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
 
-__all__ = ["check_url", "is_loopback_host"]
+__all__ = ["check_url", "is_loopback_host", "resource_problem"]
+
+# RFC 3986 §4.3 absolute-URI: a scheme and a colon, then URI characters (anything else
+# percent-encoded) and no fragment, since "#" is none of the characters allowed here.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_URI_REST = re.compile(r"(?:[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 
 
 def check_url(url: str, *, what: str) -> None:
@@ -51,3 +57,30 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def resource_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an RFC 8707 ``resource``, or ``None`` when it can be one.
+
+    RFC 8707 §2: an absolute URI (RFC 3986 §4.3) without a fragment. The dev
+    issuer checks the ``resource`` it is sent with it, ``bearerguard token`` its ``--resource``.
+
+    Example::
+
+        resource_problem("https://api.example.com")     # None
+        resource_problem("https://api.example.com#v1")  # 'has a fragment (#v1), ...'
+    """
+    if "#" in value:
+        fragment = value[value.index("#") :]
+        return f"has a fragment ({fragment[:40]}), which RFC 8707 §2 forbids: drop it"
+    scheme = _SCHEME.match(value)
+    if scheme is None:
+        return (
+            "is not an absolute URI: it needs a scheme, e.g. https://api.example.com (RFC 8707 §2)"
+        )
+    if not _URI_REST.fullmatch(value, scheme.end()):
+        return (
+            "is not a valid URI: spaces, quotes and characters such as < > { } | \\ ^ ` "
+            "must be percent-encoded (RFC 3986)"
+        )
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -30,15 +31,6 @@ from ._token import AccessToken
 from ._tokencache import TokenCache
 
 __all__ = ["Verifier"]
-
-# The keywords of Verifier(): what from_env() accepts as overrides.
-_KEYWORDS = frozenset(
-    {
-        "issuer", "audience", "algorithms", "leeway", "jwks_uri", "secret", "rfc9068_strict",
-        "max_age", "organization", "scope_claims", "max_token_size", "token_cache_size",
-        "realm", "cache", "transport", "async_transport", "clock", "monotonic",
-    }
-)  # fmt: skip
 
 
 def verifier_argument(value: object, where: str) -> Verifier:
@@ -195,11 +187,12 @@ class Verifier:
         """
         source = os.environ if environ is None else environ
         check_names(source)
-        unknown = sorted(set(overrides) - _KEYWORDS)
+        keywords = inspect.signature(cls).parameters  # what the constructor takes
+        unknown = sorted(set(overrides) - keywords.keys())
         if unknown:
             raise ConfigurationError(
                 f"Verifier.from_env() got unknown keyword(s) {', '.join(unknown)}; "
-                f"it takes {', '.join(sorted(_KEYWORDS))}.",
+                f"it takes {', '.join(sorted(keywords))}.",
             )
         settings = settings_from_mapping(source)
         from_source = set(settings) - set(overrides)

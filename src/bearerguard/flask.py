@@ -36,7 +36,7 @@ from ._config import settings_from_mapping
 from ._errors import BearerError, ConfigurationError, MissingTokenError
 from ._settings import check_names, named_errors
 from ._token import AccessToken, RequiredScopes
-from ._verifier import Verifier
+from ._verifier import Verifier, verifier_argument
 
 __all__ = ["BearerGuard", "current_token", "error_response", "protect", "requires"]
 
@@ -88,12 +88,8 @@ class BearerGuard:
         verifier = self._verifier
         if verifier is None:
             verifier = _verifier_from_config(app.config)
-        elif not isinstance(verifier, Verifier):
-            raise ConfigurationError(
-                f"BearerGuard(verifier=...) must be a bearerguard.Verifier, "
-                f"got {type(verifier).__name__}.",
-                setting="verifier",
-            )
+        else:
+            verifier = verifier_argument(verifier, "BearerGuard(verifier=...)")
         app.extensions[_EXTENSION] = verifier
         # Whichever is registered first, the app's own handler for BearerError is kept.
         if BearerError not in app.error_handler_spec[None][None]:

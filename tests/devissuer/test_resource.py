@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bearerguard import Verifier
+from bearerguard._urls import resource_problem
 from bearerguard.devissuer import DevIssuer, config_from_dict
-from bearerguard.devissuer._grants import resource_problem
 from bearerguard.devissuer._loading import DEFAULT_CONFIG
 
 from .flows import (

@@ -29,8 +29,8 @@ from bearerguard._drive import drive
 from bearerguard._errors import ConfigurationError
 from bearerguard._fetch import fetch
 from bearerguard._issuers import same_issuer
-from bearerguard._keycache import Document, FetchDiscovery, FetchFailure, Outcome
-from bearerguard._keys import KeySetError, load_json_document
+from bearerguard._keycache import Document, FetchDiscovery, FetchFailure, Outcome, json_body
+from bearerguard._keys import KeySetError
 
 from ._output import safe
 
@@ -90,13 +90,10 @@ def _metadata(issuer: str, timeout: float) -> tuple[str, Mapping[str, Any]]:
     url, outcome = tried[-1]
     if not isinstance(outcome, Document) or outcome.status != 200:
         raise DiscoveryError(_unreachable(issuer, tried))
-    content_type = outcome.headers.get("content-type", "application/json").lower()
-    if "json" not in content_type:
-        raise DiscoveryError(_unusable(url, f"it answered {safe(content_type)!r}, not JSON"))
-    try:
-        document = load_json_document(outcome.body)
+    try:  # read as the Verifier reads a discovery document
+        document = json_body(outcome)
     except KeySetError as why:
-        raise DiscoveryError(_unusable(url, str(why))) from None
+        raise DiscoveryError(_unusable(url, safe(str(why)))) from None
     _check_issuer(document, issuer, url)
     return url, document
 

@@ -41,7 +41,7 @@ import httpx
 
 from bearerguard._config import check_url, is_loopback_host
 from bearerguard._errors import ConfigurationError
-from bearerguard.devissuer._grants import resource_problem
+from bearerguard._urls import resource_problem
 from bearerguard.devissuer._pkce import s256
 
 from ._form import parse_form, visible_text

@@ -16,9 +16,10 @@ authorized, is ``invalid_target`` (RFC 8707 §2).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from bearerguard._urls import resource_problem
 
 from ._clients import authenticate_client
 from ._config import ClientConfig, DevIssuerConfig
@@ -27,13 +28,9 @@ from ._pkce import verifier_matches
 from ._store import Approval, GrantStore, RefreshGrant
 from ._tokens import Minter
 
-__all__ = ["GRANT_TYPES_SUPPORTED", "TokenEndpoint", "requested_audience", "resource_problem"]
+__all__ = ["GRANT_TYPES_SUPPORTED", "TokenEndpoint", "requested_audience"]
 
 GRANT_TYPES_SUPPORTED = ("authorization_code", "client_credentials", "refresh_token")
-# RFC 3986 §4.3 absolute-URI: a scheme and a colon, then URI characters (anything else
-# percent-encoded) and no fragment, since "#" is none of the characters allowed here.
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_URI_REST = re.compile(r"(?:[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 
 
 class TokenEndpoint:
@@ -189,33 +186,6 @@ class TokenEndpoint:
 
 
 # --- RFC 8707 resource indicators -------------------------------------------------------------
-
-
-def resource_problem(value: str) -> str | None:
-    """Why ``value`` cannot be an RFC 8707 ``resource``, or ``None`` when it can be one.
-
-    RFC 8707 §2: an absolute URI (RFC 3986 §4.3) without a fragment. The
-    ``bearerguard token`` command checks its ``--resource`` values with it too.
-
-    Example::
-
-        resource_problem("https://api.example.com")     # None
-        resource_problem("https://api.example.com#v1")  # 'has a fragment (#v1), ...'
-    """
-    if "#" in value:
-        fragment = value[value.index("#") :]
-        return f"has a fragment ({fragment[:40]}), which RFC 8707 §2 forbids: drop it"
-    scheme = _SCHEME.match(value)
-    if scheme is None:
-        return (
-            "is not an absolute URI: it needs a scheme, e.g. https://api.example.com (RFC 8707 §2)"
-        )
-    if not _URI_REST.fullmatch(value, scheme.end()):
-        return (
-            "is not a valid URI: spaces, quotes and characters such as < > { } | \\ ^ ` "
-            "must be percent-encoded (RFC 3986)"
-        )
-    return None
 
 
 def requested_audience(config: DevIssuerConfig, params: Mapping[str, str]) -> str | None:

@@ -33,6 +33,7 @@ the session: those come from cookies, which the exemption does not vouch for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -44,9 +45,6 @@ from django.utils.module_loading import import_string  # type: ignore[import-unt
 __all__ = ["acsrf_refusal", "csrf_refusal", "mark_exempt"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# Django's check accepts these methods (RFC 9110 §9.2.1 "safe") without looking further.
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def mark_exempt(view: F) -> F:
@@ -83,14 +81,21 @@ async def acsrf_refusal(
 
 
 def _installed_check(request: Any) -> Any:
-    """The project's CSRF middleware, when it is installed and the method needs a check."""
-    if request.method in _SAFE_METHODS:
-        return None
-    for dotted_path in settings.MIDDLEWARE:
+    """The project's CSRF middleware, when one is installed (its ``process_view`` itself
+    lets the safe methods through, as for any view)."""
+    middleware = _csrf_middleware(tuple(settings.MIDDLEWARE))
+    return None if middleware is None else middleware(_no_response)
+
+
+@functools.lru_cache(maxsize=8)
+def _csrf_middleware(dotted_paths: tuple[str, ...]) -> type[CsrfViewMiddleware] | None:
+    """The CSRF middleware class among ``MIDDLEWARE``: imported once per setting (tests may
+    change the setting, hence the key), not on every request."""
+    for dotted_path in dotted_paths:
         factory = import_string(dotted_path)
         # A subclass keeps its own failure handling (logging, a custom answer).
         if isinstance(factory, type) and issubclass(factory, CsrfViewMiddleware):
-            return factory(_no_response)
+            return factory
     return None
 
 

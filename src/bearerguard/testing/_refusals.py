@@ -13,8 +13,7 @@ Example::
     recorder.start()
     ...  # requests with tokens from a fake issuer
     recorder.stop()
-    recorder.refusals   # {Refusal(reason="The exp claim has passed."): 2, ...}
-    error_of(next(iter(recorder.refusals)))   # ExpiredTokenError
+    recorder.refusals   # {Refusal("The exp claim has passed.", ExpiredTokenError): 2, ...}
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from bearerguard._errors import BearerError, InsufficientScopeError
 from bearerguard._refresh import logger as verifier_logger
 from bearerguard._token import AccessToken, RequiredScopes
 
-__all__ = ["Recorder", "Refusal", "error_of"]
+__all__ = ["Recorder", "Refusal"]
 
 # How the verifier's debug record of a refusal starts; its one argument is the reason.
 # (Its warnings about likely configuration mistakes are reported as they are: log lines.)
@@ -45,7 +44,7 @@ class Refusal:
     """One kind of refusal: the reason and, when known, the error class and the scopes."""
 
     reason: str
-    error: type[BearerError] | None = None  # see error_of() for those the verifier logged
+    error: type[BearerError] | None = None  # from the log record's error, or the scope check
     required: tuple[str, ...] = ()  # what the route requires, for InsufficientScopeError
     any_of: bool = False
     granted: frozenset[str] = frozenset()  # what the token grants
@@ -152,17 +151,3 @@ class Recorder:
     def _count(counts: dict[Any, int], key: object) -> None:
         if key in counts or len(counts) < _MOST:
             counts[key] = counts.get(key, 0) + 1
-
-
-def error_of(refusal: Refusal) -> type[BearerError] | None:
-    """The error class of a refusal: known for scopes; for the verifier's, told by the
-    reason when it is a class's default reason (most are; others are more precise)."""
-    if refusal.error is not None:
-        return refusal.error
-    pending: list[type[BearerError]] = [BearerError]
-    while pending:  # looked up when the report is written: the classes are few
-        cls = pending.pop()
-        if vars(cls).get("default_reason") == refusal.reason:
-            return cls
-        pending.extend(cls.__subclasses__())
-    return None

@@ -32,7 +32,7 @@ from bearerguard._errors import (
 )
 
 from ._fake_issuer import FakeIssuer
-from ._refusals import Recorder, Refusal, error_of
+from ._refusals import Recorder, Refusal
 
 if TYPE_CHECKING:
     from bearerguard._verifier import Verifier
@@ -111,7 +111,7 @@ def describe(recorder: Recorder, binding: Binding, verifiers: Sequence[Verifier]
         total = sum(recorder.refusals.values())
         lines.append(f"bearerguard refused {_times(total, 'request')} during this test.")
     for refusal, count in recorder.refusals.items():
-        error = error_of(refusal)
+        error = refusal.error
         named = f"{error.__name__} ({error.status_code} {error.error})" if error else "Refused"
         repeated = f", {_times(count, 'time')}" if count > 1 else ""
         lines += ["", f"{named}{repeated}: {refusal.reason}"]

@@ -68,7 +68,7 @@ class Refresher:
         if lead:
             outcome: Outcome | None = None
             try:
-                outcome = drive(request.plan(), self._fetch)
+                outcome = drive(request.plan(), self.fetch)
             finally:
                 self._settle(request, flight, outcome)
             return
@@ -94,7 +94,8 @@ class Refresher:
         finally:
             self._settle(request, flight, outcome)
 
-    def _fetch(self, url: str) -> Outcome:
+    def fetch(self, url: str) -> Outcome:
+        """One GET as the refreshes make it (the testing interceptions first)."""
         return interceptions.answer(url) or fetch(url, self._policy, self._transport)
 
     async def _afetch(self, url: str) -> Outcome:

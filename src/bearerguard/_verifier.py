@@ -24,6 +24,7 @@ from ._flow import VerifyFlow, VerifyPlan, remembered, verify_now, warm_up_flow
 from ._hints import HintLimiter
 from ._intercept import interceptions
 from ._keycache import Fetch, KeyCache
+from ._metadata import ProviderMetadata, read_metadata
 from ._refresh import Refresher, logger
 from ._settings import check_names, named_errors, settings_from_mapping
 from ._signatures import signature_primitives
@@ -370,6 +371,15 @@ class Verifier:
         except BearerError as exc:
             exc.realm = self._config.realm
             raise
+
+    def _provider_metadata(self, issuer: str | None = None) -> ProviderMetadata:
+        """The metadata document of ``issuer`` (default: the first configured), fetched now.
+
+        Fetched as the keys are (this verifier's transport, limits and the testing
+        interceptions) but not cached: the FastAPI adapter reads Swagger UI's
+        endpoints from it once. Raises :class:`MetadataUnavailable`.
+        """
+        return read_metadata(issuer or self._config.issuers[0], self._refresher.fetch)
 
     def forget_keys(self) -> None:
         """Forget every cached key set and discovery result; the next token fetches afresh.

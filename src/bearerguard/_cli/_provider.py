@@ -6,7 +6,7 @@ does, with the core's own pieces: the same URLs in the same order
 the path inserted when the first answers 404), the same fetch (a total deadline,
 a size cap, redirects within the origin only), the same JSON parsing, and the
 rule that the document must name the issuer it was asked about (OIDC Discovery
-§4.3, RFC 8414 §3.3; compared as the Verifier compares issuers, see :func:`_check_issuer`).
+§4.3, RFC 8414 §3.3; compared as the Verifier compares issuers): :mod:`bearerguard._metadata`.
 Endpoints must be https, or http on loopback (``check_url``, as for the issuer).
 
 Example::
@@ -20,17 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
-
-from bearerguard._config import CachePolicy, check_url, is_loopback_host
-from bearerguard._drive import drive
-from bearerguard._errors import ConfigurationError
-from bearerguard._fetch import fetch
-from bearerguard._issuers import same_issuer
-from bearerguard._keycache import Document, FetchDiscovery, FetchFailure, Outcome, json_body
-from bearerguard._keys import KeySetError
+from bearerguard._config import CachePolicy
+from bearerguard._keycache import Document, FetchFailure, Outcome
+from bearerguard._metadata import MetadataUnavailable, ProviderMetadata, fetcher, read_metadata
 
 from ._output import safe
 
@@ -86,70 +79,20 @@ def find_endpoints(
 
 def _metadata(issuer: str, timeout: float) -> tuple[str, Mapping[str, Any]]:
     """``(url, document)``: the issuer's metadata and where it was found."""
-    tried = _fetch_metadata(issuer, timeout)
-    url, outcome = tried[-1]
-    if not isinstance(outcome, Document) or outcome.status != 200:
-        raise DiscoveryError(_unreachable(issuer, tried))
-    try:  # read as the Verifier reads a discovery document
-        document = json_body(outcome)
-    except KeySetError as why:
-        raise DiscoveryError(_unusable(url, safe(str(why)))) from None
-    _check_issuer(document, issuer, url)
-    return url, document
-
-
-def _fetch_metadata(issuer: str, timeout: float) -> list[tuple[str, Outcome]]:
-    """Every URL fetched, with what it answered; the last one is the verdict."""
-    tried: list[tuple[str, Outcome]] = []
-    policy = CachePolicy(fetch_timeout=timeout)
-    # Proxy settings from the environment are for the outside world: a proxy must never
-    # see a loopback provider's requests. A transport of our own has no proxy.
-    local = is_loopback_host(urlsplit(issuer).hostname or "")
-    transport = httpx.HTTPTransport() if local else None
-
-    def answer(url: str) -> Outcome:
-        outcome = fetch(url, policy, transport)
-        tried.append((url, outcome))
-        return outcome
-
     try:
-        # The Verifier's own plan: which URLs, in which order, when to fall back.
-        drive(FetchDiscovery(issuer, generation=0).plan(), answer)
-    finally:
-        if transport is not None:
-            transport.close()  # lent to each fetch, never closed by one
-    return tried
-
-
-def _check_issuer(document: Mapping[str, Any], issuer: str, url: str) -> None:
-    """The document must name the issuer it was fetched for, or its endpoints are not used.
-
-    Otherwise whoever can serve that URL could send the client secret to an endpoint
-    of theirs. The comparison is the Verifier's: equal, or the same issuer URL spelt
-    another way (scheme and host case, an empty path, the default port).
-    """
-    named = document.get("issuer")
-    if isinstance(named, str) and same_issuer(named, issuer):
-        return
-    shown = repr(safe(named[:200])) if isinstance(named, str) else "no issuer"
-    raise DiscoveryError(
-        f"the metadata at {safe(url)} names {shown}, not the issuer {safe(issuer)!r}, so its "
-        "endpoints are not used (RFC 8414 §3.3). Check --issuer: it must be the issuer URL "
-        "exactly as the provider names it."
-    )
+        with fetcher(issuer, CachePolicy(fetch_timeout=timeout)) as get:
+            found = read_metadata(issuer, get)
+    except MetadataUnavailable as why:
+        raise DiscoveryError(_explained(issuer, why)) from None
+    return found.url, found.document
 
 
 def _endpoint(metadata: Mapping[str, Any], name: str, source: str, flag: str) -> str:
-    value = metadata.get(name)
-    if not isinstance(value, str) or not value:
-        raise DiscoveryError(
-            f"the metadata at {safe(source)} has no {name}: name it with {flag} URL."
-        )
     try:
-        check_url(value, what=f"the metadata's {name}")
-    except ConfigurationError as why:
-        raise DiscoveryError(f"{safe(str(why))} (read from {safe(source)})") from None
-    return value
+        return ProviderMetadata(source, metadata).endpoint(name)
+    except MetadataUnavailable as why:
+        advice = f": name it with {flag} URL." if why.detail.endswith(name) else ""
+        raise DiscoveryError(safe(why.detail) + advice) from None
 
 
 def _client_auth(metadata: Mapping[str, Any]) -> str:
@@ -171,7 +114,22 @@ def _client_auth(metadata: Mapping[str, Any]) -> str:
 # --- messages ---------------------------------------------------------------------------------
 
 
-def _unreachable(issuer: str, tried: list[tuple[str, Outcome]]) -> str:
+def _explained(issuer: str, why: MetadataUnavailable) -> str:
+    """What went wrong, what each URL answered, and what to do about it."""
+    if why.problem == "other issuer":
+        return (
+            f"{safe(why.detail)}, so its endpoints are not used (RFC 8414 §3.3). Check "
+            "--issuer: it must be the issuer URL exactly as the provider names it."
+        )
+    if why.problem == "unusable":
+        url = why.tried[-1][0] if why.tried else issuer
+        return (
+            f"the metadata at {safe(url)} is not usable: {safe(why.detail)}.\n  {_NO_METADATA_HINT}"
+        )
+    return _unreachable(issuer, why.tried)
+
+
+def _unreachable(issuer: str, tried: tuple[tuple[str, Outcome], ...]) -> str:
     """What each URL answered, and what to do about it."""
     answers = "\n  ".join(f"{safe(url)}: {_described(outcome)}" for url, outcome in tried)
     if any(isinstance(outcome, FetchFailure) for _, outcome in tried):
@@ -187,10 +145,6 @@ def _unreachable(issuer: str, tried: list[tuple[str, Outcome]]) -> str:
     else:
         advice = "The provider answered with an error: try again later.\n  " + _NO_METADATA_HINT
     return f"cannot read the provider's metadata:\n  {answers}\n  {advice}"
-
-
-def _unusable(url: str, why: str) -> str:
-    return f"the metadata at {safe(url)} is not usable: {why}.\n  {_NO_METADATA_HINT}"
 
 
 def _described(outcome: Outcome) -> str:

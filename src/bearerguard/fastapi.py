@@ -21,19 +21,29 @@ its body as ``{"detail": {"error": ..., "error_description": ...}}``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar, Final, cast
 
 from ._errors import BearerError, ConfigurationError, MissingTokenError
+from ._login import Login, login_from_settings
+from ._openapi import (
+    ERROR_SCHEMA,
+    ERROR_SCHEMA_NAME,
+    Requirement,
+    anonymous_allowed,
+    error_responses,
+    security_alternatives,
+)
 from ._token import AccessToken, RequiredScopes
 from ._verifier import Verifier, verifier_argument
 
 try:
     from fastapi import FastAPI, HTTPException
-    from fastapi.openapi.models import HTTPBearer, OAuth2, OAuthFlows
-    from fastapi.openapi.models import OAuthFlowAuthorizationCode as AuthorizationCode
-    from fastapi.openapi.models import OAuthFlowClientCredentials as ClientCredentials
+    from fastapi import routing as fastapi_routing
+    from fastapi.dependencies.models import Dependant
+    from fastapi.openapi.models import HTTPBearer
     from fastapi.requests import HTTPConnection
+    from fastapi.routing import APIRoute
     from fastapi.security import SecurityScopes
     from fastapi.security.base import SecurityBase
     from starlette.responses import Response
@@ -56,10 +66,16 @@ class BearerHTTPException(HTTPException):
 
 
 def install(app: FastAPI) -> None:
-    """Render refusals as the exact RFC 6750 body ``{"error": ..., "error_description": ...}``.
+    """Render refusals as the exact RFC 6750 body, and document them in the OpenAPI document.
 
-    A ``BearerError`` raised in an endpoint (``token.require_scopes(...)``) gets its
-    answer too, instead of a 500.
+    A refusal answers ``{"error": ..., "error_description": ...}``; a
+    ``BearerError`` raised in an endpoint (``token.require_scopes(...)``) gets
+    its answer too, instead of a 500. Each protected operation of the OpenAPI
+    document then lists its 400, 401, 403 and 503 answers (the body's schema,
+    the ``WWW-Authenticate`` and ``Retry-After`` headers) and its security as
+    OpenAPI means it: alternatives for ``auth.any_of``, the anonymous ``{}``
+    for ``auth.optional``, and the login scheme of a :class:`BearerAuth`
+    configured with one beside its bearer scheme.
 
     Example::
 
@@ -74,6 +90,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(BearerHTTPException, answer)
     app.add_exception_handler(BearerError, answer)
+    _document_refusals(app)
 
 
 # The per-request path below is kept lean on purpose: a token the verifier remembers costs
@@ -95,8 +112,10 @@ class _Bearer(SecurityBase):
 
     _any_of: ClassVar[bool] = False
     _optional: ClassVar[bool] = False
+    #: where the documentation logs in (shared by the siblings of a BearerAuth)
+    login: Login | None = None
 
-    def __init__(self, verifier: Verifier, model: HTTPBearer | OAuth2, scheme_name: str) -> None:
+    def __init__(self, verifier: Verifier, model: HTTPBearer, scheme_name: str) -> None:
         self.verifier = verifier_argument(verifier, "BearerAuth(verifier)")
         self.model = model
         self.scheme_name = scheme_name
@@ -175,6 +194,138 @@ def _required(security_scopes: SecurityScopes, any_of: bool) -> RequiredScopes:
     return needed
 
 
+# --- the OpenAPI document ------------------------------------------------------------------
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Complete each document FastAPI builds (see :func:`install`), once per build."""
+    build = app.openapi
+    completed: list[dict[str, Any]] = []  # the last document completed, if any
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        if completed and completed[0] is document:
+            return document  # FastAPI's cached document, already completed
+        if _complete(document, app.routes):
+            completed[:] = [document]
+        else:
+            app.openapi_schema = None  # a login's endpoints are unknown yet: build anew next time
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _complete(document: dict[str, Any], routes: list[Any]) -> bool:
+    """Add the refusals and the security alternatives; ``False`` if a login is missing."""
+    operations: list[tuple[dict[str, Any], list[tuple[_Bearer, Requirement]]]] = []
+    needed: dict[str, dict[str, None]] = {}  # login scheme name -> the scopes asked for
+    for route in _api_routes(routes):
+        if not route.include_in_schema:
+            continue
+        uses = [
+            (bearer, Requirement(tuple(dict.fromkeys(scopes)), bearer._any_of, bearer._optional))
+            for bearer, scopes in _uses(route.dependant, [])
+        ]
+        item = document.get("paths", {}).get(route.path_format)
+        if not uses or item is None:
+            continue
+        for bearer, requirement in uses:
+            if bearer.login is not None:
+                needed.setdefault(bearer.login.scheme_name, {}).update(
+                    dict.fromkeys(requirement.scopes)
+                )
+        operations += [
+            (item[method.lower()], uses) for method in route.methods or () if method.lower() in item
+        ]
+    if not operations:
+        return True
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {})[ERROR_SCHEMA_NAME] = ERROR_SCHEMA
+    logins = _login_schemes(operations, needed)
+    schemes = components.setdefault("securitySchemes", {})
+    components["securitySchemes"] = {**{n: s for n, s in logins.items() if s}, **schemes}
+    for operation, uses in operations:
+        _complete_operation(operation, uses, logins)
+    return all(logins.values())
+
+
+def _login_schemes(
+    operations: list[tuple[dict[str, Any], list[tuple[_Bearer, Requirement]]]],
+    needed: dict[str, dict[str, None]],
+) -> dict[str, dict[str, Any] | None]:
+    """Each login's OAuth2 scheme by name (``None``: its endpoints are unknown for now)."""
+    logins: dict[str, dict[str, Any] | None] = {}
+    for _, uses in operations:
+        for bearer, _ in uses:
+            login = bearer.login
+            if login is not None and login.scheme_name not in logins:
+                logins[login.scheme_name] = login.security_scheme(needed[login.scheme_name])
+    return logins
+
+
+def _complete_operation(
+    operation: dict[str, Any],
+    uses: list[tuple[_Bearer, Requirement]],
+    logins: Mapping[str, dict[str, Any] | None],
+) -> None:
+    requirements = [requirement for _, requirement in uses]
+    alternatives = security_alternatives(requirements)
+    names = {bearer.scheme_name for bearer, _ in uses}
+    login_names = [
+        bearer.login.scheme_name
+        for bearer, _ in uses
+        if bearer.login is not None and logins.get(bearer.login.scheme_name)
+    ]
+    # One scheme per alternative: the login first (Swagger UI's Authorize), then the
+    # bearer box; each accepts the same token.
+    security = [
+        {name: list(scopes)}
+        for name in [*dict.fromkeys(login_names), *sorted(names)]
+        for scopes in alternatives
+    ]
+    if anonymous_allowed(requirements):
+        security.append({})
+    others = [entry for entry in operation.get("security", []) if not names & entry.keys()]
+    operation["security"] = others + security
+    realm = uses[0][0].verifier.config.realm
+    refusals = error_responses(
+        alternatives, realm=realm, schema_ref=f"#/components/schemas/{ERROR_SCHEMA_NAME}"
+    )
+    responses = operation.setdefault("responses", {})
+    for status, response in refusals.items():
+        responses.setdefault(status, response)
+
+
+def _api_routes(routes: list[Any]) -> Iterator[Any]:
+    """The API routes as the OpenAPI document sees them, included routers' too.
+
+    FastAPI 0.16x keeps an included router whole and documents each of its
+    routes in context (prefix, dependencies): ``iter_route_contexts`` yields
+    them with the dependant of that context. Earlier releases copied the
+    routes into the app, so the list holds them as they are.
+    """
+    contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    for route in routes if contexts is None else contexts(routes):
+        if isinstance(getattr(route, "original_route", route), APIRoute):
+            yield route
+
+
+def _uses(dependant: Dependant, inherited: list[str]) -> Iterator[tuple[_Bearer, list[str]]]:
+    """Every bearerguard dependency below ``dependant``, with the scopes it is handed.
+
+    The scopes add up along the chain of ``Security`` markers, as FastAPI's
+    ``SecurityScopes`` do at run time.
+    """
+    for sub in dependant.dependencies:
+        if hasattr(sub, "own_oauth_scopes"):
+            scopes = [*inherited, *(sub.own_oauth_scopes or [])]
+        else:  # older FastAPI: the list is accumulated already
+            scopes = list(getattr(sub, "security_scopes", None) or [])
+        if isinstance(sub.call, _Bearer):
+            yield sub.call, scopes
+        yield from _uses(sub, scopes)
+
+
 class OptionalBearerAuth(_Bearer):
     """``auth.optional``: the token (checked for any scopes) or ``None`` without credentials."""
 
@@ -190,21 +341,28 @@ class AnyOfBearerAuth(_Bearer):
 class BearerAuth(_Bearer):
     """The dependency: a valid token carrying every ``Security`` scope (all-of).
 
-    The OpenAPI scheme is HTTP bearer (``bearerFormat: JWT``) by default. Give a
-    ``token_url`` (and an ``authorization_url``, for the PKCE authorization-code
-    flow) with a ``scopes`` description map to document an OAuth2 scheme instead,
-    so that Swagger UI's Authorize button gets a token; :meth:`auth0` derives the
-    URLs from an Auth0 issuer. Then configure Swagger UI's client::
-
-        app.swagger_ui_init_oauth = {
-            "clientId": "<a SPA client id>",
-            "usePkceWithAuthorizationCodeGrant": True,
-            "additionalQueryStringParams": {"audience": "https://api.example.com"},
-        }
+    Every operation that depends on it is documented under an HTTP bearer scheme
+    (``bearerFormat: JWT``): Swagger UI's box where a token is pasted. To let
+    Swagger UI's *Authorize* button log in (authorization code with PKCE), give
+    the provider's endpoints: ``discover=True`` reads them from the provider's
+    metadata document (OpenID Connect discovery or RFC 8414) the first time the
+    OpenAPI document is built, through the verifier's own fetch; or name them
+    with ``authorization_url``/``token_url`` (:meth:`auth0` derives them from an
+    Auth0 issuer). The login then appears, beside the token box, as an OAuth2
+    scheme (documented by :func:`install`), and :attr:`swagger_ui_init_oauth`
+    is Swagger UI's client configuration: ``client_id`` (a public client of the
+    provider, e.g. an Auth0 single-page application), PKCE, and the API's
+    audience sent as ``audience`` (Auth0) or ``resource`` (RFC 8707). ``scopes``
+    maps the scopes offered in the dialog to descriptions (default: every scope
+    the operations need).
 
     Example::
 
-        auth = BearerAuth(verifier)
+        auth = BearerAuth(verifier, discover=True, client_id="<a SPA client id>",
+                          scopes={"read:contacts": "Read your contacts"})
+        app = FastAPI(swagger_ui_init_oauth=auth.swagger_ui_init_oauth)
+        install(app)
+
         Annotated[AccessToken, Security(auth, scopes=["read:contacts"])]
         Annotated[AccessToken | None, Security(auth.optional)]  # None without credentials
         Annotated[AccessToken, Security(auth.any_of, scopes=["read:contacts", "admin"])]
@@ -219,26 +377,45 @@ class BearerAuth(_Bearer):
         authorization_url: str | None = None,
         token_url: str | None = None,
         scopes: Mapping[str, str] | None = None,
+        discover: bool = False,
+        client_id: str | None = None,
+        audience_parameter: str | None = "audience",
     ) -> None:
-        model: HTTPBearer | OAuth2
-        if token_url is None:
-            if authorization_url is not None or scopes:
-                raise ConfigurationError("An OAuth2 scheme needs token_url=... as well.")
-            model = HTTPBearer(bearerFormat="JWT", description=description)
-        else:
-            documented = dict(scopes or {})
-            flows = OAuthFlows(
-                clientCredentials=ClientCredentials(tokenUrl=token_url, scopes=documented)
-            )
-            if authorization_url:  # the flow Swagger UI runs with PKCE
-                flows.authorizationCode = AuthorizationCode(
-                    authorizationUrl=authorization_url, tokenUrl=token_url, scopes=documented
-                )
-            model = OAuth2(flows=flows, description=description)
+        verifier = verifier_argument(verifier, "BearerAuth(verifier)")
+        _check_name(scheme_name, "scheme_name")
+        model = HTTPBearer(bearerFormat="JWT", description=description)
         super().__init__(verifier, model, scheme_name)
-        # Siblings: same verifier, same scheme name, so the document has one scheme.
+        self.login = login_from_settings(
+            verifier,
+            scheme_name=_login_scheme_name(scheme_name),
+            authorization_url=authorization_url,
+            token_url=token_url,
+            scopes=scopes,
+            discover=discover,
+            client_id=client_id,
+            audience_parameter=audience_parameter,
+        )
+        # Siblings: same verifier, same scheme names, so the document has each scheme once.
         self.optional = OptionalBearerAuth(verifier, model, scheme_name)
         self.any_of = AnyOfBearerAuth(verifier, model, scheme_name)
+        self.optional.login = self.any_of.login = self.login
+
+    @property
+    def swagger_ui_init_oauth(self) -> dict[str, Any]:
+        """Swagger UI's OAuth client settings, for ``FastAPI(swagger_ui_init_oauth=...)``.
+
+        PKCE is always on (public clients must use it); the client id and the
+        audience parameter are there when known.
+
+        Example::
+
+            auth.swagger_ui_init_oauth
+            # {'usePkceWithAuthorizationCodeGrant': True, 'clientId': 'spa-client',
+            #  'additionalQueryStringParams': {'audience': 'https://api.example.com'}}
+        """
+        if self.login is None:
+            return {"usePkceWithAuthorizationCodeGrant": True}
+        return self.login.swagger_ui_init_oauth()
 
     @classmethod
     def auth0(
@@ -247,17 +424,32 @@ class BearerAuth(_Bearer):
         *,
         scopes: Mapping[str, str] | None = None,
         issuer: str | None = None,
+        client_id: str | None = None,
     ) -> BearerAuth:
-        """An OAuth2 scheme with Auth0's ``{issuer}authorize`` and ``{issuer}oauth/token``.
+        """A login with Auth0's ``{issuer}authorize`` and ``{issuer}oauth/token``.
 
         Example::
 
-            auth = BearerAuth.auth0(verifier, scopes={"read:contacts": "Read your contacts"})
+            auth = BearerAuth.auth0(verifier, client_id="<a SPA client id>",
+                                    scopes={"read:contacts": "Read your contacts"})
         """
+        verifier = verifier_argument(verifier, "BearerAuth.auth0(verifier)")
         base = (issuer or verifier.config.issuers[0]).rstrip("/")
         return cls(
             verifier,
             authorization_url=f"{base}/authorize",
             token_url=f"{base}/oauth/token",
             scopes=scopes,
+            client_id=client_id,
+        )
+
+
+def _login_scheme_name(scheme_name: str) -> str:
+    return "OAuth2" if scheme_name == "BearerAuth" else f"{scheme_name}OAuth2"
+
+
+def _check_name(value: object, setting: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(
+            f"{setting} must be a non-empty string, got {value!r}.", setting=setting
         )

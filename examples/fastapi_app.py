@@ -7,11 +7,18 @@ Run from the repository root (``pip install 'bearerguard[examples]'``)::
     uvicorn examples.fastapi_app:app
 
 then ``curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/private``.
-The interactive documentation at ``/docs`` lists each route's scopes.
+
+The interactive documentation at ``/docs`` lists each route's scopes and refusals.
+Its *Authorize* button logs in at the provider (authorization code with PKCE,
+endpoints from the provider's discovery document) with the public client named
+by ``BEARERGUARD_DOCS_CLIENT_ID`` (``spa-client`` with ``bearerguard
+dev-issuer``; an Auth0 single-page application's client id with Auth0); a token
+can also be pasted.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Security
@@ -20,12 +27,22 @@ from bearerguard import AccessToken, Verifier
 from bearerguard.fastapi import BearerAuth, install
 
 # One verifier for the whole app: it caches the provider's keys. Nothing is fetched
-# before the first token arrives, so importing this module never touches the network.
-# For Swagger UI's Authorize button with Auth0, use BearerAuth.auth0(verifier, scopes={...}).
-auth = BearerAuth(Verifier.from_env())
+# before the first token arrives (or /docs is opened), so importing this module never
+# touches the network.
+auth = BearerAuth(
+    Verifier.from_env(),
+    discover=True,  # Swagger UI's Authorize uses the provider's own endpoints
+    client_id=os.environ.get("BEARERGUARD_DOCS_CLIENT_ID") or None,
+    scopes={"read:messages": "Read messages", "read:contacts": "Read your contacts"},
+)
 
-app = FastAPI(title="bearerguard FastAPI example")
-install(app)  # refusals answer {"error": ..., "error_description": ...} as RFC 6750 says
+app = FastAPI(
+    title="bearerguard FastAPI example",
+    swagger_ui_init_oauth=auth.swagger_ui_init_oauth,  # PKCE, the client, the audience
+)
+# Refusals answer {"error": ..., "error_description": ...} as RFC 6750 says, and the
+# OpenAPI document lists them for every protected operation.
+install(app)
 
 
 @app.get("/api/public")

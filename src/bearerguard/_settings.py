@@ -51,8 +51,9 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
     }
 )
 #: ``BEARERGUARD_*`` names read elsewhere in the project, never by the Verifier:
-#: ``bearerguard token``'s client secret, the set-up scripts' virtualenv, the fuzz run's size.
-OTHER_NAMES = frozenset({"CLIENT_SECRET", "VENV", "FUZZ_EXAMPLES"})
+#: ``bearerguard token``'s client secret, the FastAPI example's Swagger UI client, the set-up
+#: scripts' virtualenv, the fuzz run's size.
+OTHER_NAMES = frozenset({"CLIENT_SECRET", "DOCS_CLIENT_ID", "VENV", "FUZZ_EXAMPLES"})
 _LIST_SETTINGS = frozenset({"issuer", "audience", "algorithms", "organization", "scope_claims"})
 _FLOAT_SETTINGS = frozenset({"leeway", "max_age"})
 _INT_SETTINGS = frozenset({"max_token_size", "token_cache_size"})

@@ -99,6 +99,13 @@ HOW: dict[tuple[str, int], str] = {
         "not run here: test.sh runs this suite, and the demo is run as a command by "
         "tests/cli/test_demo.py"
     ),
+    ("Log in from Swagger UI", 0): (
+        "not run here: tests/cli runs demo --serve, and tests/browser logs in from Swagger UI "
+        "in Chromium against the servers it starts"
+    ),
+    ("Log in from Swagger UI", 1): (
+        "not run here: the same servers, started by hand; tests/browser starts them as written"
+    ),
     ("30-second example", 0): "test_the_30_second_example_answers_as_rfc_6750_says",
     ("30-second example", 1): "test_the_token_attributes_are_what_the_comments_say",
     ("FastAPI", 0): "test_each_framework_adapter_protects_its_route",
@@ -130,9 +137,11 @@ def test_every_block_of_the_readme_is_accounted_for() -> None:
     blocks = readme_blocks()
     assert {b.key for b in blocks} == set(HOW)
     assert set(GIVEN) <= set(HOW)
-    # Every block but the two shell ones is Python, and runs.
+    # Every block but the shell ones is Python, and runs.
     assert {b.key: b.language for b in blocks if b.language != "python"} == {
         ("Try it: two commands", 0): "sh",
+        ("Log in from Swagger UI", 0): "sh",
+        ("Log in from Swagger UI", 1): "sh",
         ("Command line", 0): "sh",
     }
 

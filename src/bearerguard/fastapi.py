@@ -146,6 +146,12 @@ class _Bearer(SecurityBase):
         return token
 
 
+# FastAPI reads a dependency's parameters from its signature. Before 0.123.7 it resolved
+# the string annotations of a callable *instance* without the module's globals, so the
+# postponed ones above would not resolve: give it the classes themselves.
+_Bearer.__call__.__annotations__.update(conn=HTTPConnection, security_scopes=SecurityScopes)
+
+
 def _authorization(scope: MutableMapping[str, Any]) -> str | list[str] | None:
     """The ``Authorization`` field: its value, ``None`` when absent, every value when repeated.
 

@@ -172,10 +172,12 @@ def test_an_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "Unregistered redirect_uri" in response.text
-    assert "<b>" not in response.text
+    # Plain text, never sniffed as HTML: the <b> is shown, not interpreted.
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     unknown_client = authorize(http, issuer, client_id="<nobody>")
     assert unknown_client.status_code == 400
-    assert "&lt;nobody&gt;" in unknown_client.text
+    assert unknown_client.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,10 @@ def test_run_prints_the_banner_serves_and_stops_on_ctrl_c(monkeypatch, tmp_path)
     assert f"{seen['url']}oauth/token" in text
     assert "m2m-client  secret m2m-secret  grants: client_credentials" in text
     assert "spa-client  public (PKCE)" in text
+    (spa,) = [line for line in lines if line.startswith("  spa-client")]
+    assert spa.endswith("http://localhost:8000/docs/oauth2-redirect  (loopback ones: any port)")
+    (web,) = [line for line in lines if line.startswith("  web-client")]
+    assert "any port" not in web  # a confidential client's redirect URIs match exactly
     assert "https://api.example.com  scopes: read:messages read:contacts write:contacts" in text
     assert "auth0|alice  Alice Example <alice@example.com>" in text
     assert f"(kept in {keys})" in text

@@ -42,6 +42,13 @@ def test_the_default_tenant_is_the_documented_one():
     assert spa.public
     assert spa.client_secret is None
     assert "implicit" in spa.grant_types
+    # Swagger UI's callback in a FastAPI app, on any port (loopback, public client).
+    assert spa.redirect_uris == (
+        "http://127.0.0.1:8080/callback",
+        "http://localhost:8080/callback",
+        "http://127.0.0.1:8000/docs/oauth2-redirect",
+        "http://localhost:8000/docs/oauth2-redirect",
+    )
     assert web.redirect_uris == ("http://127.0.0.1:8080/callback",)
     alice, bob = config.users
     assert alice.organization == Organization(id="org_demo", name="demo-org")
@@ -89,75 +96,214 @@ def test_configs_can_be_built_in_python():
     assert config.user("nobody") is None
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"client": [1]}, "unknown key 'client' (did you mean 'clients'?)"),
-        ({"clients": {}}, "clients must be a list, got an object"),
-        ({"clients": []}, "at least one client"),
-        ({"id_token_lifetime": "1h"}, "id_token_lifetime must be a whole number, got a string"),
-        ({"id_token_lifetime": 0}, "id_token_lifetime must be a whole number of seconds"),
-        ({"namespace": ""}, "namespace '' must be a non-empty string"),
-        ({"default_audience": "urn:nope"}, "default_audience 'urn:nope' is not the identifier"),
-        ({"users": []}, "need at least one user"),
-        ({"apis": [{"scopes": []}]}, "apis[0].identifier is required"),
-        ({"apis": [{"identifier": "a", "scopes": ["openid"]}]}, "'openid' is an OpenID Connect"),
-        ({"apis": [{"identifier": "a", "scopes": ["two words"]}]}, "is not a scope name"),
-        ({"apis": [{"identifier": "a", "scopes": [1]}]}, "apis[0].scopes[0] must be a string"),
-    ],
-)
-def test_top_level_mistakes_are_explained(change, message):
-    with pytest.raises(ConfigurationError) as raised:
-        config_from_dict(tenant(**change))
-    assert message in str(raised.value)
+DELETE = object()
+GRANT_TYPES = "authorization_code, client_credentials, implicit, refresh_token"
+CALLBACK = "'http://127.0.0.1:8080/callback'"
+
+# (where the file changes, the value written there or DELETE, how the message starts, and
+# what it tells the reader to write when the start does not say it already).
+MISTAKES = [
+    # the top level
+    (("client",), [1], "the configuration: unknown key 'client' (did you mean 'clients'?)",
+     "the known keys are apis, clients, users"),
+    (("clients",), {}, "clients must be a list, got an object", None),
+    (("clients",), [], "clients must list at least one client", '{"client_id": "m2m"'),
+    (("apis",), "x", "apis must be a list, got a string ('x')", None),
+    (("users",), [], "users must list at least one user, as client 'spa-client' signs users in",
+     '[{"sub": "auth0|alice", "name": "Alice"}]'),
+    (("namespace",), 1, "namespace must be a string, got the number 1", None),
+    (("namespace",), "", "namespace must be a non-empty string", None),
+    (("default_audience",), "urn:nope", "default_audience is 'urn:nope', which is not the "
+     "identifier of a configured API (configured: https://api.example.com)", "write one of them"),
+    (("id_token_lifetime",), "1h", "id_token_lifetime must be a whole number, got a string ('1h')",
+     None),
+    (("id_token_lifetime",), 0, "id_token_lifetime must be a whole number of seconds between 1 "
+     "and 31536000", "e.g. 3600 for an hour"),
+    (("refresh_token_lifetime",), True, "refresh_token_lifetime must be a whole number, got true",
+     None),
+    (("refresh_token_lifetime",), 1.5, "refresh_token_lifetime must be a whole number, got the "
+     "number 1.5", None),
+    # an API
+    (("apis", 0), "x", "apis[0] must be a JSON object, got a string ('x')", None),
+    (("apis", 0, "scope"), [], "apis[0]: unknown key 'scope' (did you mean 'scopes'?)", None),
+    (("apis", 0, "identifier"), DELETE, "apis[0].identifier is required", "a non-empty string"),
+    (("apis", 0, "identifier"), 1, "apis[0].identifier must be a string, got the number 1", None),
+    (("apis", 0, "identifier"), " https://api.example.com",
+     "apis[0].identifier must be a non-empty string without surrounding spaces", None),
+    (("apis", 0, "name"), "", "apis[0].name must be a non-empty string", None),
+    (("apis", 0, "scopes"), "read", "apis[0].scopes must be a list, got a string ('read')", None),
+    (("apis", 0, "scopes", 1), 7, "apis[0].scopes[1] must be a string, got the number 7", None),
+    (("apis", 0, "scopes", 1), "two words", "apis[0].scopes[1] must be a scope name",
+     "such as 'read:messages'; got 'two words'"),
+    (("apis", 0, "scopes", 2), "openid", "apis[0].scopes[2] is 'openid', an OpenID Connect scope",
+     "remove it"),
+    (("apis", 0, "token_lifetime"), -1, "apis[0].token_lifetime must be a whole number of seconds",
+     "e.g. 3600"),
+    (("apis", 0, "token_lifetime_for_web"), "2h",
+     "apis[0].token_lifetime_for_web must be a whole number, got a string", None),
+    (("apis", 0, "allow_offline_access"), "no",
+     "apis[0].allow_offline_access must be true or false, got a string ('no')", None),
+    (("apis", 1), copy.deepcopy(DEFAULT_CONFIG["apis"][0]), "apis[1].identifier "
+     "'https://api.example.com' is configured twice (also apis[0].identifier)",
+     "give each its own identifier"),
+    # a client
+    (("clients", 0, "client_secert"), "x",
+     "clients[0]: unknown key 'client_secert' (did you mean 'client_secret'?)", None),
+    (("clients", 0, "client_id"), DELETE, "clients[0].client_id is required", "a non-empty string"),
+    (("clients", 0, "client_id"), "", "clients[0].client_id must be a non-empty string", None),
+    (("clients", 0, "client_secret"), 5, "clients[0].client_secret must be a string", None),
+    (("clients", 0, "client_secret"), DELETE, "clients[0].client_secret is required: a "
+     "confidential client needs a client_secret", 'set "public": true'),
+    (("clients", 0, "name"), "two\nlines", "clients[0].name must be a non-empty string without "
+     "surrounding spaces or control characters", None),
+    (("clients", 0, "public"), "no", "clients[0].public must be true or false", None),
+    (("clients", 0, "grant_types"), DELETE, "clients[0].grant_types is required",
+     '["client_credentials"]'),
+    (("clients", 0, "grant_types"), "client_credentials",
+     "clients[0].grant_types must be a list, got a string", None),
+    (("clients", 0, "grant_types"), [], "clients[0].grant_types must list what the client may do",
+     GRANT_TYPES),
+    (("clients", 0, "grant_types", 1), "password",
+     f"clients[0].grant_types[1] must be one of {GRANT_TYPES}; got 'password'", None),
+    (("clients", 0, "grant_types", 1), "refresh_token", "clients[0].grant_types[1] is "
+     "refresh_token, and refresh tokens come from authorization_code", "add authorization_code"),
+    (("clients", 1, "grant_types", 0), "client_credentials", "clients[1].grant_types[0] is "
+     "client_credentials, which needs a confidential client",
+     'a client_secret and "public": false'),
+    (("clients", 1, "client_secret"), "x", "clients[1].client_secret must be left out: a public "
+     "client has no secret", 'or set "public": false'),
+    (("clients", 0, "grants"), [], "clients[0].grants must be a JSON object, got a list", None),
+    (("clients", 0, "grants", "https://api.example.com"), "read:messages",
+     "clients[0].grants['https://api.example.com'] must be a list of scope names",
+     '["read:messages"]'),
+    (("clients", 0, "grants", "https://api.example.com", 1), 3,
+     "clients[0].grants['https://api.example.com'][1] must be a string, got the number 3", None),
+    (("clients", 0, "grants", "https://api.example.com", 1), "admin",
+     "clients[0].grants['https://api.example.com'][1] is 'admin', which is not a scope of API",
+     "write one of its scopes (read:messages, read:contacts, write:contacts)"),
+    (("clients", 0, "grants", "https://nope.example"), [],
+     "clients[0].grants['https://nope.example'] names an API that is not configured "
+     "(configured: https://api.example.com)", "add the API"),
+    (("clients", 1, "redirect_uris"), "http://127.0.0.1:8080/callback",
+     "clients[1].redirect_uris must be a list, got a string", None),
+    (("clients", 1, "redirect_uris"), [], "clients[1].redirect_uris must list the exact callback "
+     "URLs of the app", '["http://127.0.0.1:8080/callback"]'),
+    (("clients", 1, "redirect_uris", 0), 8080,
+     "clients[1].redirect_uris[0] must be a string, got the number 8080", None),
+    (("clients", 1, "redirect_uris", 1), "/callback",
+     "clients[1].redirect_uris[1] must be an absolute URL without a fragment", CALLBACK),
+    (("clients", 1, "redirect_uris", 1), "http://127.0.0.1:8080/callback#x",
+     "clients[1].redirect_uris[1] must be an absolute URL without a fragment", CALLBACK),
+    (("clients", 1, "redirect_uris", 1), "http://127.0.0.1:99999/callback",
+     "clients[1].redirect_uris[1] must have a port from 1 to 65535", CALLBACK),
+    (("clients", 1, "redirect_uris", 1), "http://127.0.0.1:http/callback",
+     "clients[1].redirect_uris[1] must have a port from 1 to 65535", CALLBACK),
+    (("clients", 0, "claims"), ["tier"], "clients[0].claims must be a JSON object, got a list",
+     None),
+    (("clients", 0, "claims", "sub"), "x", "clients[0].claims['sub'] is a registered claim",
+     "use a custom name such as 'https://example.com/roles'"),
+    (("clients", 0, "organization"), "org_demo",
+     "clients[0].organization must be a JSON object, got a string", None),
+    (("clients", 0, "organization"), {"id": "org_1"}, "clients[0].organization.name is required",
+     "a non-empty string"),
+    (("clients", 0, "organization"), {"id": "org_1", "name": "x", "display_name": "X"},
+     "clients[0].organization: unknown key 'display_name'", "the known keys are id, name"),
+    (("clients", 0, "organization"), {"id": " org_1", "name": "x"},
+     "clients[0].organization.id must be a non-empty string without surrounding spaces", None),
+    (("clients", 2, "client_id"), "spa-client", "clients[2].client_id 'spa-client' is configured "
+     "twice (also clients[1].client_id)", "give each its own client_id"),
+    # a user
+    (("users", 1), None, "users[1] must be a JSON object, got null", None),
+    (("users", 1, "perms"), [], "users[1]: unknown key 'perms' (did you mean 'permissions'?)",
+     None),
+    (("users", 1, "sub"), DELETE, "users[1].sub is required", "a non-empty string"),
+    (("users", 1, "sub"), " padded ", "users[1].sub must be a non-empty string without "
+     "surrounding spaces", None),
+    (("users", 1, "sub"), "auth0|alice", "users[1].sub 'auth0|alice' is configured twice (also "
+     "users[0].sub)", "give each its own sub"),
+    (("users", 1, "name"), 1, "users[1].name must be a string, got the number 1", None),
+    (("users", 1, "email"), "", "users[1].email must be a non-empty string", None),
+    (("users", 1, "email_verified"), 1,
+     "users[1].email_verified must be true or false, got the number 1", None),
+    (("users", 1, "permissions"), "read:messages",
+     "users[1].permissions must be a list, got a string", None),
+    (("users", 1, "permissions", 0), "fly", "users[1].permissions[0] is 'fly', which is not a "
+     "scope of any configured API", "write one of read:contacts, read:messages, write:contacts"),
+    (("users", 1, "permissions", 0), "read messages",
+     "users[1].permissions[0] must be a scope name", "such as 'read:messages'"),
+    (("users", 1, "claims"), [], "users[1].claims must be a JSON object, got a list", None),
+    (("users", 0, "claims", "aud"), "x", "users[0].claims['aud'] is a registered claim", None),
+    (("users", 0, "organization", "name"), DELETE, "users[0].organization.name is required", None),
+    (("users", 0, "organization", "id"), 7,
+     "users[0].organization.id must be a string, got the number 7", None),
+    (("users", 0, "organization", "slug"), "x", "users[0].organization: unknown key 'slug'", None),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("index", "change", "message"),
-    [
-        (0, {"client_secert": "x"}, "clients[0]: unknown key 'client_secert' (did you mean"),
-        (0, {"grants": {"https://nope": []}}, "grants name 'https://nope', which is not a config"),
-        (0, {"grants": {"https://api.example.com": ["admin"]}}, "'admin' is not a scope of API"),
-        (0, {"grants": {"https://api.example.com": "read"}}, "must be a list of scope names"),
-        (0, {"grant_types": ["password"]}, "'password' is not one of them"),
-        (0, {"grant_types": None}, "clients[0].grant_types is required"),
-        (0, {"client_secret": None}, "a confidential client needs a client_secret"),
-        (0, {"claims": {"sub": "x"}}, "claims may not set 'sub'"),
-        (0, {"organization": {"id": "org_1"}}, "clients[0].organization.name is required"),
-        (1, {"client_secret": "x"}, "a public client has no client_secret"),
-        (1, {"redirect_uris": ["/callback"]}, "must be an absolute URL"),
-        (1, {"redirect_uris": ["http://127.0.0.1/cb#x"]}, "without a fragment"),
-        (1, {"redirect_uris": []}, "need redirect_uris"),
-        (1, {"public": "yes"}, "clients[1].public must be true or false"),
-        (1, {"grant_types": ["refresh_token"]}, "refresh tokens come from authorization_code"),
-        (1, {"grant_types": ["client_credentials"]}, "client_credentials needs a confidential"),
-        (1, {"client_id": "m2m-client"}, "client_id 'm2m-client' is configured twice"),
-    ],
-)
-def test_client_mistakes_are_explained(index, change, message):
+def edited(path: tuple[Any, ...], value: object) -> dict[str, Any]:
+    """The default tenant with ``value`` written at ``path`` (appended at a list's end)."""
     data = tenant()
-    data["clients"][index].update(change)
-    with pytest.raises(ConfigurationError) as raised:
-        config_from_dict(data)
-    assert message in str(raised.value)
+    *parents, last = path
+    target: Any = data
+    for step in parents:
+        target = target[step]
+    if value is DELETE:
+        del target[last]
+    elif isinstance(target, list) and last == len(target):
+        target.append(value)
+    else:
+        target[last] = value
+    return data
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"permissions": ["fly"]}, "permission 'fly' is not a scope of any configured API"),
-        ({"sub": " padded "}, "user sub must be a non-empty string"),
-        ({"email_verified": 1}, "email_verified must be true or false"),
-        ({"claims": []}, "users[1].claims must be a JSON object"),
-        ({"sub": "auth0|alice"}, "user sub 'auth0|alice' is configured twice"),
-    ],
+    ("path", "value", "start", "advice"),
+    MISTAKES,
+    ids=[".".join(map(str, path)) for path, *_ in MISTAKES],
 )
-def test_user_mistakes_are_explained(change, message):
-    data = tenant()
-    data["users"][1].update(change)
+def test_every_mistake_is_named_by_its_path_and_says_what_to_write(path, value, start, advice):
     with pytest.raises(ConfigurationError) as raised:
-        config_from_dict(data)
-    assert message in str(raised.value)
+        config_from_dict(edited(path, value))
+    message = str(raised.value)
+    assert message.startswith(start), message
+    assert advice is None or advice in message, message
+
+
+def test_a_mistake_in_python_names_the_object_instead_of_a_path():
+    with pytest.raises(ConfigurationError) as raised:
+        ClientConfig(client_id="spa", public=True, grant_types=["authorization_code"],
+                     redirect_uris=["/callback"])  # fmt: skip
+    assert str(raised.value).startswith(
+        "client 'spa': redirect_uris[0] must be an absolute URL without a fragment"
+    )
+    with pytest.raises(ConfigurationError, match=r"^API 'urn:api': scopes\[0\] is 'openid'"):
+        ApiConfig(identifier="urn:api", scopes=["openid"])
+    with pytest.raises(
+        ConfigurationError, match=r"^user 'u': email_verified must be true or false"
+    ):
+        UserConfig(sub="u", email_verified="yes")  # type: ignore[arg-type]
+    with pytest.raises(
+        ConfigurationError, match=r"^organization 'org_1': name must be a non-empty"
+    ):
+        Organization(id="org_1", name="")
+    with pytest.raises(ConfigurationError, match=r"^clients must list at least one client"):
+        DevIssuerConfig(clients=[])
+
+
+def test_a_key_written_twice_in_a_file_is_a_mistake(tmp_path):
+    # JSON keeps the last of two equal keys without a word; the second was surely meant
+    # to be another key.
+    path = tmp_path / "twice.json"
+    path.write_text(
+        '{"clients": [{"client_id": "c", "client_secret": "s", "client_id": "d", '
+        '"grant_types": ["client_credentials"]}]}'
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: clients[0].client_id is written twice in one object; JSON keeps only the last "
+        "one: delete the other."
+    )
 
 
 def test_file_mistakes_name_the_file(tmp_path):

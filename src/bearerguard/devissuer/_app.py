@@ -30,12 +30,15 @@ from ._authorize import (
 )
 from ._clients import basic_credentials
 from ._config import DevIssuerConfig
-from ._consent import BANNER, consent_page, error_page, index_page
+from ._consent import BANNER, consent_page, error_text, index_page
+from ._cors import ANY_ORIGIN, WEB_ORIGINS, cors_headers
 from ._documents import DISCOVERY, JWKS, OAUTH_METADATA, discovery_document, endpoints
 from ._errors import ErrorPage, OAuthError
 from ._grants import TokenEndpoint
 from ._http import Request, Response, body_params, query_params
 from ._keys import KeyStore
+from ._redirects import WebOrigins
+from ._refusals import invalid_consent, invalid_query, request_expired, unknown_user
 from ._store import MEMORY, ExpiringMap, GrantStore
 from ._tokens import USERINFO, Minter, namespaced, organization_claims, profile_claims
 
@@ -45,7 +48,7 @@ __all__ = ["App"]
 class _Route(NamedTuple):
     methods: tuple[str, ...]
     handler: Callable[[Request, str], Response]
-    cors: str | None = None  # "*", "web origins" (of the redirect URIs), or none
+    cors: str | None = None  # ANY_ORIGIN, WEB_ORIGINS (see ._cors), or none
 
 
 REALM = "dev-issuer"
@@ -82,12 +85,9 @@ class App:
         self._pending: ExpiringMap[AuthorizationRequest] = ExpiringMap(MEMORY, clock)
         self._tokens = TokenEndpoint(config, self._store, minter)
         # SPAs call the token and userinfo endpoints cross-origin, from where they are served:
-        # the origins of the registered redirect URIs (Auth0's "allowed web origins").
-        self._origins = {
-            f"{parts.scheme}://{parts.netloc}".lower()
-            for client in config.clients
-            for parts in map(urlsplit, client.redirect_uris)
-        }
+        # the origins of the registered redirect URIs (Auth0's "allowed web origins"), and a
+        # public client's loopback hosts on any port, as its redirect URIs match on any port.
+        self._origins = WebOrigins(config.clients)
         # /userinfo checks its tokens with bearerguard's own verifier, fed in-process.
         self._verifier = Verifier(
             issuer=list(issuers),
@@ -100,12 +100,12 @@ class App:
         # endpoints for the registered web origins; never the pages or /dev/rotate.
         self._routes: dict[str, _Route] = {
             "/": _Route(("GET",), self._index),
-            "/" + DISCOVERY: _Route(("GET",), self._discovery, "*"),
-            "/" + OAUTH_METADATA: _Route(("GET",), self._discovery, "*"),
-            "/" + JWKS: _Route(("GET",), self._jwks, "*"),
+            "/" + DISCOVERY: _Route(("GET",), self._discovery, ANY_ORIGIN),
+            "/" + OAUTH_METADATA: _Route(("GET",), self._discovery, ANY_ORIGIN),
+            "/" + JWKS: _Route(("GET",), self._jwks, ANY_ORIGIN),
             "/authorize": _Route(("GET", "POST"), self._authorize),
-            "/oauth/token": _Route(("POST",), self._token, "web origins"),
-            "/" + USERINFO: _Route(("GET", "POST"), self._userinfo, "web origins"),
+            "/oauth/token": _Route(("POST",), self._token, WEB_ORIGINS),
+            "/" + USERINFO: _Route(("GET", "POST"), self._userinfo, WEB_ORIGINS),
             "/dev/rotate": _Route(("POST",), self._rotate),
         }
 
@@ -140,18 +140,16 @@ class App:
     def _cors(self, request: Request, route: _Route, response: Response) -> Response:
         if route.cors is None:
             return response
-        origin = request.header("Origin")
-        if route.cors == "*":
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        else:
-            response.headers["Vary"] = "Origin"
-            if origin is None or origin.lower() not in self._origins:
-                return response
-            response.headers["Access-Control-Allow-Origin"] = origin
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = ", ".join(route.methods)
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            response.headers["Access-Control-Max-Age"] = "600"
+        response.headers.update(
+            cors_headers(
+                policy=route.cors,
+                methods=route.methods,
+                origin=request.header("Origin"),
+                preflight=request.method == "OPTIONS",
+                requested_headers=request.header("Access-Control-Request-Headers"),
+                origins=self._origins,
+            )
+        )
         return response
 
     # --- documents ------------------------------------------------------------------------
@@ -202,7 +200,7 @@ class App:
             try:
                 params = query_params(request.query)
             except OAuthError as exc:
-                raise ErrorPage("Invalid request", exc.description) from None
+                raise invalid_query(exc.description) from None
             pending = read_request(self._config, params, issuer)
             if self._auto_approve:
                 user = choose_user(self._config, pending)
@@ -231,20 +229,16 @@ class App:
         except RedirectError as exc:
             return Response.redirect(exc.location)
         except ErrorPage as exc:
-            return Response.html(error_page(exc.title, exc.detail), exc.status)
+            return Response.text(error_text(exc), exc.status)
 
     def _decide(self, request: Request) -> Response:
         try:
             params = body_params(request)
         except OAuthError as exc:
-            raise ErrorPage("Invalid request", exc.description) from None
+            raise invalid_consent(exc.description) from None
         pending = self._pending.take(params.get("transaction", ""))
         if pending is None:
-            raise ErrorPage(
-                "Request expired",
-                "This consent page was already answered or is older than ten minutes: "
-                "start the sign-in again.",
-            )
+            raise request_expired()
         if params.get("decision") != "allow":
             return Response.redirect(deny(pending))
         return Response.redirect(self._approve(pending, params.get("user", "")))
@@ -252,7 +246,7 @@ class App:
     def _approve(self, pending: AuthorizationRequest, sub: str) -> str:
         user = self._config.user(sub)
         if user is None:
-            raise ErrorPage("Unknown user", f"No user {sub!r} is configured.")
+            raise unknown_user(sub, (member.sub for member in pending.members(self._config)))
         return approve(
             self._config,
             pending,

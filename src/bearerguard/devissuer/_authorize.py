@@ -13,12 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from ._config import OIDC_SCOPES, ApiConfig, ClientConfig, DevIssuerConfig, UserConfig
-from ._errors import ErrorPage, OAuthError
+from ._errors import OAuthError
 from ._grants import requested_audience
 from ._pkce import check_challenge
+from ._redirects import redirect_uri_matches
+from ._refusals import (
+    missing_client_id,
+    missing_redirect_uri,
+    unknown_client,
+    unregistered_redirect_uri,
+)
 from ._store import Approval, GrantStore
 from ._tokens import Minter
 
@@ -56,11 +63,17 @@ class AuthorizationRequest:
         return self.response_type == "token"
 
     def redirect(self, params: Mapping[str, str | None]) -> str:
-        """``redirect_uri`` with ``params`` and ``state`` in its query (fragment if implicit)."""
+        """``redirect_uri`` with ``params`` and ``state`` in its query (fragment if implicit).
+
+        Values are percent-encoded as RFC 3986 says (a space is ``%20``, never ``+``):
+        RFC 6749 §4.1.2 appends them with the form encoding of its Appendix B, but
+        clients, Swagger UI among them, read them back with ``decodeURIComponent``,
+        which leaves a ``+`` as is. ``%20`` reads the same both ways, ``+`` does not.
+        """
         values = {name: v for name, v in params.items() if v is not None}
         if self.state is not None:
             values["state"] = self.state
-        encoded = urlencode(values)
+        encoded = urlencode(values, quote_via=quote)
         if self.implicit:
             return f"{self.redirect_uri}#{encoded}"
         # A registered redirect URI may carry a query of its own, which is kept (§3.1.2).
@@ -92,23 +105,17 @@ def read_request(
     RedirectError after."""
     client_id = params.get("client_id")
     if not client_id:
-        raise ErrorPage("Missing client_id", "The authorization request names no client_id.")
+        raise missing_client_id(config)
     client = config.client(client_id)
     if client is None:
-        raise ErrorPage("Unknown client", f"No client {client_id!r} is configured.")
+        raise unknown_client(config, client_id)
     redirect_uri = params.get("redirect_uri")
     if not redirect_uri:
-        raise ErrorPage(
-            "Missing redirect_uri",
-            f"Send redirect_uri: one of {', '.join(client.redirect_uris) or '(none registered)'}.",
-        )
-    if redirect_uri not in client.redirect_uris:
-        # Exact string comparison, as OAuth 2.1 requires: no prefix or wildcard matching.
-        raise ErrorPage(
-            "Unregistered redirect_uri",
-            f"{redirect_uri!r} is not a registered redirect URI of client {client_id!r} "
-            f"(registered: {', '.join(client.redirect_uris) or 'none'}). Nothing was redirected.",
-        )
+        raise missing_redirect_uri(client)
+    if not redirect_uri_matches(client, redirect_uri):
+        # Exact string comparison, as OAuth 2.1 requires (no prefix or wildcard matching),
+        # but for the port of a public client's loopback URI (RFC 8252 §7.3).
+        raise unregistered_redirect_uri(client, redirect_uri)
     response_type = params.get("response_type")
     base = AuthorizationRequest(
         client=client,

@@ -1,11 +1,13 @@
 """The dev-issuer's tenant: APIs, clients, users. Frozen, validated when built.
 
 Each dataclass checks itself; :class:`DevIssuerConfig` checks what spans them
-(client grants naming a configured API, unique ids, ...). Every message names
-the object at fault and says what to do. The JSON shape (unknown keys, types)
-is checked by :mod:`._loading` before these are built. Lists may be passed
-where a ``Sequence`` is asked for; they are stored as tuples, so a configuration
-never changes once built.
+(client grants naming a configured API, unique ids, ...). Every mistake is a
+:class:`._checks.KeyProblem` naming the key at fault and saying what to write:
+``client 'spa-client': redirect_uris[0] must be ...`` when built in Python,
+``clients[1].redirect_uris[0] must be ...`` when read from a file by
+:mod:`._loading`, which checks the JSON shape (unknown keys, types) first.
+Lists may be passed where a ``Sequence`` is asked for; they are stored as
+tuples, so a configuration never changes once built.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bearerguard._errors import ConfigurationError
 from bearerguard.testing._minting import namespace_prefix
 
 from ._checks import (
     DAY,
+    KeyProblem,
     check_claims,
     check_flag,
     check_lifetime,
+    check_object,
     check_redirect_uris,
     check_scopes,
     check_strings,
@@ -42,6 +45,7 @@ __all__ = [
 
 # What a client may be allowed; "implicit" is the legacy response_type=token flow.
 GRANT_TYPES = ("authorization_code", "client_credentials", "implicit", "refresh_token")
+_GRANT_TYPE_LIST = ", ".join(GRANT_TYPES)
 # Scopes of the OpenID Connect layer, not of any API: they shape the id_token and userinfo.
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 
@@ -54,8 +58,11 @@ class Organization:
     name: str
 
     def __post_init__(self) -> None:
-        check_text(self.id, "organization id")
-        check_text(self.name, f"organization {self.id!r}: name")
+        check_object("organization", self.id, self._check)
+
+    def _check(self) -> None:
+        check_text(self.id, "id")
+        check_text(self.name, "name")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,20 +85,23 @@ class ApiConfig:
     allow_offline_access: bool = True
 
     def __post_init__(self) -> None:
-        check_text(self.identifier, "API identifier")
-        what = f"API {self.identifier!r}"
-        object.__setattr__(self, "scopes", check_scopes(self.scopes, f"{what}: scopes"))
-        reserved = sorted(set(self.scopes) & set(OIDC_SCOPES))
-        if reserved:
-            raise ConfigurationError(
-                f"{what}: {reserved[0]!r} is an OpenID Connect scope, not an API permission: "
-                "remove it from the API's scopes (clients ask for it at /authorize anyway)."
-            )
+        check_object("API", self.identifier, self._check)
+
+    def _check(self) -> None:
+        check_text(self.identifier, "identifier")
+        object.__setattr__(self, "scopes", check_scopes(self.scopes, "scopes"))
+        for index, scope in enumerate(self.scopes):
+            if scope in OIDC_SCOPES:
+                raise KeyProblem(
+                    f"scopes[{index}]",
+                    f"is {scope!r}, an OpenID Connect scope, not an API permission: remove it "
+                    "(clients ask for it at /authorize anyway).",
+                )
         if self.name is not None:
-            check_text(self.name, f"{what}: name")
-        check_lifetime(self.token_lifetime, f"{what}: token_lifetime")
-        check_lifetime(self.token_lifetime_for_web, f"{what}: token_lifetime_for_web")
-        check_flag(self.allow_offline_access, f"{what}: allow_offline_access")
+            check_text(self.name, "name")
+        check_lifetime(self.token_lifetime, "token_lifetime")
+        check_lifetime(self.token_lifetime_for_web, "token_lifetime_for_web")
+        check_flag(self.allow_offline_access, "allow_offline_access")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,59 +130,76 @@ class ClientConfig:
     organization: Organization | None = None
 
     def __post_init__(self) -> None:
+        check_object("client", self.client_id, self._check)
+
+    def _check(self) -> None:
         check_text(self.client_id, "client_id")
-        what = f"client {self.client_id!r}"
         if self.name is not None:
-            check_text(self.name, f"{what}: name")
-        check_flag(self.public, f"{what}: public")
-        grant_types = check_strings(self.grant_types, f"{what}: grant_types")
-        unknown = sorted(set(grant_types) - set(GRANT_TYPES))
-        if not grant_types or unknown:
-            raise ConfigurationError(
-                f"{what}: grant_types must list some of {', '.join(GRANT_TYPES)}"
-                + (f"; {unknown[0]!r} is not one of them." if unknown else ".")
+            check_text(self.name, "name")
+        check_flag(self.public, "public")
+        grant_types = check_strings(self.grant_types, "grant_types")
+        if not grant_types:
+            raise KeyProblem(
+                "grant_types", f"must list what the client may do: some of {_GRANT_TYPE_LIST}."
             )
+        for index, grant_type in enumerate(grant_types):
+            if grant_type not in GRANT_TYPES:
+                raise KeyProblem(
+                    f"grant_types[{index}]",
+                    f"must be one of {_GRANT_TYPE_LIST}; got {grant_type!r}.",
+                )
         object.__setattr__(self, "grant_types", tuple(dict.fromkeys(grant_types)))
-        self._check_secret(what)
-        object.__setattr__(self, "redirect_uris", check_redirect_uris(self.redirect_uris, what))
-        if self.redirect_uris == () and self.interactive:
-            raise ConfigurationError(
-                f"{what}: authorization_code and implicit need redirect_uris: list the exact "
-                "callback URLs of the app, e.g. ['http://127.0.0.1:8080/callback']."
+        self._check_secret(grant_types)
+        uris = check_redirect_uris(self.redirect_uris, "redirect_uris")
+        object.__setattr__(self, "redirect_uris", uris)
+        if uris == () and self.interactive:
+            raise KeyProblem(
+                "redirect_uris",
+                "must list the exact callback URLs of the app, as authorization_code and "
+                'implicit redirect there: e.g. ["http://127.0.0.1:8080/callback"].',
             )
         if "refresh_token" in grant_types and not self.interactive:
-            raise ConfigurationError(
-                f"{what}: refresh tokens come from authorization_code (scope offline_access): "
-                "add authorization_code to grant_types or remove refresh_token."
+            raise KeyProblem(
+                f"grant_types[{grant_types.index('refresh_token')}]",
+                "is refresh_token, and refresh tokens come from authorization_code (scope "
+                "offline_access): add authorization_code to grant_types, or remove "
+                "refresh_token.",
             )
         if not isinstance(self.grants, Mapping):
-            raise ConfigurationError(f"{what}: grants must map API identifiers to scopes.")
+            raise KeyProblem(
+                "grants",
+                'must map API identifiers to lists of scopes, e.g. {"https://api.example.com": '
+                '["read:messages"]}.',
+            )
         object.__setattr__(
             self,
             "grants",
             MappingProxyType(
-                {api: check_scopes(s, f"{what}: grants[{api!r}]") for api, s in self.grants.items()}
+                {api: check_scopes(s, f"grants[{api!r}]") for api, s in self.grants.items()}
             ),
         )
-        object.__setattr__(self, "claims", check_claims(self.claims, what))
-        _organization(self.organization, what)
+        object.__setattr__(self, "claims", check_claims(self.claims, "claims"))
+        _organization(self.organization)
 
-    def _check_secret(self, what: str) -> None:
+    def _check_secret(self, grant_types: tuple[str, ...]) -> None:
         if self.public:
             if self.client_secret is not None:
-                raise ConfigurationError(
-                    f"{what}: a public client has no client_secret (anyone can read a SPA's "
-                    'code): remove the secret, or set "public": false.'
+                raise KeyProblem(
+                    "client_secret",
+                    "must be left out: a public client has no secret (anyone can read a "
+                    'SPA\'s code). Remove it, or set "public": false.',
                 )
-            if "client_credentials" in self.grant_types:
-                raise ConfigurationError(
-                    f"{what}: client_credentials needs a confidential client: give it a "
-                    'client_secret and "public": false.'
+            if "client_credentials" in grant_types:
+                raise KeyProblem(
+                    f"grant_types[{grant_types.index('client_credentials')}]",
+                    "is client_credentials, which needs a confidential client: give the client "
+                    'a client_secret and "public": false, or remove client_credentials.',
                 )
         elif not isinstance(self.client_secret, str) or not self.client_secret:
-            raise ConfigurationError(
-                f"{what}: a confidential client needs a client_secret; for a SPA or a "
-                'native app without one, set "public": true (it will use PKCE).'
+            raise KeyProblem(
+                "client_secret",
+                "is required: a confidential client needs a client_secret. For a SPA or a "
+                'native app without one, set "public": true (it will use PKCE).',
             )
 
     @property
@@ -209,18 +236,18 @@ class UserConfig:
     organization: Organization | None = None
 
     def __post_init__(self) -> None:
-        check_text(self.sub, "user sub")
-        what = f"user {self.sub!r}"
+        check_object("user", self.sub, self._check)
+
+    def _check(self) -> None:
+        check_text(self.sub, "sub")
         for name in ("name", "email"):
             if getattr(self, name) is not None:
-                check_text(getattr(self, name), f"{what}: {name}")
-        check_flag(self.email_verified, f"{what}: email_verified")
+                check_text(getattr(self, name), name)
+        check_flag(self.email_verified, "email_verified")
         if self.permissions is not None:
-            object.__setattr__(
-                self, "permissions", check_scopes(self.permissions, f"{what}: permissions")
-            )
-        object.__setattr__(self, "claims", check_claims(self.claims, what))
-        _organization(self.organization, what)
+            object.__setattr__(self, "permissions", check_scopes(self.permissions, "permissions"))
+        object.__setattr__(self, "claims", check_claims(self.claims, "claims"))
+        _organization(self.organization)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,57 +283,79 @@ class DevIssuerConfig:
         for name, kind in (("apis", ApiConfig), ("clients", ClientConfig), ("users", UserConfig)):
             items = getattr(self, name)
             if isinstance(items, (str, Mapping)) or not isinstance(items, Sequence):
-                raise ConfigurationError(f"{name} must be a list of {kind.__name__}.")
-            if not all(isinstance(item, kind) for item in items):
-                raise ConfigurationError(f"Every item of {name} must be a {kind.__name__}.")
+                raise KeyProblem(name, f"must be a list of {kind.__name__}, got {items!r}.")
+            for index, item in enumerate(items):
+                if not isinstance(item, kind):
+                    raise KeyProblem(f"{name}[{index}]", f"must be a {kind.__name__}.")
             object.__setattr__(self, name, tuple(items))
         if not self.clients:
-            raise ConfigurationError(
-                "Configure at least one client: nothing can ask for a token otherwise."
+            raise KeyProblem(
+                "clients",
+                "must list at least one client: nothing can ask for a token otherwise. E.g. "
+                '{"client_id": "m2m", "client_secret": "s3cret", '
+                '"grant_types": ["client_credentials"]}.',
             )
-        check_unique((a.identifier for a in self.apis), "API identifier")
-        check_unique((c.client_id for c in self.clients), "client_id")
-        check_unique((u.sub for u in self.users), "user sub")
+        check_unique((a.identifier for a in self.apis), "apis", "identifier")
+        check_unique((c.client_id for c in self.clients), "clients", "client_id")
+        check_unique((u.sub for u in self.users), "users", "sub")
         if self.namespace is not None:
+            check_text(self.namespace, "namespace")
             object.__setattr__(self, "namespace", namespace_prefix(self.namespace))
-        if self.default_audience is not None and self.api(self.default_audience) is None:
-            raise ConfigurationError(
-                f"default_audience {self.default_audience!r} is not the identifier of a "
-                "configured API."
-            )
+        if self.default_audience is not None:
+            check_text(self.default_audience, "default_audience")
+            if self.api(self.default_audience) is None:
+                raise KeyProblem(
+                    "default_audience",
+                    f"is {self.default_audience!r}, which is not the identifier of a configured "
+                    f"API (configured: {self._identifiers()}): write one of them, or leave "
+                    "default_audience out.",
+                )
         check_lifetime(self.id_token_lifetime, "id_token_lifetime")
         check_lifetime(self.refresh_token_lifetime, "refresh_token_lifetime")
-        for client in self.clients:
-            self._check_grants(client)
-        api_scopes = {scope for api in self.apis for scope in api.scopes}
-        for user in self.users:
-            for permission in user.permissions or ():
-                if permission not in api_scopes:
-                    raise ConfigurationError(
-                        f"user {user.sub!r}: permission {permission!r} is not a scope of any "
-                        "configured API."
-                    )
-        if not self.users and any(client.interactive for client in self.clients):
-            raise ConfigurationError(
-                "Clients that sign users in (authorization_code, implicit) need at least one "
-                'user: add one to "users", e.g. {"sub": "auth0|alice", "name": "Alice"}.'
-            )
+        for index, client in enumerate(self.clients):
+            self._check_grants(index, client)
+        self._check_users()
 
-    def _check_grants(self, client: ClientConfig) -> None:
+    def _check_grants(self, index: int, client: ClientConfig) -> None:
         for identifier, scopes in client.grants.items():
+            key = f"clients[{index}].grants[{identifier!r}]"
             api = self.api(identifier)
             if api is None:
-                known = ", ".join(a.identifier for a in self.apis) or "none"
-                raise ConfigurationError(
-                    f"client {client.client_id!r}: grants name {identifier!r}, which is not a "
-                    f"configured API (known: {known})."
+                raise KeyProblem(
+                    key,
+                    f"names an API that is not configured (configured: {self._identifiers()}): "
+                    'write the identifier of one of them, or add the API to "apis".',
                 )
-            for scope in scopes:
+            for position, scope in enumerate(scopes):
                 if scope not in api.scopes:
-                    raise ConfigurationError(
-                        f"client {client.client_id!r}: scope {scope!r} is not a scope of API "
-                        f"{identifier!r} (its scopes: {', '.join(api.scopes) or 'none'})."
+                    raise KeyProblem(
+                        f"{key}[{position}]",
+                        f"is {scope!r}, which is not a scope of API {identifier!r}: write one "
+                        f"of its scopes ({', '.join(api.scopes) or 'none'}), or add it to the "
+                        "API's scopes.",
                     )
+
+    def _check_users(self) -> None:
+        api_scopes = {scope for api in self.apis for scope in api.scopes}
+        for index, user in enumerate(self.users):
+            for position, permission in enumerate(user.permissions or ()):
+                if permission not in api_scopes:
+                    raise KeyProblem(
+                        f"users[{index}].permissions[{position}]",
+                        f"is {permission!r}, which is not a scope of any configured API: write "
+                        f"one of {', '.join(sorted(api_scopes)) or '(no API has scopes)'}, or "
+                        "add it to an API's scopes.",
+                    )
+        interactive = [c.client_id for c in self.clients if c.interactive]
+        if not self.users and interactive:
+            raise KeyProblem(
+                "users",
+                f"must list at least one user, as client {interactive[0]!r} signs users in "
+                '(authorization_code, implicit): e.g. [{"sub": "auth0|alice", "name": "Alice"}].',
+            )
+
+    def _identifiers(self) -> str:
+        return ", ".join(api.identifier for api in self.apis) or "none"
 
     def api(self, identifier: str) -> ApiConfig | None:
         """The API with this identifier, if configured."""
@@ -321,6 +370,6 @@ class DevIssuerConfig:
         return next((user for user in self.users if user.sub == sub), None)
 
 
-def _organization(value: object, what: str) -> None:
+def _organization(value: object) -> None:
     if value is not None and not isinstance(value, Organization):
-        raise ConfigurationError(f"{what}: organization must be an Organization or None.")
+        raise KeyProblem("organization", f"must be an Organization or None, got {value!r}.")

@@ -1,8 +1,14 @@
-"""The dev-issuer's HTML: the consent page, the error page, and the index.
+"""The dev-issuer's pages: the consent page and the index (HTML), and the error page (text).
 
 Every value that comes from a request or the configuration goes through
 :func:`html.escape` (quotes included), so a crafted ``client_id`` or ``state``
-can never inject markup. The pages hold no script at all.
+can never inject markup. The pages hold no script at all: the consent page is a
+plain form POST, which works with JavaScript turned off.
+
+The error page is plain text: it is read by a developer in a browser tab, by
+``bearerguard token`` or by curl, and text reads the same in all three. Values
+from the request appear in it as Python literals (``repr``), so a crafted one
+shows its control characters escaped instead of forging lines of the page.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from html import escape
 
 from ._authorize import AuthorizationRequest
 from ._config import DevIssuerConfig, UserConfig
+from ._errors import ErrorPage
 
-__all__ = ["BANNER", "consent_page", "error_page", "index_page"]
+__all__ = ["BANNER", "consent_page", "error_text", "index_page"]
 
 BANNER = "bearerguard dev-issuer — a DEVELOPMENT tool, not for production"
 _STYLE = """
@@ -94,9 +101,16 @@ def consent_page(
     return _page(f"Authorize {client.display_name}", body)
 
 
-def error_page(title: str, detail: str) -> str:
-    """A refusal shown to the user; nothing is redirected."""
-    return _page(title, f"<p>{_e(detail)}</p>")
+def error_text(error: ErrorPage) -> str:
+    """The plain-text page of a refusal: what is wrong, and what to do; nothing is redirected.
+
+    Example::
+
+        error_text(ErrorPage("Missing client_id", "The request names no client_id.",
+                             fix="Add client_id=spa-client to the authorization URL."))
+        # 'bearerguard dev-issuer — ...\n\nMissing client_id\n\nThe request names ...'
+    """
+    return f"{BANNER}\n\n{error.title}\n\n{error.detail}\n\nWhat to do: {error.fix}\n"
 
 
 def index_page(

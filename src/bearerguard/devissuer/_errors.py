@@ -41,10 +41,20 @@ class OAuthError(Exception):
 
 
 class ErrorPage(Exception):
-    """A mistake /authorize shows to the user instead of redirecting anywhere."""
+    """A mistake /authorize shows to the user instead of redirecting anywhere.
 
-    def __init__(self, title: str, detail: str, *, status: int = 400) -> None:
+    ``detail`` says what is wrong, ``fix`` what to do about it: whoever reads the
+    page is a developer whose sign-in just stopped, and it is all they see.
+
+    Example::
+
+        raise ErrorPage("Missing client_id", "The authorization request names no client_id.",
+                        fix="Add client_id=spa-client to the authorization URL.")
+    """
+
+    def __init__(self, title: str, detail: str, *, fix: str, status: int = 400) -> None:
         super().__init__(f"{title}: {detail}")
         self.title = title
         self.detail = detail
+        self.fix = fix
         self.status = status

@@ -62,6 +62,20 @@ class Response:
         )
 
     @classmethod
+    def text(cls, text: str, status: int = 200) -> Response:
+        return cls(
+            status,
+            text.encode(),
+            {
+                "Content-Type": "text/plain; charset=utf-8",
+                # Never sniffed as HTML, whatever a crafted parameter shown in it looks like.
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @classmethod
     def redirect(cls, location: str) -> Response:
         return cls(302, b"", {"Location": location, "Cache-Control": "no-store"})
 

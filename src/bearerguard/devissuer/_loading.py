@@ -1,8 +1,11 @@
 """The dev-issuer's configuration as JSON: the default tenant, and reading a file.
 
 JSON rather than TOML: ``tomllib`` arrived in Python 3.11 and bearerguard runs
-on 3.10. This module checks the *shape* (unknown keys, JSON types) with the
-path of each mistake; the dataclasses of :mod:`._config` check the meaning.
+on 3.10. This module checks the *shape* (unknown and repeated keys, JSON types)
+with the path of each mistake; the dataclasses of :mod:`._config` check the
+meaning, and their :class:`._checks.KeyProblem` is named by its path here too,
+so every message starts with the key at fault: ``clients[1].redirect_uris[0]``.
+The format is documented, key by key, in docs/dev-issuer.md.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, TypeVar
 
 from bearerguard._errors import ConfigurationError
 
+from ._checks import KeyProblem
 from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
 
 __all__ = ["DEFAULT_CONFIG", "config_from_dict", "default_config", "load_config"]
@@ -47,7 +51,14 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
             "name": "Demo single-page app",
             "public": True,
             "grant_types": ["authorization_code", "refresh_token", "implicit"],
-            "redirect_uris": ["http://127.0.0.1:8080/callback", "http://localhost:8080/callback"],
+            # The last two are Swagger UI's callback in a FastAPI app; loopback redirect URIs
+            # of a public client match on any port, so uvicorn may listen where it likes.
+            "redirect_uris": [
+                "http://127.0.0.1:8080/callback",
+                "http://localhost:8080/callback",
+                "http://127.0.0.1:8000/docs/oauth2-redirect",
+                "http://localhost:8000/docs/oauth2-redirect",
+            ],
         },
         {
             "client_id": "web-client",
@@ -100,7 +111,7 @@ def load_config(path: str | os.PathLike[str]) -> DevIssuerConfig:
     name = os.fspath(path)
     try:
         with open(name, encoding="utf-8") as file:
-            data = json.load(file)
+            data = json.load(file, object_pairs_hook=_JsonObject.from_pairs)
     except FileNotFoundError:
         raise ConfigurationError(f"{name}: no such configuration file.") from None
     except json.JSONDecodeError as exc:
@@ -123,7 +134,10 @@ def config_from_dict(data: object) -> DevIssuerConfig:
         config_from_dict({"clients": [{"client_id": "m2m", "client_secret": "s",
                                        "grant_types": ["client_credentials"]}]})
     """
-    top = _Object(data, "the configuration", _TOP)
+    return _Object(data, "the configuration", _TOP).build(_tenant)
+
+
+def _tenant(top: _Object) -> DevIssuerConfig:
     return DevIssuerConfig(
         apis=top.items("apis", _API, _api),
         clients=top.items("clients", _CLIENT, _client),
@@ -154,6 +168,24 @@ _ORGANIZATION = ("id", "name")
 _JSON_TYPES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
 
 
+class _JsonObject(dict[str, Any]):
+    """A parsed JSON object that remembers the keys the file wrote more than once.
+
+    ``json`` keeps the last of repeated keys silently; a file that sets
+    ``redirect_uris`` twice in one client surely meant something else.
+    """
+
+    repeated: tuple[str, ...] = ()
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, Any]]) -> _JsonObject:
+        found = cls(pairs)
+        if len(found) < len(pairs):
+            names = [name for name, _ in pairs]
+            found.repeated = tuple(dict.fromkeys(n for n in names if names.count(n) > 1))
+        return found
+
+
 class _Object:
     """One JSON object of the file: refuses unknown keys, reads typed values with their path."""
 
@@ -167,11 +199,28 @@ class _Object:
                 raise ConfigurationError(
                     f"{where}: unknown key {key!r}{hint}; the known keys are {', '.join(known)}."
                 )
+        repeated: tuple[str, ...] = getattr(value, "repeated", ())
+        if repeated:
+            raise ConfigurationError(
+                f"{self._path(where, repeated[0])} is written twice in one object; JSON keeps "
+                "only the last one: delete the other."
+            )
         self.value: dict[str, Any] = value
         self.where = where
 
     def path(self, key: str) -> str:
-        return key if self.where == "the configuration" else f"{self.where}.{key}"
+        return self._path(self.where, key)
+
+    @staticmethod
+    def _path(where: str, key: str) -> str:
+        return key if where == "the configuration" else f"{where}.{key}"
+
+    def build(self, make: Callable[[_Object], T]) -> T:
+        """``make(self)``; a mistake in one of its keys is named by the key's path in the file."""
+        try:
+            return make(self)
+        except KeyProblem as exc:
+            raise ConfigurationError(f"{self.path(exc.key)} {exc.problem}") from None
 
     def get(self, key: str, kind: type[T], default: D) -> T | D:
         value = self.value.get(key)
@@ -187,7 +236,7 @@ class _Object:
     def require(self, key: str) -> str:
         value = self.get(key, str, None)
         if value is None:
-            raise ConfigurationError(f"{self.path(key)} is required.")
+            raise ConfigurationError(f"{self.path(key)} is required: write a non-empty string.")
         return value
 
     def strings(self, key: str) -> tuple[str, ...] | None:
@@ -206,7 +255,7 @@ class _Object:
     ) -> tuple[T, ...]:
         values: list[Any] = self.get(key, list, [])
         return tuple(
-            build(_Object(item, f"{self.path(key)}[{index}]", known))
+            _Object(item, f"{self.path(key)}[{index}]", known).build(build)
             for index, item in enumerate(values)
         )
 
@@ -222,15 +271,26 @@ class _Object:
         value = self.value.get("organization")
         if value is None:
             return None
-        found = _Object(value, self.path("organization"), _ORGANIZATION)
-        return Organization(id=found.require("id"), name=found.require("name"))
+        return _Object(value, self.path("organization"), _ORGANIZATION).build(_organization)
 
 
 def _kind(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    """What the file wrote, in JSON's words: ``a string ('1h')``, ``the number 1.5``."""
     if value is None:
         return "null"
-    return names.get(type(value), "a number" if isinstance(value, (int, float)) else "?")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"a string ({value[:60]!r})"
+    return f"the number {value!r}"
+
+
+def _organization(item: _Object) -> Organization:
+    return Organization(id=item.require("id"), name=item.require("name"))
 
 
 def _api(item: _Object) -> ApiConfig:
@@ -248,8 +308,14 @@ def _client(item: _Object) -> ClientConfig:
     grants: dict[str, tuple[str, ...]] = {}
     for api, scopes in item.mapping("grants").items():
         where = f"{item.path('grants')}[{api!r}]"
-        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-            raise ConfigurationError(f"{where} must be a list of scope names, got {_kind(scopes)}.")
+        if not isinstance(scopes, list):
+            raise ConfigurationError(
+                f'{where} must be a list of scope names, e.g. ["read:messages"]; got '
+                f"{_kind(scopes)}."
+            )
+        for index, scope in enumerate(scopes):
+            if not isinstance(scope, str):
+                raise ConfigurationError(f"{where}[{index}] must be a string, got {_kind(scope)}.")
         grants[api] = tuple(scopes)
     grant_types = item.strings("grant_types")
     if grant_types is None:

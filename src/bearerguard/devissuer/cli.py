@@ -24,6 +24,7 @@ from bearerguard._errors import ConfigurationError
 from ._config import ClientConfig
 from ._handler import logger
 from ._loading import default_config, load_config
+from ._redirects import loopback_redirect
 from ._server import DevIssuer
 
 __all__ = ["add_arguments", "banner", "run"]
@@ -179,6 +180,8 @@ def _client_line(client: ClientConfig) -> str:
     line = f"  {client.client_id}  {secret}  grants: {' '.join(client.grant_types)}"
     if client.redirect_uris:
         line += f"  redirect: {' '.join(client.redirect_uris)}"
+        if client.public and any(map(loopback_redirect, client.redirect_uris)):
+            line += "  (loopback ones: any port)"
     return line
 
 

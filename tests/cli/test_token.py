@@ -522,15 +522,15 @@ def test_the_dev_issuer_refuses_targets_it_cannot_serve(cli: Run, dev_issuer, ta
     assert message in result.err
 
 
-def test_an_html_error_page_is_reported_by_its_text(cli: Run, dev_issuer):
+def test_an_error_page_is_reported_by_its_text_on_one_line(cli: Run, dev_issuer):
     result = cli("token", "--issuer", dev_issuer.url, "--flow", "authorization-code",
                  "--client-id", "spa-client", "--resource", AUDIENCE,
                  "--resource", OTHER_API)  # fmt: skip
     assert result.status == 1
-    assert result.err.endswith(
+    assert (
         "the authorization request failed with HTTP 400: bearerguard dev-issuer — a DEVELOPMENT "
         "tool, not for production Invalid request Parameter 'resource' is repeated in the "
-        "query.\n"
+        "query. What to do: Send each parameter once." in result.err
     )
 
 

@@ -491,9 +491,13 @@ def _describe_failure(
     if body is not None and isinstance(body.get("error"), str):
         return f"the issuer refused {what} (HTTP {response.status_code})\n  {_oauth_error(body)}"
     text = response.text
-    if "html" in response.headers.get("content-type", "").lower():
+    content_type = response.headers.get("content-type", "").lower()
+    if "html" in content_type:
         text = visible_text(text)  # an error page: what it says, not its markup
-    text = text[:_MAX_SHOWN].strip()
+    # On one line; a plain-text page (the dev issuer's) says what to do after what went
+    # wrong, so more of it is worth showing.
+    limit = 3 * _MAX_SHOWN if content_type.startswith("text/plain") else _MAX_SHOWN
+    text = " ".join(text[:limit].split())
     shown = f": {safe(text)}" if text else ""
     return f"{what} failed with HTTP {response.status_code}{shown}"
 

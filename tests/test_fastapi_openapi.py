@@ -19,46 +19,12 @@ from fastapi.testclient import TestClient
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, install
 from tests.support import AUDIENCE, ISSUER, Provider, bearer, challenge_params
+from tests.test_fastapi import contacts_app  # the app both files describe
 
 MakeVerifier = Callable[..., Verifier]
 REFUSALS = {"400", "401", "403", "503"}
 AUTHORIZE = "https://tenant.auth0.com/authorize"
 TOKEN = "https://tenant.auth0.com/oauth/token"
-
-
-def contacts_app(auth: BearerAuth, *, installed: bool = True) -> FastAPI:
-    """Contacts behind a router that needs read:contacts; each route may add more."""
-    app = FastAPI()
-    if installed:
-        install(app)
-    router = APIRouter(dependencies=[Security(auth, scopes=["read:contacts"])])
-
-    @router.get("/contacts")
-    async def list_contacts(token: AccessToken = Security(auth)) -> dict[str, Any]:
-        return {"sub": token.subject}
-
-    @router.delete("/contacts")
-    async def delete_contacts(
-        token: AccessToken = Security(auth, scopes=["write:contacts"]),
-    ) -> dict[str, Any]:
-        return {"sub": token.subject}
-
-    @app.get("/inbox")
-    async def inbox(
-        token: AccessToken = Security(auth.any_of, scopes=["read:messages", "admin"]),
-    ) -> dict[str, Any]:
-        return {"sub": token.subject}
-
-    @app.get("/greeting")
-    async def greeting(token: AccessToken | None = Security(auth.optional)) -> dict[str, Any]:
-        return {"hello": token.subject if token else "stranger"}
-
-    @app.get("/public")
-    async def public() -> dict[str, str]:
-        return {"message": "public"}
-
-    app.include_router(router)
-    return app
 
 
 @pytest.fixture

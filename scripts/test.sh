@@ -7,6 +7,14 @@ bash "$root/scripts/bootstrap.sh" dev
 venv="${BEARERGUARD_VENV:-$root/.venv}"
 cd "$root"
 
+# The browser tests (tests/browser) drive the system's Chromium through Swagger UI; this
+# installs what they need when it is missing (a second run only checks). Should it fail,
+# the rest still runs and the browser tests fail, saying what is missing.
+echo "== browser set-up (Chromium, Swagger UI's files)"
+if ! bash "$root/scripts/browser-setup.sh"; then
+    echo "The browser set-up failed (see above): the browser tests will fail." >&2
+fi
+
 echo "== ruff"
 "$venv/bin/ruff" check src tests examples benchmarks
 "$venv/bin/ruff" format --check src tests examples benchmarks

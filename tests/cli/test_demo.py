@@ -13,9 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from bearerguard._cli import demo, main
+import bearerguard
+from bearerguard._cli import _examples, demo, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,6 +69,7 @@ def test_the_demo_runs_every_step_and_stops_everything(framework):
         'error="insufficient_scope", error_description="Insufficient scope", scope="read:contacts"',
         "custom domain",
         "Every step behaved as expected",
+        f"  examples    {ROOT / 'examples'}\n",  # the clone's own, not an installed copy
     ):
         assert shown in output
     issuer = re.search(r"dev issuer  (http://127\.0\.0\.1:\d+/)", output).group(1)  # type: ignore[union-attr]
@@ -86,18 +89,106 @@ def test_a_step_that_misbehaves_makes_the_demo_fail_and_still_stops_everything(m
     assert running(demo.FRAMEWORKS["starlette"].module) == []
 
 
-def test_without_the_examples_the_demo_says_where_to_run_it(tmp_path, capsys):
+def test_a_root_without_the_examples_is_named_and_the_demo_says_where_to_run_it(tmp_path, capsys):
     assert main(["demo", "--root", str(tmp_path)]) == 2
-    assert "run it from a clone of the" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert f"{tmp_path} holds no examples/fastapi_app.py" in output
+    assert "Run it from a clone of the repository" in output
+    assert "--root PATH" in output
+
+
+def test_without_any_examples_the_demo_says_where_it_looked(monkeypatch, capsys):
+    monkeypatch.setattr(demo, "find_examples", lambda: None)
+    assert main(["demo", "--serve"]) == 2
+    output = capsys.readouterr().out
+    assert "neither in a clone around the" in output
+    assert "nor installed with bearerguard" in output
 
 
 def test_the_demo_finds_the_repository_from_anywhere_inside_it():
     assert demo.find_examples(ROOT / "src" / "bearerguard") == ROOT
 
 
-def test_help_names_the_frameworks(capsys):
+def make_examples(folder: Path) -> Path:
+    (folder / "examples").mkdir(parents=True)
+    (folder / "examples" / "fastapi_app.py").touch()
+    return folder
+
+
+def test_outside_a_clone_the_demo_serves_the_copy_installed_with_the_package(monkeypatch, tmp_path):
+    # PACKAGED comes before the folders above the package (an editable install's clone).
+    packaged = make_examples(tmp_path / "site-packages" / "bearerguard" / "_examples")
+    monkeypatch.setattr(_examples, "PACKAGED", packaged)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert demo.find_examples(elsewhere) == packaged
+    # A clone around the working directory still wins: it holds the edits being tried.
+    clone = make_examples(tmp_path / "clone")
+    assert demo.find_examples(clone / "docs") == clone
+
+
+def test_a_missing_framework_or_server_is_named_with_the_extra_that_installs_it(
+    monkeypatch, capsys
+):
+    real = _examples._importable
+    monkeypatch.setattr(_examples, "_importable", lambda name: name != "gunicorn" and real(name))
+    assert main(["demo", "--framework", "flask", "--root", str(ROOT)]) == 2
+    output = capsys.readouterr().out
+    assert "the flask example needs gunicorn" in output
+    assert "pip install 'bearerguard[examples]'" in output
+
+
+def test_ports_are_for_serve_only(capsys):
+    assert main(["demo", "--port", "8001"]) == 2
+    assert "--port and --issuer-port go with --serve" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["65536", "-1", "http"])
+def test_a_port_is_a_number_up_to_65535(port, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--serve", "--port", port])
+    assert exited.value.code == 2
+    assert "a port is a number from 0 to 65535" in capsys.readouterr().err
+
+
+def test_help_names_the_frameworks_and_the_serve_options(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["demo", "--help"])
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert all(name in text for name in ("fastapi", "flask", "django", "starlette"))
+    assert all(option in text for option in ("--serve", "--port", "--issuer-port", "--root"))
+    assert "installed with bearerguard" in text
+
+
+PROBE = """
+import json, sys
+
+import bearerguard
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        body = json.dumps({"path": sys.path, "bearerguard": bearerguard.__file__}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+"""
+
+
+@pytest.mark.e2e
+def test_the_example_server_imports_the_examples_first_and_keeps_the_python_path(
+    monkeypatch, tmp_path
+):
+    # An installed bearerguard on PYTHONPATH (pip --target) must stay importable there.
+    root = tmp_path / "root"
+    (root / "examples").mkdir(parents=True)
+    (root / "examples" / "__init__.py").touch()
+    (root / "examples" / "probe.py").write_text(PROBE)
+    kept = tmp_path / "kept"
+    monkeypatch.setenv("PYTHONPATH", str(kept))
+    probe = demo.Example("examples.probe:app", "uvicorn", ())
+    with demo.serve_example(probe, root, {}) as url:
+        answer = httpx.get(url + "api/public", trust_env=False).json()
+    path = answer["path"]
+    assert path.index(str(root)) < path.index(str(kept))
+    assert answer["bearerguard"] == bearerguard.__file__

@@ -8,6 +8,7 @@ Each command lives in its own module, which registers its parser with
     bearerguard token --issuer URL --client-id ID ...      # a token from the dev issuer
     bearerguard dev-issuer ...                             # a local OAuth server
     bearerguard demo [--framework flask]                   # an example API, real tokens
+    bearerguard demo --serve                               # ... left running: Swagger UI
 
 Exit status: 0 success, 1 the command ran and the answer is "no" (a refused or
 undecodable token, a failed request), 2 usage or configuration errors.

@@ -1,89 +1,88 @@
 """``bearerguard demo``: an API protected by bearerguard, called the ways Auth0 apps call it.
 
 The demo starts the development issuer (``bearerguard.devissuer``) in-process and
-one of the repository's example APIs under its real server (uvicorn or
-gunicorn), both on 127.0.0.1, then walks through what happens to real tokens:
-Client Credentials, Authorization Code with PKCE, a refresh, the custom
-domain, and the exact 401/403 answers. It prints every step, checks every
-answer, stops everything it started and exits 0 only when all went as expected.
+one of the example APIs under its real server (uvicorn or gunicorn), both on
+127.0.0.1, then walks through what happens to real tokens: Client Credentials,
+Authorization Code with PKCE, a refresh, the custom domain, and the exact
+401/403 answers. It prints every step, checks every answer, stops everything it
+started and exits 0 only when all went as expected.
+
+``--serve`` (:mod:`._serve`) starts the same two servers, the dev issuer with
+its consent page, and leaves them running until Ctrl-C for you to call: Swagger
+UI at the FastAPI example's ``/docs``, or curl.
+
+The example APIs are the repository's ``examples/`` folder, found by
+:func:`find_examples`: in the clone you run the demo from, else in the copy a
+wheel installs with bearerguard (:mod:`._examples`). No clone is needed:
+``pip install 'bearerguard[examples]'`` then ``bearerguard demo`` works too.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bearerguard._cli._process import stop_group
 from bearerguard._jose import b64url_decode
 from bearerguard.devissuer import DevIssuer, default_config
 from bearerguard.devissuer._pkce import s256
 
-__all__ = ["FRAMEWORKS", "find_examples", "register", "run_demo"]
+from ._examples import (
+    API,
+    FRAMEWORKS,
+    Example,
+    ExampleDidNotStart,
+    find_examples,
+    holds_examples,
+    missing_modules,
+    serve_example,
+)
+from ._examples import no_control_socket as _no_control_socket  # noqa: F401 - tests/e2e use it
+from ._output import error
+from ._serve import serve_demo
+
+__all__ = [
+    "FRAMEWORKS",
+    "Example",
+    "ExampleDidNotStart",
+    "find_examples",
+    "register",
+    "run_demo",
+    "serve",
+    "serve_example",
+]
 
 Out = Callable[[str], None]
 
-API = "https://api.example.com"
 M2M_CLIENT, M2M_SECRET = "m2m-client", "m2m-secret"
 SPA_CLIENT, SPA_REDIRECT = "spa-client", "http://127.0.0.1:8080/callback"
 USER = "auth0|alice"
 BARE_CHALLENGE = 'Bearer realm="api"'
-_READY_TIMEOUT = 60.0
+ISSUER_PORT, API_PORT = 9000, 8000  # --serve's defaults, the dev issuer's and uvicorn's own
 _SHORTENED = frozenset({"code", "code_verifier", "refresh_token"})
-
-
-class ExampleDidNotStart(RuntimeError):
-    """The example's server exited or never answered; the message holds its log."""
-
-
-@dataclass(frozen=True)
-class Example:
-    """How an example API is served: the documented command, with a listening socket."""
-
-    module: str
-    server: str  # "uvicorn" or "gunicorn"
-
-    def command(self, fd: int) -> list[str]:
-        if self.server == "uvicorn":
-            return [sys.executable, "-m", "uvicorn", self.module, "--fd", str(fd)]
-        return [
-            sys.executable, "-m", "gunicorn", "--bind", f"fd://{fd}", "--workers", "1",
-            *_no_control_socket(), self.module,
-        ]  # fmt: skip
-
-
-FRAMEWORKS: Mapping[str, Example] = {
-    "fastapi": Example("examples.fastapi_app:app", "uvicorn"),
-    "starlette": Example("examples.starlette_app:app", "uvicorn"),
-    "flask": Example("examples.flask_app:app", "gunicorn"),
-    "django": Example("examples.django_app.wsgi:application", "gunicorn"),
-}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "demo",
-        help="run an example API and call it with real tokens from the dev issuer",
+        help="run an example API and call it with real tokens from the dev issuer "
+        "(--serve: keep both running to try yourself)",
         description="Start the development issuer and an example API protected by "
         "bearerguard on 127.0.0.1, then call the API with tokens obtained by Client "
         "Credentials, Authorization Code + PKCE and a refresh token, show the exact "
         "401/403 answers, and accept a token from the custom domain. Exits 0 when every "
-        "step behaved as expected; stops everything it started. No account, no network.",
+        "step behaved as expected; stops everything it started. No account, no network. "
+        "With --serve, both servers keep running instead, the dev issuer with its consent "
+        "page, for you to call (Swagger UI at the FastAPI example's /docs, or curl) until "
+        "Ctrl-C. The example APIs come from the clone you run it in, else from the copy "
+        "installed with bearerguard; pip install 'bearerguard[examples]' adds the "
+        "frameworks and servers they need.",
     )
     parser.add_argument(
         "--framework",
@@ -95,33 +94,65 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--root",
         type=Path,
         default=None,
-        help="the repository holding examples/ (default: found from the working directory)",
+        help="the folder holding examples/ (default: the clone holding the working "
+        "directory, else the copy installed with bearerguard)",
     )
-    parser.set_defaults(run=lambda args: run_demo(args.framework, print, args.root))
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="instead of the walkthrough, serve the dev issuer (consent page: you pick the "
+        "user) and the example API until Ctrl-C, and print what to open and who may do what",
+    )
+    parser.add_argument(
+        "--issuer-port",
+        type=_port,
+        metavar="PORT",
+        help=f"with --serve: the dev issuer's port (default {ISSUER_PORT}; 0: any free port)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        metavar="PORT",
+        help=f"with --serve: the example API's port (default {API_PORT}; 0: any free port)",
+    )
+    parser.set_defaults(run=_run)
 
 
-def find_examples(start: Path | None = None) -> Path | None:
-    """The repository root holding ``examples/`` (the demo serves those apps), else ``None``.
+def _port(text: str) -> int:
+    """A port number for argparse: 0 to 65535, 0 meaning any free port."""
+    value = int(text) if text.isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return value
 
-    Looks in ``start`` (default: the working directory) and its parents, then next
-    to this package (an editable install of the repository).
-    """
-    here = (start or Path.cwd()).resolve()
-    candidates = [here, *here.parents, *Path(__file__).resolve().parents]
-    for folder in candidates:
-        if (folder / "examples" / "fastapi_app.py").is_file():
-            return folder
-    return None
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.serve:
+        if args.port is not None or args.issuer_port is not None:
+            # The walkthrough takes free ports itself: a port given here would be ignored.
+            error("demo", "--port and --issuer-port go with --serve.")
+            return 2
+        return run_demo(args.framework, print, args.root)
+    return serve(
+        args.framework,
+        _say,
+        args.root,
+        issuer_port=ISSUER_PORT if args.issuer_port is None else args.issuer_port,
+        port=API_PORT if args.port is None else args.port,
+    )
+
+
+def _say(line: str) -> None:
+    # --serve then waits: a pipe or a log file must show what it printed at once.
+    print(line, flush=True)
 
 
 def run_demo(framework: str = "fastapi", out: Out = print, root: Path | None = None) -> int:
     """Run the walkthrough; 0 when every answer was the expected one."""
-    root = root or find_examples()
-    if root is None or not (root / "examples" / "fastapi_app.py").is_file():
-        out("bearerguard demo serves the repository's example APIs: run it from a clone of the")
-        out("repository (bash scripts/demo.sh does), or pass --root PATH.")
-        return 2
     example = FRAMEWORKS[framework]
+    root = _examples_for(framework, root, out)
+    if root is None:
+        return 2
     with DevIssuer(default_config(), port=0, auto_approve=True) as issuer:
         out("bearerguard demo: an API protected by bearerguard, called with real tokens")
         out(f"  dev issuer  {issuer.url}  (custom domain {issuer.custom_domain_url})")
@@ -132,6 +163,7 @@ def run_demo(framework: str = "fastapi", out: Out = print, root: Path | None = N
         try:
             with serve_example(example, root, env) as api, httpx.Client(trust_env=False) as http:
                 out(f"  API         {framework}: {example.server} {example.module} at {api}")
+                out(f"  examples    {root / 'examples'}")
                 walk = Walkthrough(issuer, api, http, out)
                 walk.run()
         except ExampleDidNotStart as exc:
@@ -143,6 +175,44 @@ def run_demo(framework: str = "fastapi", out: Out = print, root: Path | None = N
         return 1
     out("Every step behaved as expected; the issuer and the API are stopped.")
     return 0
+
+
+def serve(
+    framework: str = "fastapi",
+    out: Out = print,
+    root: Path | None = None,
+    *,
+    issuer_port: int = ISSUER_PORT,
+    port: int = API_PORT,
+) -> int:
+    """``--serve``: the dev issuer and the example until Ctrl-C or SIGTERM (then 0)."""
+    root = _examples_for(framework, root, out)
+    if root is None:
+        return 2
+    return serve_demo(framework, root, issuer_port=issuer_port, port=port, out=out)
+
+
+def _examples_for(framework: str, root: Path | None, out: Out) -> Path | None:
+    """The folder holding ``examples/``, once it and what ``framework`` imports are
+    there; else ``None``, having said what to do."""
+    found = root or find_examples()
+    if found is None or not holds_examples(found):
+        if root is not None:
+            out(f"bearerguard demo: {root} holds no examples/fastapi_app.py.")
+        else:
+            out("bearerguard demo: found no examples/ folder, neither in a clone around the")
+            out("working directory nor installed with bearerguard.")
+        out("Run it from a clone of the repository (bash scripts/demo.sh does), or pass")
+        out("--root PATH, the folder that holds examples/.")
+        return None
+    missing = missing_modules(FRAMEWORKS[framework])
+    if missing:
+        out(
+            f"bearerguard demo: the {framework} example needs {', '.join(missing)}, not "
+            "installed here: pip install 'bearerguard[examples]' adds what every example needs."
+        )
+        return None
+    return found
 
 
 class Walkthrough:
@@ -293,58 +363,6 @@ class Walkthrough:
         ok = ok and (challenge is None or answer == challenge)
         ok = ok and (challenge_has is None or challenge_has in (answer or ""))
         self.check(ok, f"{status} expected" + (f", with {expected}" if expected else ""))
-
-
-@contextmanager
-def serve_example(example: Example, root: Path, env: Mapping[str, str]) -> Iterator[str]:
-    """Run ``example`` under its server on a socket bound here (127.0.0.1, a free port)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
-    environment = {**os.environ, **env, "PYTHONPATH": str(root)}
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            example.command(listener.fileno()),
-            cwd=root,
-            env=environment,
-            pass_fds=(listener.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopping it stops its workers
-        )
-        listener.close()  # the server holds its own copy
-        try:
-            _wait_until_serving(url, process, log)
-            yield url
-        finally:
-            stop_group(process)
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: BinaryIO) -> None:
-    deadline = time.monotonic() + _READY_TIMEOUT
-    with httpx.Client(trust_env=False, timeout=2) as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            try:
-                http.get(url + "api/public")
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-    log.seek(0)
-    raise ExampleDidNotStart(
-        "The example API did not start:\n" + log.read().decode(errors="replace")[-2000:]
-    )
-
-
-def _no_control_socket() -> tuple[str, ...]:
-    # Gunicorn 25.1+ opens a control socket under $HOME unless told not to.
-    version = importlib.metadata.version("gunicorn").split(".")
-    major, minor = int(version[0]), int(version[1]) if len(version) > 1 else 0
-    return ("--no-control-socket",) if (major, minor) >= (25, 1) else ()
 
 
 def _claims(token: str) -> dict[str, Any]:

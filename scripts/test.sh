@@ -16,8 +16,8 @@ if ! bash "$root/scripts/browser-setup.sh"; then
 fi
 
 echo "== ruff"
-"$venv/bin/ruff" check src tests examples benchmarks
-"$venv/bin/ruff" format --check src tests examples benchmarks
+"$venv/bin/ruff" check src tests examples benchmarks hatch_build.py
+"$venv/bin/ruff" format --check src tests examples benchmarks hatch_build.py
 echo "== mypy (strict)"
 "$venv/bin/mypy"
 echo "== pytest"

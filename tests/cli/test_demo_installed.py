@@ -10,6 +10,8 @@ sdist builds a wheel from it, which must carry them too.
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
 import re
 import subprocess
@@ -41,8 +43,6 @@ def run(*command: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = Non
 
 def build(source: Path, out: Path, *kinds: str) -> None:
     """``python -m build --no-isolation`` of ``source``: the ``kinds`` ("--sdist", "--wheel")."""
-    pytest.importorskip("build", reason="the test extra's build")
-    pytest.importorskip("hatchling", reason="the test extra's hatchling")
     run(sys.executable, "-m", "build", "--no-isolation", *kinds, "--outdir", out, source)
 
 
@@ -99,6 +99,16 @@ def test_the_wheel_carries_the_examples_privately_and_the_sdist_carries_them_too
         examples_in_the_repository()
     )
     assert bytecode(names) == []
+
+
+def test_an_editable_install_carries_no_copy_of_the_examples():
+    # The suite runs on the editable install scripts/bootstrap.sh makes: it runs from the
+    # clone, and a copy in site-packages would be listed among its installed files, from
+    # which pytest decides what to rewrite (a plugin's assertions would no longer be).
+    installed = importlib.metadata.distribution("bearerguard")
+    direct_url = json.loads(installed.read_text("direct_url.json") or "{}")
+    assert direct_url.get("dir_info", {}).get("editable"), "run the suite on bootstrap's install"
+    assert not [str(name) for name in installed.files or () if "_examples" in str(name)]
 
 
 def test_bytecode_beside_the_examples_is_never_shipped(dist, tmp_path):

@@ -1,0 +1,86 @@
+"""The htu comparison of DPoP (RFC 9449 §4.3 check 9): RFC 3986 §6.2.2-6.2.3, and nothing more."""
+
+from __future__ import annotations
+
+import pytest
+
+from bearerguard._htu import comparable_url, same_target
+
+REQUEST = "https://api.example.com/api/contacts"
+
+
+@pytest.mark.parametrize(
+    "htu",
+    [
+        "https://api.example.com/api/contacts",
+        "HTTPS://API.EXAMPLE.COM/api/contacts",  # scheme and host case
+        "https://api.example.com:443/api/contacts",  # the default port
+        "https://api.example.com:0443/api/contacts",  # a port is a number
+        "https://api.example.com/api/contacts?page=2",  # the query is not compared
+        "https://api.example.com/api/contacts#top",  # nor the fragment
+        "https://api.example.com/api/./contacts",  # dot segments
+        "https://api.example.com/api/v1/../contacts",
+        "https://api.example.com/%61pi/contacts",  # an unreserved character encoded
+    ],
+)
+def test_spellings_of_the_same_url_name_the_same_target(htu: str) -> None:
+    assert same_target(htu, REQUEST)
+    assert same_target(REQUEST, htu)  # and the other way round
+
+
+@pytest.mark.parametrize(
+    "htu",
+    [
+        "http://api.example.com/api/contacts",  # another scheme
+        "https://api.example.com:8443/api/contacts",  # another port
+        "https://api.example.org/api/contacts",  # another host
+        "https://api.example.com/api/contacts/",  # a trailing slash is another path
+        "https://api.example.com/API/contacts",  # paths are case-sensitive
+        "https://api.example.com/api/contacts%2F",  # a reserved character stays encoded
+        "https://api.example.com/api",  # a prefix
+        "https://api.example.com/api/contacts/..",  # climbs out
+        "https://user@api.example.com/api/contacts",  # user information
+        "https://api.example.com@evil.example/api/contacts",
+        "//api.example.com/api/contacts",  # not absolute
+        "/api/contacts",
+        "ftp://api.example.com/api/contacts",
+        "https:///api/contacts",  # no host
+        "https://api.example.com:99999/api/contacts",  # no such port
+        "https://api.example.com/api/con%tacts",  # a % that starts no encoding
+        "https://api.example.com/api/contacts\n",  # a control character
+        "https://api.example.com/api/cöntacts",  # not ASCII
+        "https://api.example.com /api/contacts",
+        "",
+    ],
+)
+def test_other_urls_name_other_targets(htu: str) -> None:
+    assert not same_target(htu, REQUEST)
+
+
+@pytest.mark.parametrize("value", [None, 42, b"https://api.example.com/", ["https://x/"], {}])
+def test_a_claim_that_is_not_a_string_names_nothing(value: object) -> None:
+    assert comparable_url(value) is None
+    assert not same_target(value, REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("url", "normal"),
+    [
+        ("https://Api.Example.com", "https://api.example.com/"),
+        ("http://127.0.0.1:80/x", "http://127.0.0.1/x"),
+        ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+        ("http://[FE80::1]/x", "http://[fe80::1]/x"),
+        ("https://h/a/b/c/./../../g", "https://h/a/g"),
+        ("https://h/a/..", "https://h/"),
+        ("https://h/..", "https://h/"),
+        ("https://h/a/.", "https://h/a/"),
+        ("https://h/%7euser/%2f", "https://h/~user/%2F"),
+        ("https://h/p?q#f", "https://h/p"),
+    ],
+)
+def test_the_normal_form(url: str, normal: str) -> None:
+    assert comparable_url(url) == normal
+
+
+def test_an_oversized_url_is_refused_before_any_work() -> None:
+    assert comparable_url("https://h/" + "a" * 10_000) is None

@@ -23,6 +23,7 @@ from bearerguard import (
     InsufficientScopeError,
     InvalidAudienceError,
     InvalidClaimsError,
+    InvalidDPoPProofError,
     InvalidIssuerError,
     InvalidRequestError,
     InvalidSignatureError,
@@ -32,6 +33,7 @@ from bearerguard import (
     MissingTokenError,
     SenderConstrainedTokenError,
     UnknownKeyError,
+    UseDPoPNonceError,
 )
 
 from .support import challenge_params
@@ -377,8 +379,11 @@ def test_the_tree_has_exactly_the_documented_shape():
         InvalidRequestError,
         InvalidTokenError,
         InsufficientScopeError,
+        InvalidDPoPProofError,
         KeySetUnavailableError,
     }
+    assert InvalidDPoPProofError.__subclasses__() == [UseDPoPNonceError]
+    assert UseDPoPNonceError.__subclasses__() == []
     assert set(InvalidTokenError.__subclasses__()) == {
         MalformedTokenError,
         EncryptedTokenError,
@@ -508,4 +513,65 @@ def test_json_body_is_to_json_as_compact_utf8_json(error):
 def test_json_body_of_a_missing_token_is_spelled_out():
     assert MissingTokenError().json_body() == (
         b'{"error":"unauthorized","error_description":"Authentication required"}'
+    )
+
+
+# --- DPoP (RFC 9449 §7.1): the DPoP scheme, offered beside Bearer ------------------------------
+
+
+def test_an_invalid_proof_is_a_401_with_a_dpop_challenge() -> None:
+    error = InvalidDPoPProofError(reason="htm is POST, the request GET").offering(
+        ("DPoP",), ("ES256", "RS256")
+    )
+
+    assert error.status_code == 401
+    assert error.headers == {
+        "WWW-Authenticate": 'DPoP realm="api", error="invalid_dpop_proof", '
+        'error_description="Invalid DPoP proof", algs="ES256 RS256"'
+    }
+    assert error.to_json() == {
+        "error": "invalid_dpop_proof",
+        "error_description": "Invalid DPoP proof",
+    }
+    assert "htm" not in error.json_body().decode()  # the reason is for logs only
+
+
+def test_a_missing_nonce_answers_a_fresh_one() -> None:
+    error = UseDPoPNonceError("n-123").offering(("DPoP",), ("ES256",))
+
+    assert isinstance(error, InvalidDPoPProofError)
+    assert error.headers["DPoP-Nonce"] == "n-123"
+    assert error.headers["WWW-Authenticate"] == (
+        'DPoP realm="api", error="use_dpop_nonce", '
+        'error_description="Resource server requires nonce in DPoP proof", algs="ES256"'
+    )
+
+
+def test_without_credentials_every_accepted_scheme_is_offered() -> None:
+    error = MissingTokenError().offering(("Bearer", "DPoP"), ("ES256", "EdDSA"))
+
+    assert error.www_authenticate == 'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA"'
+
+
+def test_the_error_goes_in_the_challenge_of_the_scheme_the_request_used() -> None:
+    error = InsufficientScopeError(["read:contacts"]).offering(("Bearer", "DPoP"), ("ES256",))
+
+    assert error.www_authenticate == (
+        'Bearer realm="api", error="insufficient_scope", error_description="Insufficient scope", '
+        'scope="read:contacts", DPoP realm="api", algs="ES256"'
+    )
+
+
+def test_when_only_dpop_is_offered_a_bearer_refusal_is_told_in_a_dpop_challenge() -> None:
+    error = InvalidTokenError().offering(("DPoP",), ("ES256",))
+
+    assert error.www_authenticate == (
+        'DPoP realm="api", error="invalid_token", error_description="Invalid token", algs="ES256"'
+    )
+    assert "Bearer" not in (error.www_authenticate or "")
+
+
+def test_the_usual_answer_is_unchanged_by_the_dpop_machinery() -> None:
+    assert InvalidTokenError().www_authenticate == (
+        'Bearer realm="api", error="invalid_token", error_description="Invalid token"'
     )

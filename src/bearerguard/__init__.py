@@ -30,6 +30,7 @@ from ._errors import (
     InsufficientScopeError,
     InvalidAudienceError,
     InvalidClaimsError,
+    InvalidDPoPProofError,
     InvalidIssuerError,
     InvalidRequestError,
     InvalidSignatureError,
@@ -39,6 +40,7 @@ from ._errors import (
     MissingTokenError,
     SenderConstrainedTokenError,
     UnknownKeyError,
+    UseDPoPNonceError,
 )
 from ._rules import Rule
 from ._token import AccessToken
@@ -56,6 +58,7 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidAudienceError",
     "InvalidClaimsError",
+    "InvalidDPoPProofError",
     "InvalidIssuerError",
     "InvalidRequestError",
     "InvalidSignatureError",
@@ -66,6 +69,7 @@ __all__ = [
     "Rule",
     "SenderConstrainedTokenError",
     "UnknownKeyError",
+    "UseDPoPNonceError",
     "Verifier",
     "VerifierConfig",
     "__version__",

@@ -19,6 +19,8 @@ Exception tree::
     │   ├── ImmatureTokenError       ``nbf`` or ``iat`` lies in the future
     │   ├── InvalidClaimsError       a claim has the wrong type or fails a policy
     ├── InsufficientScopeError       403, error="insufficient_scope", scope="..."
+    ├── InvalidDPoPProofError        401, DPoP error="invalid_dpop_proof" (RFC 9449 §7.1)
+    │   └── UseDPoPNonceError        401, DPoP error="use_dpop_nonce" + DPoP-Nonce
     └── KeySetUnavailableError       503 + Retry-After: the provider's keys cannot be had
 
     ConfigurationError (ValueError)  raised at construction, never per request
@@ -47,6 +49,7 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidAudienceError",
     "InvalidClaimsError",
+    "InvalidDPoPProofError",
     "InvalidIssuerError",
     "InvalidRequestError",
     "InvalidSignatureError",
@@ -56,6 +59,7 @@ __all__ = [
     "MissingTokenError",
     "SenderConstrainedTokenError",
     "UnknownKeyError",
+    "UseDPoPNonceError",
 ]
 
 DEFAULT_REALM = "api"
@@ -101,6 +105,13 @@ class BearerError(Exception):
     default_reason: ClassVar[str] = "The token was rejected."
     #: what to change in the configuration, when this refusal suggests a mistake there
     hint: str | None = None
+    #: the authentication scheme the refused request used: its challenge carries the error
+    scheme: ClassVar[str] = "Bearer"
+    #: the schemes the answer offers, each a challenge (RFC 9110 §11.6.1), in order; a
+    #: verifier that accepts DPoP offers it too (:meth:`offering`)
+    offered: tuple[str, ...] = ("Bearer",)
+    #: the proof algorithms the ``DPoP`` challenge lists (RFC 9449 §7.1 ``algs``)
+    dpop_algorithms: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -123,8 +134,35 @@ class BearerError(Exception):
 
     @property
     def www_authenticate(self) -> str | None:
-        """The ``WWW-Authenticate`` value: ``Bearer realm="api", error="invalid_token", ...``."""
-        return "Bearer " + ", ".join(f"{name}={_quoted(v)}" for name, v in self.challenge_params())
+        """The ``WWW-Authenticate`` value: ``Bearer realm="api", error="invalid_token", ...``.
+
+        One challenge per offered scheme: the error goes in the challenge of the
+        scheme the request used (else the first offered); the others carry the
+        realm only, and a ``DPoP`` challenge the accepted proof algorithms.
+        """
+        offered = self.offered
+        if offered == ("Bearer",):  # the usual case, kept to one join
+            return "Bearer " + ", ".join(f"{n}={_quoted(v)}" for n, v in self.challenge_params())
+        erring = self.scheme if self.scheme in offered else offered[0]
+        challenges = []
+        for scheme in offered:
+            params = self.challenge_params() if scheme == erring else [("realm", self.realm)]
+            if scheme == "DPoP" and self.dpop_algorithms:
+                params.append(("algs", " ".join(self.dpop_algorithms)))
+            challenges.append(scheme + " " + ", ".join(f"{n}={_quoted(v)}" for n, v in params))
+        return ", ".join(challenges)
+
+    def offering(self, schemes: tuple[str, ...], dpop_algorithms: tuple[str, ...]) -> BearerError:
+        """Set the schemes the answer offers (and DPoP's algorithms); return ``self``.
+
+        Example::
+
+            MissingTokenError().offering(("Bearer", "DPoP"), ("ES256",)).www_authenticate
+            # 'Bearer realm="api", DPoP realm="api", algs="ES256"'
+        """
+        self.offered = schemes
+        self.dpop_algorithms = dpop_algorithms
+        return self
 
     @property
     def headers(self) -> dict[str, str]:
@@ -299,6 +337,50 @@ class InsufficientScopeError(BearerError):
         if self.required_scopes:
             params.append(("scope", " ".join(self.required_scopes)))
         return params
+
+
+class InvalidDPoPProofError(BearerError):
+    """The DPoP proof is missing, malformed, or does not bind this request to the token's key.
+
+    401 with a ``DPoP`` challenge carrying ``error="invalid_dpop_proof"`` (RFC 9449
+    §7.1). ``reason`` names the check that failed (for logs), never the response.
+    """
+
+    status_code = 401
+    error = "invalid_dpop_proof"
+    default_description = "Invalid DPoP proof"
+    default_reason = "The DPoP proof was rejected."
+    scheme = "DPoP"
+    offered = ("DPoP",)
+
+
+class UseDPoPNonceError(InvalidDPoPProofError):
+    """The proof lacks a current server nonce: 401 ``use_dpop_nonce`` with a fresh
+    ``DPoP-Nonce`` (RFC 9449 §9); the client retries with it.
+
+    Example::
+
+        UseDPoPNonceError("eyJ7...").headers["DPoP-Nonce"]   # 'eyJ7...'
+    """
+
+    error = "use_dpop_nonce"
+    default_description = "Resource server requires nonce in DPoP proof"
+    default_reason = "The DPoP proof carries no nonce, or one that is not current."
+
+    def __init__(
+        self,
+        nonce: str,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        self.nonce = nonce
+        super().__init__(description, reason=reason, realm=realm)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**super().headers, "DPoP-Nonce": self.nonce}
 
 
 class KeySetUnavailableError(BearerError):

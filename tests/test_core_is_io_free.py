@@ -32,6 +32,8 @@ CORE = (
     "_keys",
     "_keycache",
     "_claims",
+    "_htu",
+    "_dpop",
     "_token",
     "_tokencache",
     "_flow",

@@ -18,7 +18,13 @@ from typing import Any, NamedTuple
 
 from ._errors import EncryptedTokenError, MalformedTokenError
 
-__all__ = ["ParsedToken", "b64url_decode", "parse_json_object", "parse_token"]
+__all__ = [
+    "ParsedToken",
+    "b64url_decode",
+    "b64url_encode",
+    "parse_json_object",
+    "parse_token",
+]
 
 # A JWS compact serialization is three non-empty base64url segments (RFC 7515 §7.1);
 # an encrypted one (JWE) has five.
@@ -34,6 +40,7 @@ _JSON_WHITESPACE = " \t\n\r"
 # these characters may end such a segment.
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 _TO_STANDARD = str.maketrans("-_", "+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 # By length mod 4, the bytes that cannot end a canonical segment: none for 0, any for 1
 # (no such length), and all but the characters above for 2 and 3.
 _NON_CANONICAL_LAST = (
@@ -95,6 +102,16 @@ def b64url_decode(segment: str) -> bytes:
     if rest and segment[-1] not in _CANONICAL_LAST[rest]:
         raise ValueError("non-canonical base64url")
     return binascii.a2b_base64(segment.translate(_TO_STANDARD) + "=" * (-len(segment) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 §2), the form every JOSE value takes.
+
+    Example::
+
+        b64url_encode(b'{"a":1}')   # 'eyJhIjoxfQ'
+    """
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def parse_token(  # the verifier passes its arguments positionally: a faster call

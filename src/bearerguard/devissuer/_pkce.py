@@ -6,10 +6,11 @@ seen, and OAuth 2.1 and Auth0's guidance both ask for S256.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
+
+from bearerguard._jose import b64url_encode
 
 __all__ = ["check_challenge", "s256", "verifier_matches"]
 
@@ -28,7 +29,7 @@ def s256(verifier: str) -> str:
         # 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'  (RFC 7636 Appendix B)
     """
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url_encode(digest)
 
 
 def check_challenge(challenge: str | None, method: str | None) -> str | None:

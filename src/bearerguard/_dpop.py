@@ -1,0 +1,197 @@
+"""DPoP proofs (RFC 9449): every check of §4.3 that needs no state, as pure functions.
+
+:func:`read_proof` takes the ``DPoP`` header's value apart and checks what the
+proof says of itself (§4.3 checks 2 to 7): one compact JWS, parsed by the same
+strict parser as access tokens (size, canonical base64url, strict JSON), ``typ``
+``dpop+jwt``, an allowed asymmetric ``alg``, a public ``jwk`` imported with the
+rules of key sets (no private members, RSA of 2048 bits or more, known curves),
+no other way to name a key, the signature by that ``jwk``, and the claims every
+proof carries. :func:`check_binding` then checks the proof against the request
+and the token (checks 8, 9, 11 and 12): ``htm``, ``htu``, ``iat`` within the
+window, ``ath`` (the token's hash) and the key's RFC 7638 thumbprint against the
+token's ``cnf.jkt``. The nonce (check 10) and the replay of ``jti`` need a
+secret and a store: the verifier asks them after these.
+
+Every refusal is an :class:`InvalidDPoPProofError` whose ``reason`` names the
+failed check; nothing from the proof reaches the response.
+
+Example::
+
+    proof = read_proof(request_header, allowed)
+    check_binding(proof, method="GET", url="https://api.example.com/contacts",
+                  access_token=token, jkt=claims["cnf"]["jkt"], now=time.time(),
+                  leeway=30, max_age=60)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import InvalidDPoPProofError, InvalidTokenError
+from ._htu import same_target
+from ._jose import b64url_encode, parse_token
+from ._keys import KeySetError, VerificationKey
+from ._signatures import SignaturePrimitive
+
+__all__ = [
+    "DPOP_ALGORITHMS",
+    "MAX_PROOF_SIZE",
+    "Proof",
+    "check_binding",
+    "jwk_thumbprint",
+    "read_proof",
+    "token_hash",
+]
+
+#: the proof algorithms bearerguard verifies: every asymmetric JWS algorithm it supports
+DPOP_ALGORITHMS = frozenset(
+    {"ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
+    | {"EdDSA", "Ed25519", "Ed448"}
+)
+#: characters: a proof holds a public key (an RSA-4096 jwk is under 1 KiB) and a few claims
+MAX_PROOF_SIZE = 8192
+_MAX_JTI = 512
+# Header members that name a key some other way than the embedded jwk: a proof's key is
+# its jwk and nothing else (§4.2), so a proof that points elsewhere is not trusted. A kid
+# names nothing by itself and is ignored; crit asks for extensions nobody here knows
+# (RFC 7515 §4.1.11: refuse).
+_OTHER_KEY_SOURCES = frozenset({"jku", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
+# RFC 7638 §3.2: the members a thumbprint is computed over, by key type.
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A proof whose signature verified under its own ``jwk``: its claims and key's thumbprint."""
+
+    claims: Mapping[str, Any]
+    #: RFC 7638 SHA-256 thumbprint of the proof's ``jwk`` (base64url)
+    jkt: str
+    jti: str
+    iat: float
+
+
+def read_proof(value: object, algorithms: Mapping[str, SignaturePrimitive]) -> Proof:
+    """Parse ``value`` (a ``DPoP`` header) and verify it under its own ``jwk`` (§4.3, 2-7).
+
+    ``algorithms``: the allowed proof algorithms' primitives (never ``none`` nor HS*:
+    the verifier builds them from :data:`DPOP_ALGORITHMS`).
+    """
+    try:
+        parsed = parse_token(value, MAX_PROOF_SIZE)  # type: ignore[arg-type]  # checked there
+    except InvalidTokenError as exc:  # malformed, or a JWE: what the token parser refuses
+        raise _refused(f"The DPoP proof is not a well-formed compact JWS: {exc.reason}") from None
+    header, claims = parsed.header, parsed.claims
+    if header.get("typ") != "dpop+jwt":
+        raise _refused("The DPoP proof's typ is not dpop+jwt.")
+    alg = header.get("alg")
+    primitive = algorithms.get(alg) if isinstance(alg, str) else None
+    if primitive is None:
+        raise _refused(
+            f"The DPoP proof's alg {_shown(alg)} is not one of {', '.join(sorted(algorithms))}."
+        )
+    named = sorted(_OTHER_KEY_SOURCES & header.keys())
+    if named:
+        raise _refused(f"The DPoP proof's header has {named[0]}: its key is its jwk alone.")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        raise _refused("The DPoP proof's header has no jwk object.")
+    try:
+        key = VerificationKey.from_jwk(jwk)
+    except KeySetError as why:
+        raise _refused(f"The DPoP proof's jwk cannot be used: {why}.") from None
+    if alg not in key.algorithms:
+        raise _refused(f"The DPoP proof's alg {alg} does not fit its {key.kty} jwk.")
+    if not primitive.verify(parsed.signing_input, key.public_key, parsed.signature):
+        raise _refused("The DPoP proof's signature does not verify under its jwk.")
+    jti, iat = claims.get("jti"), claims.get("iat")
+    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI:
+        raise _refused("The DPoP proof's jti is missing, empty or implausibly long.")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise _refused("The DPoP proof's iat is missing or not a number.")
+    for name in ("htm", "htu"):
+        if not isinstance(claims.get(name), str):
+            raise _refused(f"The DPoP proof's {name} is missing or not a string.")
+    return Proof(claims=claims, jkt=jwk_thumbprint(jwk), jti=jti, iat=float(iat))
+
+
+def check_binding(
+    proof: Proof,
+    *,
+    method: str,
+    url: str,
+    access_token: str | None,
+    jkt: str | None,
+    now: float,
+    leeway: float,
+    max_age: float,
+) -> None:
+    """Check ``proof`` against the request and the token it comes with (§4.3, 8, 9, 11, 12).
+
+    ``access_token`` is the token the proof must hash (``ath``); ``jkt`` the
+    thumbprint the token's ``cnf`` binds it to. ``None`` skips that check (a
+    proof presented without a token, as at a token endpoint).
+    """
+    claims = proof.claims
+    if claims["htm"] != method:
+        raise _refused(f"The DPoP proof's htm {_shown(claims['htm'])} is not {method}.")
+    if not same_target(claims["htu"], url):
+        raise _refused(
+            f"The DPoP proof's htu {_shown(claims['htu'])} is not this request's URL {url!r} "
+            "(query and fragment aside). Behind a proxy, set public_url to the URL clients use."
+        )
+    if proof.iat > now + leeway:
+        raise _refused("The DPoP proof's iat lies in the future (check the client's clock).")
+    if proof.iat < now - max_age - leeway:
+        raise _refused(f"The DPoP proof is older than {max_age:g} s (plus {leeway:g} s leeway).")
+    if access_token is not None:
+        ath = claims.get("ath")
+        if not isinstance(ath, str) or not hmac.compare_digest(ath, token_hash(access_token)):
+            raise _refused("The DPoP proof's ath is missing or is not the hash of this token.")
+    if jkt is not None and not hmac.compare_digest(proof.jkt, jkt):
+        raise _refused("The DPoP proof's key is not the key the token is bound to (cnf.jkt).")
+
+
+def token_hash(access_token: str) -> str:
+    """``ath``: base64url(SHA-256(the token's ASCII)) (RFC 9449 §4.2).
+
+    Example::
+
+        token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU")
+        # 'fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo'
+    """
+    return b64url_encode(hashlib.sha256(access_token.encode("ascii", "replace")).digest())
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK, base64url (``cnf.jkt``).
+
+    Only the required members count, in lexicographic order, with no whitespace:
+    whatever else the JWK carries (``kid``, ``alg``, ``x5c``) changes nothing.
+
+    Example::
+
+        jwk_thumbprint({"kty": "EC", "crv": "P-256", "x": "...", "y": "..."})
+    """
+    members = _THUMBPRINT_MEMBERS[str(jwk["kty"])]
+    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"))
+    return b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def _refused(reason: str) -> InvalidDPoPProofError:
+    return InvalidDPoPProofError(reason=reason)
+
+
+def _shown(value: object) -> str:
+    """A claim or header value for a log line: short, printable, never a whole payload."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

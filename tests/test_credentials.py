@@ -14,7 +14,7 @@ from bearerguard import (
     MissingTokenError,
     token_from_authorization,
 )
-from bearerguard._credentials import usual_bearer
+from bearerguard._credentials import credentials_from_authorization, usual_bearer
 
 BARE_CHALLENGE = 'Bearer realm="api"'
 INVALID_REQUEST_CHALLENGE = (
@@ -330,3 +330,50 @@ def test_a_comma_inside_another_scheme_is_still_another_scheme():
 )
 def test_usual_bearer_reads_only_the_usual_spelling(value, token):
     assert usual_bearer(value) == token
+
+
+# --- DPoP beside Bearer (RFC 9449 §7.1) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("DPoP a.b.c", ("DPoP", "a.b.c")),
+        ("dpop a.b.c", ("DPoP", "a.b.c")),
+        ("DPOP   a.b.c", ("DPoP", "a.b.c")),
+        ("Bearer a.b.c", ("Bearer", "a.b.c")),
+        (["DPoP a.b.c"], ("DPoP", "a.b.c")),
+    ],
+)
+def test_credentials_of_either_scheme(value, expected):
+    assert credentials_from_authorization(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (None, MissingTokenError),
+        ("Basic dXNlcjpwYXNz", MissingTokenError),
+        ("DPoPa.b.c", MissingTokenError),  # no space: another scheme's name
+        ("DPoP", InvalidRequestError),
+        ("DPoP\ta.b.c", InvalidRequestError),
+        ("DPoP a b", InvalidRequestError),
+        (["DPoP a.b.c", "DPoP a.b.c"], InvalidRequestError),  # repeated
+        ("Basic x, DPoP a.b.c", InvalidRequestError),  # two fields folded into one
+    ],
+)
+def test_refused_credentials_of_either_scheme(value, error):
+    with pytest.raises(error):
+        credentials_from_authorization(value)
+
+
+def test_a_dpop_token_also_in_the_query_is_two_methods():
+    with pytest.raises(InvalidRequestError):
+        credentials_from_authorization("DPoP a.b.c", query="access_token=a.b.c")
+
+
+def test_the_bearer_only_parser_still_takes_dpop_as_another_scheme():
+    with pytest.raises(MissingTokenError) as refused:
+        token_from_authorization("DPoP a.b.c")
+
+    assert refused.value.reason == "The Authorization header uses a scheme other than Bearer."

@@ -13,13 +13,20 @@ from urllib.parse import unquote_plus
 
 from ._errors import DEFAULT_REALM, InvalidRequestError, MissingTokenError
 
-__all__ = ["is_b64token", "query_has_access_token", "token_from_authorization", "usual_bearer"]
+__all__ = [
+    "credentials_from_authorization",
+    "is_b64token",
+    "query_has_access_token",
+    "token_from_authorization",
+    "usual_bearer",
+]
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN_CHARACTERS = (string.ascii_letters + string.digits + "-._~+/").encode("ascii")
 _OWS = " \t"
 # A Bearer field after a comma: what a server makes of a repeated Authorization field.
 _FOLDED_BEARER = re.compile(r",[ \t]*bearer(?:[ \t]|$)", re.IGNORECASE)
+_FOLDED_DPOP = re.compile(r",[ \t]*dpop(?:[ \t]|$)", re.IGNORECASE)
 
 
 def token_from_authorization(
@@ -89,6 +96,42 @@ def query_has_access_token(query: str) -> bool:
 
 
 def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
+    return _credentials_from_header(value, realm, _BEARER_ONLY)[1]
+
+
+def credentials_from_authorization(
+    value: str | Sequence[str] | None,
+    *,
+    query: str | None = None,
+    realm: str = DEFAULT_REALM,
+) -> tuple[str, str]:
+    """``(scheme, token)`` of ``Bearer`` or ``DPoP`` credentials (RFC 6750 §2.1, RFC 9449 §7.1).
+
+    The same rules as :func:`token_from_authorization`, with either scheme: the
+    scheme is returned as ``"Bearer"`` or ``"DPoP"`` whatever its case.
+
+    Example::
+
+        credentials_from_authorization("DPoP eyJhbGciOi...")   # ('DPoP', 'eyJhbGciOi...')
+    """
+    in_query = query is not None and query_has_access_token(query)
+    scheme, token = _credentials_from_header(value, realm, _BEARER_OR_DPOP)
+    if in_query:
+        raise InvalidRequestError(
+            "The request uses more than one method to send the access token",
+            reason="The token was sent in both the Authorization header and the query string.",
+            realm=realm,
+        )
+    return scheme, token
+
+
+_BEARER_ONLY = ("Bearer",)
+_BEARER_OR_DPOP = ("Bearer", "DPoP")
+
+
+def _credentials_from_header(
+    value: str | Sequence[str] | None, realm: str, schemes: tuple[str, ...]
+) -> tuple[str, str]:
     if value is not None and not isinstance(value, str):
         values = list(value)
         if len(values) > 1:
@@ -100,28 +143,34 @@ def _token_from_header(value: str | Sequence[str] | None, realm: str) -> str:
     value = (value or "").strip(_OWS)
     if not value:
         raise MissingTokenError(realm=realm)
-    if value[:6].lower() != "bearer" or (len(value) > 6 and value[6] not in _OWS):
-        if _FOLDED_BEARER.search(value):
+    for scheme in schemes:
+        size = len(scheme)
+        if value[:size].lower() == scheme.lower() and (len(value) == size or value[size] in _OWS):
+            break
+    else:
+        if _FOLDED_BEARER.search(value) or (len(schemes) > 1 and _FOLDED_DPOP.search(value)):
             # "Basic ..., Bearer ...": a server folded two Authorization fields into one
             # (RFC 9110 §5.3), so the Bearer field is repeated too, not absent.
             raise InvalidRequestError(
                 reason="The request repeats the Authorization header.", realm=realm
             )
-        # Another scheme (Basic, DPoP, ...): "unsupported authentication method".
-        raise MissingTokenError(reason=_other_scheme_reason(value), realm=realm)
-    if len(value) == 6 or value[6] != " ":
+        # Another scheme (Basic, DPoP where only Bearer is taken...): "unsupported
+        # authentication method".
+        raise MissingTokenError(reason=_other_scheme_reason(value, schemes), realm=realm)
+    if len(value) == size or value[size] != " ":
         raise InvalidRequestError(
-            reason="The Bearer scheme must be followed by a space and the token.", realm=realm
+            reason=f"The {scheme} scheme must be followed by a space and the token.", realm=realm
         )
-    token = value[7:].lstrip(" ")
+    token = value[size + 1 :].lstrip(" ")
     if not is_b64token(token):
         raise InvalidRequestError(
-            reason="The Bearer credentials are not a single b64token (RFC 6750 §2.1).", realm=realm
+            reason=f"The {scheme} credentials are not a single b64token (RFC 6750 §2.1).",
+            realm=realm,
         )
-    return token
+    return scheme, token
 
 
-def _other_scheme_reason(value: str) -> str:
+def _other_scheme_reason(value: str, schemes: tuple[str, ...] = _BEARER_ONLY) -> str:
     """Why a field that does not start with Bearer carries no bearer credentials; a token
     sent without any scheme (a common client mistake) is told apart from another scheme."""
     if " " not in value and "\t" not in value and is_b64token(value):
@@ -130,7 +179,7 @@ def _other_scheme_reason(value: str) -> str:
             f"The Authorization header holds {what} without the Bearer scheme: send "
             "'Authorization: Bearer <token>'."
         )
-    return "The Authorization header uses a scheme other than Bearer."
+    return f"The Authorization header uses a scheme other than {' or '.join(schemes)}."
 
 
 def is_b64token(token: str) -> bool:

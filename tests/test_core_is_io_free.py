@@ -34,6 +34,8 @@ CORE = (
     "_claims",
     "_htu",
     "_dpop",
+    "_nonces",
+    "_request",
     "_token",
     "_tokencache",
     "_flow",

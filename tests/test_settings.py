@@ -297,7 +297,8 @@ ANY_VALUE = st.one_of(
 KEYWORDS = [
     "issuer", "audience", "algorithms", "leeway", "jwks_uri", "secret", "rfc9068_strict",
     "max_age", "organization", "scope_claims", "max_token_size", "token_cache_size", "realm",
-    "cache", "transport", "async_transport", "clock", "monotonic",
+    "cache", "transport", "async_transport", "clock", "monotonic", "dpop", "dpop_algorithms",
+    "dpop_proof_max_age", "dpop_nonce", "replay_store", "public_url",
 ]  # fmt: skip
 
 

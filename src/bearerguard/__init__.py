@@ -42,6 +42,7 @@ from ._errors import (
     UnknownKeyError,
     UseDPoPNonceError,
 )
+from ._request import HttpRequest
 from ._rules import Rule
 from ._token import AccessToken
 from ._verifier import Verifier
@@ -54,6 +55,7 @@ __all__ = [
     "ConfigurationError",
     "EncryptedTokenError",
     "ExpiredTokenError",
+    "HttpRequest",
     "ImmatureTokenError",
     "InsufficientScopeError",
     "InvalidAudienceError",

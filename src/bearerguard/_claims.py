@@ -134,6 +134,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
     issuer: str | None = None,
     lifetime: Lifetime | None = None,
     owned: bool = False,
+    bound: bool = False,
 ) -> AccessToken:
     """Check the verified claims and build the :class:`AccessToken`.
 
@@ -141,7 +142,8 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
     (the flow checks it before any network); without it, the check runs here.
     Likewise ``lifetime`` is what :func:`claim_lifetime` returned for them.
     ``owned`` says that nothing else holds ``claims``: the token then wraps the
-    dict itself, read-only, instead of a copy.
+    dict itself, read-only, instead of a copy. ``bound`` says that a binding step
+    follows (the DPoP path): a ``cnf`` claim is then left to it instead of refused.
     """
     if issuer is None:
         issuer = unverified_issuer(claims, config)  # the signature now vouches for it
@@ -156,7 +158,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
             break
     else:
         raise _wrong_audience(header, claims, audience, audiences)
-    if "cnf" in claims:
+    if "cnf" in claims and not bound:
         raise SenderConstrainedTokenError(reason=_bound_reason(claims["cnf"]))
 
     for name in _STRING_CLAIMS & claims.keys():  # the ones present, even if null

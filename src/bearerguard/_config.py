@@ -20,6 +20,16 @@ from ._issuers import IssuerIndex, normalize_issuer
 from ._settings import SETTING_NAMES, settings_from_mapping
 from ._urls import check_url, is_loopback_host
 
+# What the proof algorithms may be: every asymmetric JWS algorithm (RFC 9449 §4.2: never
+# none, never a MAC). The same set as _dpop.DPOP_ALGORITHMS, which imports this module.
+DPOP_ALGORITHMS = frozenset(
+    {"ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
+    | {"EdDSA", "Ed25519", "Ed448"}
+)
+_SCHEMES = {"off": ("Bearer",), "allowed": ("Bearer", "DPoP"), "required": ("DPoP",)}
+#: seconds: a proof older than this is never worth accepting (and the replay store's window)
+MAX_DPOP_PROOF_AGE = 300.0
+
 # Settings by name, URL checks and issuers live in their own modules; kept importable here.
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
@@ -128,6 +138,14 @@ class VerifierConfig:
     token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE
     realm: str = DEFAULT_REALM
     cache: CachePolicy = field(default_factory=CachePolicy)
+    #: DPoP (RFC 9449): "off", "allowed" (bound tokens as DPoP, others as Bearer) or "required"
+    dpop: str = "allowed"
+    #: the algorithms a DPoP proof may be signed with (asymmetric only)
+    dpop_algorithms: frozenset[str] = DPOP_ALGORITHMS
+    #: seconds a DPoP proof's iat may lie in the past (plus leeway)
+    dpop_proof_max_age: float = 60.0
+    #: scheme://host[:port][/prefix] clients use, when a proxy hides it from the framework
+    public_url: str | None = None
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
     #: the issuers, found by any equivalent spelling of their URL (RFC 3986 §6.2.2-6.2.3)
@@ -181,6 +199,7 @@ class VerifierConfig:
                 realm,
                 "realm='api'",
             )
+        _check_dpop(self)
         cache: Any = self.cache  # any value may arrive here, whatever the annotation says
         if cache is None:
             object.__setattr__(self, "cache", CachePolicy())
@@ -191,6 +210,11 @@ class VerifierConfig:
                 cache,
                 "cache=CachePolicy(ttl=300)",
             )
+
+    @property
+    def dpop_schemes(self) -> tuple[str, ...]:
+        """The schemes requests may use, in the order challenges offer them."""
+        return _SCHEMES[self.dpop]
 
     @property
     def uses_key_sets(self) -> bool:
@@ -285,3 +309,42 @@ def _check_jwks_uris(jwks_uri: object, index: IssuerIndex) -> Mapping[str, str]:
         check_url(uri, what="jwks_uri")
         checked[issuer] = uri
     return MappingProxyType(checked)
+
+
+def _check_dpop(config: VerifierConfig) -> None:
+    """The DPoP settings: a mode, proof algorithms, a bounded proof age, the public URL."""
+    if not isinstance(config.dpop, str) or config.dpop not in _SCHEMES:
+        raise refuse(
+            "dpop", "must be 'off', 'allowed' or 'required'", config.dpop, "dpop='allowed'"
+        )
+    example = "dpop_algorithms=['ES256', 'EdDSA']"
+    algorithms = frozenset(names(config.dpop_algorithms, "dpop_algorithms", example))
+    unknown = sorted(algorithms - DPOP_ALGORITHMS)
+    if unknown:
+        raise refuse(
+            "dpop_algorithms",
+            f"must name asymmetric JWS algorithms only ({', '.join(sorted(DPOP_ALGORITHMS))}); "
+            f"{unknown[0]!r} is not one",
+            config.dpop_algorithms,
+            example,
+        )
+    object.__setattr__(config, "dpop_algorithms", algorithms)
+    age = number(
+        config.dpop_proof_max_age, "dpop_proof_max_age", MAX_DPOP_PROOF_AGE, "dpop_proof_max_age=60"
+    )
+    if age < 1:
+        raise refuse(
+            "dpop_proof_max_age", "must be at least 1 second", age, "dpop_proof_max_age=60"
+        )
+    object.__setattr__(config, "dpop_proof_max_age", age)
+    if config.public_url is not None:
+        object.__setattr__(config, "public_url", _check_public_url(config.public_url))
+
+
+def _check_public_url(url: object) -> str:
+    """``scheme://host[:port][/prefix]``: https (http on loopback), no query, no trailing /."""
+    example = "public_url='https://api.example.com'"
+    if not isinstance(url, str):
+        raise refuse("public_url", "must be the URL clients use, as a string", url, example)
+    check_url(url, what="public_url")
+    return url.rstrip("/")

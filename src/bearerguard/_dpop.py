@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._config import DPOP_ALGORITHMS  # every asymmetric JWS algorithm bearerguard verifies
 from ._errors import InvalidDPoPProofError, InvalidTokenError
 from ._htu import same_target
 from ._jose import b64url_encode, parse_token
@@ -48,11 +49,6 @@ __all__ = [
     "token_hash",
 ]
 
-#: the proof algorithms bearerguard verifies: every asymmetric JWS algorithm it supports
-DPOP_ALGORITHMS = frozenset(
-    {"ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
-    | {"EdDSA", "Ed25519", "Ed448"}
-)
 #: characters: a proof holds a public key (an RSA-4096 jwk is under 1 KiB) and a few claims
 MAX_PROOF_SIZE = 8192
 _MAX_JTI = 512

@@ -65,6 +65,10 @@ class VerifyPlan:
     headers: dict[str, tuple[Mapping[str, Any], str, str | None]] = field(default_factory=dict)
     # Tokens that passed, re-checked on every hit; None when the cache is turned off.
     tokens: TokenCache | None = None
+    # Whether a binding step follows (the DPoP path): cnf is then the binding's to check.
+    # Such a plan has a token cache of its own, so a bound token it passed is never
+    # answered from the cache of the bearer path, which refuses cnf.
+    bound: bool = False
 
 
 def verify_flow(token: str, plan: VerifyPlan, now: float, monotonic: float) -> VerifyFlow:
@@ -215,7 +219,9 @@ def _finish(  # noqa: PLR0917 - positional on purpose: called once per new token
         raise InvalidSignatureError()
     config, claims = plan.config, parsed.claims
     lifetime = claim_lifetime(claims)
-    verified = check_claims(claims, parsed.header, token, config, now, issuer, lifetime, True)
+    verified = check_claims(
+        claims, parsed.header, token, config, now, issuer, lifetime, True, plan.bound
+    )
     tokens = plan.tokens
     if keep and tokens is not None and (stamp is not None or not isinstance(key, VerificationKey)):
         # Without a stamp (the key set changed hands mid-way) the token is simply not kept.

@@ -56,6 +56,16 @@ class AccessToken:
         return None if issued is None else _from_timestamp(issued, _UTC)
 
     @property
+    def confirmation(self) -> Mapping[str, Any] | None:
+        """The ``cnf`` claim (RFC 7800), read-only: the key the token is bound to, else ``None``.
+
+        ``{"jkt": ...}`` for a DPoP-bound token (RFC 9449), ``{"x5t#S256": ...}`` for a
+        certificate-bound one (RFC 8705). A bearer token has none.
+        """
+        cnf = self.claims.get("cnf")
+        return cnf if isinstance(cnf, Mapping) else None
+
+    @property
     def client_id(self) -> str | None:
         """The OAuth client the token was issued to (``client_id``, or Auth0's ``azp``)."""
         value = self.claims.get("client_id", self.claims.get("azp"))

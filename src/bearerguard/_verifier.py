@@ -11,7 +11,14 @@ from typing import Any
 
 import httpx
 
-from ._config import DEFAULT_SCOPE_CLAIMS, DEFAULT_TOKEN_CACHE_SIZE, CachePolicy, VerifierConfig
+from ._binding import DPoPBinding, Prepared, replay_store_argument
+from ._config import (
+    DEFAULT_SCOPE_CLAIMS,
+    DEFAULT_TOKEN_CACHE_SIZE,
+    DPOP_ALGORITHMS,
+    CachePolicy,
+    VerifierConfig,
+)
 from ._credentials import (
     is_b64token,
     query_has_access_token,
@@ -25,7 +32,10 @@ from ._hints import HintLimiter
 from ._intercept import interceptions
 from ._keycache import Fetch, KeyCache
 from ._metadata import ProviderMetadata, read_metadata
+from ._nonces import NonceSource
 from ._refresh import Refresher, logger
+from ._replay import ReplayStore, ReplayStoreUnavailable
+from ._request import HttpRequest
 from ._settings import check_names, named_errors, settings_from_mapping
 from ._signatures import signature_primitives
 from ._token import AccessToken
@@ -131,6 +141,12 @@ class Verifier:
         token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE,
         realm: str = DEFAULT_REALM,
         cache: CachePolicy | None = None,
+        dpop: str = "allowed",
+        dpop_algorithms: Sequence[str] = tuple(sorted(DPOP_ALGORITHMS)),
+        dpop_proof_max_age: float = 60.0,
+        dpop_nonce: str | bytes | None = None,
+        replay_store: ReplayStore | None = None,
+        public_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -151,6 +167,10 @@ class Verifier:
             "token_cache_size": token_cache_size,
             "realm": realm,
             "cache": cache,
+            "dpop": dpop,
+            "dpop_algorithms": dpop_algorithms,
+            "dpop_proof_max_age": dpop_proof_max_age,
+            "public_url": public_url,
         }
         config = VerifierConfig(**settings)
         _check_hooks(transport, async_transport, clock, monotonic)
@@ -165,6 +185,22 @@ class Verifier:
             tokens=TokenCache(config.token_cache_size, lock=threading.Lock())
             if config.token_cache_size
             else None,
+        )
+        # The DPoP path: the same keys and signature checks, cnf left to the binding, and a
+        # token cache of its own (a bound token must never be answered on the bearer path).
+        self._bound_plan = VerifyPlan(
+            config,
+            cache_state,
+            self._plan.primitives,
+            tokens=TokenCache(config.token_cache_size, lock=threading.Lock())
+            if config.token_cache_size
+            else None,
+            bound=True,
+        )
+        self._binding = DPoPBinding(
+            config,
+            nonces=None if dpop_nonce is None else NonceSource(dpop_nonce),
+            replays=replay_store_argument(replay_store),
         )
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
         self._hints = HintLimiter(monotonic)
@@ -318,6 +354,120 @@ class Verifier:
         if outcome is None or isinstance(outcome, AccessToken):
             return outcome
         return await self._afetch_then_finish(outcome)
+
+    def verify_request(self, request: HttpRequest) -> AccessToken:
+        """Verify the credentials of a whole request: Bearer, or DPoP with its proof.
+
+        The request's method, URL and header fields are what DPoP (RFC 9449) binds
+        a token to; a bearer token is judged as :meth:`verify_authorization` judges
+        it. Refusals offer every scheme this verifier accepts (``dpop=``).
+
+        Example::
+
+            request = HttpRequest("GET", "https://api.example.com/api/contacts",
+                                  {"Authorization": "DPoP eyJ...", "DPoP": "eyJ..."})
+            token = verifier.verify_request(request)
+            token.confirmation   # {'jkt': '...'}: bound to the proof's key
+        """
+        token = self.authenticate_request(request)
+        if token is None:
+            raise self._binding.offer(MissingTokenError())
+        return token
+
+    async def averify_request(self, request: HttpRequest) -> AccessToken:
+        """Async :meth:`verify_request`: same rules, same caches."""
+        token = await self.aauthenticate_request(request)
+        if token is None:
+            raise self._binding.offer(MissingTokenError())
+        return token
+
+    def authenticate_request(self, request: HttpRequest) -> AccessToken | None:
+        """Like :meth:`verify_request`, but ``None`` when there are no credentials."""
+        now, monotonic = self._clock(), self._monotonic()
+        prepared = self._prepare(request, now)
+        if prepared is None:
+            return None
+        outcome = self._begin_on(prepared, now, monotonic)
+        token = outcome if isinstance(outcome, AccessToken) else self._finish_on(outcome)
+        if prepared.bound:
+            key, expires = self._bind(token, prepared, now)
+            try:
+                seen = not self._binding.replays.remember(key, expires, now)
+            except ReplayStoreUnavailable as why:
+                raise self._refusal(self._binding.unavailable(why)) from None
+            self._replayed(seen)
+        return token
+
+    async def aauthenticate_request(self, request: HttpRequest) -> AccessToken | None:
+        """Async :meth:`authenticate_request`."""
+        now, monotonic = self._clock(), self._monotonic()
+        prepared = self._prepare(request, now)
+        if prepared is None:
+            return None
+        outcome = self._begin_on(prepared, now, monotonic)
+        if isinstance(outcome, AccessToken):
+            token = outcome
+        else:
+            token = await self._afinish_on(outcome)
+        if prepared.bound:
+            key, expires = self._bind(token, prepared, now)
+            try:
+                seen = not await self._binding.replays.aremember(key, expires, now)
+            except ReplayStoreUnavailable as why:
+                raise self._refusal(self._binding.unavailable(why)) from None
+            self._replayed(seen)
+        return token
+
+    def _prepare(self, request: HttpRequest, now: float) -> Prepared | None:
+        if not isinstance(request, HttpRequest):
+            raise TypeError(
+                f"verify_request() takes a bearerguard HttpRequest, got {type(request).__name__}."
+            )
+        try:
+            return self._binding.prepare(request, now)
+        except BearerError as exc:
+            raise self._refusal(exc) from None
+
+    def _begin_on(
+        self, prepared: Prepared, now: float, monotonic: float
+    ) -> AccessToken | VerifyFlow:
+        plan = self._bound_plan if prepared.bound else self._plan
+        try:
+            return verify_now(prepared.token, plan, now, monotonic)
+        except BearerError as exc:
+            raise self._refusal(self._binding.offer(exc)) from None
+
+    def _finish_on(self, flow: VerifyFlow) -> AccessToken:
+        try:
+            return drive(flow, self._settle)
+        except BearerError as exc:
+            raise self._refusal(self._binding.offer(exc)) from None
+
+    async def _afinish_on(self, flow: VerifyFlow) -> AccessToken:
+        try:
+            return await adrive(flow, self._asettle)
+        except BearerError as exc:
+            raise self._refusal(self._binding.offer(exc)) from None
+
+    def _bind(self, token: AccessToken, prepared: Prepared, now: float) -> tuple[str, float]:
+        """The token's binding to the proof's key and the nonce; the replay entry to record."""
+        try:
+            self._binding.key_of(token, prepared)
+            self._binding.nonce(prepared, now)
+        except BearerError as exc:
+            raise self._refusal(exc) from None
+        return self._binding.replay_entry(prepared)
+
+    def _replayed(self, seen: bool) -> None:
+        try:
+            self._binding.replayed(seen)
+        except BearerError as exc:
+            raise self._refusal(exc) from None
+
+    def _refusal(self, exc: BearerError) -> BearerError:
+        """Log a refusal of the request-bound path, and return it to be raised."""
+        self._refused(exc)
+        return exc
 
     def _start(
         self, header: str | Sequence[str] | None, query: str | None

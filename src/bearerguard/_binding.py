@@ -1,0 +1,219 @@
+"""Request-bound verification: which scheme, which proof, and the binding after the token.
+
+The order (``docs/design.md``): the credentials and their scheme -> the DPoP
+proof's own checks and its binding to this request (pure, before any network) ->
+the token, as for a bearer token but with ``cnf`` left to the next step -> the
+binding of the token to the proof's key (``cnf.jkt``) -> the server nonce -> the
+replay check, last, so that no refused request uses up a ``jti``.
+
+The rules of the schemes (RFC 9449 §7, choices written in ``docs/security.md``):
+
+* ``Bearer`` carries unbound tokens only: a bound token sent as Bearer is refused
+  by the token's own checks (:class:`SenderConstrainedTokenError`), and a Bearer
+  request that also sends a ``DPoP`` header is malformed (400).
+* ``DPoP`` needs exactly one ``DPoP`` field and a token bound to its key; an
+  unbound token sent as DPoP is refused (401 ``invalid_token``).
+* ``dpop="required"`` takes no Bearer credentials (401, a ``DPoP`` challenge
+  only); ``"off"`` takes no DPoP credentials (401, a ``Bearer`` challenge only).
+
+Example::
+
+    binding = DPoPBinding(config, nonces=None, replays=MemoryReplayStore())
+    prepared = binding.prepare(request, now)      # None: no credentials
+    ...verify prepared.token (prepared.bound: on the DPoP plan)...
+    binding.bind(token, prepared, now)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ._config import VerifierConfig
+from ._credentials import credentials_from_authorization
+from ._dpop import Proof, check_binding, read_proof
+from ._errors import (
+    BearerError,
+    ConfigurationError,
+    InvalidDPoPProofError,
+    InvalidRequestError,
+    InvalidTokenError,
+    KeySetUnavailableError,
+    MissingTokenError,
+    UseDPoPNonceError,
+)
+from ._jose import b64url_encode
+from ._nonces import NonceSource
+from ._replay import MemoryReplayStore, ReplayStore, ReplayStoreUnavailable
+from ._request import HttpRequest
+from ._signatures import signature_primitives
+from ._token import AccessToken
+
+__all__ = ["DPoPBinding", "Prepared", "replay_store_argument"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request's credentials, their proof checked as far as it can be without the token."""
+
+    scheme: str  # "Bearer" or "DPoP"
+    token: str
+    proof: Proof | None = None
+
+    @property
+    def bound(self) -> bool:
+        """Whether the token is verified on the DPoP plan (its binding checked after)."""
+        return self.proof is not None
+
+
+class DPoPBinding:
+    """The request-bound steps of one verifier: its DPoP settings, nonces and replay store."""
+
+    def __init__(
+        self, config: VerifierConfig, *, nonces: NonceSource | None, replays: ReplayStore
+    ) -> None:
+        self.config = config
+        self.schemes = config.dpop_schemes
+        self.algorithms = tuple(sorted(config.dpop_algorithms))
+        self.nonces = nonces
+        self.replays = replays
+        self._primitives = signature_primitives(config.dpop_algorithms)
+
+    def offer(self, error: BearerError) -> BearerError:
+        """``error`` with this verifier's realm and a challenge for each accepted scheme."""
+        error.realm = self.config.realm
+        return error.offering(self.schemes, self.algorithms if "DPoP" in self.schemes else ())
+
+    def prepare(self, request: HttpRequest, now: float) -> Prepared | None:
+        """The request's credentials and its proof's own checks; ``None`` without credentials.
+
+        Raises the refusal (already offering every accepted scheme) otherwise.
+        """
+        try:
+            return self._prepare(request, now)
+        except BearerError as exc:
+            raise self.offer(exc) from None
+
+    def _prepare(self, request: HttpRequest, now: float) -> Prepared | None:
+        config = self.config
+        realm = config.realm
+        query = urlsplit(request.url).query
+        try:
+            scheme, token = credentials_from_authorization(
+                request.header_values("authorization"), query=query, realm=realm
+            )
+        except MissingTokenError:
+            return None
+        if scheme not in self.schemes:
+            raise MissingTokenError(
+                reason=f"The {scheme} scheme is not accepted here (dpop={config.dpop!r}).",
+                realm=realm,
+            )
+        proofs = request.header_values("dpop")
+        if scheme == "Bearer":
+            if proofs:
+                raise InvalidRequestError(
+                    "A DPoP proof was sent with a Bearer token",
+                    reason="The request sends a DPoP proof with the Bearer scheme: a bound "
+                    "token is sent with the DPoP scheme (RFC 9449 §7.1).",
+                    realm=realm,
+                )
+            return Prepared("Bearer", token)
+        if len(proofs) != 1:
+            raise InvalidDPoPProofError(
+                reason="The DPoP scheme needs exactly one DPoP header field "
+                f"(RFC 9449 §4.3); the request has {len(proofs)}.",
+                realm=realm,
+            )
+        proof = read_proof(proofs[0], self._primitives)
+        check_binding(
+            proof,
+            method=request.method,
+            url=self.public(request.url),
+            access_token=token,
+            jkt=None,  # the token's cnf is known once the token passed
+            now=now,
+            leeway=config.leeway,
+            max_age=config.dpop_proof_max_age,
+        )
+        return Prepared("DPoP", token, proof)
+
+    def public(self, url: str) -> str:
+        """The URL clients used: ``url``, or its path under ``public_url`` when one is set."""
+        base = self.config.public_url
+        if base is None:
+            return url
+        parts = urlsplit(url)
+        return base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    def key_of(self, token: AccessToken, prepared: Prepared) -> None:
+        """The token is bound to the proof's key (``cnf.jkt``, RFC 9449 §6, §4.3 check 12)."""
+        proof = prepared.proof
+        assert proof is not None  # noqa: S101 - only DPoP requests come here
+        cnf = token.confirmation
+        jkt = None if cnf is None else cnf.get("jkt")
+        if not isinstance(jkt, str):
+            raise self.offer(
+                InvalidTokenError(
+                    "The access token is not bound to a DPoP key",
+                    reason="The token was sent with the DPoP scheme but carries no cnf.jkt: "
+                    "send a token that is not DPoP-bound with the Bearer scheme.",
+                )
+            )
+        if proof.jkt != jkt:
+            raise self.offer(
+                InvalidDPoPProofError(
+                    reason="The DPoP proof's key is not the key the token is bound to (cnf.jkt)."
+                )
+            )
+
+    def nonce(self, prepared: Prepared, now: float) -> None:
+        """A current server nonce, when this verifier uses them (RFC 9449 §9)."""
+        if self.nonces is None or prepared.proof is None:
+            return
+        if not self.nonces.accepts(prepared.proof.claims.get("nonce"), now):
+            raise self.offer(UseDPoPNonceError(self.nonces.issue(now)))
+
+    def replay_entry(self, prepared: Prepared) -> tuple[str, float]:
+        """The store key and expiry of a proof's ``jti``: per key, until the proof is too old."""
+        proof = prepared.proof
+        assert proof is not None  # noqa: S101 - only DPoP requests come here
+        digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).digest()
+        expires = proof.iat + self.config.dpop_proof_max_age + 2 * self.config.leeway
+        return "dpop:" + b64url_encode(digest), expires
+
+    def replayed(self, seen_before: bool) -> None:
+        """Refuse a proof whose ``jti`` was used before (or is older than the store vouches)."""
+        if seen_before:
+            raise self.offer(
+                InvalidDPoPProofError(
+                    reason="The DPoP proof was used before (its jti is known), or is older than "
+                    "the replay store can vouch for."
+                )
+            )
+
+    def unavailable(self, why: ReplayStoreUnavailable) -> BearerError:
+        """The store cannot answer: 503, fail closed."""
+        return self.offer(
+            KeySetUnavailableError(
+                reason=f"The DPoP replay store cannot answer ({why}); the request is refused "
+                "rather than risk accepting a replayed proof.",
+                retry_after=why.retry_after,
+            )
+        )
+
+
+def replay_store_argument(store: object) -> ReplayStore:
+    """The ``replay_store`` setting: ``None`` (a bounded in-memory store) or a store object."""
+    if store is None:
+        return MemoryReplayStore()
+    if not (
+        callable(getattr(store, "remember", None)) and callable(getattr(store, "aremember", None))
+    ):
+        raise ConfigurationError(
+            f"replay_store must be None (in memory) or a replay store such as "
+            f"bearerguard.redis.RedisReplayStore(...), got {type(store).__name__}.",
+            setting="replay_store",
+        )
+    return store  # type: ignore[return-value]  # it has the protocol's two methods

@@ -376,7 +376,8 @@ def test_a_store_that_cannot_answer_fails_closed_with_503(
         ({"dpop_proof_max_age": 3600}, "dpop_proof_max_age"),
         ({"dpop_proof_max_age": "60"}, "dpop_proof_max_age"),
         ({"dpop_nonce": "short"}, "dpop_nonce"),
-        ({"replay_store": "redis://localhost"}, "replay_store"),
+        ({"replay_store": "memcached://localhost"}, "replay_store"),
+        ({"replay_store": object()}, "replay_store"),
         ({"public_url": "http://api.example.com"}, "public_url"),
         ({"public_url": "https://api.example.com/?x=1"}, "public_url"),
         ({"public_url": 5}, "public_url"),
@@ -434,3 +435,58 @@ def test_the_clock_is_the_verifiers(provider: Provider, make_verifier: MakeVerif
     clock.advance(200)  # the proof is now too old for the verifier's clock
     with pytest.raises(InvalidDPoPProofError, match="older than"):
         verifier.verify_request(dpop_request(token, proof))
+
+
+# --- settings by name ----------------------------------------------------------------------------
+
+
+def test_the_dpop_settings_come_from_the_environment(provider: Provider, clock: Clock):
+    verifier = Verifier.from_env(
+        {
+            "BEARERGUARD_ISSUER": "https://tenant.auth0.com/",
+            "BEARERGUARD_AUDIENCE": "https://api.example.com",
+            "BEARERGUARD_DPOP": "required",
+            "BEARERGUARD_DPOP_ALGORITHMS": "ES256,EdDSA",
+            "BEARERGUARD_DPOP_PROOF_MAX_AGE": "30",
+            "BEARERGUARD_DPOP_NONCE_SECRET": SECRET,
+            "BEARERGUARD_REPLAY_STORE": "memory",
+            "BEARERGUARD_PUBLIC_URL": "https://api.example.com",
+        },
+        transport=provider.transport(),
+        clock=clock.time,
+        monotonic=clock.monotonic,
+    )
+
+    assert verifier.config.dpop == "required"
+    assert verifier.config.dpop_algorithms == {"ES256", "EdDSA"}
+    assert verifier.config.dpop_proof_max_age == 30.0
+    assert verifier.config.public_url == "https://api.example.com"
+    with pytest.raises(UseDPoPNonceError):  # nonces are on
+        verifier.verify_request(dpop_request(bound_token(provider)))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("BEARERGUARD_DPOP", "sometimes", "'off', 'allowed' or 'required'"),
+        ("BEARERGUARD_DPOP_ALGORITHMS", "ES256,HS256", "asymmetric"),
+        ("BEARERGUARD_DPOP_PROOF_MAX_AGE", "a minute", "a number of seconds"),
+        ("BEARERGUARD_DPOP_NONCE_SECRET", "too-short", "32 bytes"),
+        ("BEARERGUARD_REPLAY_STORE", "memcached://x", "redis://"),
+        ("BEARERGUARD_PUBLIC_URL", "http://api.example.com", "https"),
+    ],
+)
+def test_a_bad_dpop_variable_is_named(variable: str, value: str, words: str):
+    environment = {
+        "BEARERGUARD_ISSUER": "https://tenant.auth0.com/",
+        "BEARERGUARD_AUDIENCE": "https://api.example.com",
+        variable: value,
+    }
+
+    with pytest.raises(ConfigurationError) as refused:
+        Verifier.from_env(environment)
+
+    assert variable in str(refused.value)
+    assert words in str(refused.value)
+    if "SECRET" in variable:
+        assert value not in str(refused.value)

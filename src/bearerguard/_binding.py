@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -205,15 +206,39 @@ class DPoPBinding:
 
 
 def replay_store_argument(store: object) -> ReplayStore:
-    """The ``replay_store`` setting: ``None`` (a bounded in-memory store) or a store object."""
-    if store is None:
+    """The ``replay_store`` setting: ``None`` or ``"memory"`` (a bounded in-memory store), a
+    ``redis://`` / ``rediss://`` / ``unix://`` URL (``bearerguard.redis``), or a store object."""
+    if store is None or store == "memory":
         return MemoryReplayStore()
-    if not (
-        callable(getattr(store, "remember", None)) and callable(getattr(store, "aremember", None))
-    ):
+    if isinstance(store, str):
+        if store.split("://", 1)[0].lower() in _REDIS_SCHEMES:
+            return _redis_store(store)
+        raise ConfigurationError(
+            "replay_store must be 'memory' or a redis:// (rediss://, unix://) URL such as "
+            "'redis://localhost:6379/0', or a store object; got a string that is neither.",
+            setting="replay_store",
+        )
+    methods = (getattr(store, name, None) for name in ("remember", "aremember"))
+    if not all(callable(method) for method in methods):
         raise ConfigurationError(
             f"replay_store must be None (in memory) or a replay store such as "
             f"bearerguard.redis.RedisReplayStore(...), got {type(store).__name__}.",
             setting="replay_store",
         )
     return store  # type: ignore[return-value]  # it has the protocol's two methods
+
+
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+
+
+def _redis_store(url: str) -> ReplayStore:
+    try:  # an optional extra, imported when asked for
+        redis_store = importlib.import_module("bearerguard.redis")
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"replay_store names Redis, which needs the redis client: pip install "
+            f"'bearerguard[redis]' ({exc}).",
+            setting="replay_store",
+        ) from None
+    store: ReplayStore = redis_store.RedisReplayStore(url)
+    return store

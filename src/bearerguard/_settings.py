@@ -48,14 +48,22 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
         "MAX_TOKEN_SIZE": "max_token_size",
         "TOKEN_CACHE_SIZE": "token_cache_size",
         "REALM": "realm",
+        "DPOP": "dpop",
+        "DPOP_ALGORITHMS": "dpop_algorithms",
+        "DPOP_PROOF_MAX_AGE": "dpop_proof_max_age",
+        "DPOP_NONCE_SECRET": "dpop_nonce",
+        "REPLAY_STORE": "replay_store",
+        "PUBLIC_URL": "public_url",
     }
 )
 #: ``BEARERGUARD_*`` names read elsewhere in the project, never by the Verifier:
 #: ``bearerguard token``'s client secret, the FastAPI example's Swagger UI client, the set-up
 #: scripts' virtualenv, the fuzz run's size.
 OTHER_NAMES = frozenset({"CLIENT_SECRET", "DOCS_CLIENT_ID", "VENV", "FUZZ_EXAMPLES"})
-_LIST_SETTINGS = frozenset({"issuer", "audience", "algorithms", "organization", "scope_claims"})
-_FLOAT_SETTINGS = frozenset({"leeway", "max_age"})
+_LIST_SETTINGS = frozenset(
+    {"issuer", "audience", "algorithms", "organization", "scope_claims", "dpop_algorithms"}
+)
+_FLOAT_SETTINGS = frozenset({"leeway", "max_age", "dpop_proof_max_age"})
 _INT_SETTINGS = frozenset({"max_token_size", "token_cache_size"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

@@ -120,6 +120,15 @@ class Verifier:
             and the signature but not the checks of its lifetime and key set.
         realm: the ``realm`` of the ``WWW-Authenticate`` challenges.
         cache: a :class:`CachePolicy` for the key sets (TTL, cooldown, timeouts, ...).
+        dpop: DPoP (RFC 9449) for :meth:`verify_request`: ``"off"``, ``"allowed"``
+            (default: bound tokens with the DPoP scheme, others as Bearer) or ``"required"``.
+        dpop_algorithms: the algorithms proofs may use (default: every asymmetric one).
+        dpop_proof_max_age: seconds a proof's ``iat`` may lie in the past (default 60, at
+            most 300), plus the leeway.
+        dpop_nonce: a shared secret (32 bytes or more): proofs must carry a server nonce.
+        replay_store: where proofs' ``jti`` are remembered: ``None`` or ``"memory"`` (this
+            process, bounded), a ``redis://`` URL, or a store object.
+        public_url: ``scheme://host[:port][/prefix]`` clients use, when a proxy hides it.
         transport, async_transport: httpx transports for the fetches (proxies, tests).
         clock, monotonic: time sources, for tests.
     """
@@ -213,8 +222,9 @@ class Verifier:
         ``BEARERGUARD_ISSUER`` and ``BEARERGUARD_AUDIENCE`` (comma-separated lists)
         are required; ``BEARERGUARD_ALGORITHMS``, ``_LEEWAY``, ``_JWKS_URI``,
         ``_SECRET``, ``_RFC9068_STRICT``, ``_MAX_AGE``, ``_ORGANIZATION``,
-        ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE``, ``_TOKEN_CACHE_SIZE`` and ``_REALM``
-        are optional.
+        ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE``, ``_TOKEN_CACHE_SIZE``, ``_REALM``,
+        ``_DPOP``, ``_DPOP_ALGORITHMS``, ``_DPOP_PROOF_MAX_AGE``, ``_DPOP_NONCE_SECRET``,
+        ``_REPLAY_STORE`` and ``_PUBLIC_URL`` are optional.
         Keyword ``overrides`` win over the environment.
 
         Example::

@@ -278,3 +278,36 @@ def test_the_segments_are_parsed_as_strictly_as_tokens() -> None:
 
     with pytest.raises(InvalidDPoPProofError, match="compact JWS"):
         read_proof(forged, ALLOWED)
+
+
+# --- the memo of proof headers -------------------------------------------------------------------
+
+
+def test_a_known_header_saves_its_parse_never_the_signature() -> None:
+    known: dict = {}
+    first = proof()
+    read_proof(first, ALLOWED, known)
+    assert list(known) == [first.split(".")[0]]
+
+    head, _, signature = first.split(".")
+    forged_claims = json_segment({"jti": "other", "htm": METHOD, "htu": URL, "iat": int(NOW)})
+    with pytest.raises(InvalidDPoPProofError, match="signature"):
+        read_proof(f"{head}.{forged_claims}.{signature}", ALLOWED, known)
+    assert read_proof(proof(jti="second"), ALLOWED, known).jti == "second"
+
+
+def test_the_header_of_a_refused_proof_is_not_remembered() -> None:
+    known: dict = {}
+
+    with pytest.raises(InvalidDPoPProofError):
+        read_proof(_swap_signature(proof()), ALLOWED, known)
+
+    assert known == {}
+
+
+def test_the_memo_is_bounded() -> None:
+    known: dict = {}
+    for _ in range(300):
+        read_proof(proof(SigningKey("ES256")), ALLOWED, known)
+
+    assert 0 < len(known) <= 256

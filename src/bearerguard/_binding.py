@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from ._config import VerifierConfig
 from ._credentials import credentials_from_authorization
-from ._dpop import Proof, check_binding, read_proof
+from ._dpop import KnownHeaders, Proof, check_binding, read_proof
 from ._errors import (
     BearerError,
     ConfigurationError,
@@ -80,6 +80,7 @@ class DPoPBinding:
         self.nonces = nonces
         self.replays = replays
         self._primitives = signature_primitives(config.dpop_algorithms)
+        self._headers: KnownHeaders = {}  # proof headers that passed (one per client key)
 
     def offer(self, error: BearerError) -> BearerError:
         """``error`` with this verifier's realm and a challenge for each accepted scheme."""
@@ -127,7 +128,7 @@ class DPoPBinding:
                 f"(RFC 9449 §4.3); the request has {len(proofs)}.",
                 realm=realm,
             )
-        proof = read_proof(proofs[0], self._primitives)
+        proof = read_proof(proofs[0], self._primitives, self._headers)
         check_binding(
             proof,
             method=request.method,

@@ -30,19 +30,22 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ._config import DPOP_ALGORITHMS  # every asymmetric JWS algorithm bearerguard verifies
 from ._errors import InvalidDPoPProofError, InvalidTokenError
 from ._htu import same_target
-from ._jose import b64url_encode, parse_token
+from ._jose import MAX_HEADER_SEGMENT, b64url_encode, parse_token
 from ._keys import KeySetError, VerificationKey
 from ._signatures import SignaturePrimitive
 
 __all__ = [
     "DPOP_ALGORITHMS",
     "MAX_PROOF_SIZE",
+    "KnownHeaders",
     "Proof",
+    "ProofHeader",
     "check_binding",
     "jwk_thumbprint",
     "read_proof",
@@ -76,17 +79,70 @@ class Proof:
     iat: float
 
 
-def read_proof(value: object, algorithms: Mapping[str, SignaturePrimitive]) -> Proof:
+@dataclass(frozen=True, slots=True)
+class ProofHeader:
+    """A proof header that passed its checks: what a proof with the same header needs."""
+
+    header: Mapping[str, Any]
+    primitive: SignaturePrimitive
+    key: VerificationKey
+    jkt: str
+
+
+#: header segment -> its checked header; a client signs every proof with one key, so its
+#: proofs share one header segment: the parse and the key import are done once per key
+KnownHeaders = dict[str, ProofHeader]
+_MAX_KNOWN_HEADERS = 256
+
+
+def read_proof(
+    value: object,
+    algorithms: Mapping[str, SignaturePrimitive],
+    known: KnownHeaders | None = None,
+) -> Proof:
     """Parse ``value`` (a ``DPoP`` header) and verify it under its own ``jwk`` (§4.3, 2-7).
 
     ``algorithms``: the allowed proof algorithms' primitives (never ``none`` nor HS*:
-    the verifier builds them from :data:`DPOP_ALGORITHMS`).
+    the verifier builds them from :data:`DPOP_ALGORITHMS`). ``known``: the headers of
+    proofs that passed before, by segment (a verifier's memo): a proof with one of
+    them skips the header's parse, checks and key import, never its signature.
     """
+    # A header segment is never longer than the parser allows: a bounded search.
+    end = value.find(".", 0, MAX_HEADER_SEGMENT + 1) if isinstance(value, str) else -1
+    segment = value[:end] if end > 0 else ""  # type: ignore[index]  # a str when end > 0
+    checked = None if known is None else known.get(segment)
     try:
-        parsed = parse_token(value, MAX_PROOF_SIZE)  # type: ignore[arg-type]  # checked there
+        parsed = parse_token(
+            value,  # type: ignore[arg-type]  # checked there
+            MAX_PROOF_SIZE,
+            None if checked is None else checked.header,
+        )
     except InvalidTokenError as exc:  # malformed, or a JWE: what the token parser refuses
         raise _refused(f"The DPoP proof is not a well-formed compact JWS: {exc.reason}") from None
-    header, claims = parsed.header, parsed.claims
+    if checked is None:
+        checked = _checked_header(parsed.header, algorithms)
+    if not checked.primitive.verify(parsed.signing_input, checked.key.public_key, parsed.signature):
+        raise _refused("The DPoP proof's signature does not verify under its jwk.")
+    claims = parsed.claims
+    jti, iat = claims.get("jti"), claims.get("iat")
+    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI:
+        raise _refused("The DPoP proof's jti is missing, empty or implausibly long.")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise _refused("The DPoP proof's iat is missing or not a number.")
+    for name in ("htm", "htu"):
+        if not isinstance(claims.get(name), str):
+            raise _refused(f"The DPoP proof's {name} is missing or not a string.")
+    if known is not None and segment not in known:
+        if len(known) >= _MAX_KNOWN_HEADERS:
+            known.clear()  # that many clients at once: not worth remembering any
+        known[segment] = checked  # only a proof that verified gets its header remembered
+    return Proof(claims=claims, jkt=checked.jkt, jti=jti, iat=float(iat))
+
+
+def _checked_header(
+    header: Mapping[str, Any], algorithms: Mapping[str, SignaturePrimitive]
+) -> ProofHeader:
+    """The header's own checks (§4.3, 4-7 but the signature) and its imported key."""
     if header.get("typ") != "dpop+jwt":
         raise _refused("The DPoP proof's typ is not dpop+jwt.")
     alg = header.get("alg")
@@ -107,17 +163,7 @@ def read_proof(value: object, algorithms: Mapping[str, SignaturePrimitive]) -> P
         raise _refused(f"The DPoP proof's jwk cannot be used: {why}.") from None
     if alg not in key.algorithms:
         raise _refused(f"The DPoP proof's alg {alg} does not fit its {key.kty} jwk.")
-    if not primitive.verify(parsed.signing_input, key.public_key, parsed.signature):
-        raise _refused("The DPoP proof's signature does not verify under its jwk.")
-    jti, iat = claims.get("jti"), claims.get("iat")
-    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI:
-        raise _refused("The DPoP proof's jti is missing, empty or implausibly long.")
-    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
-        raise _refused("The DPoP proof's iat is missing or not a number.")
-    for name in ("htm", "htu"):
-        if not isinstance(claims.get(name), str):
-            raise _refused(f"The DPoP proof's {name} is missing or not a string.")
-    return Proof(claims=claims, jkt=jwk_thumbprint(jwk), jti=jti, iat=float(iat))
+    return ProofHeader(MappingProxyType(dict(header)), primitive, key, jwk_thumbprint(jwk))
 
 
 def check_binding(

@@ -72,3 +72,22 @@ def test_the_runner_refuses_an_unknown_benchmark(capsys):
     with pytest.raises(SystemExit):
         runner.main(["--only", "micro,nope"])
     assert "unknown benchmark(s): nope" in capsys.readouterr().err
+
+
+def test_the_dpop_benchmark_times_each_candidate_and_names_each_target():
+    from benchmarks import dpop
+
+    result = dpop.run(0.05)
+
+    assert set(result["us_median"]) == {
+        "token_floor", "proof_floor", "new_token_new_proof", "cached_token_new_proof",
+        "replay_check",
+    }  # fmt: skip
+    assert all(value > 0 for value in result["us_median"].values())
+    floors = result["us_median"]["token_floor"] + result["us_median"]["proof_floor"]
+    expected = result["us_median"]["new_token_new_proof"] / floors
+    assert result["new_over_floors"] == pytest.approx(expected)
+    table = dpop.report(result)
+    for label in ("both floors", "proof floor", "replay check"):
+        assert label in table
+    json.dumps(result)

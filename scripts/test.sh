@@ -15,6 +15,14 @@ if ! bash "$root/scripts/browser-setup.sh"; then
     echo "The browser set-up failed (see above): the browser tests will fail." >&2
 fi
 
+# The Redis replay-store tests (tests/test_redis_replay.py) start their own redis-server;
+# this installs Debian's package when it is missing (a second run only checks). Should it
+# fail, the rest still runs and the Redis tests fail, saying what is missing.
+echo "== redis set-up (redis-server)"
+if ! bash "$root/scripts/redis-setup.sh"; then
+    echo "The redis set-up failed (see above): the Redis tests will fail." >&2
+fi
+
 echo "== ruff"
 "$venv/bin/ruff" check src tests examples benchmarks hatch_build.py
 "$venv/bin/ruff" format --check src tests examples benchmarks hatch_build.py

@@ -183,7 +183,7 @@ class DPoPBinding:
         assert proof is not None  # noqa: S101 - only DPoP requests come here
         digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).digest()
         expires = proof.iat + self.config.dpop_proof_max_age + 2 * self.config.leeway
-        return "dpop:" + b64url_encode(digest), expires
+        return b64url_encode(digest), expires  # a store adds its own prefix
 
     def replayed(self, seen_before: bool) -> None:
         """Refuse a proof whose ``jti`` was used before (or is older than the store vouches)."""

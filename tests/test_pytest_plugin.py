@@ -164,7 +164,13 @@ FRAMEWORKS = {
     "Django REST framework": True,
 }
 # The sections that test the FastAPI example, and how many tests each holds.
-ON_FASTAPI = {"Broken tokens": 6, "Custom claims": 1, "Key rotation": 2, "Configuration": 2}
+ON_FASTAPI = {
+    "Broken tokens": 6,
+    "Custom claims": 1,
+    "Key rotation": 2,
+    "DPoP-bound tokens": 12,
+    "Configuration": 2,
+}
 WITHOUT_PYTEST = "Without pytest"
 # The Flask example without its bearerguard_settings: the report of the refused request.
 REFUSED = "When a test gets 401"

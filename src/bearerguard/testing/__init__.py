@@ -16,10 +16,15 @@ Example::
     def test_reading_contacts(client):
         response = client.get("/contacts", headers=issuer.auth_header(scopes="read:contacts"))
         assert response.status_code == 200
+
+For DPoP-bound tokens (RFC 9449) the fake also plays the client: a
+:class:`DPoPKey` from ``issuer.dpop_key()``, tokens bound to it, and proofs of
+each request (``issuer.auth_header(dpop=("GET", url))`` gives both headers).
 """
 
 from __future__ import annotations
 
 from ._fake_issuer import FakeIssuer
+from ._proofs import DPoPKey
 
-__all__ = ["FakeIssuer"]
+__all__ = ["DPoPKey", "FakeIssuer"]

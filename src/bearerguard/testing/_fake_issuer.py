@@ -15,6 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -22,10 +23,17 @@ from bearerguard._coerce import names
 from bearerguard._config import check_url, normalize_issuer
 from bearerguard._errors import ConfigurationError
 from bearerguard._keycache import discovery_urls
+from bearerguard._mint import (
+    FAKE_ALGORITHMS,
+    SigningKey,
+    build_claims,
+    compact_jws,
+    json_segment,
+    whole_seconds,
+)
 
 from ._activation import Activation, active_during
-from ._minting import build_claims, whole_seconds
-from ._signing import FAKE_ALGORITHMS, SigningKey, compact_jws, json_segment
+from ._proofs import BrokenProof, DPoPKey, mint_proof
 
 __all__ = ["FakeIssuer"]
 
@@ -70,6 +78,11 @@ class FakeIssuer:
 
     Each fake owns fresh keys, made on first use (an RSA key takes some 40 ms), and
     nothing it does outlives :meth:`stop`.
+
+    For DPoP (RFC 9449) it also plays the client: :meth:`dpop_key` makes a client
+    key, ``token(dpop_key=key)`` binds a token to it, :meth:`dpop_proof` signs the
+    proof of a request (or a broken one), and ``auth_header(dpop=(method, url))``
+    gives both headers at once.
     """
 
     def __init__(
@@ -191,6 +204,7 @@ class FakeIssuer:
         expires_in: float | None = None,
         headers: Mapping[str, Any] | None = None,
         namespace: str | None = None,
+        dpop_key: DPoPKey | None = None,
         **claims: Any,
     ) -> str:
         """A valid access token, signed by the current key.
@@ -202,12 +216,14 @@ class FakeIssuer:
         ``**claims`` (a ``datetime`` becomes a NumericDate) and removed with ``None``;
         ``headers`` does the same for header members other than ``alg``.
         ``namespace`` prefixes the ``**claims`` that are not registered claims, as
-        Auth0 requires of custom claims.
+        Auth0 requires of custom claims. ``dpop_key`` (from :meth:`dpop_key`) binds
+        the token to that key: ``cnf: {"jkt": <its thumbprint>}`` (RFC 9449 §6).
 
         Example::
 
             issuer.token(scopes=["read:contacts"], namespace="https://example.com/",
                          roles=["admin"])        # claims["https://example.com/roles"]
+            issuer.token(dpop_key=key)           # claims["cnf"] == {"jkt": key.jkt}
             issuer.token(aud="https://other-api.example")   # InvalidAudienceError
             issuer.token(exp=None)                          # no exp: InvalidClaimsError
         """
@@ -221,19 +237,125 @@ class FakeIssuer:
             expires_in=expires_in,
             headers=headers,
             namespace=namespace,
+            dpop_key=dpop_key,
             claims=claims,
         )
         return compact_jws(header, payload, key)
 
-    def auth_header(self, **kwargs: Any) -> dict[str, str]:
+    def auth_header(
+        self,
+        *,
+        dpop: tuple[str, str] | None = None,
+        dpop_nonce: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, str]:
         """``{"Authorization": "Bearer <token>"}`` for test clients; takes :meth:`token`'s
         arguments.
+
+        With ``dpop=(method, url)``, the headers of a DPoP request instead:
+        ``{"Authorization": "DPoP <token>", "DPoP": <proof>}``, the token bound to
+        ``dpop_key`` (a fresh key when not given) and the proof signed by it for that
+        method and URL, carrying ``dpop_nonce`` when given (a nonce the API issued
+        in ``DPoP-Nonce``). A proof is good for one request: call again for the next.
 
         Example::
 
             client.get("/contacts", headers=issuer.auth_header(scopes="read:contacts"))
+            url = "https://api.example.com/contacts"
+            headers = issuer.auth_header(scopes="read:contacts", dpop=("GET", url))
+            verifier.verify_request(HttpRequest("GET", url, headers))
         """
-        return {"Authorization": f"Bearer {self.token(**kwargs)}"}
+        if dpop is None:
+            if dpop_nonce is not None:
+                raise TypeError("dpop_nonce=... goes with dpop=(method, url).")
+            return {"Authorization": f"Bearer {self.token(**kwargs)}"}
+        if not (
+            isinstance(dpop, tuple) and len(dpop) == 2 and all(isinstance(v, str) for v in dpop)
+        ):
+            raise TypeError(
+                f"dpop must be the request's (method, url), e.g. "
+                f"dpop=('GET', 'https://api.example.com/api/contacts'), got {dpop!r}."
+            )
+        method, url = dpop
+        key = kwargs.pop("dpop_key", None) or self.dpop_key()
+        token = self.token(dpop_key=key, **kwargs)
+        proof = self.dpop_proof(method, url, token=token, key=key, nonce=dpop_nonce)
+        return {"Authorization": f"DPoP {token}", "DPoP": proof}
+
+    # --- DPoP (RFC 9449): the client's key and proofs ------------------------------------
+
+    def dpop_key(self, algorithm: str = "ES256") -> DPoPKey:
+        """A new DPoP client key: the test holds it, as a client holds its own.
+
+        Bind a token to it with ``token(dpop_key=key)`` and sign the proofs of the
+        requests with ``dpop_proof(..., key=key)``. ``algorithm`` is one a verifier
+        accepts in proofs: ES256/384/512, PS256/384/512, RS256/384/512, EdDSA, Ed25519
+        or Ed448.
+
+        Example::
+
+            key = issuer.dpop_key()
+            key.jkt     # the thumbprint a bound token names in cnf.jkt
+        """
+        return DPoPKey(algorithm)
+
+    def dpop_proof(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None = None,
+        key: DPoPKey,
+        nonce: str | None = None,
+        jti: str | None = None,
+        iat: float | datetime | None = None,
+        broken: BrokenProof | None = None,
+        **claims: Any,
+    ) -> str:
+        """A DPoP proof (RFC 9449 §4.2) of a request, signed by the client's ``key``.
+
+        The header is ``typ: dpop+jwt``, the key's ``alg`` and its public ``jwk``;
+        the claims ``jti`` (fresh and random unless given), ``htm`` (``method``),
+        ``htu`` (``url`` without its query and fragment), ``iat`` (this issuer's
+        clock, unless given), ``ath`` (the hash of ``token``, when given) and
+        ``nonce`` (when given). ``**claims`` adds or replaces claims; ``None``
+        removes one.
+
+        ``broken`` makes a proof that ``Verifier.verify_request`` refuses for one
+        reason, each with InvalidDPoPProofError but ``"nonce"``:
+
+        * ``"htm"``: another method; ``"htu"``: another URL of the same server;
+        * ``"iat"``: issued an hour ago, older than any verifier accepts;
+        * ``"jti"``: the ``jti`` of the key's latest proof made without ``broken``: a
+          replay, refused once that proof was accepted;
+        * ``"ath"``: the hash of another token;
+        * ``"key"``: a valid proof by another key than the one the token is bound to;
+        * ``"signature"``: the key's ``jwk``, but signed by another key;
+        * ``"nonce"``: no nonce even when ``nonce`` is given: UseDPoPNonceError from
+          a verifier with ``dpop_nonce`` set (a verifier without accepts it).
+
+        Example::
+
+            url = "https://api.example.com/contacts"
+            key = issuer.dpop_key()
+            token = issuer.token(scopes="read:contacts", dpop_key=key)
+            proof = issuer.dpop_proof("GET", url, token=token, key=key)
+            headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
+            verifier.verify_request(HttpRequest("GET", url, headers))
+            issuer.dpop_proof("GET", url, token=token, key=key, broken="htm")   # refused
+        """
+        return mint_proof(
+            key,
+            method=method,
+            url=url,
+            now=self._clock(),
+            token=token,
+            nonce=nonce,
+            jti=jti,
+            iat=iat,
+            broken=broken,
+            claims=claims,
+        )
 
     # Deliberately broken tokens: each one fails exactly one check of the verifier.
 
@@ -323,6 +445,7 @@ class FakeIssuer:
             expires_in=arguments.pop("expires_in", None),
             headers=arguments.pop("headers", None),
             namespace=arguments.pop("namespace", None),
+            dpop_key=arguments.pop("dpop_key", None),
             claims=arguments,
         )
 
@@ -337,9 +460,19 @@ class FakeIssuer:
         expires_in: float | None,
         headers: Mapping[str, Any] | None,
         namespace: str | None,
+        dpop_key: DPoPKey | None,
         claims: Mapping[str, Any],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         header: dict[str, Any] = {"alg": self._algorithm, "typ": "at+jwt", "kid": key.kid}
+        if dpop_key is not None:
+            if not isinstance(dpop_key, DPoPKey):
+                raise TypeError(
+                    "dpop_key must be a DPoPKey (from issuer.dpop_key()), "
+                    f"got {type(dpop_key).__name__}."
+                )
+            if "cnf" in claims:
+                raise TypeError("Pass dpop_key=... or a raw cnf=... claim, not both.")
+            claims = {**claims, "cnf": {"jkt": dpop_key.jkt}}
         if headers:
             if "alg" in headers:
                 raise ConfigurationError(

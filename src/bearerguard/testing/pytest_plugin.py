@@ -20,6 +20,9 @@ Fixtures:
     ``bearer_token``: ``bearer_token(**kwargs) -> str``, i.e. ``fake_issuer.token``.
     ``bearer_headers``: ``bearer_headers(**kwargs) -> {"Authorization": "Bearer ..."}``,
         i.e. ``fake_issuer.auth_header``.
+    ``dpop_headers``: ``dpop_headers(method, url, **kwargs) -> {"Authorization": "DPoP ...",
+        "DPoP": ...}``: a token bound to a fresh client key and that key's proof of the
+        request (RFC 9449), i.e. ``fake_issuer.auth_header(dpop=(method, url), **kwargs)``.
 
 Marker:
     ``@pytest.mark.bearerguard(issuer=..., audience=..., ...)`` on a test, class or
@@ -60,7 +63,7 @@ from bearerguard.testing._report import Binding, describe
 if TYPE_CHECKING:
     from bearerguard import Verifier
 
-__all__ = ["bearer_headers", "bearer_token", "bearerguard_settings", "fake_issuer"]
+__all__ = ["bearer_headers", "bearer_token", "bearerguard_settings", "dpop_headers", "fake_issuer"]
 
 MARKER = "bearerguard"
 # What the settings may name: FakeIssuer's keyword arguments, except the clock (a test
@@ -119,6 +122,26 @@ def bearer_token(fake_issuer: FakeIssuer) -> Callable[..., str]:
 def bearer_headers(fake_issuer: FakeIssuer) -> Callable[..., dict[str, str]]:
     """``bearer_headers(scopes=[...], **claims)``: ``{"Authorization": "Bearer <token>"}``."""
     return fake_issuer.auth_header
+
+
+@pytest.fixture
+def dpop_headers(fake_issuer: FakeIssuer) -> Callable[..., dict[str, str]]:
+    """``dpop_headers(method, url, scopes=[...], **claims)``: the headers of a DPoP request.
+
+    ``{"Authorization": "DPoP <token>", "DPoP": <proof>}``: a fresh token bound to a
+    fresh client key, and that key's proof of ``method`` and ``url``, the URL the app
+    sees (``http://testserver/...`` with the test clients of Starlette, FastAPI and
+    Django; ``http://localhost/...`` with Flask's). A proof is good for one request:
+    call again for the next. ``dpop_key=`` signs with a key of your own (from
+    ``fake_issuer.dpop_key()``), ``dpop_nonce=`` sends the nonce the API asked for;
+    the other arguments are :meth:`FakeIssuer.token
+    <bearerguard.testing.FakeIssuer.token>`'s.
+    """
+
+    def dpop_headers(method: str, url: str, **kwargs: Any) -> dict[str, str]:
+        return fake_issuer.auth_header(dpop=(method, url), **kwargs)
+
+    return dpop_headers
 
 
 # --- the report of refusals -------------------------------------------------------------------

@@ -168,7 +168,7 @@ ON_FASTAPI = {
     "Broken tokens": 6,
     "Custom claims": 1,
     "Key rotation": 2,
-    "DPoP-bound tokens": 12,
+    "DPoP-bound tokens": 15,
     "Configuration": 2,
 }
 WITHOUT_PYTEST = "Without pytest"

@@ -77,6 +77,7 @@ class Guarded(Generic[App]):
         self.app = app
         self.verifier = verifier_argument(verifier, "BearerMiddleware(verifier=...)")
         self._guard = Guard(self.verifier, rules, public_by_default=public_by_default)
+        self._dpop = self.verifier.config.dpop  # whether a request may be DPoP-bound
 
 
 def refusal(exc: BearerError) -> tuple[int, list[tuple[str, str]], bytes]:

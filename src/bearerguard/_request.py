@@ -19,10 +19,12 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
 
-__all__ = ["HttpRequest"]
+__all__ = ["HttpRequest", "asgi_request", "wants_request"]
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -79,3 +81,46 @@ def _fields(headers: object) -> tuple[tuple[str, str], ...]:
             )
         fields.append((name.lower(), value))
     return tuple(fields)
+
+
+def wants_request(dpop: str, authorization: str | Sequence[str] | None, has_proof: bool) -> bool:
+    """Whether an adapter must hand the verifier the whole request (``verify_request``):
+    DPoP is on and the request uses it (the scheme, or a ``DPoP`` field), or it is required.
+
+    Otherwise the ``Authorization`` field alone decides, on the bearer path's shortcut.
+
+    Example::
+
+        wants_request("allowed", "Bearer eyJ...", has_proof=False)   # False
+        wants_request("allowed", "DPoP eyJ...", has_proof=True)      # True
+    """
+    if dpop == "off":
+        return False
+    if dpop == "required" or has_proof:
+        return True
+    values = (authorization,) if isinstance(authorization, str) else authorization or ()
+    return any(value.lstrip(" \t")[:4].lower() == "dpop" for value in values)
+
+
+def asgi_request(scope: Mapping[str, Any]) -> HttpRequest:
+    """The request of an ASGI ``scope``, its URL built as Starlette builds ``request.url``:
+    the scheme, the ``Host`` field (else the server's address), the path, the query."""
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+    ]
+    scheme = scope.get("scheme", "http")
+    host = next((value for name, value in headers if name.lower() == "host"), None)
+    if not host and scope.get("server"):
+        name, port = scope["server"]
+        name = f"[{name}]" if ":" in name and not name.startswith("[") else name
+        host = name if port == _DEFAULT_PORTS.get(scheme) else f"{name}:{port}"
+    path = quote(scope["path"], safe=_PATH_SAFE)
+    query = (scope.get("query_string") or b"").decode("latin-1")
+    url = f"{scheme}://{host or 'localhost'}{path}" + (f"?{query}" if query else "")
+    method = scope.get("method", "GET")  # a WebSocket handshake is a GET
+    return HttpRequest(method, url, headers)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# Characters a path keeps as they are when it is put back in a URL (RFC 3986 pchar and "/").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"

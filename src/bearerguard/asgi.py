@@ -40,6 +40,7 @@ from typing import Any
 
 from ._errors import BearerError
 from ._middleware import ACCESS_TOKEN_KEY, Guarded, refusal, token_in
+from ._request import asgi_request, wants_request
 from ._rules import Rule
 from ._token import AccessToken
 
@@ -88,13 +89,15 @@ class BearerMiddleware(Guarded[ASGIApp]):
             await self.app(scope, receive, send)  # lifespan and the like carry no request
             return
         authorization: list[str] = []
-        preflight = False
+        preflight = proof = False
         for raw_name, value in scope.get("headers") or ():
             # ASGI asks servers for lower-case names but does not require it; the length
             # spares lower-casing every other header of every request.
             size = len(raw_name)
             if size == 13 and raw_name.lower() == b"authorization":
                 authorization.append(value.decode("latin-1"))
+            elif size == 4 and raw_name.lower() == b"dpop":
+                proof = True
             elif size == 29 and raw_name.lower() == b"access-control-request-method":
                 preflight = True
         method = scope["method"] if kind == "http" else "GET"  # a handshake is a GET
@@ -103,7 +106,10 @@ class BearerMiddleware(Guarded[ASGIApp]):
         if rule is not None:
             query = (scope.get("query_string") or b"").decode("latin-1")
             try:
-                sent = await self.verifier.aauthenticate(authorization, query=query)
+                if wants_request(self._dpop, authorization, proof):  # DPoP: the whole request
+                    sent = await self.verifier.aauthenticate_request(asgi_request(scope))
+                else:
+                    sent = await self.verifier.aauthenticate(authorization, query=query)
                 token = self._guard.admit(rule, sent)
             except BearerError as exc:
                 await _refuse(exc, scope, receive, send)

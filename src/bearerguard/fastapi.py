@@ -34,6 +34,7 @@ from ._openapi import (
     error_responses,
     security_alternatives,
 )
+from ._request import asgi_request, wants_request
 from ._token import AccessToken, RequiredScopes
 from ._verifier import Verifier, verifier_argument
 
@@ -122,6 +123,7 @@ class _Bearer(SecurityBase):
         # Router- and route-level Security() are distinct dependencies (FastAPI caches a
         # dependency per call and scopes): verify once per request, keyed by verifier.
         self._memo = f"bearerguard.token.{id(verifier):x}"
+        self._dpop = self.verifier.config.dpop  # whether a request may be DPoP-bound
 
     async def __call__(
         self, conn: HTTPConnection, security_scopes: SecurityScopes
@@ -132,10 +134,14 @@ class _Bearer(SecurityBase):
         try:
             token: AccessToken | None = scope.get(self._memo, _UNSEEN)
             if token is _UNSEEN:
-                token = await self.verifier.aauthenticate(
-                    _authorization(scope),
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                )
+                authorization, proof = _authorization(scope)
+                if wants_request(self._dpop, authorization, proof):
+                    # DPoP: the whole request (its URL as Starlette builds request.url)
+                    token = await self.verifier.aauthenticate_request(asgi_request(scope))
+                else:
+                    token = await self.verifier.aauthenticate(
+                        authorization, query=scope.get("query_string", b"").decode("latin-1")
+                    )
                 scope[self._memo] = token
             if token is not None and security_scopes.scopes:
                 _required(security_scopes, self._any_of).enforce(token)
@@ -152,8 +158,9 @@ class _Bearer(SecurityBase):
 _Bearer.__call__.__annotations__.update(conn=HTTPConnection, security_scopes=SecurityScopes)
 
 
-def _authorization(scope: MutableMapping[str, Any]) -> str | list[str] | None:
-    """The ``Authorization`` field: its value, ``None`` when absent, every value when repeated.
+def _authorization(scope: MutableMapping[str, Any]) -> tuple[str | list[str] | None, bool]:
+    """The ``Authorization`` field (its value, ``None`` when absent, every value when
+    repeated) and whether a ``DPoP`` field is present.
 
     Read from the raw ASGI headers rather than ``conn.headers``: a ``Headers`` view and
     a decoded list per request cost more than this loop, which decodes only the field
@@ -162,6 +169,7 @@ def _authorization(scope: MutableMapping[str, Any]) -> str | list[str] | None:
     it (400), as for every adapter.
     """
     found: str | list[str] | None = None
+    proof = False
     for name, value in scope["headers"]:
         if name == b"authorization":
             field = value.decode("latin-1")
@@ -171,7 +179,9 @@ def _authorization(scope: MutableMapping[str, Any]) -> str | list[str] | None:
                 found = [found, field]
             else:
                 found.append(field)
-    return found
+        elif name == b"dpop":
+            proof = True
+    return found, proof
 
 
 # The requirements of the Security scope lists seen, by all-of/any-of and scope string.

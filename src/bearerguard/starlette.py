@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, cast
 
 from ._errors import DEFAULT_REALM, BearerError, InsufficientScopeError, MissingTokenError
+from ._request import asgi_request, wants_request
 from ._token import AccessToken, scope_names
 from ._verifier import Verifier, verifier_argument
 
@@ -102,11 +103,15 @@ class BearerAuthBackend(AuthenticationBackend):
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         conn.scope[_REALM_KEY] = self.verifier.config.realm
+        authorization = conn.headers.getlist("authorization")
+        dpop = self.verifier.config.dpop
         try:
-            token = await self.verifier.aauthenticate(
-                conn.headers.getlist("authorization"),
-                query=conn.scope.get("query_string", b"").decode("latin-1"),
-            )
+            if wants_request(dpop, authorization, "dpop" in conn.headers):
+                token = await self.verifier.aauthenticate_request(asgi_request(conn.scope))
+            else:
+                token = await self.verifier.aauthenticate(
+                    authorization, query=conn.scope.get("query_string", b"").decode("latin-1")
+                )
         except BearerError as exc:
             raise BearerAuthenticationError(exc) from exc
         if token is None:

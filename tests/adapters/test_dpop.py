@@ -1,0 +1,130 @@
+"""DPoP (RFC 9449) through the adapters that take it, each with its framework's test client.
+
+The ASGI family (the pure middleware, Starlette, FastAPI) hands DPoP requests to
+``Verifier.aauthenticate_request``; the WSGI adapters follow, and join
+:data:`ADAPTERS` when they do. Every adapter must answer alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+
+from bearerguard import Verifier
+from tests.support import challenge_params
+from tests.test_verify_request import bound_token, dpop_proof
+
+from .harness import Client, IdentityProviders
+
+ADAPTERS = ("asgi", "starlette", "fastapi")
+BASE = "http://testserver"  # the URL Starlette's test client sends requests to
+
+ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
+
+
+@pytest.fixture(params=ADAPTERS)
+def make_client(request: pytest.FixtureRequest) -> ClientFactory:
+    module = importlib.import_module(f"tests.adapters.apps.{request.param}")
+    factory: ClientFactory = module.client
+    return factory
+
+
+@pytest.fixture
+def providers() -> IdentityProviders:
+    return IdentityProviders()
+
+
+@pytest.fixture
+def client(make_client: ClientFactory, providers: IdentityProviders) -> Iterator[Client]:
+    with make_client(providers.verifier()) as opened:
+        yield opened
+
+
+def dpop_fields(token: str, path: str, **proof: Any) -> list[tuple[str, str]]:
+    return [
+        ("Authorization", f"DPoP {token}"),
+        ("DPoP", dpop_proof(token, url=BASE + path, **proof)),
+    ]
+
+
+def test_a_bound_token_with_its_proof_passes(client: Client, providers: IdentityProviders):
+    token = bound_token(providers.tenant, scope="read:contacts")
+
+    answer = client.get("/api/contacts", headers=dpop_fields(token, "/api/contacts"))
+
+    assert answer.status == 200
+    assert answer.body == {"sub": "auth0|123"}
+
+
+def test_a_replayed_proof_is_refused(client: Client, providers: IdentityProviders):
+    token = bound_token(providers.tenant, scope="read:contacts")
+    fields = dpop_fields(token, "/api/contacts")
+
+    assert client.get("/api/contacts", headers=fields).status == 200
+    replayed = client.get("/api/contacts", headers=fields)
+
+    assert replayed.status == 401
+    assert replayed.body["error"] == "invalid_dpop_proof"
+    assert 'DPoP realm="api", error="invalid_dpop_proof"' in (replayed.challenge or "")
+
+
+def test_a_proof_of_another_route_is_refused(client: Client, providers: IdentityProviders):
+    token = bound_token(providers.tenant, scope="read:contacts")
+
+    answer = client.get("/api/contacts", headers=dpop_fields(token, "/api/private"))
+
+    assert answer.status == 401
+    assert answer.body["error"] == "invalid_dpop_proof"
+
+
+def test_a_bound_token_sent_as_bearer_is_refused(client: Client, providers: IdentityProviders):
+    token = bound_token(providers.tenant, scope="read:contacts")
+
+    answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
+
+    assert answer.status == 401
+    assert challenge_params(answer.challenge)["error"] == "invalid_token"
+
+
+def test_an_unbound_bearer_token_still_passes(client: Client, providers: IdentityProviders):
+    token = providers.token(scope="read:contacts")
+
+    answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
+
+    assert answer.status == 200
+
+
+def test_the_route_scopes_apply_to_dpop_tokens(client: Client, providers: IdentityProviders):
+    token = bound_token(providers.tenant, scope="openid")
+
+    answer = client.get("/api/contacts", headers=dpop_fields(token, "/api/contacts"))
+
+    assert answer.status == 403
+
+
+def test_required_refuses_bearer_with_a_dpop_challenge_only(
+    make_client: ClientFactory, providers: IdentityProviders
+):
+    with make_client(providers.verifier(dpop="required")) as client:
+        token = providers.token(scope="read:contacts")
+        answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
+        bound = bound_token(providers.tenant, scope="read:contacts")
+        passed = client.get("/api/contacts", headers=dpop_fields(bound, "/api/contacts"))
+
+    assert answer.status == 401
+    assert (answer.challenge or "").startswith("DPoP ")
+    assert "Bearer" not in (answer.challenge or "")
+    assert passed.status == 200
+
+
+def test_off_takes_no_dpop(make_client: ClientFactory, providers: IdentityProviders):
+    with make_client(providers.verifier(dpop="off")) as client:
+        bound = bound_token(providers.tenant, scope="read:contacts")
+        answer = client.get("/api/contacts", headers=dpop_fields(bound, "/api/contacts"))
+
+    assert answer.status == 401
+    assert answer.challenge == 'Bearer realm="api"'

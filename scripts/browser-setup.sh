@@ -14,21 +14,9 @@ chromium=/usr/bin/chromium
 swagger_ui="swagger-ui-dist@5"
 assets="$root/tests/browser/.cache/swagger-ui-dist"
 
-apt_updated=0
-apt_install() {
-    # Install Debian packages as root; anyone else is told the command to run.
-    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-        echo "browser set-up: missing $*. Install it and run this again, e.g.:" >&2
-        echo "    sudo apt-get install $*" >&2
-        exit 1
-    fi
-    if [ "$apt_updated" -eq 0 ]; then
-        apt-get update -qq >/dev/null
-        apt_updated=1
-    fi
-    echo "== installing $* from the system's packages"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+SETUP_NAME="browser set-up"
+# shellcheck source=scripts/_apt.sh
+source "$root/scripts/_apt.sh"
 
 # 1. The browser.
 if [ ! -x "$chromium" ]; then

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from tests.adapters.apps.django_project import MIDDLEWARE as BEARER_MIDDLEWARE
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
 from tests.support import AUDIENCE, ISSUER, NOW, bearer, forbidden_transport
+from tests.test_verify_request import bound_token, dpop_proof
 
 configure()
 
@@ -744,3 +746,93 @@ def test_the_decorators_mark_the_view_and_leave_the_original_alone() -> None:
     assert all(getattr(view, "csrf_exempt", False) is True for view in views)
     assert not hasattr(inspect.unwrap(sync_scoped), "csrf_exempt")
     assert not hasattr(View.dispatch, "csrf_exempt")
+
+
+# --- DPoP (RFC 9449): the whole request, its URL as request.build_absolute_uri() -----------
+
+
+def dpop(token: str, url: str) -> dict[str, str]:
+    return {"Authorization": f"DPoP {token}", "DPoP": dpop_proof(token, url=url)}
+
+
+@pytest.mark.parametrize(
+    ("get", "sent", "route"),
+    [
+        # A WSGI server passes the path below the mount point (SCRIPT_NAME, here forced) ...
+        (get_sync, "/sync-scoped", "/sync-scoped"),
+        # ... an ASGI server the whole path, from which Django strips FORCE_SCRIPT_NAME.
+        (get_async, "/v1/async-scoped", "/async-scoped"),
+    ],
+    ids=["sync", "async"],
+)
+def test_the_mount_point_is_part_of_the_url_a_proof_names(
+    idp: IdentityProviders, get: Any, sent: str, route: str
+) -> None:
+    with serving(idp.verifier(), __name__, FORCE_SCRIPT_NAME="/v1"):
+        token = bound_token(idp.tenant, scope="read:contacts")
+        mounted = get(sent, **dpop(token, f"http://testserver/v1{route}"))
+        token = bound_token(idp.tenant, scope="read:contacts")
+        below = get(sent, **dpop(token, f"http://testserver{route}"))
+
+    assert mounted.status_code == 200
+    assert mounted.json() == {"token": "auth0|123", "error": None}
+    assert below.status_code == 401
+    assert below.json()["error"] == "invalid_dpop_proof"
+
+
+def test_behind_a_proxy_a_proof_names_the_url_django_builds(stack: Stack) -> None:
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}
+    token = bound_token(stack.idp.tenant, scope="read:contacts")
+    with override_settings(
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        USE_X_FORWARDED_HOST=True,
+        ALLOWED_HOSTS=["testserver", "api.example.com"],
+    ):
+        public = stack.get(
+            "/sync-scoped", **forwarded, **dpop(token, "https://api.example.com/sync-scoped")
+        )
+        internal = stack.get(
+            "/sync-scoped", **forwarded, **dpop(token, "http://testserver/sync-scoped")
+        )
+
+    assert public.status_code == 200
+    assert internal.status_code == 401
+
+
+def test_a_folded_dpop_field_is_refused_as_several_proofs(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = bound_token(stack.idp.tenant, scope="read:contacts")
+    url = "http://testserver/sync-scoped"
+    folded = f"{dpop_proof(token, url=url)}, {dpop_proof(token, url=url)}"
+
+    with caplog.at_level(logging.DEBUG, logger="bearerguard"):
+        response = stack.get("/sync-scoped", Authorization=f"DPoP {token}", DPoP=folded)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_dpop_proof"
+    (refused,) = [r.bearerguard_error for r in caplog.records if hasattr(r, "bearerguard_error")]
+    assert "the request has 2" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("get", "route"),
+    [(get_sync, "/sync-scoped"), (get_async, "/async-scoped")],
+    ids=["sync", "async"],
+)
+def test_without_the_middleware_the_decorators_verify_dpop_by_themselves(
+    idp: IdentityProviders, get: Any, route: str
+) -> None:
+    token = bound_token(idp.tenant, scope="read:contacts")
+    with serving(idp.verifier(), __name__, MIDDLEWARE=[]):
+        response = get(route, **dpop(token, f"http://testserver{route}"))
+    assert response.json() == {"token": "auth0|123", "error": None}
+
+
+def test_a_dpop_request_to_a_host_django_does_not_allow_is_djangos_400(stack: Stack) -> None:
+    # Django will not build a URL from a Host outside ALLOWED_HOSTS: nor will bearerguard.
+    token = bound_token(stack.idp.tenant, scope="read:contacts")
+    headers = dpop(token, "http://evil.example/public")
+    response = stack.get("/public", Host="evil.example", **headers)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")

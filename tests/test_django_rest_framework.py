@@ -24,6 +24,7 @@ from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
 from tests.adapters.table import challenge
 from tests.support import bearer, forbidden_transport
+from tests.test_verify_request import bound_token, dpop_proof
 
 configure()  # DRF reads Django's settings when its view classes are defined, just below.
 
@@ -212,6 +213,25 @@ def test_without_the_middleware_the_authentication_verifies_by_itself(
     assert granted.json()["user"] == "TokenUser"
     assert refused.status_code == 401
     assert refused["WWW-Authenticate"] == challenge("invalid_token", "Invalid token")
+
+
+@pytest.mark.parametrize("middleware", [[BEARER_MIDDLEWARE], []], ids=["middleware", "alone"])
+def test_a_dpop_proof_names_the_url_with_its_mount_point(
+    idp: IdentityProviders, middleware: list[str]
+) -> None:
+    def dpop(url: str) -> dict[str, str]:
+        token = bound_token(idp.tenant, scope="read:contacts")
+        return {"Authorization": f"DPoP {token}", "DPoP": dpop_proof(token, url=url)}
+
+    with serving(idp.verifier(), __name__, MIDDLEWARE=middleware, FORCE_SCRIPT_NAME="/v1"):
+        mounted = APIClient().get("/contacts", headers=dpop("http://testserver/v1/contacts"))
+        below = APIClient().get("/contacts", headers=dpop("http://testserver/contacts"))
+
+    assert mounted.status_code == 200
+    assert mounted.json()["auth"] == "AccessToken"
+    assert below.status_code == 401
+    assert below.json()["error"] == "invalid_dpop_proof"
+    assert 'DPoP realm="api", error="invalid_dpop_proof"' in below["WWW-Authenticate"]
 
 
 # --- HasScopes ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask, copy_current_request_context
 from flask.testing import FlaskClient
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import Client
 
 from bearerguard import (
     BearerError,
@@ -30,6 +34,7 @@ from bearerguard import (
 from bearerguard.flask import BearerGuard, current_token, error_response, protect, requires
 
 from .support import AUDIENCE, ISSUER, NOW, Provider, bearer, claims, sign_token
+from .test_verify_request import bound_token, dpop_proof
 
 MakeVerifier = Callable[..., Verifier]
 SECRET = "a-shared-secret-of-at-least-32-bytes!"
@@ -480,3 +485,154 @@ def test_a_handler_for_one_error_class_can_reuse_the_default_answer(
         "error_description": "The access token expired",
     }
     assert logged == ["The exp claim has passed."]
+
+
+# --- DPoP (RFC 9449): the whole request, its URL as request.url -------------------------------
+
+
+def dpop(token: str, url: str) -> dict[str, str]:
+    return {"Authorization": f"DPoP {token}", "DPoP": dpop_proof(token, url=url)}
+
+
+def contacts_app(verifier: Verifier) -> Flask:
+    app = Flask(__name__)
+    BearerGuard(app, verifier=verifier)
+    app.add_url_rule("/api/contacts", "contacts", requires("read:contacts")(whoami))
+    return app
+
+
+def test_a_mount_point_is_part_of_the_url_a_proof_names(verifier: Verifier, provider: Provider):
+    root = Flask("root")
+    client = Client(DispatcherMiddleware(root, {"/v1": contacts_app(verifier)}))
+    token = bound_token(provider, scope="read:contacts")
+
+    mounted = client.get(
+        "/v1/api/contacts", headers=dpop(token, "http://localhost/v1/api/contacts")
+    )
+    below = client.get("/v1/api/contacts", headers=dpop(token, "http://localhost/api/contacts"))
+
+    assert mounted.status_code == 200
+    assert mounted.json == {"sub": "auth0|123"}
+    assert below.status_code == 401
+    assert below.json is not None
+    assert below.json["error"] == "invalid_dpop_proof"
+
+
+def test_behind_proxy_fix_a_proof_names_the_url_the_client_used(
+    verifier: Verifier, provider: Provider
+):
+    app = contacts_app(verifier)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+    forwarded = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "api.example.com",
+        "X-Forwarded-Prefix": "/people",
+    }
+    token = bound_token(provider, scope="read:contacts")
+    public = "https://api.example.com/people/api/contacts"
+
+    answer = app.test_client().get("/api/contacts", headers={**forwarded, **dpop(token, public)})
+    internal = app.test_client().get(
+        "/api/contacts", headers={**forwarded, **dpop(token, "http://localhost/api/contacts")}
+    )
+
+    assert answer.status_code == 200
+    assert internal.status_code == 401
+
+
+def test_a_proof_names_a_path_beyond_ascii_percent_encoded(verifier: Verifier, provider: Provider):
+    app = Flask(__name__)
+    BearerGuard(app, verifier=verifier)
+    app.add_url_rule("/café/crème", "cafe", requires()(whoami))
+    token = bound_token(provider)
+
+    # request.url is an IRI ("/café/..."); the proof names the URI the client sent.
+    answer = app.test_client().get(
+        "/caf%C3%A9/cr%C3%A8me", headers=dpop(token, "http://localhost/caf%C3%A9/cr%C3%A8me")
+    )
+
+    assert answer.status_code == 200
+
+
+def test_a_folded_dpop_field_is_refused_as_several_proofs(
+    verifier: Verifier, provider: Provider, caplog: pytest.LogCaptureFixture
+):
+    token = bound_token(provider, scope="read:contacts")
+    url = "http://localhost/api/contacts"
+    folded = f"{dpop_proof(token, url=url)}, {dpop_proof(token, url=url)}"
+    client = contacts_app(verifier).test_client()
+
+    with caplog.at_level(logging.DEBUG, logger="bearerguard"):
+        answer = client.get(
+            "/api/contacts", headers={"Authorization": f"DPoP {token}", "DPoP": folded}
+        )
+
+    assert answer.status_code == 401
+    assert answer.json is not None
+    assert answer.json["error"] == "invalid_dpop_proof"
+    (refused,) = [record.bearerguard_error for record in caplog.records]
+    assert "the request has 2" in refused.reason
+
+
+def test_a_dpop_request_is_verified_once_however_many_guards_apply(
+    verifier: Verifier, provider: Provider
+):
+    # Verified twice, its proof would be a replay of itself.
+    admin = Blueprint("admin", __name__)
+    protect(admin, "read:contacts")
+    admin.add_url_rule("/edit", "edit", requires("openid")(requires("read:contacts")(whoami)))
+    app = Flask(__name__)
+    BearerGuard(app, verifier=verifier)
+    app.register_blueprint(admin)
+    token = bound_token(provider, scope="openid read:contacts")
+
+    answer = app.test_client().get("/edit", headers=dpop(token, "http://localhost/edit"))
+
+    assert answer.status_code == 200
+    assert answer.json == {"sub": "auth0|123"}
+
+
+def test_only_dpop_requests_are_handed_over_whole(
+    verifier: Verifier, provider: Provider, monkeypatch: pytest.MonkeyPatch
+):
+    seen: list[str] = []
+    whole, shortcut = verifier.authenticate_request, verifier.authenticate
+    monkeypatch.setattr(
+        verifier, "authenticate_request", lambda request: seen.append(request.url) or whole(request)
+    )
+    monkeypatch.setattr(
+        verifier, "authenticate", lambda *a, **k: seen.append("shortcut") or shortcut(*a, **k)
+    )
+    client = contacts_app(verifier).test_client()
+    url = "http://localhost/api/contacts?page=2"
+
+    assert client.get("/api/contacts?page=2", headers=bearer(provider.token())).status_code == 200
+    bound = bound_token(provider, scope="read:contacts")
+    assert client.get("/api/contacts?page=2", headers=dpop(bound, url)).status_code == 200
+    assert seen == ["shortcut", url]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Host": "exa mple.com"},
+        {"Host": "user@api.example.com"},
+        {"Host": "[::1"},
+        {"DPoP": "\u00ff\u00fe"},
+        {"DPoP": ""},
+        {"DPoP": "a.b.c, "},
+        {"Authorization": "DPoP a.b.c, DPoP d.e.f"},
+        {"Authorization": "DPoP \u00ff"},
+    ],
+)
+def test_hostile_dpop_requests_never_cause_a_500(
+    verifier: Verifier, provider: Provider, fields: dict[str, str]
+):
+    app = contacts_app(verifier)
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    token = bound_token(provider, scope="read:contacts")
+
+    for path in ("/api/contacts", "/api/contacts?access_token=x", "/api/%ff"):
+        headers = {**dpop(token, "http://localhost/api/contacts"), **fields}
+        answer = app.test_client().get(path, headers=headers)
+        assert answer.status_code in (400, 401, 404)

@@ -7,6 +7,7 @@ table covers the token catalogue through werkzeug's test client.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,10 @@ import httpx
 import pytest
 
 from bearerguard import AccessToken, InsufficientScopeError, MissingTokenError, Verifier
+from bearerguard._request import wsgi_request
 from bearerguard.wsgi import ACCESS_TOKEN_KEY, BearerMiddleware, Rule, access_token
 from tests.support import NOW, Provider, bearer
+from tests.test_verify_request import bound_token, dpop_proof
 
 MakeVerifier = Callable[..., Verifier]
 
@@ -310,3 +313,160 @@ def test_the_apps_response_passes_through_untouched(make_verifier, provider):
     assert (reply.status, reply.body) == ("201 Created", b"ab")
     assert body.closed  # the server's close() reaches the app's iterable
     assert protected(raw_environ("/x", provider.token()), ignore_start) is body
+
+
+# DPoP (RFC 9449): a request that uses it is verified whole, its URL rebuilt as PEP 3333 says
+
+HERE = "http://127.0.0.1"  # the host and scheme of wsgiref's testing defaults
+
+
+def dpop(token: str, url: str, **proof: Any) -> dict[str, str]:
+    return {"Authorization": f"DPoP {token}", "DPoP": dpop_proof(token, url=url, **proof)}
+
+
+def test_the_mount_point_is_part_of_the_url_a_proof_names(protect, provider, inner: Inner):
+    app = protect(Rule("/api/contacts", "read:contacts"))
+    token = bound_token(provider, scope="read:contacts")
+
+    mounted = call(
+        app, "/api/contacts", headers=dpop(token, f"{HERE}/v1/api/contacts"), SCRIPT_NAME="/v1"
+    )
+    below = call(
+        app, "/api/contacts", headers=dpop(token, f"{HERE}/api/contacts"), SCRIPT_NAME="/v1"
+    )
+
+    assert mounted.code == 200
+    assert inner.token is not None
+    assert inner.token.confirmation is not None
+    assert below.code == 401
+    assert 'error="invalid_dpop_proof"' in below.headers["WWW-Authenticate"]
+
+
+def test_a_folded_dpop_field_is_refused_as_several_proofs(
+    protect, provider, caplog: pytest.LogCaptureFixture
+):
+    # A server folds two DPoP fields into one "a, b" value; the verifier must see two proofs.
+    token = bound_token(provider)
+    url = f"{HERE}/api/contacts"
+    folded = f"{dpop_proof(token, url=url)}, {dpop_proof(token, url=url)}"
+
+    with caplog.at_level(logging.DEBUG, logger="bearerguard"):
+        reply = call(
+            protect(), "/api/contacts", headers={"Authorization": f"DPoP {token}", "DPoP": folded}
+        )
+
+    assert reply.code == 401
+    assert 'error="invalid_dpop_proof"' in reply.headers["WWW-Authenticate"]
+    (refused,) = [record.bearerguard_error for record in caplog.records]
+    assert "exactly one DPoP header field" in refused.reason
+    assert "the request has 2" in refused.reason
+
+
+def test_only_dpop_requests_are_handed_over_whole(
+    make_verifier: MakeVerifier, provider: Provider, inner: Inner, monkeypatch: pytest.MonkeyPatch
+):
+    seen: list[str] = []
+    whole = Verifier.authenticate_request
+    shortcut = Verifier.authenticate
+
+    def authenticate_request(self: Verifier, request: Any) -> AccessToken | None:
+        seen.append(f"request {request.method} {request.url}")
+        return whole(self, request)
+
+    def authenticate(self: Verifier, header: Any, *, query: str | None = None) -> Any:
+        seen.append("shortcut")
+        return shortcut(self, header, query=query)
+
+    monkeypatch.setattr(Verifier, "authenticate_request", authenticate_request)
+    monkeypatch.setattr(Verifier, "authenticate", authenticate)
+    app = BearerMiddleware(inner, verifier=make_verifier())
+    bound = bound_token(provider)
+    url = f"{HERE}/x"
+
+    assert call(app, "/x", headers=bearer(provider.token())).code == 200
+    assert call(app, "/x", headers=dpop(bound, url)).code == 200
+    assert call(app, "/x", headers={"DPoP": dpop_proof(None, url=url)}).code == 401
+    assert seen == ["shortcut", f"request GET {url}", f"request GET {url}"]
+
+
+def test_with_dpop_required_every_request_is_handed_over_whole(
+    make_verifier: MakeVerifier, provider: Provider, inner: Inner
+):
+    app = BearerMiddleware(inner, verifier=make_verifier(dpop="required"))
+    bound = bound_token(provider)
+
+    assert call(app, "/x", headers=dpop(bound, f"{HERE}/x")).code == 200
+    refused = call(app, "/x", headers=bearer(provider.token()))
+    assert refused.code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("DPoP ")
+
+
+def environ(**keys: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/"}
+    found.update({"wsgi.url_scheme": "http", "SERVER_NAME": "api.example.com"})
+    found["SERVER_PORT"] = "80"
+    found.update(keys)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("keys", "url"),
+    [
+        ({"HTTP_HOST": "api.example.com:8080"}, "http://api.example.com:8080/"),
+        ({}, "http://api.example.com/"),  # no Host field: the server's name and port
+        ({"SERVER_PORT": "8000"}, "http://api.example.com:8000/"),
+        ({"wsgi.url_scheme": "https", "SERVER_PORT": "443"}, "https://api.example.com/"),
+        ({"wsgi.url_scheme": "https", "SERVER_PORT": "80"}, "https://api.example.com:80/"),
+        ({"SERVER_NAME": "::1", "SERVER_PORT": "8080"}, "http://[::1]:8080/"),
+        ({"SCRIPT_NAME": "/v1", "PATH_INFO": "/api/a b"}, "http://api.example.com/v1/api/a%20b"),
+        ({"SCRIPT_NAME": "/v1", "PATH_INFO": ""}, "http://api.example.com/v1"),
+        ({"PATH_INFO": ""}, "http://api.example.com/"),
+        # PEP 3333: the path's bytes as latin-1; they go back as they came
+        ({"PATH_INFO": "/café".encode().decode("latin-1")}, "http://api.example.com/caf%C3%A9"),
+        ({"PATH_INFO": "/caf\xe9"}, "http://api.example.com/caf%E9"),  # the byte 0xE9
+        ({"PATH_INFO": "/€"}, "http://api.example.com/%E2%82%AC"),  # decoded already
+        ({"PATH_INFO": "/a%41"}, "http://api.example.com/a%2541"),  # a "%" sent as %25
+        ({"PATH_INFO": "/a?b#c"}, "http://api.example.com/a%3Fb%23c"),
+        ({"PATH_INFO": "/a:b;c=d@e,f(g)~"}, "http://api.example.com/a:b;c=d@e,f(g)~"),
+        ({"QUERY_STRING": "x=1&y=%20"}, "http://api.example.com/?x=1&y=%20"),
+        ({"QUERY_STRING": "x=1#y"}, "http://api.example.com/?x=1%23y"),
+    ],
+)
+def test_wsgi_request_rebuilds_the_url_as_pep_3333_says(keys: dict[str, Any], url: str):
+    assert wsgi_request(environ(**keys)).url == url
+
+
+def test_wsgi_request_reads_the_method_and_the_header_fields():
+    request = wsgi_request(
+        environ(
+            REQUEST_METHOD="POST",
+            HTTP_AUTHORIZATION="DPoP abc",
+            HTTP_X_REQUEST_ID="7",
+            CONTENT_TYPE="application/json",
+            CONTENT_LENGTH="2",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_NOT_TEXT=b"bytes",
+        )
+    )
+
+    assert request.method == "POST"
+    assert request.headers == (
+        ("authorization", "DPoP abc"),
+        ("x-request-id", "7"),
+        ("content-type", "application/json"),
+        ("content-length", "2"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "proofs"),
+    [
+        ("a.b.c", ("a.b.c",)),
+        ("a.b.c, d.e.f", ("a.b.c", "d.e.f")),  # folded by a WSGI server
+        ("a.b.c,d.e.f", ("a.b.c", "d.e.f")),  # folded by Django's ASGI handler
+        ("a.b.c,", ("a.b.c", "")),
+        ("", ("",)),
+    ],
+)
+def test_a_folded_dpop_field_is_split_into_the_fields_it_was(value: str, proofs: tuple[str, ...]):
+    assert wsgi_request(environ(HTTP_DPOP=value)).header_values("dpop") == proofs

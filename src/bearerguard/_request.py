@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["HttpRequest", "asgi_request", "wants_request"]
+__all__ = ["HttpRequest", "asgi_request", "wants_request", "wsgi_headers", "wsgi_request"]
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -124,3 +124,58 @@ def asgi_request(scope: Mapping[str, Any]) -> HttpRequest:
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # Characters a path keeps as they are when it is put back in a URL (RFC 3986 pchar and "/").
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def wsgi_request(environ: Mapping[str, Any]) -> HttpRequest:
+    """The request of a WSGI ``environ``, its URL rebuilt as PEP 3333 says: the scheme, the
+    ``Host`` field (else the server's name and port), ``SCRIPT_NAME`` and ``PATH_INFO``
+    quoted again, the query. Its header fields are :func:`wsgi_headers`."""
+    scheme = environ.get("wsgi.url_scheme") or "http"
+    host = environ.get("HTTP_HOST")
+    if not host:
+        name, port = environ.get("SERVER_NAME") or "localhost", environ.get("SERVER_PORT")
+        name = f"[{name}]" if ":" in name and not name.startswith("[") else name
+        host = name if not port or port == str(_DEFAULT_PORTS.get(scheme)) else f"{name}:{port}"
+    path = _wsgi_quote(environ.get("SCRIPT_NAME", "")) + _wsgi_quote(environ.get("PATH_INFO", ""))
+    # A "#" a client let into its query would end the URL's query here: keep it in.
+    query = environ.get("QUERY_STRING", "").replace("#", "%23")
+    url = f"{scheme}://{host}{path or '/'}" + (f"?{query}" if query else "")
+    return HttpRequest(environ.get("REQUEST_METHOD") or "GET", url, wsgi_headers(environ))
+
+
+def wsgi_headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The header fields of a WSGI ``environ`` (or of Django's ``request.META``): the
+    ``HTTP_*`` keys, ``CONTENT_TYPE`` and ``CONTENT_LENGTH``.
+
+    A server folds a repeated field into one comma-joined value. A DPoP proof (a compact
+    JWS) never holds a comma, so a ``DPoP`` value with one is split back into the fields
+    it was made of, and a request that sent several proofs is seen to (RFC 9449 §4.3).
+    """
+    fields: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if not isinstance(value, str):
+            continue  # not a field a server received
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        if name == "dpop" and "," in value:
+            fields.extend((name, part.strip(" \t")) for part in value.split(","))
+        else:
+            fields.append((name, value))
+    return fields
+
+
+def _wsgi_quote(path: str) -> str:
+    """A ``SCRIPT_NAME`` or ``PATH_INFO`` put back in a URL: its bytes (latin-1, PEP 3333)
+    percent-encoded, a literal "%" included, RFC 3986 path characters kept."""
+    try:
+        return quote(path, safe=_WSGI_PATH_SAFE, encoding="latin-1")
+    except UnicodeEncodeError:  # a server that decoded it as UTF-8 already
+        return quote(path, safe=_WSGI_PATH_SAFE)
+
+
+# A WSGI path is decoded: a "%" in it was sent as "%25" and is encoded again.
+_WSGI_PATH_SAFE = _PATH_SAFE.replace("%", "")

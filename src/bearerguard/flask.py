@@ -16,7 +16,9 @@ Example::
         return {"owner": current_token.subject}
 
 ``requires`` and ``protect`` use the verifier of ``current_app``, so blueprints
-and app factories never need the extension object.
+and app factories never need the extension object. A request that uses DPoP
+(RFC 9449) is verified with its proof against ``request.url``, which honours
+werkzeug's ``ProxyFix`` behind a proxy.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from typing import Any, ParamSpec, TypeVar, cast
 try:
     from flask import Blueprint, Flask, Request, Response, current_app, request
     from werkzeug.local import LocalProxy
+    from werkzeug.urls import iri_to_uri
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError("bearerguard.flask needs Flask: pip install 'bearerguard[flask]'") from exc
 
 from ._config import settings_from_mapping
 from ._errors import BearerError, ConfigurationError, MissingTokenError
+from ._request import HttpRequest, wants_request, wsgi_headers
 from ._settings import check_names, named_errors
 from ._token import AccessToken, RequiredScopes
 from ._verifier import Verifier, verifier_argument
@@ -200,11 +204,18 @@ def _authenticate(req: Request) -> AccessToken | None:
     # Straight from the WSGI environ, as the WSGI middleware reads them: the values
     # request.headers and request.query_string are built from, without building them.
     environ = req.environ
-    token = _verifier().authenticate(
-        environ.get("HTTP_AUTHORIZATION"),
-        # Passed so that a token in ?access_token= is refused (RFC 6750 §2.3), never used.
-        query=environ.get("QUERY_STRING", ""),
-    )
+    verifier = _verifier()
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if wants_request(verifier.config.dpop, authorization, "HTTP_DPOP" in environ):
+        # DPoP: the whole request, its URL as werkzeug builds it (an IRI, made a URI again).
+        whole = HttpRequest(req.method, iri_to_uri(req.url), wsgi_headers(environ))
+        token = verifier.authenticate_request(whole)
+    else:
+        token = verifier.authenticate(
+            authorization,
+            # Passed so that a token in ?access_token= is refused (RFC 6750 §2.3), never used.
+            query=environ.get("QUERY_STRING", ""),
+        )
     setattr(req, _TOKEN, token)
     return token
 

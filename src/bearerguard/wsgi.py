@@ -32,6 +32,12 @@ application's mount point (``SCRIPT_NAME``). CORS preflights (``OPTIONS`` with
 ``Access-Control-Request-Method``) pass unchecked, since browsers never send
 credentials on them. Behind Apache mod_wsgi, set ``WSGIPassAuthorization On``:
 it withholds the ``Authorization`` header from applications by default.
+
+A request that uses DPoP (RFC 9449) is verified whole, with its proof: its URL is
+rebuilt from the environ as PEP 3333 says (``wsgi.url_scheme``, the ``Host`` field,
+``SCRIPT_NAME`` and ``PATH_INFO``), so a proxy in front must pass those on (or
+rewrite them, as werkzeug's ``ProxyFix`` does), else set the verifier's
+``public_url``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import BearerError
 from ._middleware import ACCESS_TOKEN_KEY, Guarded, refusal, token_in
+from ._request import wants_request, wsgi_request
 from ._rules import Rule
 from ._token import AccessToken
 
@@ -89,7 +96,10 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
             authorization = environ.get("HTTP_AUTHORIZATION")
             query = environ.get("QUERY_STRING", "")
             try:
-                sent = self.verifier.authenticate(authorization, query=query)
+                if wants_request(self._dpop, authorization, "HTTP_DPOP" in environ):
+                    sent = self.verifier.authenticate_request(wsgi_request(environ))  # DPoP
+                else:
+                    sent = self.verifier.authenticate(authorization, query=query)
                 token = self._guard.admit(rule, sent)
             except BearerError as exc:
                 status, headers, body = refusal(exc)

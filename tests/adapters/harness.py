@@ -2,7 +2,8 @@
 
 Each adapter has a module ``tests/adapters/apps/<name>.py`` with a context
 manager ``client(verifier)`` that builds a small app with the framework's real
-test client and yields a :class:`Client`. The app serves these routes, all GET:
+test client and yields a :class:`Client`, whose ``base_url`` is where that test
+client sends requests. The app serves these routes, all GET:
 
 =======================  ==========================================  ========================
 path                     needs                                       200 body
@@ -65,6 +66,10 @@ class Answer:
 
 
 class Client(Protocol):
+    #: the scheme and host the framework's test client sends requests to (a DPoP proof's
+    #: ``htu`` names ``base_url + path``)
+    base_url: str
+
     def get(self, path: str, *, headers: Sequence[tuple[str, str]] = (), query: str = "") -> Answer:
         """GET ``path`` with these header fields (a name may repeat) and raw query string."""
         ...

@@ -1,8 +1,10 @@
-"""DPoP (RFC 9449) through the adapters that take it, each with its framework's test client.
+"""DPoP (RFC 9449) through every adapter, each with its framework's test client.
 
-The ASGI family (the pure middleware, Starlette, FastAPI) hands DPoP requests to
-``Verifier.aauthenticate_request``; the WSGI adapters follow, and join
-:data:`ADAPTERS` when they do. Every adapter must answer alike.
+The ASGI family (the pure middleware, Starlette, FastAPI) and Django's async path
+hand DPoP requests to ``Verifier.aauthenticate_request``; the WSGI middleware,
+Flask, Django's sync path and DRF to ``authenticate_request``. Every adapter must
+answer alike. A proof names the URL its test client sends requests to
+(``Client.base_url``); the WSGI test clients fold repeated fields as servers do.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from tests.test_verify_request import bound_token, dpop_proof
 
 from .harness import Client, IdentityProviders
 
-ADAPTERS = ("asgi", "starlette", "fastapi")
-BASE = "http://testserver"  # the URL Starlette's test client sends requests to
+ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "django_async", "drf")
 
 ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
 
@@ -44,17 +45,18 @@ def client(make_client: ClientFactory, providers: IdentityProviders) -> Iterator
         yield opened
 
 
-def dpop_fields(token: str, path: str, **proof: Any) -> list[tuple[str, str]]:
+def dpop_fields(client: Client, token: str, path: str, **proof: Any) -> list[tuple[str, str]]:
+    """The fields of a DPoP request to ``path`` through ``client``, its proof naming its URL."""
     return [
         ("Authorization", f"DPoP {token}"),
-        ("DPoP", dpop_proof(token, url=BASE + path, **proof)),
+        ("DPoP", dpop_proof(token, url=client.base_url + path, **proof)),
     ]
 
 
 def test_a_bound_token_with_its_proof_passes(client: Client, providers: IdentityProviders):
     token = bound_token(providers.tenant, scope="read:contacts")
 
-    answer = client.get("/api/contacts", headers=dpop_fields(token, "/api/contacts"))
+    answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/contacts"))
 
     assert answer.status == 200
     assert answer.body == {"sub": "auth0|123"}
@@ -62,7 +64,7 @@ def test_a_bound_token_with_its_proof_passes(client: Client, providers: Identity
 
 def test_a_replayed_proof_is_refused(client: Client, providers: IdentityProviders):
     token = bound_token(providers.tenant, scope="read:contacts")
-    fields = dpop_fields(token, "/api/contacts")
+    fields = dpop_fields(client, token, "/api/contacts")
 
     assert client.get("/api/contacts", headers=fields).status == 200
     replayed = client.get("/api/contacts", headers=fields)
@@ -75,7 +77,7 @@ def test_a_replayed_proof_is_refused(client: Client, providers: IdentityProvider
 def test_a_proof_of_another_route_is_refused(client: Client, providers: IdentityProviders):
     token = bound_token(providers.tenant, scope="read:contacts")
 
-    answer = client.get("/api/contacts", headers=dpop_fields(token, "/api/private"))
+    answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/private"))
 
     assert answer.status == 401
     assert answer.body["error"] == "invalid_dpop_proof"
@@ -101,7 +103,7 @@ def test_an_unbound_bearer_token_still_passes(client: Client, providers: Identit
 def test_the_route_scopes_apply_to_dpop_tokens(client: Client, providers: IdentityProviders):
     token = bound_token(providers.tenant, scope="openid")
 
-    answer = client.get("/api/contacts", headers=dpop_fields(token, "/api/contacts"))
+    answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/contacts"))
 
     assert answer.status == 403
 
@@ -113,7 +115,7 @@ def test_required_refuses_bearer_with_a_dpop_challenge_only(
         token = providers.token(scope="read:contacts")
         answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
         bound = bound_token(providers.tenant, scope="read:contacts")
-        passed = client.get("/api/contacts", headers=dpop_fields(bound, "/api/contacts"))
+        passed = client.get("/api/contacts", headers=dpop_fields(client, bound, "/api/contacts"))
 
     assert answer.status == 401
     assert (answer.challenge or "").startswith("DPoP ")
@@ -124,7 +126,7 @@ def test_required_refuses_bearer_with_a_dpop_challenge_only(
 def test_off_takes_no_dpop(make_client: ClientFactory, providers: IdentityProviders):
     with make_client(providers.verifier(dpop="off")) as client:
         bound = bound_token(providers.tenant, scope="read:contacts")
-        answer = client.get("/api/contacts", headers=dpop_fields(bound, "/api/contacts"))
+        answer = client.get("/api/contacts", headers=dpop_fields(client, bound, "/api/contacts"))
 
     assert answer.status == 401
     assert answer.challenge == 'Bearer realm="api"'

@@ -7,6 +7,11 @@ themselves when the middleware is not installed. Views see two attributes:
 ``None``) and ``request.bearer_error`` (the :class:`~bearerguard.BearerError`
 that refuses the credentials sent, or ``None``). The token is never truthy
 unless it is valid, so ``if request.access_token:`` is always a safe test.
+
+A request that uses DPoP (RFC 9449) is verified whole, with its proof, against
+``request.build_absolute_uri()``: Django's own URL for it, which honours
+``FORCE_SCRIPT_NAME``, ``USE_X_FORWARDED_HOST``, ``USE_X_FORWARDED_PORT`` and
+``SECURE_PROXY_SSL_HEADER`` (and checks the host against ``ALLOWED_HOSTS``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from django.http import HttpResponse  # type: ignore[import-untyped]
 
 from bearerguard._errors import BearerError, InsufficientScopeError, MissingTokenError
+from bearerguard._request import HttpRequest, wants_request, wsgi_headers
 from bearerguard._token import AccessToken, RequiredScopes
 
 from .apps import get_verifier
@@ -55,7 +61,10 @@ def authenticate(request: Any) -> Outcome:
     verifier = get_verifier()
     header, query = _credentials(request)
     try:
-        token = verifier.authenticate(header, query=query)
+        if wants_request(verifier.config.dpop, header, "HTTP_DPOP" in request.META):
+            token = verifier.authenticate_request(_whole(request))
+        else:
+            token = verifier.authenticate(header, query=query)
     except BearerError as exc:
         return _record(request, Outcome(None, exc, verifier.config.realm))
     return _record(request, Outcome(token, None, verifier.config.realm))
@@ -66,7 +75,10 @@ async def aauthenticate(request: Any) -> Outcome:
     verifier = get_verifier()
     header, query = _credentials(request)
     try:
-        token = await verifier.aauthenticate(header, query=query)
+        if wants_request(verifier.config.dpop, header, "HTTP_DPOP" in request.META):
+            token = await verifier.aauthenticate_request(_whole(request))
+        else:
+            token = await verifier.aauthenticate(header, query=query)
     except BearerError as exc:
         return _record(request, Outcome(None, exc, verifier.config.realm))
     return _record(request, Outcome(token, None, verifier.config.realm))
@@ -102,6 +114,11 @@ def _credentials(request: Any) -> tuple[str | None, str]:
     meta = request.META
     # The raw query string lets the verifier refuse a token sent as ?access_token= (RFC 6750 §2.3).
     return meta.get("HTTP_AUTHORIZATION"), meta.get("QUERY_STRING", "")
+
+
+def _whole(request: Any) -> HttpRequest:
+    """The request as DPoP binds a token to it: method, Django's absolute URL, the fields."""
+    return HttpRequest(request.method, request.build_absolute_uri(), wsgi_headers(request.META))
 
 
 def _record(request: Any, found: Outcome) -> Outcome:

@@ -1,7 +1,9 @@
 """``BearerTokenMiddleware``: authenticate every request once, refuse none.
 
 Sync and async capable: under ASGI it verifies with ``aauthenticate`` and never
-blocks the event loop; under WSGI it verifies in the worker thread.
+blocks the event loop; under WSGI it verifies in the worker thread. A request that
+uses DPoP is verified whole against ``request.build_absolute_uri()``, so one whose
+host is not in ``ALLOWED_HOSTS`` gets Django's own 400 (``DisallowedHost``).
 
 It may go anywhere in ``MIDDLEWARE``, before or after ``CsrfViewMiddleware``:
 every middleware runs its request half before any ``process_view``, so the

@@ -76,6 +76,8 @@ urlpatterns = [
 
 
 class DjangoClient:
+    base_url = "http://testserver"  # Django's test Client
+
     def __init__(self, client: Client) -> None:
         self._client = client
 

@@ -75,6 +75,8 @@ urlpatterns = [
 
 
 class DjangoAsyncClient:
+    base_url = "http://testserver"  # Django's AsyncClient
+
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 

@@ -19,6 +19,8 @@ from .django_project import answer, configure, request_headers, serving
 
 
 class DRFClient:
+    base_url = "http://testserver"  # DRF's APIClient, a Django test Client
+
     def __init__(self, client: Any) -> None:
         self._client = client
 

@@ -35,6 +35,8 @@ def create_app(verifier: Verifier) -> Flask:
 
 
 class FlaskClient:
+    base_url = "http://localhost"  # Flask's test client (no SERVER_NAME set)
+
     def __init__(self, app: Flask) -> None:
         self._client = app.test_client()
 

@@ -79,6 +79,8 @@ def build_app(verifier: Verifier, routes: Sequence[Any] = ()) -> Starlette:
 
 
 class StarletteClient:
+    base_url = "http://testserver"  # Starlette's (and FastAPI's) TestClient
+
     def __init__(self, test_client: TestClient) -> None:
         self.test_client = test_client
 

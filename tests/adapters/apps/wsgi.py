@@ -29,6 +29,8 @@ def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 
 class WSGIClient:
+    base_url = "http://localhost"  # werkzeug's test Client
+
     def __init__(self, test_client: Client) -> None:
         self.test_client = test_client
 

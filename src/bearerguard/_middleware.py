@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._errors import BearerError, MissingTokenError
+from ._errors import BearerError
 from ._rules import Rule, RuleTable
 from ._token import AccessToken
 from ._verifier import verifier_argument
@@ -29,13 +29,13 @@ ACCESS_TOKEN_KEY = "bearerguard.access_token"
 class Guard:
     """A rule table plus the verifier's realm: the decisions both middlewares make."""
 
-    __slots__ = ("_realm", "_table")
+    __slots__ = ("_missing", "_table")
 
     def __init__(
         self, verifier: Verifier, rules: Iterable[Rule], *, public_by_default: bool
     ) -> None:
         self._table = RuleTable(rules, public_by_default=public_by_default)
-        self._realm = verifier.config.realm
+        self._missing = verifier.missing_token  # the challenges of each accepted scheme
 
     def rule_for(self, method: str, path: str, *, preflight: bool) -> Rule | None:
         """The rule the request must satisfy, or ``None`` when it passes unchecked.
@@ -58,7 +58,7 @@ class Guard:
         if token is None:
             if rule.optional:
                 return None
-            raise MissingTokenError(realm=self._realm)
+            raise self._missing()
         rule.authorize(token)
         return token
 

@@ -391,6 +391,23 @@ class Verifier:
             raise self._binding.offer(MissingTokenError())
         return token
 
+    def missing_token(self) -> MissingTokenError:
+        """What adapters raise when a route needs a token and the request carries none.
+
+        ``Bearer realm="api"``; with ``dpop="required"``, where Bearer is not accepted,
+        the DPoP challenge instead: ``DPoP realm="api", algs="..."``. (With DPoP
+        allowed, :meth:`verify_request` offers both challenges; the adapters still
+        answer the Bearer one alone.)
+
+        Example::
+
+            raise verifier.missing_token()
+        """
+        error = MissingTokenError(realm=self._config.realm)
+        if self._config.dpop == "required":
+            self._binding.offer(error)
+        return error
+
     def authenticate_request(self, request: HttpRequest) -> AccessToken | None:
         """Like :meth:`verify_request`, but ``None`` when there are no credentials."""
         now, monotonic = self._clock(), self._monotonic()

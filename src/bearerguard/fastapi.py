@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar, Final, cast
 
-from ._errors import BearerError, ConfigurationError, MissingTokenError
+from ._errors import BearerError, ConfigurationError
 from ._login import Login, login_from_settings
 from ._openapi import (
     ERROR_SCHEMA,
@@ -148,7 +148,7 @@ class _Bearer(SecurityBase):
         except BearerError as exc:
             raise BearerHTTPException(exc) from exc
         if token is None and not self._optional:
-            raise BearerHTTPException(MissingTokenError(realm=self.verifier.config.realm))
+            raise BearerHTTPException(self.verifier.missing_token())
         return token
 
 

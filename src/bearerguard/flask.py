@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError("bearerguard.flask needs Flask: pip install 'bearerguard[flask]'") from exc
 
 from ._config import settings_from_mapping
-from ._errors import BearerError, ConfigurationError, MissingTokenError
+from ._errors import BearerError, ConfigurationError
 from ._request import HttpRequest, wants_request, wsgi_headers
 from ._settings import check_names, named_errors
 from ._token import AccessToken, RequiredScopes
@@ -189,7 +189,7 @@ def _check(scopes: tuple[str, ...], *, any_of: bool, optional: bool) -> Callable
         token = _authenticate(_current_request())
         if token is None:
             if not optional:
-                raise MissingTokenError(realm=_verifier().config.realm)
+                raise _verifier().missing_token()
         else:
             required.enforce(token)
 

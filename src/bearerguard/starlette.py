@@ -54,7 +54,9 @@ __all__ = [
 _P = ParamSpec("_P")
 # The backend leaves the verifier's realm here so that requires() can announce it
 # in a challenge even when the request carries no token to read it from.
-_REALM_KEY = "bearerguard.realm"
+# What the backend leaves in the scope for requires(): the verifier's refusal of a request
+# without credentials (its realm, and the DPoP challenge when DPoP is required).
+_MISSING_KEY = "bearerguard.missing_token"
 # The ASGI extension that lets a refused handshake carry the 401/403 answer itself.
 _DENIAL_RESPONSE = "websocket.http.response"
 
@@ -102,7 +104,7 @@ class BearerAuthBackend(AuthenticationBackend):
         self.verifier = verifier_argument(verifier, "BearerAuthBackend(verifier)")
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        conn.scope[_REALM_KEY] = self.verifier.config.realm
+        conn.scope[_MISSING_KEY] = self.verifier.missing_token  # for requires(): its challenge
         authorization = conn.headers.getlist("authorization")
         dpop = self.verifier.config.dpop
         try:
@@ -155,7 +157,8 @@ def requires(
     def refusal(conn: HTTPConnection) -> BearerError | None:
         user = conn.user  # Starlette asserts that AuthenticationMiddleware is installed
         if not isinstance(user, BearerUser):
-            return MissingTokenError(realm=conn.scope.get(_REALM_KEY, DEFAULT_REALM))
+            missing = conn.scope.get(_MISSING_KEY)
+            return missing() if callable(missing) else MissingTokenError(realm=DEFAULT_REALM)
         try:
             user.token.require_scopes(*required, any_of=any_of)
         except InsufficientScopeError as exc:

@@ -130,3 +130,22 @@ def test_off_takes_no_dpop(make_client: ClientFactory, providers: IdentityProvid
 
     assert answer.status == 401
     assert answer.challenge == 'Bearer realm="api"'
+
+
+def test_the_dpop_scheme_without_its_proof_is_refused(client: Client, providers: IdentityProviders):
+    token = bound_token(providers.tenant, scope="read:contacts")
+
+    answer = client.get("/api/contacts", headers=[("Authorization", f"DPoP {token}")])
+
+    assert answer.status == 401
+    assert answer.body["error"] == "invalid_dpop_proof"
+
+
+def test_required_offers_only_the_dpop_challenge_without_credentials(
+    make_client: ClientFactory, providers: IdentityProviders
+):
+    with make_client(providers.verifier(dpop="required", dpop_algorithms=["ES256"])) as client:
+        answer = client.get("/api/contacts")
+
+    assert answer.status == 401
+    assert answer.challenge == 'DPoP realm="api", algs="ES256"'

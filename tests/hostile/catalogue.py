@@ -276,7 +276,15 @@ HTTP: list[Case] = [
     no("T01-empty-authorization-header", MissingTokenError, request=sent(""), hits=0),
     no("T02-basic-scheme", MissingTokenError, request=sent("Basic dXNlcjpwYXNz"), hits=0),
     no("T02-token-scheme", MissingTokenError, request=sent("Token abc"), hits=0),
-    no("T02-dpop-scheme", MissingTokenError, request=sent("DPoP {token}"), hits=0),
+    # With DPoP off, the DPoP scheme is another scheme; with DPoP on, a DPoP request
+    # without its proof is refused as such (tests/adapters/test_dpop.py, tests/test_dpop.py).
+    no(
+        "T02-dpop-scheme",
+        MissingTokenError,
+        request=sent("DPoP {token}"),
+        hits=0,
+        settings=using(dpop="off"),
+    ),
     no("T02-bearer-as-a-prefix-of-another-scheme", MissingTokenError, request=sent("BearerX y")),
     ok("T03-lower-case-scheme", request=sent("bearer {token}")),
     ok("T03-upper-case-scheme", request=sent("BEARER {token}")),

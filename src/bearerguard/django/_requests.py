@@ -21,9 +21,10 @@ from typing import Any
 
 from django.http import HttpResponse  # type: ignore[import-untyped]
 
-from bearerguard._errors import BearerError, InsufficientScopeError, MissingTokenError
+from bearerguard._errors import BearerError, InsufficientScopeError
 from bearerguard._request import HttpRequest, wants_request, wsgi_headers
 from bearerguard._token import AccessToken, RequiredScopes
+from bearerguard._verifier import Verifier
 
 from .apps import get_verifier
 
@@ -39,7 +40,8 @@ class Outcome:
 
     token: AccessToken | None
     error: BearerError | None
-    realm: str
+    #: the verifier that judged the request: its refusal of a request without credentials
+    verifier: Verifier
 
     def refusal(
         self, required: RequiredScopes = _ANY_TOKEN, *, optional: bool = False
@@ -48,7 +50,7 @@ class Outcome:
         if self.error is not None:
             return self.error
         if self.token is None:
-            return None if optional else MissingTokenError(realm=self.realm)
+            return None if optional else self.verifier.missing_token()
         try:
             required.enforce(self.token)
         except InsufficientScopeError as exc:
@@ -66,8 +68,8 @@ def authenticate(request: Any) -> Outcome:
         else:
             token = verifier.authenticate(header, query=query)
     except BearerError as exc:
-        return _record(request, Outcome(None, exc, verifier.config.realm))
-    return _record(request, Outcome(token, None, verifier.config.realm))
+        return _record(request, Outcome(None, exc, verifier))
+    return _record(request, Outcome(token, None, verifier))
 
 
 async def aauthenticate(request: Any) -> Outcome:
@@ -80,8 +82,8 @@ async def aauthenticate(request: Any) -> Outcome:
         else:
             token = await verifier.aauthenticate(header, query=query)
     except BearerError as exc:
-        return _record(request, Outcome(None, exc, verifier.config.realm))
-    return _record(request, Outcome(token, None, verifier.config.realm))
+        return _record(request, Outcome(None, exc, verifier))
+    return _record(request, Outcome(token, None, verifier))
 
 
 def recorded(request: Any) -> Outcome | None:

@@ -48,7 +48,7 @@ except ImportError as exc:
 
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 
-from bearerguard._errors import BearerError, InsufficientScopeError, MissingTokenError
+from bearerguard._errors import BearerError, InsufficientScopeError
 from bearerguard._token import AccessToken, scope_names
 
 from ._requests import outcome, recorded
@@ -97,7 +97,7 @@ class BearerTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
         found = recorded(_django_request(request))
         if found is not None and found.error is not None and found.error.status_code == 401:
             return found.error.www_authenticate
-        return MissingTokenError(realm=get_verifier().config.realm).www_authenticate
+        return get_verifier().missing_token().www_authenticate
 
 
 class HasScopes(BasePermission):  # type: ignore[misc]
@@ -121,7 +121,7 @@ class HasScopes(BasePermission):  # type: ignore[misc]
         required = _required_scopes(view, request.method)
         token = request.auth
         if not isinstance(token, AccessToken):
-            raise BearerTokenError(MissingTokenError(realm=get_verifier().config.realm))
+            raise BearerTokenError(get_verifier().missing_token())
         if required is None:
             raise BearerTokenError(InsufficientScopeError(realm=token.realm))
         any_of = bool(getattr(view, "required_scopes_any_of", False))

@@ -1,7 +1,9 @@
 """Settings of the example: no database, no templates, no sessions, no Django users.
 
-The identity provider comes from the environment: ``BEARERGUARD_ISSUER`` (one
-issuer or several, comma-separated) and ``BEARERGUARD_AUDIENCE``.
+Every ``BEARERGUARD_*`` setting comes from the environment: ``BEARERGUARD_ISSUER``
+(one issuer or several, comma-separated), ``BEARERGUARD_AUDIENCE``, and any other
+(``BEARERGUARD_DPOP=required``, ``BEARERGUARD_REPLAY_STORE=redis://...``, ...), as for
+the other examples; a misspelt name is reported by the system checks.
 """
 
 from __future__ import annotations
@@ -30,10 +32,19 @@ DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
 TIME_ZONE = "UTC"
 
+# BEARERGUARD_* variables that other programs read, not the verifier: the FastAPI example's
+# Swagger UI client, the command line's client secret, the set-up scripts' virtualenv.
+_NOT_THE_VERIFIERS = {"BEARERGUARD_DOCS_CLIENT_ID", "BEARERGUARD_CLIENT_SECRET", "BEARERGUARD_VENV"}
 BEARERGUARD = {
-    # The names of the BEARERGUARD_* environment variables, without the prefix.
-    "ISSUER": os.environ.get("BEARERGUARD_ISSUER", ""),
-    "AUDIENCE": os.environ.get("BEARERGUARD_AUDIENCE", ""),
+    # The names of the BEARERGUARD_* environment variables, without the prefix: the
+    # issuer and audience always (reported as missing when unset), and whatever else is set.
+    "ISSUER": "",
+    "AUDIENCE": "",
+    **{
+        name.removeprefix("BEARERGUARD_"): value
+        for name, value in os.environ.items()
+        if name.startswith("BEARERGUARD_") and name not in _NOT_THE_VERIFIERS
+    },
 }
 
 REST_FRAMEWORK = {

@@ -21,7 +21,8 @@ Example::
     binding = DPoPBinding(config, nonces=None, replays=MemoryReplayStore())
     prepared = binding.prepare(request, now)      # None: no credentials
     ...verify prepared.token (prepared.bound: on the DPoP plan)...
-    binding.bind(token, prepared, now)
+    key, expires = binding.bind(token, prepared, now)
+    binding.recorded(binding.replays.remember(key, expires, now))
 """
 
 from __future__ import annotations
@@ -90,14 +91,9 @@ class DPoPBinding:
     def prepare(self, request: HttpRequest, now: float) -> Prepared | None:
         """The request's credentials and its proof's own checks; ``None`` without credentials.
 
-        Raises the refusal (already offering every accepted scheme) otherwise.
+        Raises the refusal otherwise; like every refusal here, the verifier offers it
+        with the accepted schemes (:meth:`offer`) before it is raised further.
         """
-        try:
-            return self._prepare(request, now)
-        except BearerError as exc:
-            raise self.offer(exc) from None
-
-    def _prepare(self, request: HttpRequest, now: float) -> Prepared | None:
         config = self.config
         realm = config.realm
         query = urlsplit(request.url).query
@@ -149,60 +145,49 @@ class DPoPBinding:
         parts = urlsplit(url)
         return base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
-    def key_of(self, token: AccessToken, prepared: Prepared) -> None:
-        """The token is bound to the proof's key (``cnf.jkt``, RFC 9449 §6, §4.3 check 12)."""
+    def bind(self, token: AccessToken, prepared: Prepared, now: float) -> tuple[str, float]:
+        """The steps after the token (a DPoP request): the token is bound to the proof's key
+        (``cnf.jkt``, RFC 9449 §6 and §4.3 check 12), the server nonce is current (§9).
+
+        Returns the replay store's entry for the proof: its key (per client key and
+        ``jti``, hashed: a store adds its own prefix) and when the proof is too old anyway.
+        """
         proof = prepared.proof
         assert proof is not None  # noqa: S101 - only DPoP requests come here
         cnf = token.confirmation
         jkt = None if cnf is None else cnf.get("jkt")
         if not isinstance(jkt, str):
-            raise self.offer(
-                InvalidTokenError(
-                    "The access token is not bound to a DPoP key",
-                    reason="The token was sent with the DPoP scheme but carries no cnf.jkt: "
-                    "send a token that is not DPoP-bound with the Bearer scheme.",
-                )
+            raise InvalidTokenError(
+                "The access token is not bound to a DPoP key",
+                reason="The token was sent with the DPoP scheme but carries no cnf.jkt: "
+                "send a token that is not DPoP-bound with the Bearer scheme.",
             )
         if proof.jkt != jkt:
-            raise self.offer(
-                InvalidDPoPProofError(
-                    reason="The DPoP proof's key is not the key the token is bound to (cnf.jkt)."
-                )
+            raise InvalidDPoPProofError(
+                reason="The DPoP proof's key is not the key the token is bound to (cnf.jkt)."
             )
-
-    def nonce(self, prepared: Prepared, now: float) -> None:
-        """A current server nonce, when this verifier uses them (RFC 9449 §9)."""
-        if self.nonces is None or prepared.proof is None:
-            return
-        if not self.nonces.accepts(prepared.proof.claims.get("nonce"), now):
-            raise self.offer(UseDPoPNonceError(self.nonces.issue(now)))
-
-    def replay_entry(self, prepared: Prepared) -> tuple[str, float]:
-        """The store key and expiry of a proof's ``jti``: per key, until the proof is too old."""
-        proof = prepared.proof
-        assert proof is not None  # noqa: S101 - only DPoP requests come here
+        if self.nonces is not None and not self.nonces.accepts(proof.claims.get("nonce"), now):
+            raise UseDPoPNonceError(self.nonces.issue(now))
         digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).digest()
         expires = proof.iat + self.config.dpop_proof_max_age + 2 * self.config.leeway
-        return b64url_encode(digest), expires  # a store adds its own prefix
+        return b64url_encode(digest), expires
 
-    def replayed(self, seen_before: bool) -> None:
-        """Refuse a proof whose ``jti`` was used before (or is older than the store vouches)."""
-        if seen_before:
-            raise self.offer(
-                InvalidDPoPProofError(
-                    reason="The DPoP proof was used before (its jti is known), or is older than "
-                    "the replay store can vouch for."
-                )
+    @staticmethod
+    def recorded(fresh: bool) -> None:
+        """Refuse a proof whose ``jti`` the store knew (or is older than it vouches for)."""
+        if not fresh:
+            raise InvalidDPoPProofError(
+                reason="The DPoP proof was used before (its jti is known), or is older than "
+                "the replay store can vouch for."
             )
 
-    def unavailable(self, why: ReplayStoreUnavailable) -> BearerError:
+    @staticmethod
+    def unavailable(why: ReplayStoreUnavailable) -> KeySetUnavailableError:
         """The store cannot answer: 503, fail closed."""
-        return self.offer(
-            KeySetUnavailableError(
-                reason=f"The DPoP replay store cannot answer ({why}); the request is refused "
-                "rather than risk accepting a replayed proof.",
-                retry_after=why.retry_after,
-            )
+        return KeySetUnavailableError(
+            reason=f"The DPoP replay store cannot answer ({why}); the request is refused "
+            "rather than risk accepting a replayed proof.",
+            retry_after=why.retry_after,
         )
 
 

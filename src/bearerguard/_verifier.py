@@ -61,6 +61,14 @@ def verifier_argument(value: object, where: str) -> Verifier:
     )
 
 
+def _checked_request(request: object) -> HttpRequest:
+    if not isinstance(request, HttpRequest):
+        raise TypeError(
+            f"verify_request() takes a bearerguard HttpRequest, got {type(request).__name__}."
+        )
+    return request
+
+
 def _check_hooks(
     transport: object, async_transport: object, clock: object, monotonic: object
 ) -> None:
@@ -411,90 +419,53 @@ class Verifier:
     def authenticate_request(self, request: HttpRequest) -> AccessToken | None:
         """Like :meth:`verify_request`, but ``None`` when there are no credentials."""
         now, monotonic = self._clock(), self._monotonic()
-        prepared = self._prepare(request, now)
-        if prepared is None:
-            return None
-        outcome = self._begin_on(prepared, now, monotonic)
-        token = outcome if isinstance(outcome, AccessToken) else self._finish_on(outcome)
-        if prepared.bound:
-            key, expires = self._bind(token, prepared, now)
-            try:
-                seen = not self._binding.replays.remember(key, expires, now)
-            except ReplayStoreUnavailable as why:
-                raise self._refusal(self._binding.unavailable(why)) from None
-            self._replayed(seen)
-        return token
+        binding = self._binding
+        try:
+            prepared = binding.prepare(_checked_request(request), now)
+            if prepared is None:
+                return None
+            outcome = verify_now(prepared.token, self._plan_for(prepared), now, monotonic)
+            token = outcome if isinstance(outcome, AccessToken) else drive(outcome, self._settle)
+            if prepared.bound:  # the replay check last: a refused request uses up no jti
+                key, expires = binding.bind(token, prepared, now)
+                try:
+                    fresh = binding.replays.remember(key, expires, now)
+                except ReplayStoreUnavailable as why:
+                    raise binding.unavailable(why) from None
+                binding.recorded(fresh)
+            return token
+        except BearerError as exc:
+            self._refused(binding.offer(exc))
+            raise
 
     async def aauthenticate_request(self, request: HttpRequest) -> AccessToken | None:
-        """Async :meth:`authenticate_request`."""
+        """Async :meth:`authenticate_request`: same steps, the fetch and the store awaited."""
         now, monotonic = self._clock(), self._monotonic()
-        prepared = self._prepare(request, now)
-        if prepared is None:
-            return None
-        outcome = self._begin_on(prepared, now, monotonic)
-        if isinstance(outcome, AccessToken):
-            token = outcome
-        else:
-            token = await self._afinish_on(outcome)
-        if prepared.bound:
-            key, expires = self._bind(token, prepared, now)
-            try:
-                seen = not await self._binding.replays.aremember(key, expires, now)
-            except ReplayStoreUnavailable as why:
-                raise self._refusal(self._binding.unavailable(why)) from None
-            self._replayed(seen)
-        return token
-
-    def _prepare(self, request: HttpRequest, now: float) -> Prepared | None:
-        if not isinstance(request, HttpRequest):
-            raise TypeError(
-                f"verify_request() takes a bearerguard HttpRequest, got {type(request).__name__}."
-            )
+        binding = self._binding
         try:
-            return self._binding.prepare(request, now)
+            prepared = binding.prepare(_checked_request(request), now)
+            if prepared is None:
+                return None
+            outcome = verify_now(prepared.token, self._plan_for(prepared), now, monotonic)
+            if isinstance(outcome, AccessToken):
+                token = outcome
+            else:
+                token = await adrive(outcome, self._asettle)
+            if prepared.bound:
+                key, expires = binding.bind(token, prepared, now)
+                try:
+                    fresh = await binding.replays.aremember(key, expires, now)
+                except ReplayStoreUnavailable as why:
+                    raise binding.unavailable(why) from None
+                binding.recorded(fresh)
+            return token
         except BearerError as exc:
-            raise self._refusal(exc) from None
+            self._refused(binding.offer(exc))
+            raise
 
-    def _begin_on(
-        self, prepared: Prepared, now: float, monotonic: float
-    ) -> AccessToken | VerifyFlow:
-        plan = self._bound_plan if prepared.bound else self._plan
-        try:
-            return verify_now(prepared.token, plan, now, monotonic)
-        except BearerError as exc:
-            raise self._refusal(self._binding.offer(exc)) from None
-
-    def _finish_on(self, flow: VerifyFlow) -> AccessToken:
-        try:
-            return drive(flow, self._settle)
-        except BearerError as exc:
-            raise self._refusal(self._binding.offer(exc)) from None
-
-    async def _afinish_on(self, flow: VerifyFlow) -> AccessToken:
-        try:
-            return await adrive(flow, self._asettle)
-        except BearerError as exc:
-            raise self._refusal(self._binding.offer(exc)) from None
-
-    def _bind(self, token: AccessToken, prepared: Prepared, now: float) -> tuple[str, float]:
-        """The token's binding to the proof's key and the nonce; the replay entry to record."""
-        try:
-            self._binding.key_of(token, prepared)
-            self._binding.nonce(prepared, now)
-        except BearerError as exc:
-            raise self._refusal(exc) from None
-        return self._binding.replay_entry(prepared)
-
-    def _replayed(self, seen: bool) -> None:
-        try:
-            self._binding.replayed(seen)
-        except BearerError as exc:
-            raise self._refusal(exc) from None
-
-    def _refusal(self, exc: BearerError) -> BearerError:
-        """Log a refusal of the request-bound path, and return it to be raised."""
-        self._refused(exc)
-        return exc
+    def _plan_for(self, prepared: Prepared) -> VerifyPlan:
+        """The DPoP path's plan (cnf left to the binding, a cache of its own), or the bearer's."""
+        return self._bound_plan if prepared.bound else self._plan
 
     def _start(
         self, header: str | Sequence[str] | None, query: str | None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["command_line", "emit", "verdict"]
+__all__ = ["command_line", "emit", "interleaved", "seconds_main", "time_round", "verdict"]
 
 
 def verdict(flag: bool) -> str:
@@ -27,3 +29,46 @@ def emit(result: dict[str, Any], report: Callable[[dict[str, Any]], str], as_jso
     a finding, which the table states, not a failure to run)."""
     print(json.dumps(result, indent=2) if as_json else report(result))
     return 0
+
+
+def time_round(fn: Callable[[int], object], start: int, count: int) -> float:
+    """Mean nanoseconds per call of ``fn(i)`` for ``i`` in ``start .. start+count``, with
+    the garbage collector off while timing."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter_ns()
+        for i in range(start, start + count):
+            fn(i)
+        elapsed = time.perf_counter_ns() - t0
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return elapsed / count
+
+
+def interleaved(
+    candidates: Mapping[str, Callable[[int], object]], rounds: int, per_round: int
+) -> dict[str, list[float]]:
+    """Each candidate's mean ns per call in each round, the candidates taking turns in every
+    round (noise from a shared host hits them alike) over consecutive indices of their pools."""
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    position = 0
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            samples[name].append(time_round(fn, position, per_round))
+        position += per_round
+    return samples
+
+
+def seconds_main(
+    doc: str | None,
+    run: Callable[[float], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    argv: list[str] | None,
+) -> int:
+    """The command line of a micro benchmark: ``--seconds`` (its timing budget) and ``--json``."""
+    parser = command_line(doc)
+    parser.add_argument("--seconds", type=float, default=3.0, help="approximate timing budget")
+    args = parser.parse_args(argv)
+    return emit(run(args.seconds), report, args.json)

@@ -51,8 +51,8 @@ from bearerguard import HttpRequest, Verifier
 from bearerguard._dpop import jwk_thumbprint, token_hash
 from bearerguard._replay import MemoryReplayStore
 from bearerguard.testing._signing import SigningKey, compact_jws
-from benchmarks._common import command_line, emit, verdict
-from benchmarks.micro import API, ISSUER, JWKS_URI, KID, SCOPE, _jwk, _time_round
+from benchmarks._common import interleaved, seconds_main, verdict
+from benchmarks.micro import API, ISSUER, JWKS_URI, _jwk, _sign, _signature_of
 
 URL = "https://api.example.com/api/contacts"
 TARGET_NEW_OVER_FLOORS = 1.35
@@ -60,40 +60,10 @@ TARGET_CACHED_OVER_PROOF = 1.2
 TARGET_REPLAY_US = 1.0
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _bound_token(key: rsa.RSAPrivateKey, jkt: str, now: int, serial: int) -> str:
-    header = {"alg": "RS256", "typ": "JWT", "kid": KID}
-    claims = {
-        "iss": ISSUER,
-        "sub": f"auth0|{700000 + serial:024x}",
-        "aud": API,
-        "iat": now,
-        "exp": now + 86400,
-        "azp": "Xq7sdf8Gh2kLmN3pQrStUvWx9YzAbC1d",
-        "scope": SCOPE,
-        "cnf": {"jkt": jkt},
-    }
-    signing_input = (
-        _b64(json.dumps(header, separators=(",", ":")).encode())
-        + "."
-        + _b64(json.dumps(claims, separators=(",", ":")).encode())
-    )
-    signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    return signing_input + "." + _b64(signature)
-
-
 def _proof(client: SigningKey, jwk: dict[str, Any], token: str, now: int, serial: int) -> str:
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}
     claims = {"jti": f"b-{serial}", "htm": "GET", "htu": URL, "iat": now, "ath": token_hash(token)}
     return compact_jws(header, claims, client)
-
-
-def _parts(compact: str) -> tuple[bytes, bytes]:
-    signing_input, _, signature = compact.rpartition(".")
-    return signing_input.encode("ascii"), base64.urlsafe_b64decode(signature + "==")
 
 
 def _der(raw: bytes) -> bytes:
@@ -127,21 +97,15 @@ def run(seconds: float) -> dict[str, Any]:
     # capped, and sized so that no timed call sees a token or proof twice.
     per_round = max(60, min(int(seconds * 1e6 / rounds / 400), 4000 // rounds))
     pool_size = rounds * per_round + 50
-    tokens = [_bound_token(key, jkt, now, serial) for serial in range(pool_size)]
+    tokens = [_sign(key, now, serial, cnf={"jkt": jkt}) for serial in range(pool_size)]
     proofs = [_proof(client, jwk, tokens[i], now, i) for i in range(pool_size)]
-    cached = _bound_token(key, jkt, now, pool_size)
+    cached = _sign(key, now, pool_size, cnf={"jkt": jkt})
     cached_proofs = [_proof(client, jwk, cached, now, pool_size + 1 + i) for i in range(pool_size)]
     for _ in range(2):  # the token cache admits a token from its second sighting
         verifier.verify_request(_request(cached, _proof(client, jwk, cached, now, -1 - _)))
 
-    token_parts = [_parts(token) for token in tokens]
-    proof_parts = [
-        (
-            data,
-            encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")),
-        )
-        for data, sig in map(_parts, proofs)
-    ]
+    token_parts = [_signature_of(token) for token in tokens]
+    proof_parts = [(data, _der(raw)) for data, raw in map(_signature_of, proofs)]
     public = key.public_key()
     client_public = ec.EllipticCurvePublicNumbers(
         int.from_bytes(base64.urlsafe_b64decode(jwk["x"] + "=="), "big"),
@@ -181,12 +145,7 @@ def run(seconds: float) -> dict[str, Any]:
     for name in ("token_floor", "proof_floor", "replay_check"):  # warm-up without using the pools
         for i in range(pool_size - 50, pool_size):
             candidates[name](i)
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
-    position = 0
-    for _ in range(rounds):
-        for name, fn in candidates.items():
-            samples[name].append(_time_round(fn, position, per_round))
-        position += per_round
+    samples = interleaved(candidates, rounds, per_round)
     medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
     floors = medians["token_floor"] + medians["proof_floor"]
     return {
@@ -237,10 +196,7 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_line(__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0, help="approximate timing budget")
-    args = parser.parse_args(argv)
-    return emit(run(args.seconds), report, args.json)
+    return seconds_main(__doc__, run, report, argv)
 
 
 if __name__ == "__main__":

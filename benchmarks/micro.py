@@ -30,7 +30,6 @@ Candidates:
 from __future__ import annotations
 
 import base64
-import gc
 import json
 import platform
 import statistics
@@ -52,7 +51,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bearerguard import Verifier
 from bearerguard._jose import parse_token
-from benchmarks._common import command_line, emit, verdict
+from benchmarks._common import interleaved, seconds_main, verdict
 
 ISSUER = "https://tenant.auth0.com/"
 API = "https://api.example.com"
@@ -77,7 +76,8 @@ def _jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
     return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID, "n": _b64(n), "e": _b64(e)}
 
 
-def _sign(key: rsa.RSAPrivateKey, now: int, serial: int) -> str:
+def _sign(key: rsa.RSAPrivateKey, now: int, serial: int, **claims: Any) -> str:
+    """A token like the provider's, signed by ``key``; ``claims`` are added (``cnf``, ...)."""
     header = {"alg": "RS256", "typ": "JWT", "kid": KID}
     claims = {
         "iss": ISSUER,
@@ -88,6 +88,7 @@ def _sign(key: rsa.RSAPrivateKey, now: int, serial: int) -> str:
         "azp": "Xq7sdf8Gh2kLmN3pQrStUvWx9YzAbC1d",
         "scope": SCOPE,
         "https://example.com/roles": ["admin", "editor"],
+        **claims,
     }
     signing_input = (
         _b64(json.dumps(header, separators=(",", ":")).encode())
@@ -114,21 +115,6 @@ def _signature_of(token: str) -> tuple[bytes, bytes]:
     """The signing input and the decoded signature: what the floor verifies."""
     signing_input, _, signature = token.rpartition(".")
     return signing_input.encode("ascii"), base64.urlsafe_b64decode(signature + "==")
-
-
-def _time_round(fn: Callable[[int], object], start: int, count: int) -> float:
-    """Mean nanoseconds per call of ``fn(i)`` for ``i`` in ``start .. start+count``."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = time.perf_counter_ns()
-        for i in range(start, start + count):
-            fn(i)
-        elapsed = time.perf_counter_ns() - t0
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return elapsed / count
 
 
 def run(seconds: float) -> dict[str, Any]:
@@ -199,12 +185,7 @@ def run(seconds: float) -> dict[str, Any]:
     for fn in candidates.values():  # warm-up, on the last 50 tokens of the pool
         for i in range(pool_size - 50, pool_size):
             fn(i)
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
-    position = 0
-    for _ in range(rounds):
-        for name, fn in candidates.items():
-            samples[name].append(_time_round(fn, position, per_round))
-        position += per_round
+    samples = interleaved(candidates, rounds, per_round)
     medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
     return {
         "python": platform.python_version(),
@@ -271,10 +252,7 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_line(__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0, help="approximate timing budget")
-    args = parser.parse_args(argv)
-    return emit(run(args.seconds), report, args.json)
+    return seconds_main(__doc__, run, report, argv)
 
 
 if __name__ == "__main__":

@@ -24,13 +24,17 @@ fetches keys from in-process providers, so the table opens no sockets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bearerguard import Rule, Verifier
 from tests.support import AUDIENCE, CUSTOM_DOMAIN, ISSUER, Clock, Provider, Providers
 
+# One module per adapter under tests/adapters/apps/, each with client(verifier).
+ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "django_async", "drf")
 ROUTES = (
     "/api/public",
     "/api/private",
@@ -111,3 +115,12 @@ class IdentityProviders:
         }
         settings.update(overrides)
         return Verifier(**settings)
+
+
+ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
+
+
+def client_factory(adapter: str) -> ClientFactory:
+    """``client(verifier)`` of ``tests/adapters/apps/<adapter>.py``."""
+    factory: ClientFactory = importlib.import_module(f"tests.adapters.apps.{adapter}").client
+    return factory

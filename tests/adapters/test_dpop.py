@@ -9,39 +9,20 @@ answer alike. A proof names the URL its test client sends requests to
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bearerguard import Verifier
 from tests.support import challenge_params
 from tests.test_verify_request import bound_token, dpop_proof
 
-from .harness import Client, IdentityProviders
-
-ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "django_async", "drf")
-
-ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
-
-
-@pytest.fixture(params=ADAPTERS)
-def make_client(request: pytest.FixtureRequest) -> ClientFactory:
-    module = importlib.import_module(f"tests.adapters.apps.{request.param}")
-    factory: ClientFactory = module.client
-    return factory
+from .harness import Client, ClientFactory, IdentityProviders
 
 
 @pytest.fixture
-def providers() -> IdentityProviders:
-    return IdentityProviders()
-
-
-@pytest.fixture
-def client(make_client: ClientFactory, providers: IdentityProviders) -> Iterator[Client]:
-    with make_client(providers.verifier()) as opened:
+def client(make_client: ClientFactory, idp: IdentityProviders) -> Iterator[Client]:
+    with make_client(idp.verifier()) as opened:
         yield opened
 
 
@@ -53,8 +34,8 @@ def dpop_fields(client: Client, token: str, path: str, **proof: Any) -> list[tup
     ]
 
 
-def test_a_bound_token_with_its_proof_passes(client: Client, providers: IdentityProviders):
-    token = bound_token(providers.tenant, scope="read:contacts")
+def test_a_bound_token_with_its_proof_passes(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="read:contacts")
 
     answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/contacts"))
 
@@ -62,8 +43,8 @@ def test_a_bound_token_with_its_proof_passes(client: Client, providers: Identity
     assert answer.body == {"sub": "auth0|123"}
 
 
-def test_a_replayed_proof_is_refused(client: Client, providers: IdentityProviders):
-    token = bound_token(providers.tenant, scope="read:contacts")
+def test_a_replayed_proof_is_refused(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="read:contacts")
     fields = dpop_fields(client, token, "/api/contacts")
 
     assert client.get("/api/contacts", headers=fields).status == 200
@@ -74,8 +55,8 @@ def test_a_replayed_proof_is_refused(client: Client, providers: IdentityProvider
     assert 'DPoP realm="api", error="invalid_dpop_proof"' in (replayed.challenge or "")
 
 
-def test_a_proof_of_another_route_is_refused(client: Client, providers: IdentityProviders):
-    token = bound_token(providers.tenant, scope="read:contacts")
+def test_a_proof_of_another_route_is_refused(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="read:contacts")
 
     answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/private"))
 
@@ -83,8 +64,8 @@ def test_a_proof_of_another_route_is_refused(client: Client, providers: Identity
     assert answer.body["error"] == "invalid_dpop_proof"
 
 
-def test_a_bound_token_sent_as_bearer_is_refused(client: Client, providers: IdentityProviders):
-    token = bound_token(providers.tenant, scope="read:contacts")
+def test_a_bound_token_sent_as_bearer_is_refused(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="read:contacts")
 
     answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
 
@@ -92,16 +73,16 @@ def test_a_bound_token_sent_as_bearer_is_refused(client: Client, providers: Iden
     assert challenge_params(answer.challenge)["error"] == "invalid_token"
 
 
-def test_an_unbound_bearer_token_still_passes(client: Client, providers: IdentityProviders):
-    token = providers.token(scope="read:contacts")
+def test_an_unbound_bearer_token_still_passes(client: Client, idp: IdentityProviders):
+    token = idp.token(scope="read:contacts")
 
     answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
 
     assert answer.status == 200
 
 
-def test_the_route_scopes_apply_to_dpop_tokens(client: Client, providers: IdentityProviders):
-    token = bound_token(providers.tenant, scope="openid")
+def test_the_route_scopes_apply_to_dpop_tokens(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="openid")
 
     answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/contacts"))
 
@@ -109,12 +90,12 @@ def test_the_route_scopes_apply_to_dpop_tokens(client: Client, providers: Identi
 
 
 def test_required_refuses_bearer_with_a_dpop_challenge_only(
-    make_client: ClientFactory, providers: IdentityProviders
+    make_client: ClientFactory, idp: IdentityProviders
 ):
-    with make_client(providers.verifier(dpop="required")) as client:
-        token = providers.token(scope="read:contacts")
+    with make_client(idp.verifier(dpop="required")) as client:
+        token = idp.token(scope="read:contacts")
         answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
-        bound = bound_token(providers.tenant, scope="read:contacts")
+        bound = bound_token(idp.tenant, scope="read:contacts")
         passed = client.get("/api/contacts", headers=dpop_fields(client, bound, "/api/contacts"))
 
     assert answer.status == 401
@@ -123,17 +104,17 @@ def test_required_refuses_bearer_with_a_dpop_challenge_only(
     assert passed.status == 200
 
 
-def test_off_takes_no_dpop(make_client: ClientFactory, providers: IdentityProviders):
-    with make_client(providers.verifier(dpop="off")) as client:
-        bound = bound_token(providers.tenant, scope="read:contacts")
+def test_off_takes_no_dpop(make_client: ClientFactory, idp: IdentityProviders):
+    with make_client(idp.verifier(dpop="off")) as client:
+        bound = bound_token(idp.tenant, scope="read:contacts")
         answer = client.get("/api/contacts", headers=dpop_fields(client, bound, "/api/contacts"))
 
     assert answer.status == 401
     assert answer.challenge == 'Bearer realm="api"'
 
 
-def test_the_dpop_scheme_without_its_proof_is_refused(client: Client, providers: IdentityProviders):
-    token = bound_token(providers.tenant, scope="read:contacts")
+def test_the_dpop_scheme_without_its_proof_is_refused(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="read:contacts")
 
     answer = client.get("/api/contacts", headers=[("Authorization", f"DPoP {token}")])
 
@@ -142,9 +123,9 @@ def test_the_dpop_scheme_without_its_proof_is_refused(client: Client, providers:
 
 
 def test_required_offers_only_the_dpop_challenge_without_credentials(
-    make_client: ClientFactory, providers: IdentityProviders
+    make_client: ClientFactory, idp: IdentityProviders
 ):
-    with make_client(providers.verifier(dpop="required", dpop_algorithms=["ES256"])) as client:
+    with make_client(idp.verifier(dpop="required", dpop_algorithms=["ES256"])) as client:
         answer = client.get("/api/contacts")
 
     assert answer.status == 401

@@ -6,37 +6,12 @@ behind them is real (real signatures, in-process identity providers).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 
 import pytest
 
-from bearerguard import Verifier
-
-from .harness import Client, IdentityProviders
+from .harness import Client, ClientFactory, IdentityProviders
 from .table import CASES, Case
-
-# One module per adapter under tests/adapters/apps/, each with client(verifier).
-ADAPTERS = (
-    "asgi",
-    "wsgi",
-    "starlette",
-    "fastapi",
-    "flask",
-    "django",
-    "django_async",
-    "drf",
-)
-
-ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
-
-
-@pytest.fixture(params=ADAPTERS)
-def make_client(request: pytest.FixtureRequest) -> ClientFactory:
-    module = importlib.import_module(f"tests.adapters.apps.{request.param}")
-    factory: ClientFactory = module.client
-    return factory
 
 
 @pytest.fixture

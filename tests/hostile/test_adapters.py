@@ -13,23 +13,20 @@ servers and clients refuse; errors raised at start-up) run through the core only
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bearerguard import BearerError, InsufficientScopeError, KeySetUnavailableError, Verifier
-from tests.adapters.harness import Client, IdentityProviders
+from bearerguard import BearerError, InsufficientScopeError, KeySetUnavailableError
+from tests.adapters.harness import ADAPTERS, IdentityProviders, client_factory
 
 from .builders import Case, Request
 from .catalogue import ALL_OF, ANY_OF, CATALOGUE, CONTACTS
 from .checks import assert_safe_answer, body_of, challenge_of, judge_fetches, status_of
 from .test_core import known_bug, world
 
-ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "django_async", "drf")
 # The harness route that requires what a case requires (tests/adapters/harness.py).
 ROUTES = {
     ((), False): "/api/private",
@@ -38,8 +35,6 @@ ROUTES = {
     (ALL_OF, False): "/api/all-of",
     (ANY_OF, True): "/api/any-of",
 }
-
-ClientFactory = Callable[[Verifier], AbstractContextManager[Client]]
 
 
 def runs() -> Iterator[Any]:
@@ -74,7 +69,7 @@ def test_the_adapter_answers_the_row(case: Case, adapter: str, idp: IdentityProv
     request = (
         attempt if isinstance(attempt, Request) else Request((f"Bearer {attempt}",), "", (attempt,))
     )
-    make_client: ClientFactory = importlib.import_module(f"tests.adapters.apps.{adapter}").client
+    make_client = client_factory(adapter)
 
     with make_client(verifier) as client:
         answer = client.get(

@@ -48,9 +48,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from bearerguard import HttpRequest, Verifier
-from bearerguard._dpop import jwk_thumbprint, token_hash
+from bearerguard._mint import SigningKey, dpop_proof
 from bearerguard._replay import MemoryReplayStore
-from bearerguard.testing._signing import SigningKey, compact_jws
 from benchmarks._common import interleaved, seconds_main, verdict
 from benchmarks.micro import API, ISSUER, JWKS_URI, _jwk, _sign, _signature_of
 
@@ -60,10 +59,8 @@ TARGET_CACHED_OVER_PROOF = 1.2
 TARGET_REPLAY_US = 1.0
 
 
-def _proof(client: SigningKey, jwk: dict[str, Any], token: str, now: int, serial: int) -> str:
-    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}
-    claims = {"jti": f"b-{serial}", "htm": "GET", "htu": URL, "iat": now, "ath": token_hash(token)}
-    return compact_jws(header, claims, client)
+def _proof(client: SigningKey, token: str, now: int, serial: int) -> str:
+    return dpop_proof(client, method="GET", url=URL, iat=now, jti=f"b-{serial}", access_token=token)
 
 
 def _der(raw: bytes) -> bytes:
@@ -78,8 +75,7 @@ def _request(token: str, proof: str) -> HttpRequest:
 def run(seconds: float) -> dict[str, Any]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     client = SigningKey("ES256")
-    jwk = {k: v for k, v in client.public_jwk().items() if k in ("kty", "crv", "x", "y")}
-    jkt = jwk_thumbprint(jwk)
+    jwk, jkt = client.bare_jwk(), client.thumbprint()
     now = int(time.time())
     jwks = json.dumps({"keys": [_jwk(key)]}).encode()
     transport = httpx.MockTransport(
@@ -98,11 +94,11 @@ def run(seconds: float) -> dict[str, Any]:
     per_round = max(60, min(int(seconds * 1e6 / rounds / 400), 4000 // rounds))
     pool_size = rounds * per_round + 50
     tokens = [_sign(key, now, serial, cnf={"jkt": jkt}) for serial in range(pool_size)]
-    proofs = [_proof(client, jwk, tokens[i], now, i) for i in range(pool_size)]
+    proofs = [_proof(client, tokens[i], now, i) for i in range(pool_size)]
     cached = _sign(key, now, pool_size, cnf={"jkt": jkt})
-    cached_proofs = [_proof(client, jwk, cached, now, pool_size + 1 + i) for i in range(pool_size)]
+    cached_proofs = [_proof(client, cached, now, pool_size + 1 + i) for i in range(pool_size)]
     for _ in range(2):  # the token cache admits a token from its second sighting
-        verifier.verify_request(_request(cached, _proof(client, jwk, cached, now, -1 - _)))
+        verifier.verify_request(_request(cached, _proof(client, cached, now, -1 - _)))
 
     token_parts = [_signature_of(token) for token in tokens]
     proof_parts = [(data, _der(raw)) for data, raw in map(_signature_of, proofs)]

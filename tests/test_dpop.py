@@ -31,11 +31,6 @@ ALLOWED = signature_primitives(DPOP_ALGORITHMS)
 KEYS = {alg: SigningKey(alg) for alg in ("ES256", "RS256", "PS256", "EdDSA", "ES384")}
 
 
-def public(key: SigningKey) -> dict[str, Any]:
-    """The JWK a client puts in its proofs: no kid, no alg, no use."""
-    return {k: v for k, v in key.public_jwk().items() if k not in ("kid", "alg", "use")}
-
-
 def proof(
     key: SigningKey | None = None,
     *,
@@ -44,7 +39,7 @@ def proof(
     **claims: Any,
 ) -> str:
     key = key or KEYS["ES256"]
-    head = {"typ": "dpop+jwt", "alg": key.algorithm, "jwk": public(key), **(header or {})}
+    head = {"typ": "dpop+jwt", "alg": key.algorithm, "jwk": key.bare_jwk(), **(header or {})}
     body = {
         "jti": "e1j3V_bKic8-LAEB",
         "htm": METHOD,
@@ -63,7 +58,7 @@ def accept(value: str, **binding: Any) -> None:
         "method": METHOD,
         "url": URL,
         "access_token": TOKEN,
-        "jkt": jwk_thumbprint(public(KEYS["ES256"])),
+        "jkt": KEYS["ES256"].thumbprint(),
         "now": NOW,
         "leeway": 30.0,
         "max_age": 60.0,
@@ -78,13 +73,13 @@ def accept(value: str, **binding: Any) -> None:
 @pytest.mark.parametrize("alg", sorted(KEYS))
 def test_a_proof_by_each_asymmetric_algorithm_is_accepted(alg: str) -> None:
     key = KEYS[alg]
-    accept(proof(key), jkt=jwk_thumbprint(public(key)))
+    accept(proof(key), jkt=key.thumbprint())
 
 
 def test_the_proof_read_gives_its_key_thumbprint_jti_and_iat() -> None:
     read = read_proof(proof(), ALLOWED)
 
-    assert read.jkt == jwk_thumbprint(public(KEYS["ES256"]))
+    assert read.jkt == KEYS["ES256"].thumbprint()
     assert (read.jti, read.iat) == ("e1j3V_bKic8-LAEB", NOW)
 
 
@@ -146,7 +141,7 @@ def _unsigned(value: str) -> str:
 
 def _with_private_member() -> str:
     key = KEYS["ES256"]
-    jwk = {**public(key), "d": "AAAA"}
+    jwk = {**key.bare_jwk(), "d": "AAAA"}
     return proof(key, header={"jwk": jwk})
 
 
@@ -189,7 +184,7 @@ HOSTILE: dict[str, tuple[Callable[[], str], dict[str, Any], str]] = {
         "jwk",
     ),
     "jwk of an unknown curve": (
-        lambda: proof(header={"jwk": {**public(KEYS["ES256"]), "crv": "P-192"}}),
+        lambda: proof(header={"jwk": {**KEYS["ES256"].bare_jwk(), "crv": "P-192"}}),
         {},
         "jwk cannot be used",
     ),
@@ -198,7 +193,7 @@ HOSTILE: dict[str, tuple[Callable[[], str], dict[str, Any], str]] = {
     "crit": (lambda: proof(header={"crit": ["exp"], "exp": 1}), {}, "crit"),
     "signed by another key": (lambda: _swap_signature(proof()), {}, "signature"),
     "jwk of another key": (
-        lambda: proof(header={"jwk": public(OTHER)}),
+        lambda: proof(header={"jwk": OTHER.bare_jwk()}),
         {},
         "signature",
     ),

@@ -25,7 +25,7 @@ from bearerguard import (
     UseDPoPNonceError,
     Verifier,
 )
-from bearerguard._dpop import jwk_thumbprint, token_hash
+from bearerguard._dpop import token_hash
 from bearerguard._replay import ReplayStoreUnavailable
 from bearerguard.testing._signing import SigningKey, compact_jws
 from tests.support import NOW, Clock, Provider
@@ -37,12 +37,8 @@ OTHER_KEY = SigningKey("ES256")
 SECRET = "a-long-shared-secret-for-dpop-nonces-0123456789"
 
 
-def public(key: SigningKey) -> dict[str, Any]:
-    return {k: v for k, v in key.public_jwk().items() if k not in ("kid", "alg", "use")}
-
-
 def bound_token(provider: Provider, key: SigningKey = CLIENT_KEY, **claims: Any) -> str:
-    return provider.token(cnf={"jkt": jwk_thumbprint(public(key))}, **claims)
+    return provider.token(cnf={"jkt": key.thumbprint()}, **claims)
 
 
 _counter = iter(range(1_000_000))
@@ -66,7 +62,7 @@ def dpop_proof(
     }
     if token is not None:
         body.setdefault("ath", token_hash(token))
-    header = {"typ": "dpop+jwt", "alg": key.algorithm, "jwk": public(key)}
+    header = {"typ": "dpop+jwt", "alg": key.algorithm, "jwk": key.bare_jwk()}
     return compact_jws(header, body, key)
 
 
@@ -91,7 +87,7 @@ def test_a_bound_token_with_its_proof_passes(make_verifier: MakeVerifier, provid
     verified = make_verifier().verify_request(dpop_request(token))
 
     assert isinstance(verified, AccessToken)
-    assert verified.confirmation == {"jkt": jwk_thumbprint(public(CLIENT_KEY))}
+    assert verified.confirmation == {"jkt": CLIENT_KEY.thumbprint()}
 
 
 def test_an_unbound_token_as_bearer_passes_when_dpop_is_allowed(

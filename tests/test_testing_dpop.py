@@ -31,7 +31,6 @@ from bearerguard import (
     Verifier,
 )
 from bearerguard._dpop import jwk_thumbprint, token_hash
-from bearerguard._intercept import interceptions
 from bearerguard._jose import b64url_decode
 from bearerguard._mint import SigningKey, dpop_proof, proof_target
 from bearerguard.testing import DPoPKey, FakeIssuer
@@ -39,6 +38,7 @@ from bearerguard.testing._proofs import BROKEN_PROOFS, PROOF_ALGORITHMS
 
 from .support import NOW, Clock
 from .test_pytest_plugin import INI, plugin_args
+from .test_testing import nothing_left_active  # noqa: F401 - autouse: no fake left active
 
 pytest_plugins = ["pytester"]
 
@@ -46,21 +46,6 @@ URL = "https://api.example.com/api/contacts"
 SECRET = "a-long-shared-secret-for-dpop-nonces-0123456789"
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 VerifyRequest = Callable[[Verifier, HttpRequest], AccessToken]
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_active() -> Iterator[None]:
-    """Each test must stop its fakes; a leftover would break every later test of the run."""
-    yield
-    leftovers = interceptions.active_issuers()
-    for issuer in leftovers:
-        interceptions.deactivate(issuer)
-    assert leftovers == ()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

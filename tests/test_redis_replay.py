@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +25,7 @@ from bearerguard._replay import ReplayStoreUnavailable
 from bearerguard.redis import RedisReplayStore
 from tests.redis_server import RedisServer
 from tests.support import Provider
+from tests.test_adapter_imports import run_python
 from tests.test_verify_request import bound_token, dpop_proof, dpop_request
 
 e2e = pytest.mark.e2e
@@ -465,15 +463,7 @@ def test_without_the_redis_client_the_import_names_the_extra():
             print(exc)
             print(type(exc.__cause__).__name__)
         """
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-
-    assert result.stdout.splitlines() == [
+    assert run_python(code) == [
         "False",
         "bearerguard.redis needs the redis client: pip install 'bearerguard[redis]'",
         "ModuleNotFoundError",

@@ -39,7 +39,7 @@ from tests.support import Clock
 from .conftest import POLICY, STALE
 from .server import DISCOVERY_ONLY, KEY_SET_ONLY, OTHER_HOST, Fault, FaultyProvider
 
-#: A hang that the fetch deadline (0.5 s) did not end would blow this bound by far; a
+#: A hang that the fetch deadline (1 s) did not end would blow this bound by far; a
 #: passing run needs a fraction of it even on a loaded machine.
 BOUND = 10 * POLICY.fetch_timeout
 DEADLINE = "did not answer in time"

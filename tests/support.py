@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from bearerguard._config import DPOP_ALGORITHMS
+
 # RFC 6750 §3: the quoted values of a challenge are %x20-21 / %x23-5B / %x5D-7E only.
 _QDTEXT = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"
 _CHALLENGE = re.compile(rf'Bearer [a-z_]+="{_QDTEXT}"(?:, [a-z_]+="{_QDTEXT}")*')
@@ -35,6 +37,17 @@ ISSUER = "https://tenant.auth0.com/"
 CUSTOM_DOMAIN = "https://login.example.com/"
 AUDIENCE = "https://api.example.com"
 NOW = 1_800_000_000.0  # a fixed wall-clock instant for claim checks
+#: The proof algorithms of a DPoP challenge by default: every asymmetric one, sorted.
+DPOP_ALGS = " ".join(sorted(DPOP_ALGORITHMS))
+
+
+def no_token_challenge(realm: str = "api") -> str:
+    """The answer to a request without credentials while DPoP is allowed (the default): a
+    challenge for each scheme (RFC 9449 §7.1)."""
+    return f'Bearer realm="{realm}", DPoP realm="{realm}", algs="{DPOP_ALGS}"'
+
+
+NO_TOKEN_CHALLENGE = no_token_challenge()
 
 
 def b64url(data: bytes) -> str:

@@ -23,7 +23,7 @@ from tests.adapters.apps.django_project import MIDDLEWARE as BEARER_MIDDLEWARE
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
 from tests.adapters.table import challenge
-from tests.support import bearer, forbidden_transport
+from tests.support import NO_TOKEN_CHALLENGE, bearer, forbidden_transport
 from tests.test_verify_request import bound_token, dpop_proof
 
 configure()  # DRF reads Django's settings when its view classes are defined, just below.
@@ -41,8 +41,6 @@ from bearerguard.django.rest_framework import (  # noqa: E402
     BearerTokenError,
     HasScopes,
 )
-
-BARE = 'Bearer realm="api"'
 
 
 def describe(request: Request) -> Response:
@@ -185,7 +183,7 @@ def test_a_bad_token_is_refused_even_where_anyone_may_enter(
 def test_drfs_own_401_carries_the_bearer_challenge(api: APIClient) -> None:
     response = api.get("/is-authenticated")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == BARE
+    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
 
 
 def test_drfs_is_authenticated_accepts_a_token_user(api: APIClient, idp: IdentityProviders) -> None:
@@ -270,10 +268,10 @@ def test_any_of_accepts_one_of_the_scopes(api: APIClient, idp: IdentityProviders
     assert 'scope="read:reports admin"' in refused["WWW-Authenticate"]
 
 
-def test_no_token_is_a_401_with_the_bare_challenge(api: APIClient) -> None:
+def test_no_token_is_a_401_with_a_challenge_per_scheme(api: APIClient) -> None:
     response = api.get("/contacts")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == BARE
+    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
     assert response.json() == {
         "error": "unauthorized",
         "error_description": "Authentication required",
@@ -369,7 +367,7 @@ def test_a_post_with_a_token_needs_no_csrf_token(
 def test_a_post_without_a_token_is_the_bearer_401(csrf_api: APIClient) -> None:
     response = csrf_api.post("/contacts")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == BARE
+    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
 
 
 def test_a_post_with_too_few_scopes_is_the_bearer_403(

@@ -22,7 +22,13 @@ from starlette.testclient import WebSocketDenialResponse
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, BearerHTTPException, install
-from tests.support import Provider, bearer, forbidden_transport
+from tests.support import (
+    NO_TOKEN_CHALLENGE,
+    Provider,
+    bearer,
+    forbidden_transport,
+    no_token_challenge,
+)
 
 MakeVerifier = Callable[..., Verifier]
 
@@ -245,11 +251,11 @@ def test_a_token_in_the_query_string_is_never_accepted(
 # The answers: exact RFC 6750 bodies with install(), right status and challenge without
 
 
-def test_without_a_token_the_answer_is_401_with_a_bare_challenge(client: TestClient) -> None:
+def test_without_a_token_the_answer_is_401_with_a_challenge_per_scheme(client: TestClient) -> None:
     answer = client.get("/contacts")
 
     assert answer.status_code == 401
-    assert answer.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert answer.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == {
         "error": "unauthorized",
@@ -264,7 +270,7 @@ def test_without_install_status_and_challenge_are_still_right(
 
     missing = client.get("/contacts")
     assert missing.status_code == 401
-    assert missing.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert missing.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
     assert missing.json() == {
         "detail": {"error": "unauthorized", "error_description": "Authentication required"}
     }
@@ -310,7 +316,8 @@ def test_install_answers_a_bearer_error_raised_in_an_endpoint(
 def test_the_realm_configured_on_the_verifier_is_announced(make_verifier: MakeVerifier) -> None:
     client = TestClient(contacts_app(BearerAuth(make_verifier(realm="contacts"))))
 
-    assert client.get("/contacts").headers["www-authenticate"] == 'Bearer realm="contacts"'
+    missing = client.get("/contacts").headers["www-authenticate"]
+    assert missing == no_token_challenge("contacts")
 
 
 def test_the_exception_carries_the_bearer_error(auth: BearerAuth) -> None:

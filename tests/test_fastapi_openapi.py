@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, install
-from tests.support import AUDIENCE, ISSUER, Provider, bearer, challenge_params
+from tests.support import AUDIENCE, ISSUER, NO_TOKEN_CHALLENGE, Provider, bearer, challenge_params
 from tests.test_fastapi import contacts_app  # the app both files describe
 
 MakeVerifier = Callable[..., Verifier]
@@ -156,7 +156,7 @@ def test_the_documented_answers_are_the_answers(auth: BearerAuth, provider: Prov
     missing = client.delete("/contacts")
     documented = responses["401"]["content"]["application/json"]["examples"]["no token"]["value"]
     assert missing.json() == documented
-    assert missing.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert missing.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
 
     refused = client.delete("/contacts", headers=bearer(provider.token(scope="read:contacts")))
     example = responses["403"]["headers"]["WWW-Authenticate"]["schema"]["example"]

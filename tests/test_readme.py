@@ -39,6 +39,7 @@ import pytest
 
 from bearerguard import AccessToken, Verifier
 from bearerguard.testing import FakeIssuer
+from tests.support import NO_TOKEN_CHALLENGE
 from tests.test_pytest_plugin import INI, plugin_args
 
 pytest_plugins = ["pytester"]
@@ -247,15 +248,23 @@ def call_wsgi(app: Any, path: str, headers: Mapping[str, str], method: str = "GE
     return Answer.of(int(status.split()[0]), response_headers, content)
 
 
-def check_contacts_route(get: Get, fake: FakeIssuer, path: str = "/api/contacts") -> None:
-    """The README's route needing read:contacts: 200, then the 401 and 403 of RFC 6750."""
+def check_contacts_route(
+    get: Get,
+    fake: FakeIssuer,
+    path: str = "/api/contacts",
+    missing_challenge: str = NO_TOKEN_CHALLENGE,
+) -> None:
+    """The README's route needing read:contacts: 200, then the 401 and 403 of RFC 6750.
+
+    Without a token, the adapters offer a challenge per accepted scheme (Bearer and DPoP).
+    """
     allowed = get(path, fake.auth_header(scopes=["read:contacts"]))
     assert allowed.status == 200, allowed
     assert "auth0|test-user" in allowed.body.values()
 
     missing = get(path, {})
     assert missing.status == 401, missing
-    assert missing.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert missing.headers["www-authenticate"] == missing_challenge
     assert missing.body["error"] == "unauthorized"
 
     under_scoped = get(path, fake.auth_header(scopes=["read:messages"]))
@@ -273,7 +282,8 @@ def test_the_30_second_example_answers_as_rfc_6750_says(tenant: FakeIssuer) -> N
     def get(path: str, headers: Mapping[str, str]) -> Answer:
         return call_wsgi(module.app, path, headers)
 
-    check_contacts_route(get, tenant)
+    # verify_authorization() reads the Authorization header alone: Bearer is all it offers.
+    check_contacts_route(get, tenant, missing_challenge='Bearer realm="api"')
     assert get("/", tenant.auth_header(scopes="read:contacts")).body == {"hello": "auth0|test-user"}
     malformed = get("/", {"Authorization": "Bearer two tokens"})
     assert malformed.status == 400
@@ -446,7 +456,7 @@ def test_the_route_needs_read_contacts(path, bearer_headers):
     assert allowed.json() == {"sub": "auth0|test-user"}
     missing = client.get(path)
     assert missing.status_code == 401
-    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert missing.headers["WWW-Authenticate"].startswith('Bearer realm="api", DPoP')
     under_scoped = client.get(path, headers=bearer_headers(scopes=["read:messages"]))
     assert under_scoped.status_code == 403
     assert under_scoped.json()["error"] == "insufficient_scope"

@@ -17,10 +17,10 @@ from wsgiref.validate import validator
 import httpx
 import pytest
 
-from bearerguard import AccessToken, InsufficientScopeError, MissingTokenError, Verifier
+from bearerguard import AccessToken, InsufficientScopeError, Verifier
 from bearerguard._request import wsgi_request
 from bearerguard.wsgi import ACCESS_TOKEN_KEY, BearerMiddleware, Rule, access_token
-from tests.support import NOW, Provider, bearer
+from tests.support import AUDIENCE, ISSUER, NOW, Provider, bearer
 from tests.test_verify_request import bound_token, dpop_proof
 
 MakeVerifier = Callable[..., Verifier]
@@ -231,7 +231,7 @@ def test_access_token_ignores_anything_that_is_not_a_token():
 @pytest.mark.parametrize(
     ("token_scope", "error", "status"),
     [
-        (None, MissingTokenError(), "401 Unauthorized"),
+        (None, Verifier(issuer=ISSUER, audience=AUDIENCE).missing_token(), "401 Unauthorized"),
         ("", InsufficientScopeError(["admin"]), "403 Forbidden"),
     ],
     ids=["missing", "insufficient"],

@@ -402,18 +402,16 @@ class Verifier:
     def missing_token(self) -> MissingTokenError:
         """What adapters raise when a route needs a token and the request carries none.
 
-        ``Bearer realm="api"``; with ``dpop="required"``, where Bearer is not accepted,
-        the DPoP challenge instead: ``DPoP realm="api", algs="..."``. (With DPoP
-        allowed, :meth:`verify_request` offers both challenges; the adapters still
-        answer the Bearer one alone.)
+        One challenge per accepted scheme (RFC 9449 §7.1): with DPoP allowed (the
+        default), ``Bearer realm="api", DPoP realm="api", algs="ES256 ..."``; with
+        ``dpop="required"`` the DPoP challenge alone, with ``dpop="off"`` the Bearer one.
 
         Example::
 
             raise verifier.missing_token()
         """
-        error = MissingTokenError(realm=self._config.realm)
-        if self._config.dpop == "required":
-            self._binding.offer(error)
+        error = MissingTokenError()
+        self._binding.offer(error)
         return error
 
     def authenticate_request(self, request: HttpRequest) -> AccessToken | None:

@@ -329,6 +329,24 @@ def test_bearer_requests_need_no_nonce(make_verifier: MakeVerifier, provider: Pr
     make_verifier(dpop_nonce=SECRET).verify_request(request(f"Bearer {provider.token()}"))
 
 
+def test_a_dpop_token_that_passed_gets_the_current_nonce_to_send_back(
+    make_verifier: MakeVerifier, provider: Provider
+):
+    verifier = make_verifier(dpop_nonce=SECRET)
+    token = bound_token(provider)
+    with pytest.raises(UseDPoPNonceError) as refused:
+        verifier.verify_request(dpop_request(token))
+    nonce = refused.value.headers["DPoP-Nonce"]
+
+    passed = verifier.verify_request(dpop_request(token, nonce=nonce))
+
+    assert verifier.dpop_nonce_for(passed) == nonce  # the same period: the same nonce
+    bearer_token = verifier.verify_request(request(f"Bearer {provider.token()}"))
+    assert verifier.dpop_nonce_for(bearer_token) is None
+    assert verifier.dpop_nonce_for(None) is None
+    assert make_verifier().dpop_nonce_for(passed) is None  # nonces off
+
+
 # --- the replay store ----------------------------------------------------------------------------
 
 

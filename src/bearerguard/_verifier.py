@@ -414,6 +414,29 @@ class Verifier:
         self._binding.offer(error)
         return error
 
+    def dpop_nonce_for(self, token: AccessToken | None) -> str | None:
+        """The ``DPoP-Nonce`` to send with a successful answer to ``token``'s request.
+
+        With ``dpop_nonce`` set, a DPoP-bound token gets the current server nonce, so
+        that its client keeps up with the rotation without being refused first (RFC
+        9449 §8.2); otherwise (no nonces, a bearer token, no token) ``None``. Every
+        adapter sends it; call it when answering from :meth:`verify_request` yourself.
+
+        Example::
+
+            token = verifier.verify_request(request)
+            nonce = verifier.dpop_nonce_for(token)
+            if nonce is not None:
+                response.headers["DPoP-Nonce"] = nonce
+        """
+        nonces = self._binding.nonces
+        if nonces is None or token is None:
+            return None
+        cnf = token.confirmation
+        if cnf is None or "jkt" not in cnf:
+            return None
+        return nonces.issue(self._clock())
+
     def authenticate_request(self, request: HttpRequest) -> AccessToken | None:
         """Like :meth:`verify_request`, but ``None`` when there are no credentials."""
         now, monotonic = self._clock(), self._monotonic()

@@ -108,6 +108,9 @@ class BearerMiddleware(Guarded[ASGIApp]):
             try:
                 if wants_request(self._dpop, authorization, proof):  # DPoP: the whole request
                     sent = await self.verifier.aauthenticate_request(asgi_request(scope))
+                    nonce = self.verifier.dpop_nonce_for(sent)
+                    if nonce is not None and kind == "http":
+                        send = _with_header(send, b"dpop-nonce", nonce.encode("ascii"))
                 else:
                     sent = await self.verifier.aauthenticate(authorization, query=query)
                 token = self._guard.admit(rule, sent)
@@ -116,6 +119,17 @@ class BearerMiddleware(Guarded[ASGIApp]):
                 return
         # A copy, as the ASGI spec asks: the token must not leak into the caller's scope.
         await self.app({**scope, ACCESS_TOKEN_KEY: token}, receive, send)
+
+
+def _with_header(send: Send, name: bytes, value: bytes) -> Send:
+    """``send``, adding one field to the response's start message (the app's own answer)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (name, value)]}
+        await send(message)
+
+    return sending
 
 
 def _route_path(scope: Scope) -> str:

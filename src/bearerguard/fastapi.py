@@ -126,7 +126,7 @@ class _Bearer(SecurityBase):
         self._dpop = self.verifier.config.dpop  # whether a request may be DPoP-bound
 
     async def __call__(
-        self, conn: HTTPConnection, security_scopes: SecurityScopes
+        self, conn: HTTPConnection, security_scopes: SecurityScopes, response: Response
     ) -> AccessToken | None:
         """The request's token checked for the ``Security`` scopes; ``None`` without
         credentials on :attr:`BearerAuth.optional`."""
@@ -138,6 +138,9 @@ class _Bearer(SecurityBase):
                 if wants_request(self._dpop, authorization, proof):
                     # DPoP: the whole request (its URL as Starlette builds request.url)
                     token = await self.verifier.aauthenticate_request(asgi_request(scope))
+                    nonce = self.verifier.dpop_nonce_for(token)
+                    if nonce is not None:  # FastAPI adds the fields of this response to its own
+                        response.headers["DPoP-Nonce"] = nonce
                 else:
                     token = await self.verifier.aauthenticate(
                         authorization, query=scope.get("query_string", b"").decode("latin-1")
@@ -155,7 +158,9 @@ class _Bearer(SecurityBase):
 # FastAPI reads a dependency's parameters from its signature. Before 0.123.7 it resolved
 # the string annotations of a callable *instance* without the module's globals, so the
 # postponed ones above would not resolve: give it the classes themselves.
-_Bearer.__call__.__annotations__.update(conn=HTTPConnection, security_scopes=SecurityScopes)
+_Bearer.__call__.__annotations__.update(
+    conn=HTTPConnection, security_scopes=SecurityScopes, response=Response
+)
 
 
 def _authorization(scope: MutableMapping[str, Any]) -> tuple[str | list[str] | None, bool]:

@@ -29,7 +29,7 @@ from inspect import iscoroutinefunction
 from typing import Any, ParamSpec, TypeVar, cast
 
 try:
-    from flask import Blueprint, Flask, Request, Response, current_app, request
+    from flask import Blueprint, Flask, Request, Response, after_this_request, current_app, request
     from werkzeug.local import LocalProxy
     from werkzeug.urls import iri_to_uri
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
@@ -210,6 +210,9 @@ def _authenticate(req: Request) -> AccessToken | None:
         # DPoP: the whole request, its URL as werkzeug builds it (an IRI, made a URI again).
         whole = HttpRequest(req.method, iri_to_uri(req.url), wsgi_headers(environ))
         token = verifier.authenticate_request(whole)
+        nonce = verifier.dpop_nonce_for(token)
+        if nonce is not None:
+            after_this_request(_adding("DPoP-Nonce", nonce))
     else:
         token = verifier.authenticate(
             authorization,
@@ -218,6 +221,16 @@ def _authenticate(req: Request) -> AccessToken | None:
         )
     setattr(req, _TOKEN, token)
     return token
+
+
+def _adding(name: str, value: str) -> Callable[[Response], Response]:
+    """An ``after_this_request`` callback adding one field to the view's answer."""
+
+    def add(response: Response) -> Response:
+        response.headers[name] = value
+        return response
+
+    return add
 
 
 def _current_token() -> AccessToken | None:

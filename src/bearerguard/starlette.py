@@ -57,6 +57,8 @@ _P = ParamSpec("_P")
 # What the backend leaves in the scope for requires(): the verifier's refusal of a request
 # without credentials (its realm, and the DPoP challenge when DPoP is required).
 _MISSING_KEY = "bearerguard.missing_token"
+# The DPoP-Nonce a successful DPoP request gets back, for requires() to add to the answer.
+_NONCE_KEY = "bearerguard.dpop_nonce"
 # The ASGI extension that lets a refused handshake carry the 401/403 answer itself.
 _DENIAL_RESPONSE = "websocket.http.response"
 
@@ -110,6 +112,7 @@ class BearerAuthBackend(AuthenticationBackend):
         try:
             if wants_request(dpop, authorization, "dpop" in conn.headers):
                 token = await self.verifier.aauthenticate_request(asgi_request(conn.scope))
+                conn.scope[_NONCE_KEY] = self.verifier.dpop_nonce_for(token)
             else:
                 token = await self.verifier.aauthenticate(
                     authorization, query=conn.scope.get("query_string", b"").decode("latin-1")
@@ -197,16 +200,30 @@ def requires(
 
             @functools.wraps(func)
             async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
-                error = refusal(connection(args, kwargs))
-                return await func(*args, **kwargs) if error is None else error_response(error)
+                conn = connection(args, kwargs)
+                error = refusal(conn)
+                if error is not None:
+                    return error_response(error)
+                return _with_nonce(conn, await func(*args, **kwargs))
 
             return async_wrapper
 
         @functools.wraps(func)
         def sync_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
-            error = refusal(connection(args, kwargs))
-            return func(*args, **kwargs) if error is None else error_response(error)
+            conn = connection(args, kwargs)
+            error = refusal(conn)
+            return (
+                _with_nonce(conn, func(*args, **kwargs)) if error is None else error_response(error)
+            )
 
         return sync_wrapper
 
     return decorator
+
+
+def _with_nonce(conn: HTTPConnection, answer: Any) -> Any:
+    """``answer``, with the ``DPoP-Nonce`` the backend chose for this request (if any)."""
+    nonce = conn.scope.get(_NONCE_KEY)
+    if nonce is not None and isinstance(answer, Response):
+        answer.headers["DPoP-Nonce"] = nonce
+    return answer

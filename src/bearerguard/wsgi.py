@@ -98,6 +98,9 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
             try:
                 if wants_request(self._dpop, authorization, "HTTP_DPOP" in environ):
                     sent = self.verifier.authenticate_request(wsgi_request(environ))  # DPoP
+                    nonce = self.verifier.dpop_nonce_for(sent)
+                    if nonce is not None:
+                        start_response = _with_header(start_response, "DPoP-Nonce", nonce)
                 else:
                     sent = self.verifier.authenticate(authorization, query=query)
                 token = self._guard.admit(rule, sent)
@@ -107,6 +110,15 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
                 return [body]
         environ[ACCESS_TOKEN_KEY] = token
         return self.app(environ, start_response)
+
+
+def _with_header(start_response: StartResponse, name: str, value: str) -> StartResponse:
+    """``start_response``, adding one field to the app's own answer."""
+
+    def starting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, [*headers, (name, value)], exc_info)
+
+    return starting
 
 
 def _route_path(environ: WSGIEnvironment) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bearerguard._nonces import NonceSource
 from tests.support import challenge_params
 from tests.test_verify_request import bound_token, dpop_proof
 
@@ -130,3 +131,67 @@ def test_required_offers_only_the_dpop_challenge_without_credentials(
 
     assert answer.status == 401
     assert answer.challenge == 'DPoP realm="api", algs="ES256"'
+
+
+# Server nonces (RFC 9449 §8-9): refused without one, and handed back on success.
+
+NONCE_SECRET = "a shared secret of the servers, 32 bytes or more, not repeated"
+
+
+def test_with_nonces_a_proof_without_one_gets_use_dpop_nonce_and_a_fresh_nonce(
+    make_client: ClientFactory, idp: IdentityProviders
+):
+    verifier = idp.verifier(dpop_nonce=NONCE_SECRET)
+    token = bound_token(idp.tenant, scope="read:contacts")
+    with make_client(verifier) as client:
+        refused = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/contacts"))
+        nonce = refused.headers.get("dpop-nonce")
+        retried = client.get(
+            "/api/contacts", headers=dpop_fields(client, token, "/api/contacts", nonce=nonce)
+        )
+
+    assert refused.status == 401
+    assert refused.body["error"] == "use_dpop_nonce"
+    assert 'DPoP realm="api", error="use_dpop_nonce"' in (refused.challenge or "")
+    assert nonce == NonceSource(NONCE_SECRET).issue(idp.clock.time())
+    assert retried.status == 200
+    assert retried.body == {"sub": "auth0|123"}
+
+
+def test_with_nonces_a_successful_dpop_answer_carries_the_current_nonce(
+    make_client: ClientFactory, idp: IdentityProviders
+):
+    verifier = idp.verifier(dpop_nonce=NONCE_SECRET)
+    token = bound_token(idp.tenant, scope="read:contacts")
+    with make_client(verifier) as client:
+        current = client.get(
+            "/api/contacts", headers=dpop_fields(client, token, "/api/contacts")
+        ).headers["dpop-nonce"]
+        idp.clock.advance(90)  # the next period: the old nonce is still accepted ...
+        fields = dpop_fields(
+            client, token, "/api/contacts", nonce=current, iat=int(idp.clock.time())
+        )
+        answer = client.get("/api/contacts", headers=fields)
+
+    assert answer.status == 200
+    # ... and the answer hands the client the new one, before the old one expires.
+    assert answer.headers["dpop-nonce"] != current
+    assert len(answer.headers["dpop-nonce"]) == len(current)
+
+
+def test_nonces_leave_bearer_requests_alone(make_client: ClientFactory, idp: IdentityProviders):
+    with make_client(idp.verifier(dpop_nonce=NONCE_SECRET)) as client:
+        token = idp.token(scope="read:contacts")
+        answer = client.get("/api/contacts", headers=[("Authorization", f"Bearer {token}")])
+
+    assert answer.status == 200
+    assert "dpop-nonce" not in answer.headers
+
+
+def test_without_nonces_no_answer_carries_one(client: Client, idp: IdentityProviders):
+    token = bound_token(idp.tenant, scope="read:contacts")
+
+    answer = client.get("/api/contacts", headers=dpop_fields(client, token, "/api/contacts"))
+
+    assert answer.status == 200
+    assert "dpop-nonce" not in answer.headers

@@ -28,7 +28,15 @@ from bearerguard._verifier import Verifier
 
 from .apps import get_verifier
 
-__all__ = ["Outcome", "aauthenticate", "aoutcome", "authenticate", "error_response", "outcome"]
+__all__ = [
+    "Outcome",
+    "aauthenticate",
+    "aoutcome",
+    "authenticate",
+    "error_response",
+    "outcome",
+    "with_nonce",
+]
 
 _RECORD = "_bearerguard_outcome"
 _ANY_TOKEN = RequiredScopes(())
@@ -42,6 +50,8 @@ class Outcome:
     error: BearerError | None
     #: the verifier that judged the request: its refusal of a request without credentials
     verifier: Verifier
+    #: the ``DPoP-Nonce`` the answer carries (a DPoP request, with server nonces on)
+    nonce: str | None = None
 
     def refusal(
         self, required: RequiredScopes = _ANY_TOKEN, *, optional: bool = False
@@ -68,8 +78,8 @@ def authenticate(request: Any) -> Outcome:
         else:
             token = verifier.authenticate(header, query=query)
     except BearerError as exc:
-        return _record(request, Outcome(None, exc, verifier))
-    return _record(request, Outcome(token, None, verifier))
+        return _record(request, Outcome(None, exc, verifier, _nonce_of(exc)))
+    return _record(request, Outcome(token, None, verifier, verifier.dpop_nonce_for(token)))
 
 
 async def aauthenticate(request: Any) -> Outcome:
@@ -82,8 +92,8 @@ async def aauthenticate(request: Any) -> Outcome:
         else:
             token = await verifier.aauthenticate(header, query=query)
     except BearerError as exc:
-        return _record(request, Outcome(None, exc, verifier))
-    return _record(request, Outcome(token, None, verifier))
+        return _record(request, Outcome(None, exc, verifier, _nonce_of(exc)))
+    return _record(request, Outcome(token, None, verifier, verifier.dpop_nonce_for(token)))
 
 
 def recorded(request: Any) -> Outcome | None:
@@ -100,6 +110,19 @@ def outcome(request: Any) -> Outcome:
 async def aoutcome(request: Any) -> Outcome:
     """The recorded outcome, or authenticate now without blocking the event loop."""
     return recorded(request) or await aauthenticate(request)
+
+
+def _nonce_of(error: BearerError) -> str | None:
+    """The fresh nonce a refusal hands the client (``use_dpop_nonce``), if any."""
+    return error.headers.get("DPoP-Nonce")
+
+
+def with_nonce(request: Any, response: Any) -> Any:
+    """``response``, with the ``DPoP-Nonce`` of the request's recorded outcome (if any)."""
+    found = recorded(request)
+    if found is not None and found.nonce is not None and response is not None:
+        response["DPoP-Nonce"] = found.nonce
+    return response
 
 
 def error_response(error: BearerError) -> HttpResponse:

@@ -41,7 +41,7 @@ from asgiref.sync import iscoroutinefunction
 from bearerguard._token import RequiredScopes
 
 from ._csrf import acsrf_refusal, csrf_refusal, mark_exempt
-from ._requests import aoutcome, error_response, outcome
+from ._requests import aoutcome, error_response, outcome, with_nonce
 
 __all__ = ["optional_token", "requires_scopes"]
 
@@ -141,7 +141,9 @@ class _Guard:
         @functools.wraps(view)
         def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
             refused = self._check(request, csrf_view, args, kwargs)
-            return view(request, *args, **kwargs) if refused is None else refused
+            if refused is not None:
+                return refused
+            return with_nonce(request, view(request, *args, **kwargs))
 
         return guarded
 
@@ -151,7 +153,9 @@ class _Guard:
         @functools.wraps(view)
         async def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
             refused = await self._acheck(request, csrf_view, args, kwargs)
-            return await view(request, *args, **kwargs) if refused is None else refused
+            if refused is not None:
+                return refused
+            return with_nonce(request, await view(request, *args, **kwargs))
 
         return guarded
 
@@ -167,7 +171,9 @@ class _Guard:
             if getattr(type(view), "view_is_async", False):
                 return self._adispatch(dispatch, csrf_view, view, request, *args, **kwargs)
             refused = self._check(request, csrf_view, args, kwargs)
-            return dispatch(view, request, *args, **kwargs) if refused is None else refused
+            if refused is not None:
+                return refused
+            return with_nonce(request, dispatch(view, request, *args, **kwargs))
 
         # as_view() copies the mark from dispatch onto the view function it returns.
         cls.dispatch = mark_exempt(guarded_dispatch)  # type: ignore[attr-defined]
@@ -183,4 +189,6 @@ class _Guard:
         **kwargs: Any,
     ) -> Any:
         refused = await self._acheck(request, csrf_view, args, kwargs)
-        return await dispatch(view, request, *args, **kwargs) if refused is None else refused
+        if refused is not None:
+            return refused
+        return with_nonce(request, await dispatch(view, request, *args, **kwargs))

@@ -32,7 +32,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 from bearerguard._errors import BearerError
 
-from ._requests import aauthenticate, authenticate, error_response
+from ._requests import aauthenticate, authenticate, error_response, with_nonce
 
 __all__ = ["BearerTokenMiddleware"]
 
@@ -63,12 +63,12 @@ class BearerTokenMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         authenticate(request)
-        return self.get_response(request)
+        return with_nonce(request, self.get_response(request))
 
     async def __acall__(self, request: Any) -> Any:
         await aauthenticate(request)
         response: Awaitable[Any] = self.get_response(request)
-        return await response
+        return with_nonce(request, await response)
 
     def process_exception(self, request: Any, exception: Exception) -> Any:
         """Answer a ``BearerError`` raised by a view; leave every other exception to Django."""

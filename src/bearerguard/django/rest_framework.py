@@ -86,6 +86,8 @@ class BearerTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
 
     def authenticate(self, request: Any) -> tuple[TokenUser, AccessToken] | None:
         found = outcome(_django_request(request))
+        if found.nonce is not None:
+            _answer_with(request, "DPoP-Nonce", found.nonce)
         if found.error is not None:
             raise BearerTokenError(found.error)
         if found.token is None:
@@ -130,6 +132,19 @@ class HasScopes(BasePermission):  # type: ignore[misc]
         except InsufficientScopeError as exc:
             raise BearerTokenError(exc) from None
         return True
+
+
+def _answer_with(request: Any, name: str, value: str) -> None:
+    """Add a field to the view's answer, refusal or not.
+
+    DRF's exception handler copies only ``WWW-Authenticate`` and ``Retry-After`` from an
+    exception; the fields of ``APIView.headers`` go on every answer of the view
+    (``finalize_response``), so that is where a ``DPoP-Nonce`` goes.
+    """
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    headers = getattr(view, "headers", None)
+    if isinstance(headers, dict):
+        headers[name] = value
 
 
 def _required_scopes(view: Any, method: str) -> tuple[str, ...] | None:

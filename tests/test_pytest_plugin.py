@@ -155,7 +155,8 @@ def write_section(pytester: pytest.Pytester, section: str) -> list[str]:
     return written
 
 
-# Each framework's complete example: allowed (200), no token (401), missing scope (403).
+# Each framework's complete example: allowed (200), no token (401), missing scope (403), a
+# DPoP-bound token with its proof (200) and that proof replayed (401).
 FRAMEWORKS = {
     "FastAPI": False,  # section -> run in a subprocess
     "Starlette": False,
@@ -186,12 +187,14 @@ def test_the_guides_example_for_each_framework_passes(project, section):
     written = write_section(project, section)
     assert "test_app.py" in written
     result = run(project, "-v", in_subprocess=FRAMEWORKS[section])
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(
         [
             "*test_contacts_with_the_scope PASSED*",
             "*test_contacts_without_a_token PASSED*",
             "*test_contacts_without_the_scope PASSED*",
+            "*test_contacts_with_a_dpop_bound_token PASSED*",
+            "*test_contacts_with_a_replayed_dpop_proof PASSED*",
         ]
     )
 

@@ -12,6 +12,8 @@ import pytest
 
 from bearerguard.devissuer import DevIssuer, cli
 
+from .proofs import ClientKey
+
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bearerguard dev-issuer")
@@ -31,6 +33,8 @@ def test_the_options_and_their_defaults():
     assert not args.allow_remote
     args = parse("--port", "0", "--config", "c.json", "--keys", "k.json", "--auto-approve")
     assert (args.port, args.config, args.keys, args.auto_approve) == (0, "c.json", "k.json", True)
+    assert not args.dpop_nonce
+    assert parse("--dpop-nonce").dpop_nonce
 
 
 def test_run_prints_the_banner_serves_and_stops_on_ctrl_c(monkeypatch, tmp_path):
@@ -66,11 +70,34 @@ def test_run_prints_the_banner_serves_and_stops_on_ctrl_c(monkeypatch, tmp_path)
     assert keys.exists()
     assert "curl -s" in text
     assert "grant_type=client_credentials" in text
+    assert "DPoP:           a proof in a DPoP header gets a bound token" in text
+    assert "no server nonce required" in text
     assert "Press Ctrl-C to stop." in text
     assert any("GET /.well-known/openid-configuration" in line for line in lines)  # request log
     assert lines[-1] == "Stopping the dev-issuer."
     with httpx.Client() as http, pytest.raises(httpx.ConnectError):
         http.get(str(seen["url"]))  # stopped: nothing listens any more
+
+
+def test_dpop_nonce_makes_the_token_endpoint_demand_nonces(monkeypatch):
+    lines: list[str] = []
+    seen: dict[str, httpx.Response] = {}
+
+    def interrupted() -> None:
+        url = issuer_url(lines) + "oauth/token"
+        proof = ClientKey().proof(url)
+        form = {"grant_type": "client_credentials", "client_id": "m2m-client"}
+        with httpx.Client() as http:
+            seen["answer"] = http.post(url, data=form, headers={"DPoP": proof})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_wait_for_interrupt", interrupted)
+    assert cli.run(parse("--port", "0", "--dpop-nonce"), lines.append) == 0
+    assert seen["answer"].status_code == 400
+    assert seen["answer"].json()["error"] == "use_dpop_nonce"
+    assert seen["answer"].headers["DPoP-Nonce"]
+    (line,) = [line for line in lines if line.startswith("DPoP:")]
+    assert line.endswith("a server nonce is required")
 
 
 def test_configuration_mistakes_exit_2_with_the_message(tmp_path):

@@ -123,6 +123,8 @@ MISTAKES = [
      None),
     (("refresh_token_lifetime",), 1.5, "refresh_token_lifetime must be a whole number, got the "
      "number 1.5", None),
+    (("dpop_nonce",), "yes", "dpop_nonce must be true or false, got a string ('yes')", None),
+    (("dpop_nonce",), 1, "dpop_nonce must be true or false, got the number 1", None),
     # an API
     (("apis", 0), "x", "apis[0] must be a JSON object, got a string ('x')", None),
     (("apis", 0, "scope"), [], "apis[0]: unknown key 'scope' (did you mean 'scopes'?)", None),
@@ -288,6 +290,14 @@ def test_a_mistake_in_python_names_the_object_instead_of_a_path():
         Organization(id="org_1", name="")
     with pytest.raises(ConfigurationError, match=r"^clients must list at least one client"):
         DevIssuerConfig(clients=[])
+    with pytest.raises(ConfigurationError, match=r"^dpop_nonce must be true or false, got 'on'"):
+        DevIssuerConfig(clients=default_config().clients, dpop_nonce="on")  # type: ignore[arg-type]
+
+
+def test_server_nonces_are_off_unless_the_configuration_turns_them_on():
+    assert default_config().dpop_nonce is False
+    assert config_from_dict(tenant(dpop_nonce=True)).dpop_nonce is True
+    assert config_from_dict(tenant(dpop_nonce=None)).dpop_nonce is False  # null: the default
 
 
 def test_a_key_written_twice_in_a_file_is_a_mistake(tmp_path):

@@ -4,6 +4,7 @@ It mirrors Auth0: discovery and a JWKS, ``/authorize`` (authorization code with
 PKCE S256, and the legacy implicit flow), ``/oauth/token`` (client_credentials,
 authorization_code, refresh_token with rotation), ``/userinfo``, Auth0-shaped
 tokens (``gty``, ``azp``, ``permissions``, ``org_id``, namespaced custom claims),
+DPoP-bound tokens (RFC 9449) for clients that send a proof to ``/oauth/token``,
 and a second issuer URL for the same tenant, like an Auth0 custom domain.
 
 It is a DEVELOPMENT tool, never for production: users sign in without a

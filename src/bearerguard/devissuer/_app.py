@@ -4,7 +4,8 @@ The issuer of a request is the URL it came to, read from its ``Host`` header:
 ``127.0.0.1:<port>`` is the canonical issuer, ``localhost:<port>`` the custom
 domain. Any other ``Host`` is answered 421 Misdirected Request and nothing else:
 a loopback server that answered every name would be reachable from web pages
-through DNS rebinding.
+through DNS rebinding. The token endpoint's DPoP proof is checked against the
+token endpoint's URL under that issuer: the URL the client used.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 
 from bearerguard._config import CachePolicy
 from bearerguard._errors import BearerError, MissingTokenError
+from bearerguard._request import HttpRequest
 from bearerguard._verifier import Verifier
 
 from ._authorize import (
@@ -37,6 +39,7 @@ from ._errors import ErrorPage, OAuthError
 from ._grants import TokenEndpoint
 from ._http import Request, Response, body_params, query_params
 from ._keys import KeyStore
+from ._proofs import NONCE_HEADER, TokenEndpointProofs
 from ._redirects import WebOrigins
 from ._refusals import invalid_consent, invalid_query, request_expired, unknown_user
 from ._store import MEMORY, ExpiringMap, GrantStore
@@ -84,11 +87,13 @@ class App:
         self._store = GrantStore(clock)
         self._pending: ExpiringMap[AuthorizationRequest] = ExpiringMap(MEMORY, clock)
         self._tokens = TokenEndpoint(config, self._store, minter)
+        self._proofs = TokenEndpointProofs(nonces=config.dpop_nonce, clock=clock)
         # SPAs call the token and userinfo endpoints cross-origin, from where they are served:
         # the origins of the registered redirect URIs (Auth0's "allowed web origins"), and a
         # public client's loopback hosts on any port, as its redirect URIs match on any port.
         self._origins = WebOrigins(config.clients)
-        # /userinfo checks its tokens with bearerguard's own verifier, fed in-process.
+        # /userinfo checks its tokens with bearerguard's own verifier, fed in-process: Bearer
+        # tokens, and DPoP-bound ones with a proof of the userinfo request (RFC 9449 §7).
         self._verifier = Verifier(
             issuer=list(issuers),
             audience=[issuer + USERINFO for issuer in issuers],
@@ -262,15 +267,29 @@ class App:
         try:
             basic = basic_credentials(request.header("Authorization"))
             params = body_params(request)
-            answer = self._tokens.token(params, basic=basic, issuer=issuer)
+            jkt = self._proofs.key_of(
+                request.header("DPoP"), method=request.method, url=endpoints(issuer)["token"]
+            )
+            answer = self._tokens.token(params, basic=basic, issuer=issuer, jkt=jkt)
         except OAuthError as exc:
-            return Response.oauth_error(exc, _NO_STORE)
-        return Response.json(answer, headers=_NO_STORE)
+            return Response.oauth_error(exc, self._token_headers(exc.headers))
+        return Response.json(answer, headers=self._token_headers({}))
+
+    def _token_headers(self, given: Mapping[str, str]) -> dict[str, str]:
+        # With nonces on, every answer hands the client a current nonce for its next proof
+        # (RFC 9449 §8); a refusal's own (use_dpop_nonce) is as fresh, and is kept.
+        headers = {**_NO_STORE, **given}
+        nonce = self._proofs.nonce()
+        if nonce is not None:
+            headers.setdefault(NONCE_HEADER, nonce)
+        return headers
 
     def _userinfo(self, request: Request, issuer: str) -> Response:
+        # The URL the client used, query included: a token in the query is refused there.
+        url = issuer + USERINFO + (f"?{request.query}" if request.query else "")
         try:
-            token = self._verifier.authenticate(
-                request.header("Authorization"), query=request.query
+            token = self._verifier.authenticate_request(
+                HttpRequest(request.method, url, request.headers)
             )
             if token is None:
                 raise MissingTokenError(realm=REALM)

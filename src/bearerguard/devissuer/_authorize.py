@@ -7,10 +7,13 @@ with its ``state``. ``response_type=token`` is the legacy implicit flow: the
 access token travels in the URL fragment, for clients that allow it. The API is
 named by ``audience`` (Auth0) or ``resource`` (RFC 8707 §2.1), read as the token
 endpoint reads them (:func:`~bearerguard.devissuer._grants.requested_audience`).
+``dpop_jkt`` (RFC 9449 §10) binds the code to a DPoP key: the token request that
+redeems it must carry a proof signed by that key.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -39,6 +42,8 @@ __all__ = [
 ]
 
 _RESPONSE_MODES = {"code": "query", "token": "fragment"}
+# An RFC 7638 SHA-256 thumbprint in base64url without padding: 32 bytes, 43 characters.
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +62,8 @@ class AuthorizationRequest:
     login_hint: str | None
     organization: str | None
     issuer: str
+    #: the thumbprint of the DPoP key the code is bound to (RFC 9449 §10), if any
+    dpop_jkt: str | None = None
 
     @property
     def implicit(self) -> bool:
@@ -173,6 +180,7 @@ def _complete(
                 "invalid_request",
                 "Public clients must use PKCE: send code_challenge and code_challenge_method=S256.",
             )
+    dpop_jkt = _dpop_jkt(params.get("dpop_jkt"), response_type)
     audience = requested_audience(config, params)
     api = None
     if audience is not None:
@@ -204,7 +212,28 @@ def _complete(
         login_hint=base.login_hint,
         organization=base.organization,
         issuer=base.issuer,
+        dpop_jkt=dpop_jkt,
     )
+
+
+def _dpop_jkt(value: str | None, response_type: str | None) -> str | None:
+    """The ``dpop_jkt`` parameter, checked: a thumbprint, for a code (RFC 9449 §10)."""
+    if value is None:
+        return None
+    if response_type != "code":
+        # The implicit flow issues a Bearer token straight away: nothing could be bound.
+        raise OAuthError(
+            "invalid_request",
+            "dpop_jkt binds an authorization code to a DPoP key; response_type=token issues "
+            "no code and no DPoP-bound token: use response_type=code.",
+        )
+    if not _THUMBPRINT.fullmatch(value):
+        raise OAuthError(
+            "invalid_request",
+            "dpop_jkt must be the JWK SHA-256 thumbprint (RFC 7638) of the client's DPoP "
+            "public key, in base64url without padding: 43 characters of A-Z, a-z, 0-9, - and _.",
+        )
+    return value
 
 
 def _available(scope: str, client: ClientConfig, api: ApiConfig | None, response_type: str) -> bool:
@@ -284,7 +313,10 @@ def approve(
             }
         )
     code = store.issue_code(
-        approval, redirect_uri=request.redirect_uri, code_challenge=request.code_challenge
+        approval,
+        redirect_uri=request.redirect_uri,
+        code_challenge=request.code_challenge,
+        dpop_jkt=request.dpop_jkt,
     )
     return request.redirect({"code": code})
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bearerguard._errors import SCOPE_TOKEN, ConfigurationError
-from bearerguard.testing._minting import REGISTERED_CLAIMS
+from bearerguard._mint import REGISTERED_CLAIMS
 
 __all__ = [
     "DAY",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bearerguard.testing._minting import namespace_prefix
+from bearerguard._mint import namespace_prefix
 
 from ._checks import (
     DAY,
@@ -257,7 +257,8 @@ class DevIssuerConfig:
     ``namespace`` prefixes custom claim names that are not URLs already
     (``tier`` -> ``https://example.com/tier``), as Auth0 requires of custom claims.
     ``default_audience`` is used when a request names no ``audience`` (Auth0's
-    tenant setting of that name).
+    tenant setting of that name). ``dpop_nonce`` makes the token endpoint demand a
+    server nonce in every DPoP proof (RFC 9449 §8).
 
     Example::
 
@@ -278,6 +279,8 @@ class DevIssuerConfig:
     id_token_lifetime: int = 36000
     #: absolute lifetime of a refresh token family, in seconds (Auth0's default: 30 days)
     refresh_token_lifetime: int = 30 * DAY
+    #: whether DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8)
+    dpop_nonce: bool = False
 
     def __post_init__(self) -> None:
         for name, kind in (("apis", ApiConfig), ("clients", ClientConfig), ("users", UserConfig)):
@@ -312,6 +315,7 @@ class DevIssuerConfig:
                 )
         check_lifetime(self.id_token_lifetime, "id_token_lifetime")
         check_lifetime(self.refresh_token_lifetime, "refresh_token_lifetime")
+        check_flag(self.dpop_nonce, "dpop_nonce")
         for index, client in enumerate(self.clients):
             self._check_grants(index, client)
         self._check_users()

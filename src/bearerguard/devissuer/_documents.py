@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._config import GRANT_TYPES, OIDC_SCOPES, DevIssuerConfig
+from ._proofs import PROOF_ALGORITHMS
 from ._tokens import USERINFO
 
 __all__ = ["DISCOVERY", "JWKS", "OAUTH_METADATA", "discovery_document", "endpoints"]
@@ -55,6 +56,8 @@ def discovery_document(issuer: str, config: DevIssuerConfig, algorithm: str) -> 
             "none",
         ],
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9449 §5.1: the token endpoint takes DPoP proofs signed with these.
+        "dpop_signing_alg_values_supported": list(PROOF_ALGORITHMS),
         "scopes_supported": list(scopes),
         "claims_supported": list(_CLAIMS),
     }

@@ -11,11 +11,20 @@ token is for one API here, so ``resource`` is sent at most once; with a code
 or a refresh token it may only repeat the API that was authorized (RFC 8707
 §2.2). A malformed or unknown resource, or one that is not what was
 authorized, is ``invalid_target`` (RFC 8707 §2).
+
+DPoP (RFC 9449): the HTTP layer checks the request's proof and hands over the
+thumbprint of its key (``jkt``). Every grant then issues an access token bound
+to that key (``cnf.jkt``, ``token_type`` ``DPoP``). A refresh token issued to a
+public client with a proof is bound to the key too (§5), and so is a code whose
+authorization request named ``dpop_jkt`` (§10): redeeming either needs a proof
+by that key, else ``invalid_dpop_proof``. A confidential client's refresh tokens
+stay unbound: its secret already constrains who may use them (§5).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +52,9 @@ class TokenEndpoint:
                         "client_secret": "m2m-secret", "audience": "https://api.example.com"},
                        basic=None, issuer="http://127.0.0.1:9000/")
         # {'access_token': 'eyJ...', 'token_type': 'Bearer', 'expires_in': 86400, 'scope': ...}
+
+    With ``jkt=`` (the thumbprint of a DPoP proof's key) the token is bound to that
+    key and ``token_type`` is ``DPoP``.
     """
 
     def __init__(self, config: DevIssuerConfig, store: GrantStore, minter: Minter) -> None:
@@ -51,9 +63,15 @@ class TokenEndpoint:
         self._minter = minter
 
     def token(
-        self, params: Mapping[str, str], *, basic: tuple[str, str] | None, issuer: str
+        self,
+        params: Mapping[str, str],
+        *,
+        basic: tuple[str, str] | None,
+        issuer: str,
+        jkt: str | None = None,
     ) -> dict[str, Any]:
-        """The token response for a request to ``issuer``'s token endpoint."""
+        """The token response for a request to ``issuer``'s token endpoint; ``jkt`` is the
+        thumbprint of the key the request's DPoP proof was signed with, if it had one."""
         grant_type = params.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required.")
@@ -71,13 +89,13 @@ class TokenEndpoint:
                 f"(its grant_types: {', '.join(client.grant_types)}).",
             )
         if grant_type == "client_credentials":
-            return self._client_credentials(client, params, issuer)
+            return self._client_credentials(client, params, issuer, jkt)
         if grant_type == "authorization_code":
-            return self._authorization_code(client, params, issuer)
-        return self._refresh_token(client, params, issuer)
+            return self._authorization_code(client, params, issuer, jkt)
+        return self._refresh_token(client, params, issuer, jkt)
 
     def _client_credentials(
-        self, client: ClientConfig, params: Mapping[str, str], issuer: str
+        self, client: ClientConfig, params: Mapping[str, str], issuer: str, jkt: str | None
     ) -> dict[str, Any]:
         audience = requested_audience(self._config, params)
         if not audience:
@@ -109,11 +127,13 @@ class TokenEndpoint:
                         f"Client {client.client_id!r} has not been granted {scope!r} for "
                         f"{audience!r}.",
                     )
-        token = self._minter.client_token(issuer=issuer, client=client, api=api, scopes=scopes)
-        return _response(token, api.token_lifetime, scopes)
+        token = self._minter.client_token(
+            issuer=issuer, client=client, api=api, scopes=scopes, jkt=jkt
+        )
+        return _response(token, api.token_lifetime, scopes, bound=jkt is not None)
 
     def _authorization_code(
-        self, client: ClientConfig, params: Mapping[str, str], issuer: str
+        self, client: ClientConfig, params: Mapping[str, str], issuer: str, jkt: str | None
     ) -> dict[str, Any]:
         code = params.get("code")
         redirect_uri = params.get("redirect_uri")
@@ -141,17 +161,21 @@ class TokenEndpoint:
             raise OAuthError(
                 "invalid_grant", "code_verifier was sent, but the request had no code_challenge."
             )
+        _check_key(grant.dpop_jkt, jkt, "authorization code (dpop_jkt)")
         # After PKCE: only the code's rightful holder learns which API it was issued for.
         _check_target(params, grant.approval.audience, "code")
-        response = self._user_tokens(issuer, grant.approval)
+        response = self._user_tokens(issuer, grant.approval, jkt)
         if "offline_access" in grant.approval.scopes:
             response["refresh_token"] = self._store.issue_refresh(
-                grant.approval, lifetime=self._config.refresh_token_lifetime, code=code
+                grant.approval,
+                lifetime=self._config.refresh_token_lifetime,
+                code=code,
+                jkt=_refresh_binding(client, jkt),
             )
         return response
 
     def _refresh_token(
-        self, client: ClientConfig, params: Mapping[str, str], issuer: str
+        self, client: ClientConfig, params: Mapping[str, str], issuer: str, jkt: str | None
     ) -> dict[str, Any]:
         token = params.get("refresh_token")
         if not token:
@@ -160,6 +184,9 @@ class TokenEndpoint:
         original = grant.approval
         if original.client_id != client.client_id:
             raise OAuthError("invalid_grant", "The refresh token was issued to another client.")
+        # Checked once the token is spent, as the client is: a bound refresh token presented
+        # without its key was most likely stolen, and its family's next use revokes it.
+        _check_key(grant.jkt, jkt, "refresh token")
         _check_target(params, original.audience, "refresh token")
         scopes = _requested(params) or original.scopes
         if scopes is not original.scopes:
@@ -171,15 +198,18 @@ class TokenEndpoint:
                 )
         # The access token gets the narrowed scopes; the new refresh token keeps the
         # original ones (RFC 6749 §6) and the family's absolute expiry.
-        response = self._user_tokens(issuer, dataclasses.replace(original, scopes=scopes))
+        response = self._user_tokens(issuer, dataclasses.replace(original, scopes=scopes), jkt)
         response["refresh_token"] = self._store.issue_refresh(
-            original, lifetime=self._config.refresh_token_lifetime, previous=grant
+            original,
+            lifetime=self._config.refresh_token_lifetime,
+            previous=grant,
+            jkt=_refresh_binding(client, jkt),
         )
         return response
 
-    def _user_tokens(self, issuer: str, approval: Approval) -> dict[str, Any]:
-        token, lifetime = self._minter.user_token(issuer=issuer, approval=approval)
-        response = _response(token, lifetime, approval.scopes)
+    def _user_tokens(self, issuer: str, approval: Approval, jkt: str | None) -> dict[str, Any]:
+        token, lifetime = self._minter.user_token(issuer=issuer, approval=approval, jkt=jkt)
+        response = _response(token, lifetime, approval.scopes, bound=jkt is not None)
         if "openid" in approval.scopes:
             response["id_token"] = self._minter.id_token(issuer=issuer, approval=approval)
         return response
@@ -237,15 +267,42 @@ def _check_target(params: Mapping[str, str], authorized: str | None, grant: str)
         )
 
 
+# --- DPoP (RFC 9449) ---------------------------------------------------------------------------
+
+
+def _check_key(bound: str | None, proven: str | None, what: str) -> None:
+    """A grant bound to a DPoP key is redeemed with a proof by that key only (§5, §10)."""
+    if bound is None:
+        return
+    if proven is None:
+        raise OAuthError(
+            "invalid_dpop_proof",
+            f"The {what} is bound to a DPoP key: send a DPoP header with a proof signed by "
+            "that key.",
+        )
+    if not hmac.compare_digest(bound, proven):
+        raise OAuthError(
+            "invalid_dpop_proof",
+            f"The DPoP proof is signed by another key than the one the {what} is bound to.",
+        )
+
+
+def _refresh_binding(client: ClientConfig, jkt: str | None) -> str | None:
+    """The key a new refresh token is bound to: the proof's, for a public client (§5); a
+    confidential client's refresh tokens are constrained by its secret already."""
+    return jkt if client.public else None
+
+
 def _requested(params: Mapping[str, str]) -> tuple[str, ...]:
     # Space-separated, duplicates ignored; only spaces is the same as no scope parameter.
     return tuple(dict.fromkeys(params.get("scope", "").split()))
 
 
-def _response(token: str, lifetime: int, scopes: Sequence[str]) -> dict[str, Any]:
+def _response(token: str, lifetime: int, scopes: Sequence[str], *, bound: bool) -> dict[str, Any]:
     return {
         "access_token": token,
-        "token_type": "Bearer",
+        # RFC 9449 §5: a bound token's type says how to present it (Authorization: DPoP).
+        "token_type": "DPoP" if bound else "Bearer",
         "expires_in": lifetime,
         "scope": " ".join(scopes),
     }

@@ -25,7 +25,7 @@ from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
 from bearerguard._errors import ConfigurationError
-from bearerguard.testing._signing import SIGNING_ALGORITHMS, PrivateKey, SigningKey
+from bearerguard._mint import SIGNING_ALGORITHMS, PrivateKey, SigningKey
 
 __all__ = ["KeyStore", "StoredKey"]
 

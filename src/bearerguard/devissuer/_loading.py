@@ -146,12 +146,13 @@ def _tenant(top: _Object) -> DevIssuerConfig:
         default_audience=top.get("default_audience", str, None),
         id_token_lifetime=top.get("id_token_lifetime", int, 36000),
         refresh_token_lifetime=top.get("refresh_token_lifetime", int, 30 * 86400),
+        dpop_nonce=top.get("dpop_nonce", bool, False),
     )
 
 
 _TOP = (
     "apis", "clients", "users", "namespace", "default_audience",
-    "id_token_lifetime", "refresh_token_lifetime",
+    "id_token_lifetime", "refresh_token_lifetime", "dpop_nonce",
 )  # fmt: skip
 _API = (
     "identifier", "name", "scopes", "token_lifetime", "token_lifetime_for_web",

@@ -36,7 +36,9 @@ class DevIssuer:
     answers ``/authorize`` (code with PKCE, legacy implicit), ``/oauth/token``
     (client_credentials, authorization_code, refresh_token with rotation) and
     ``/userinfo``, under two issuer URLs: ``http://127.0.0.1:<port>/`` and the
-    same tenant as a custom domain, ``http://localhost:<port>/``.
+    same tenant as a custom domain, ``http://localhost:<port>/``. A token request
+    with a ``DPoP`` proof (RFC 9449) gets a token bound to the proof's key
+    (``token_type`` ``DPoP``); ``config.dpop_nonce`` demands server nonces.
 
     Example::
 

@@ -5,7 +5,10 @@ Authorization codes are single use and live 60 seconds (RFC 6749 §4.1.2); a
 code presented twice revokes the refresh tokens issued from it (§4.1.2, "SHOULD
 revoke"). Refresh tokens rotate: each is used once, its successor belongs to the
 same *family*, and presenting a used one revokes the whole family, as Auth0's
-refresh token rotation with reuse detection does.
+refresh token rotation with reuse detection does. A code may be bound to a DPoP
+key by the authorization request (``dpop_jkt``, RFC 9449 §10), and a refresh
+token to the DPoP key of the client it was issued to (§5): the token endpoint
+then asks for a proof by that key.
 """
 
 from __future__ import annotations
@@ -41,21 +44,25 @@ class Approval:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeGrant:
-    """An authorization code, bound to its client, redirect URI and PKCE challenge."""
+    """An authorization code, bound to its client, redirect URI and PKCE challenge, and to
+    a DPoP key when the authorization request named one (``dpop_jkt``)."""
 
     approval: Approval
     redirect_uri: str
     code_challenge: str | None
     expires_at: float
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefreshGrant:
-    """A refresh token: the original approval, its family and the family's absolute expiry."""
+    """A refresh token: the original approval, its family and the family's absolute expiry,
+    and the thumbprint of the DPoP key it is bound to (public clients' tokens only)."""
 
     approval: Approval
     family: str
     expires_at: float
+    jkt: str | None = None
 
 
 class ExpiringMap(Generic[T]):
@@ -114,7 +121,12 @@ class GrantStore:
     # --- authorization codes -----------------------------------------------------------
 
     def issue_code(
-        self, approval: Approval, *, redirect_uri: str, code_challenge: str | None
+        self,
+        approval: Approval,
+        *,
+        redirect_uri: str,
+        code_challenge: str | None,
+        dpop_jkt: str | None = None,
     ) -> str:
         code = secrets.token_urlsafe(32)
         with self._lock:
@@ -125,6 +137,7 @@ class GrantStore:
                 redirect_uri=redirect_uri,
                 code_challenge=code_challenge,
                 expires_at=now + CODE_LIFETIME,
+                dpop_jkt=dpop_jkt,
             )
         return code
 
@@ -161,20 +174,28 @@ class GrantStore:
         lifetime: float,
         code: str | None = None,
         previous: RefreshGrant | None = None,
+        jkt: str | None = None,
     ) -> str:
-        """A refresh token: a new family (from ``code``) or the successor of ``previous``."""
+        """A refresh token: a new family (from ``code``) or the successor of ``previous``;
+        bound to the DPoP key ``jkt`` names, when given."""
         token = secrets.token_urlsafe(32)
         with self._lock:
             now = self._clock()
             self._purge(now)
             if previous is None:
                 grant = RefreshGrant(
-                    approval=approval, family=secrets.token_urlsafe(8), expires_at=now + lifetime
+                    approval=approval,
+                    family=secrets.token_urlsafe(8),
+                    expires_at=now + lifetime,
+                    jkt=jkt,
                 )
             else:
                 # The family's lifetime is absolute: rotating never extends it.
                 grant = RefreshGrant(
-                    approval=approval, family=previous.family, expires_at=previous.expires_at
+                    approval=approval,
+                    family=previous.family,
+                    expires_at=previous.expires_at,
+                    jkt=jkt,
                 )
             self._refresh[token] = grant
             if code is not None and code in self._used_codes:

@@ -1,8 +1,10 @@
 """The tokens the dev-issuer signs: access tokens (RFC 9068, Auth0-shaped) and ID tokens.
 
-Claims are built by :func:`bearerguard.testing._minting.build_claims`, the same
-code :class:`~bearerguard.testing.FakeIssuer` uses, and signed with the key
-store's current key by :func:`~bearerguard.testing._signing.compact_jws`.
+Claims are built by :func:`bearerguard._mint.build_claims`, the same code
+:class:`~bearerguard.testing.FakeIssuer` uses, and signed with the key store's
+current key by :func:`bearerguard._mint.compact_jws`. An access token issued
+to a client that proved a DPoP key (RFC 9449 §6.1) names that key's RFC 7638
+thumbprint in ``cnf.jkt``.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from bearerguard.testing._minting import build_claims
-from bearerguard.testing._signing import compact_jws
+from bearerguard._mint import build_claims, compact_jws
 
 from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
 from ._keys import KeyStore
@@ -53,12 +54,20 @@ class Minter:
         lifetime: float,
         client_id: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        jkt: str | None = None,
     ) -> str:
-        """A signed access token; ``extra`` claims are namespaced, ``None`` removes a claim."""
+        """A signed access token; ``extra`` claims are namespaced, ``None`` removes a claim.
+
+        ``jkt``: the thumbprint of the client's DPoP key; the token is then bound to
+        it (``cnf: {"jkt": ...}``) and a resource server accepts it with a proof by
+        that key only.
+        """
         claims = dict(extra or {})
         if client_id is not None:
             # Auth0 names the client in azp, RFC 9068 in client_id: both are read.
             claims = {"azp": client_id, "client_id": client_id, **claims}
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         payload = build_claims(
             now=self._clock(),
             iss=issuer,
@@ -73,9 +82,16 @@ class Minter:
         return self._sign("at+jwt", payload)
 
     def client_token(
-        self, *, issuer: str, client: ClientConfig, api: ApiConfig, scopes: Sequence[str]
+        self,
+        *,
+        issuer: str,
+        client: ClientConfig,
+        api: ApiConfig,
+        scopes: Sequence[str],
+        jkt: str | None = None,
     ) -> str:
-        """A client-credentials (machine-to-machine) token, as Auth0 shapes it."""
+        """A client-credentials (machine-to-machine) token, as Auth0 shapes it; bound to the
+        DPoP key ``jkt`` names, when given."""
         return self.access_token(
             issuer=issuer,
             sub=f"{client.client_id}@clients",
@@ -88,15 +104,17 @@ class Minter:
                 **organization_claims(client.organization),
                 **client.claims,
             },
+            jkt=jkt,
         )
 
     def user_token(
-        self, *, issuer: str, approval: Approval, implicit: bool = False
+        self, *, issuer: str, approval: Approval, implicit: bool = False, jkt: str | None = None
     ) -> tuple[str, int]:
         """A user's access token and its lifetime in seconds.
 
         ``aud`` is the API, or ``[API, {iss}userinfo]`` when ``openid`` was granted
-        (Auth0's shape); without an API it is ``{iss}userinfo`` alone.
+        (Auth0's shape); without an API it is ``{iss}userinfo`` alone. ``jkt``: the
+        DPoP key the token is bound to, if any.
         """
         api = None if approval.audience is None else self._config.api(approval.audience)
         user = self._config.user(approval.sub)
@@ -122,6 +140,7 @@ class Minter:
             lifetime=lifetime,
             client_id=approval.client_id,
             extra=extra,
+            jkt=jkt,
         )
         return token, lifetime
 

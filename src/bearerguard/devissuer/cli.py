@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
 import time
@@ -65,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "page: for scripts and end-to-end tests",
     )
     parser.add_argument(
+        "--dpop-nonce",
+        action="store_true",
+        help="demand a server nonce in the DPoP proofs of token requests (RFC 9449 §8), as "
+        'the configuration\'s "dpop_nonce": true does',
+    )
+    parser.add_argument(
         "--allow-remote",
         action="store_true",
         help="allow listening on a non-loopback address (e.g. 0.0.0.0 in a container); "
@@ -83,6 +90,8 @@ def run(args: argparse.Namespace, out: Out = print) -> int:
     """
     try:
         config = load_config(args.config) if args.config else default_config()
+        if args.dpop_nonce:
+            config = dataclasses.replace(config, dpop_nonce=True)
         issuer = DevIssuer(
             config,
             host=args.host,
@@ -161,6 +170,8 @@ def banner(
         + (f"(kept in {keys_file})" if keys_file else "(new on every start; --keys FILE keeps it)"),
         "Consent:        "
         + ("auto-approve" if issuer.auto_approve else "interactive page at /authorize"),
+        "DPoP:           a proof in a DPoP header gets a bound token (token_type DPoP); "
+        + ("a server nonce is required" if config.dpop_nonce else "no server nonce required"),
     ]
     example = _example(issuer)
     if example:

@@ -27,11 +27,15 @@ from ._issuers import near_miss
 from ._token import AccessToken, verified_token
 
 __all__ = [
+    "STRING_CLAIMS",
     "Lifetime",
     "check_claims",
     "check_header",
     "check_lifetime",
     "claim_lifetime",
+    "claimed_audiences",
+    "granted_scopes",
+    "numeric_date",
     "unverified_issuer",
 ]
 
@@ -43,7 +47,7 @@ _PLAIN_JWT_TYPES = frozenset({"jwt", "application/jwt"})
 _LENIENT_TYPES = _ACCESS_TOKEN_TYPES | _PLAIN_JWT_TYPES
 _STRICT_REQUIRED = ("sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
 _NO_SCOPE = frozenset({""})
-_STRING_CLAIMS = frozenset({"sub", "client_id", "azp", "jti", "org_id", "org_name"})
+STRING_CLAIMS = frozenset({"sub", "client_id", "azp", "jti", "org_id", "org_name"})
 
 
 def check_header(header: Mapping[str, Any], config: VerifierConfig) -> tuple[str, str | None]:
@@ -151,7 +155,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         lifetime = claim_lifetime(claims)
     check_lifetime(lifetime, config, now)
 
-    audience = _audience(claims)
+    audience = claimed_audiences(claims)
     audiences = config.audiences
     for aud in audience:
         if aud in audiences:
@@ -161,7 +165,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
     if "cnf" in claims and not bound:
         raise SenderConstrainedTokenError(reason=_bound_reason(claims["cnf"]))
 
-    for name in _STRING_CLAIMS & claims.keys():  # the ones present, even if null
+    for name in STRING_CLAIMS & claims.keys():  # the ones present, even if null
         if not isinstance(claims[name], str):
             raise InvalidClaimsError(reason=f"The {name} claim is not a string.")
     if config.rfc9068_strict:
@@ -178,7 +182,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         # The parser's fresh dicts are handed over (no copy); anything else is copied.
         MappingProxyType(claims if type(claims) is dict and owned else dict(claims)),
         header if type(header) is MappingProxyType else MappingProxyType(dict(header)),
-        _scopes(claims, config.scope_claims),
+        granted_scopes(claims, config.scope_claims),
         claims["iss"],  # as the token spells it; ``issuer`` is the configured spelling
         audience,
         claims.get("sub"),
@@ -271,10 +275,10 @@ def claim_lifetime(claims: Mapping[str, Any]) -> Lifetime:
         and "nbf" not in claims
     ):
         return _lifetime((float(expires), None, float(issued)))
-    expires = _numeric_date(claims, "exp")
+    expires = numeric_date(claims, "exp")
     if expires is None:
         raise InvalidClaimsError(reason="The token has no exp claim.")
-    return _lifetime((expires, _numeric_date(claims, "nbf"), _numeric_date(claims, "iat")))
+    return _lifetime((expires, numeric_date(claims, "nbf"), numeric_date(claims, "iat")))
 
 
 # One per new token: tuple.__new__ skips the named tuple's Python-level __new__.
@@ -304,7 +308,7 @@ def check_lifetime(lifetime: Lifetime, config: VerifierConfig, now: float) -> No
             raise ExpiredTokenError(reason="The token is older than max_age (by its iat claim).")
 
 
-def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     """A NumericDate (RFC 7519 §2): a JSON number, never a bool or a string."""
     value = claims.get(name)
     if type(value) is int and _MIN_DATE <= value <= _MAX_DATE:  # the usual case (not a bool)
@@ -321,7 +325,7 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _audience(claims: Mapping[str, Any]) -> tuple[str, ...]:
+def claimed_audiences(claims: Mapping[str, Any]) -> tuple[str, ...]:
     aud = claims.get("aud")
     if isinstance(aud, str):
         return (aud,)
@@ -343,7 +347,7 @@ _MAX_SCOPE_SETS = 256
 _MAX_MEMO_SCOPE_LENGTH = 2048
 
 
-def _scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[str]:
+def granted_scopes(claims: Mapping[str, Any], sources: tuple[str, ...]) -> frozenset[str]:
     """Granted scopes: ``scope`` is a space-delimited string (RFC 8693 §4.2); the other
     sources (``scp``, ``permissions``, ...) may be a string or an array of strings."""
     if sources == DEFAULT_SCOPE_CLAIMS and "scp" not in claims:  # the usual case, at once

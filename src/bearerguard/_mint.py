@@ -133,6 +133,18 @@ class SigningKey:
         self._jwk: dict[str, Any] | None = None
         self._lock = threading.Lock()  # a verifier's fetch may ask for the JWK from any thread
 
+    @classmethod
+    def from_private_key(cls, algorithm: str, private: PrivateKey) -> SigningKey:
+        """A key pair whose private half already exists (read from a file, say).
+
+        Example::
+
+            key = SigningKey.from_private_key("ES256", ec.generate_private_key(ec.SECP256R1()))
+        """
+        key = cls(algorithm)
+        key._private = private
+        return key
+
     @property
     def _pyjwt(self) -> Algorithm:
         return _PYJWT[self.algorithm]

@@ -43,6 +43,7 @@ class Seen:
     params: dict[str, str]  # the last value of each field
     lists: dict[str, list[str]] = field(default_factory=dict)  # every value of each field
     authorization: str | None = None
+    dpop: str | None = None  # the DPoP proof header, when the client sent one
 
 
 @dataclass
@@ -62,6 +63,12 @@ class StubIssuer:
     metadata: str | None = "openid"
     #: fields of the metadata document to replace or add (None removes one)
     metadata_changes: dict[str, Any] = field(default_factory=dict)
+    #: DPoP (RFC 9449): answer token_type "DPoP" to a token request with a proof (the
+    #: tokens stay opaque: the dev issuer's tests check real bindings)
+    binds_dpop: bool = False
+    #: DPoP: the nonce a proof must carry, else 400 use_dpop_nonce handing out offered_nonce
+    demand_nonce: str | None = None
+    offered_nonce: str | None = None
     seen: list[Seen] = field(default_factory=list)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
@@ -147,14 +154,33 @@ class StubIssuer:
         lists: dict[str, list[str]] = {}
         for name, value in pairs:
             lists.setdefault(name, []).append(value)
-        seen = Seen(method, path, dict(pairs), lists, http.headers.get("Authorization"))
+        seen = Seen(
+            method,
+            path,
+            dict(pairs),
+            lists,
+            http.headers.get("Authorization"),
+            http.headers.get("DPoP"),
+        )
         self.seen.append(seen)
         if path == self.metadata_path and method == "GET":
             send(http, 200, json.dumps(self.document()).encode(), "application/json")
         elif path == self.authorize_path:
             self.authorize(http, method, seen.params)
         elif path == self.token_path and method == "POST":
+            if (
+                seen.dpop is not None
+                and self.demand_nonce is not None
+                and proof_claims(seen.dpop).get("nonce") != self.demand_nonce
+            ):
+                body = {"error": "use_dpop_nonce", "error_description": "Use this nonce."}
+                nonce = self.offered_nonce or self.demand_nonce
+                headers = {"DPoP-Nonce": nonce}
+                send(http, 400, json.dumps(body).encode(), "application/json", headers)
+                return
             status, body = self.token(seen)
+            if status == 200 and self.binds_dpop and seen.dpop is not None:
+                body["token_type"] = "DPoP"
             send(http, status, json.dumps(body).encode(), "application/json")
         else:
             send(http, 404, b"not found", "text/plain")
@@ -268,8 +294,25 @@ def challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def send(http: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+def proof_claims(proof: str) -> dict[str, Any]:
+    """The claims of a DPoP proof, decoded (the stub checks nothing of it)."""
+    payload = proof.split(".")[1]
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return decoded
+
+
+def send(
+    http: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     http.send_response(status)
+    for name, value in (headers or {}).items():
+        http.send_header(name, value)
     http.send_header("Content-Type", content_type)
     http.send_header("Content-Length", str(len(body)))
     http.end_headers()

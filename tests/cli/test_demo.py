@@ -59,15 +59,25 @@ def test_the_demo_runs_every_step_and_stops_everything(framework):
 
     assert result.returncode == 0, output + result.stderr
     assert "[FAIL]" not in output
-    assert output.count("[ok  ]") >= 10
+    assert output.count("[ok  ]") >= 14
     for shown in (
         "Client Credentials",
         "Authorization Code + PKCE",
         "a new refresh token replaced the old one",
-        'WWW-Authenticate: Bearer realm="api"\n',
+        # Without a token: both schemes offered, DPoP with the proof algorithms (RFC 9449 §7.1).
+        f"WWW-Authenticate: {demo.BARE_CHALLENGE}\n",
+        'Bearer realm="api", DPoP realm="api", algs="ES256 ',
         'error_description="The access token expired"',
         'error="insufficient_scope", error_description="Insufficient scope", scope="read:contacts"',
         "custom domain",
+        "6. A sender-constrained token: DPoP (RFC 9449)",
+        'token_type = DPoP, cnf = {"jkt": ',
+        "[ok  ] a DPoP token, bound to the client's key (cnf.jkt = its thumbprint)",
+        "GET /api/private with the DPoP token and a fresh proof -> 200",
+        "GET /api/private with the same proof again (replayed) -> 401",
+        'DPoP realm="api", error="invalid_dpop_proof", error_description="Invalid DPoP proof"',
+        "GET /api/private with the token stolen and sent as Bearer -> 401",
+        'error="invalid_token", error_description="The access token is sender-constrained',
         "Every step behaved as expected",
         f"  examples    {ROOT / 'examples'}\n",  # the clone's own, not an installed copy
     ):

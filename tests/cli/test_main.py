@@ -16,11 +16,14 @@ from .conftest import Run
 
 OPTIONS = {
     "verify": ["TOKEN", "--issuer", "--audience", "--scope", "--any-scope", "--algorithm",
-               "--jwks-uri", "--leeway", "--scope-claim", "--json", "BEARERGUARD_ISSUER"],
+               "--jwks-uri", "--leeway", "--scope-claim", "--json", "BEARERGUARD_ISSUER",
+               "--dpop-proof", "--method", "--url"],
     "decode": ["TOKEN", "--json", "Nothing is verified"],
     "token": ["--issuer", "--flow", "client-credentials", "authorization-code", "refresh-token",
               "implicit", "--client-id", "--client-secret", "--audience", "--scope",
-              "--redirect-uri", "--user", "--refresh-token", "--json"],
+              "--redirect-uri", "--user", "--refresh-token", "--json", "--dpop-key"],
+    "proof": ["--dpop-key", "--method", "--url", "--token", "--nonce",
+              'curl -H "Authorization: DPoP $TOKEN"'],
     "demo": ["--framework", "--root"],
 }  # fmt: skip
 
@@ -34,7 +37,7 @@ def help_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]):
     text = help_of(capsys, "--help")
-    for command in ("verify", "decode", "token", "dev-issuer", "demo"):
+    for command in ("verify", "decode", "token", "proof", "dev-issuer", "demo"):
         assert f"    {command}" in text
 
 

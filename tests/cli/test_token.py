@@ -498,7 +498,7 @@ def test_resource_through_the_dev_issuers_authorization_code_and_refresh(cli: Ru
     verifier = Verifier(issuer=dev_issuer.url, audience=AUDIENCE)
     assert AUDIENCE in verifier.verify(answer["access_token"]).audience
     refreshed = cli("token", "--issuer", dev_issuer.url, "--flow", "refresh-token",
-                    "--client-id", "spa-client", "--refresh-token", answer["refresh_token"],
+                    "--client-id", "spa-client", f"--refresh-token={answer['refresh_token']}",
                     "--resource", AUDIENCE)  # fmt: skip
     assert refreshed.status == 0, refreshed.err
     assert AUDIENCE in verifier.verify(refreshed.out.strip()).audience

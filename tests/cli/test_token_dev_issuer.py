@@ -57,7 +57,7 @@ def test_authorization_code_signs_in_the_user_named_by_email(cli: Run, auto_appr
 
     refreshed = cli(
         "token", "--issuer", auto_approving.url, "--flow", "refresh-token",
-        "--client-id", "spa-client", "--refresh-token", answer["refresh_token"],
+        "--client-id", "spa-client", f"--refresh-token={answer['refresh_token']}",
     )  # fmt: skip
     assert refreshed.status == 0, refreshed.err
     assert verify(auto_approving, refreshed.out.strip()).subject == "auth0|alice"

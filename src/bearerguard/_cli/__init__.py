@@ -6,6 +6,7 @@ Each command lives in its own module, which registers its parser with
     bearerguard verify TOKEN --issuer URL --audience AUD   # what would my API answer?
     bearerguard decode TOKEN                               # what is in it? (not verified)
     bearerguard token --issuer URL --client-id ID ...      # a token from the dev issuer
+    bearerguard proof --dpop-key FILE --url URL ...        # a DPoP proof for curl
     bearerguard dev-issuer ...                             # a local OAuth server
     bearerguard demo [--framework flask]                   # an example API, real tokens
     bearerguard demo --serve                               # ... left running: Swagger UI
@@ -21,14 +22,14 @@ from collections.abc import Sequence
 
 from bearerguard._version import __version__
 
-from . import decode, demo, dev_issuer, token, verify
+from . import decode, demo, dev_issuer, proof, token, verify
 from ._output import configure_streams
 from .demo import run_demo
 
 __all__ = ["build_parser", "main", "run_demo"]
 
 # The order of ``bearerguard --help``: the everyday commands first.
-_COMMANDS = (verify, decode, token, dev_issuer, demo)
+_COMMANDS = (verify, decode, token, proof, dev_issuer, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

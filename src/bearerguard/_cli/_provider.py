@@ -47,6 +47,8 @@ class Endpoints:
     authorization: str | None
     #: "client_secret_post" (the secret in the form) or "client_secret_basic" (HTTP Basic)
     client_auth: str = "client_secret_post"
+    #: the DPoP proof algorithms the provider lists (RFC 9449 §5.1), ``None`` when unsaid
+    dpop_algorithms: tuple[str, ...] | None = None
 
 
 def find_endpoints(
@@ -71,7 +73,12 @@ def find_endpoints(
         authorization = _endpoint(
             metadata, "authorization_endpoint", source, "--authorization-endpoint"
         )
-    return Endpoints(token=token, authorization=authorization, client_auth=_client_auth(metadata))
+    return Endpoints(
+        token=token,
+        authorization=authorization,
+        client_auth=_client_auth(metadata),
+        dpop_algorithms=_dpop_algorithms(metadata),
+    )
 
 
 # --- the metadata document --------------------------------------------------------------------
@@ -109,6 +116,14 @@ def _client_auth(metadata: Mapping[str, Any]) -> str:
     ):
         return "client_secret_basic"
     return "client_secret_post"
+
+
+def _dpop_algorithms(metadata: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """``dpop_signing_alg_values_supported``: what the provider takes in proofs, if it says."""
+    values = metadata.get("dpop_signing_alg_values_supported")
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        return None
+    return tuple(values)
 
 
 # --- messages ---------------------------------------------------------------------------------

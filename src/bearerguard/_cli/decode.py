@@ -23,7 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bearerguard._claims import _STRING_CLAIMS, _audience, _numeric_date, _scopes, check_header
+from bearerguard._claims import (
+    STRING_CLAIMS,
+    check_header,
+    claimed_audiences,
+    granted_scopes,
+    numeric_date,
+)
 from bearerguard._config import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, VerifierConfig
 from bearerguard._errors import EncryptedTokenError, InvalidTokenError, MalformedTokenError
 from bearerguard._jose import parse_json_object, parse_token
@@ -328,7 +334,7 @@ def _claims_structure(
 ) -> None:
     for name in ("exp", "nbf", "iat"):
         try:
-            value = _numeric_date(claims, name)
+            value = numeric_date(claims, name)
         except InvalidTokenError as exc:
             problems.append(exc.reason)
             continue
@@ -341,16 +347,16 @@ def _claims_structure(
     if not isinstance(claims.get("iss"), str):
         problems.append("The token has no iss claim (a string): no issuer can be trusted for it.")
     try:
-        _audience(claims)
+        claimed_audiences(claims)
     except InvalidTokenError as exc:
         problems.append(exc.reason)
     problems.extend(
         f"The {name} claim is not a string."
-        for name in _STRING_CLAIMS
+        for name in STRING_CLAIMS
         if name in claims and not isinstance(claims[name], str)
     )
     try:
-        _scopes(claims, _SCOPE_CLAIMS)
+        granted_scopes(claims, _SCOPE_CLAIMS)
     except InvalidTokenError as exc:
         problems.append(exc.reason)
     if "nonce" in claims or "at_hash" in claims:

@@ -3,9 +3,10 @@
 The demo starts the development issuer (``bearerguard.devissuer``) in-process and
 one of the example APIs under its real server (uvicorn or gunicorn), both on
 127.0.0.1, then walks through what happens to real tokens: Client Credentials,
-Authorization Code with PKCE, a refresh, the custom domain, and the exact
-401/403 answers. It prints every step, checks every answer, stops everything it
-started and exits 0 only when all went as expected.
+Authorization Code with PKCE, a refresh, the custom domain, the exact 401/403
+answers, and a DPoP-bound token (RFC 9449) whose replayed proof and theft as a
+bearer token are both refused. It prints every step, checks every answer, stops
+everything it started and exits 0 only when all went as expected.
 
 ``--serve`` (:mod:`._serve`) starts the same two servers, the dev issuer with
 its consent page, and leaves them running until Ctrl-C for you to call: Swagger
@@ -29,10 +30,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bearerguard._config import DPOP_ALGORITHMS
 from bearerguard._jose import b64url_decode
+from bearerguard._mint import SigningKey
 from bearerguard.devissuer import DevIssuer, default_config
 from bearerguard.devissuer._pkce import s256
 
+from ._dpop_key import new_proof
 from ._examples import (
     API,
     FRAMEWORKS,
@@ -63,7 +67,9 @@ Out = Callable[[str], None]
 M2M_CLIENT, M2M_SECRET = "m2m-client", "m2m-secret"
 SPA_CLIENT, SPA_REDIRECT = "spa-client", "http://127.0.0.1:8080/callback"
 USER = "auth0|alice"
-BARE_CHALLENGE = 'Bearer realm="api"'
+# Without a token, an API that takes DPoP next to Bearer (the default) offers both schemes,
+# DPoP with the proof algorithms it accepts (RFC 9449 §7.1).
+BARE_CHALLENGE = f'Bearer realm="api", DPoP realm="api", algs="{" ".join(sorted(DPOP_ALGORITHMS))}"'
 ISSUER_PORT, API_PORT = 9000, 8000  # --serve's defaults, the dev issuer's and uvicorn's own
 _SHORTENED = frozenset({"code", "code_verifier", "refresh_token"})
 
@@ -76,7 +82,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Start the development issuer and an example API protected by "
         "bearerguard on 127.0.0.1, then call the API with tokens obtained by Client "
         "Credentials, Authorization Code + PKCE and a refresh token, show the exact "
-        "401/403 answers, and accept a token from the custom domain. Exits 0 when every "
+        "401/403 answers, accept a token from the custom domain, and call it with a "
+        "DPoP-bound token, replaying its proof and stealing it as a bearer token (both "
+        "refused). Exits 0 when every "
         "step behaved as expected; stops everything it started. No account, no network. "
         "With --serve, both servers keep running instead, the dev issuer with its consent "
         "page, for you to call (Swagger UI at the FastAPI example's /docs, or curl) until "
@@ -248,6 +256,7 @@ class Walkthrough:
         )
 
         self.step("4. What an API answers when it must refuse")
+        self.out("   (without a token: one challenge per scheme the API takes, DPoP with its algs)")
         self.call("/api/private", None, 401, "without a token", challenge=BARE_CHALLENGE)
         expired = self.issuer.mint_access_token(audience=API, sub=USER, expires_in=-3600)
         self.call(
@@ -271,6 +280,9 @@ class Walkthrough:
         self.out(f"   iss = {_claims(custom['access_token']).get('iss')}")
         self.call("/api/private", custom["access_token"], 200, "with the custom-domain token")
 
+        self.step("6. A sender-constrained token: DPoP (RFC 9449)")
+        self.dpop()
+
     # --- the pieces --------------------------------------------------------------------
 
     def step(self, title: str) -> None:
@@ -281,15 +293,22 @@ class Walkthrough:
         self.out(f"   [{'ok  ' if ok else 'FAIL'}] {what}")
         self.failures += not ok
 
-    def token_request(self, issuer: str, **form: str) -> dict[str, Any]:
+    def token_request(
+        self, issuer: str, *, proof_key: SigningKey | None = None, **form: str
+    ) -> dict[str, Any]:
         # Secrets are not shown; one-time codes and verifiers are shortened for readability.
         shown = " ".join(
             f"{k}={_shorten(v, 16) if k in _SHORTENED else v}"
             for k, v in form.items()
             if k != "client_secret"
         )
-        self.out(f"   POST {issuer}oauth/token  {shown}")
-        response = self.http.post(f"{issuer}oauth/token", data=form)
+        url = f"{issuer}oauth/token"
+        headers = {}
+        if proof_key is not None:  # RFC 9449 §5: the proof asks for a token bound to its key
+            headers["DPoP"] = new_proof(proof_key, method="POST", url=url)
+            shown += "  + DPoP proof"
+        self.out(f"   POST {url}  {shown}")
+        response = self.http.post(url, data=form, headers=headers)
         body: dict[str, Any] = response.json()
         if response.status_code != 200 or "access_token" not in body:
             self.check(False, f"token endpoint answered {response.status_code} {body}")
@@ -305,6 +324,45 @@ class Walkthrough:
             client_id=M2M_CLIENT,
             client_secret=M2M_SECRET,
             audience=API,
+        )
+
+    def dpop(self) -> None:
+        """A token bound to the client's key: good with a fresh proof, and only then."""
+        key = SigningKey("ES256")  # the client's own key: only its public half ever leaves
+        jkt = key.thumbprint()
+        self.out(f"   the M2M client makes a key pair (ES256); its thumbprint is {jkt}")
+        bound = self.token_request(
+            self.issuer.url,
+            proof_key=key,
+            grant_type="client_credentials",
+            client_id=M2M_CLIENT,
+            client_secret=M2M_SECRET,
+            audience=API,
+        )
+        token = bound["access_token"]
+        cnf = json.dumps(_claims(token).get("cnf"))
+        self.out(f"   token_type = {bound.get('token_type')}, cnf = {cnf}")
+        self.check(
+            bound.get("token_type") == "DPoP" and _claims(token).get("cnf") == {"jkt": jkt},
+            "a DPoP token, bound to the client's key (cnf.jkt = its thumbprint)",
+        )
+        path = "/api/private"
+        proof = new_proof(key, method="GET", url=self.api + path, access_token=token)
+        self.call(path, token, 200, "with the DPoP token and a fresh proof", proof=proof)
+        self.call(
+            path,
+            token,
+            401,
+            "with the same proof again (replayed)",
+            proof=proof,
+            challenge_has='error="invalid_dpop_proof"',
+        )
+        self.call(
+            path,
+            token,
+            401,
+            "with the token stolen and sent as Bearer",
+            challenge_has='error="invalid_token"',
         )
 
     def authorization_code(self) -> dict[str, Any]:
@@ -349,8 +407,11 @@ class Walkthrough:
         *,
         challenge: str | None = None,
         challenge_has: str | None = None,
+        proof: str | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if token and proof:  # a DPoP request: the bound token and the proof for this request
+            headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
         response = self.http.get(self.api + path, headers=headers)
         self.out(f"   GET {path} {label} -> {response.status_code}")
         answer = response.headers.get("www-authenticate")

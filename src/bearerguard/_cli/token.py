@@ -21,6 +21,12 @@ endpoint, the consent form when the issuer does not auto-approve, then the token
 endpoint), refresh token, and the legacy implicit flow. Redirects are never
 followed: the answer is read from their ``Location``, as a browser would hand it
 to the application.
+
+With ``--dpop-key FILE`` the token is DPoP-bound (RFC 9449 §5): every token
+request carries a proof signed by the key in FILE (created when missing), a
+``use_dpop_nonce`` answer is retried once with the provider's nonce, the
+authorization request names the key (``dpop_jkt``, §10), and an answer whose
+``token_type`` is not ``DPoP`` is an error: that provider did not bind the token.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urljoin, urlsplit
 
@@ -41,9 +48,11 @@ import httpx
 
 from bearerguard._config import check_url, is_loopback_host
 from bearerguard._errors import ConfigurationError
+from bearerguard._mint import SigningKey
 from bearerguard._urls import resource_problem
 from bearerguard.devissuer._pkce import s256
 
+from ._dpop_key import DPoPKeyError, load_or_create_key, new_proof
 from ._form import parse_form, visible_text
 from ._output import error, pretty_json, safe
 from ._provider import DiscoveryError, Endpoints, find_endpoints
@@ -123,6 +132,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     _add_endpoint_arguments(parser)
     parser.add_argument(
+        "--dpop-key",
+        type=Path,
+        metavar="FILE",
+        help="get a DPoP-bound token (RFC 9449): sign a proof for each token request with "
+        "the private key in FILE (PEM or a JWK as JSON); when FILE does not exist, a new "
+        "ES256 key is created there (mode 0600). Send the token with 'Authorization: DPoP' "
+        "and a proof from 'bearerguard proof --dpop-key FILE'",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print the whole token response as JSON"
     )
     parser.set_defaults(run=run)
@@ -165,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
     """Get the token and print it; 0 on success, 1 when refused or unreachable, 2 on misuse."""
     try:
         settings = _settings(args)
-    except (TokenError, ConfigurationError) as exc:
+        dpop = None if args.dpop_key is None else _dpop_key(args.dpop_key)
+    except (TokenError, ConfigurationError, DPoPKeyError) as exc:
         error("token", str(exc))
         return 2
     if args.flow == "implicit":
@@ -185,8 +204,17 @@ def run(args: argparse.Namespace) -> int:
     except DiscoveryError as exc:
         error("token", str(exc))
         return 1
+    if dpop is not None and dpop.algorithm not in (endpoints.dpop_algorithms or (dpop.algorithm,)):
+        listed = ", ".join(endpoints.dpop_algorithms or ())
+        error(
+            "token",
+            f"the provider takes DPoP proofs signed with {listed} only (its metadata's "
+            f"dpop_signing_alg_values_supported); the key in {args.dpop_key} signs "
+            f"{dpop.algorithm}: use another key file.",
+        )
+        return 2
     try:
-        response = _get_token(endpoints, args, settings)
+        response = _get_token(endpoints, args, settings, dpop)
     except TokenError as exc:
         error("token", str(exc))
         return 1
@@ -194,8 +222,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dpop_key(path: Path) -> SigningKey:
+    """The key in ``path``, or a new one made there (which the user is told about)."""
+    key, created = load_or_create_key(path)
+    if created:
+        print(
+            f"bearerguard token: created a new {key.algorithm} DPoP key in {path} (mode 0600). "
+            "Keep it: the token is bound to it. Send the token as 'Authorization: DPoP "
+            f"$TOKEN' with a proof from 'bearerguard proof --dpop-key {path} --url URL "
+            "--token $TOKEN', and refresh with the same key.",
+            file=sys.stderr,
+        )
+    return key
+
+
 def _get_token(
-    endpoints: Endpoints, args: argparse.Namespace, settings: _Settings
+    endpoints: Endpoints,
+    args: argparse.Namespace,
+    settings: _Settings,
+    dpop: SigningKey | None = None,
 ) -> dict[str, Any]:
     """Run the flow; every failure of the exchange is a :class:`TokenError`."""
     # Proxy settings from the environment are for the outside world: a proxy must
@@ -203,7 +248,7 @@ def _get_token(
     urls = (settings.issuer, endpoints.token, endpoints.authorization)
     local = any(is_loopback_host(urlsplit(url).hostname or "") for url in urls if url)
     with httpx.Client(timeout=TIMEOUT, trust_env=not local) as http:
-        session = _Session(http, endpoints, args, settings)
+        session = _Session(http, endpoints, args, settings, dpop)
         try:
             return _FLOWS[args.flow](session)
         except httpx.ConnectError as exc:
@@ -288,6 +333,12 @@ def _check_usage(args: argparse.Namespace, settings: _Settings) -> None:
             "--audience or --resource is required: without one, Auth0 issues a token your API "
             "cannot verify (an encrypted or opaque one), and other providers one for no API."
         )
+    if args.dpop_key is not None and args.flow == "implicit":
+        raise TokenError(
+            "--dpop-key does not go with --flow implicit: its token comes from the "
+            "authorization endpoint, where no DPoP proof can be sent (RFC 9449 binds tokens "
+            "at the token endpoint); use --flow authorization-code."
+        )
     if args.flow == "client-credentials" and not settings.secret:
         raise TokenError(
             "--flow client-credentials needs --client-secret (or BEARERGUARD_CLIENT_SECRET)."
@@ -310,6 +361,8 @@ class _Session:
     endpoints: Endpoints
     args: argparse.Namespace
     settings: _Settings
+    #: the client's DPoP key: every token request then carries a proof signed by it
+    dpop: SigningKey | None = None
 
     @property
     def resources(self) -> list[str] | None:
@@ -332,6 +385,8 @@ def _client_credentials(session: _Session) -> dict[str, Any]:
 def _authorization_code(session: _Session) -> dict[str, Any]:
     verifier = secrets.token_urlsafe(48)  # 64 characters: RFC 7636 §4.1 asks for 43 to 128
     pkce = {"code_challenge": s256(verifier), "code_challenge_method": "S256"}
+    if session.dpop is not None:  # RFC 9449 §10: the code is bound to the key from the start
+        pkce["dpop_jkt"] = session.dpop.thumbprint()
     answer = _authorize(session, response_type="code", extra=pkce)
     code = answer.get("code")
     if not code:
@@ -451,11 +506,52 @@ def _token_request(
     if session.endpoints.client_auth == "client_secret_basic" and "client_secret" in fields:
         headers["Authorization"] = _basic(str(fields["client_id"]), str(fields["client_secret"]))
         del fields["client_secret"]  # RFC 6749 §2.3.1: one method per request
-    response = session.http.post(session.endpoints.token, data=fields, headers=headers)
+    response = _post_token(session, fields, headers)
     body = _json_object(response)
     if response.status_code != 200 or body is None:
         raise TokenError(_describe_failure(response, "the token request", body))
-    return _checked_token_response(body)
+    checked = _checked_token_response(body)
+    if session.dpop is not None:
+        _check_bound(checked)
+    return checked
+
+
+def _post_token(session: _Session, fields: _Fields, headers: dict[str, str]) -> httpx.Response:
+    """POST to the token endpoint, with a fresh DPoP proof when the client has a key.
+
+    A provider that wants a nonce in the proof answers 400 ``use_dpop_nonce`` with
+    one in ``DPoP-Nonce`` (RFC 9449 §8): the request is sent once more, with a new
+    proof carrying it.
+    """
+    url, key = session.endpoints.token, session.dpop
+    if key is None:
+        return session.http.post(url, data=fields, headers=headers)
+    headers = {**headers, "DPoP": new_proof(key, method="POST", url=url)}
+    response = session.http.post(url, data=fields, headers=headers)
+    nonce = response.headers.get("dpop-nonce")
+    if response.status_code == 400 and nonce and _error_code(response) == "use_dpop_nonce":
+        headers["DPoP"] = new_proof(key, method="POST", url=url, nonce=nonce)
+        response = session.http.post(url, data=fields, headers=headers)
+    return response
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    body = _json_object(response)
+    code = None if body is None else body.get("error")
+    return code if isinstance(code, str) else None
+
+
+def _check_bound(body: Mapping[str, Any]) -> None:
+    """A DPoP client's token must be a DPoP token (RFC 9449 §5): else the provider ignored
+    the proof and issued a bearer token, which the API would take from anyone."""
+    token_type = body.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "dpop":
+        shown = safe(str(token_type)) if token_type is not None else "missing"
+        raise TokenError(
+            f"the provider did not bind the token to the DPoP key: its token_type is "
+            f"{shown}, not DPoP (RFC 9449 §5). Does it support DPoP for this client? (its "
+            "metadata lists dpop_signing_alg_values_supported when it does.)"
+        )
 
 
 def _basic(client_id: str, secret: str) -> str:

@@ -5,6 +5,11 @@ flags (or the ``BEARERGUARD_*`` variables an application would read), so the
 verdict is exactly the middleware's: ``VALID`` with who and what the token is
 for, or ``REFUSED`` with the HTTP answer (status, ``WWW-Authenticate``, body)
 and the precise reason an API never sends but its developer needs.
+
+With ``--dpop-proof PROOF --method M --url URL`` it judges a DPoP request
+(RFC 9449) as ``Verifier.verify_request`` does, token and proof together, and
+shows the binding: the token's ``cnf.jkt``, each check of the proof, or why the
+proof was refused (:mod:`._dpop_report`).
 """
 
 from __future__ import annotations
@@ -30,10 +35,20 @@ from bearerguard._errors import (
     KeySetUnavailableError,
     UnknownKeyError,
 )
+from bearerguard._request import HttpRequest
 from bearerguard._settings import check_names
 from bearerguard._token import AccessToken, scope_names
 from bearerguard._verifier import Verifier
 
+from ._dpop_report import (
+    ProofView,
+    binding_lines,
+    dpop_hints,
+    dpop_request,
+    proof_json,
+    read_proof_view,
+    render_proof,
+)
 from ._output import as_numeric_date, error, field, iso_time, pretty_json, safe, section, timestamp
 from .decode import (
     Inspection,
@@ -45,6 +60,7 @@ from .decode import (
     render_contents,
     token_of,
 )
+from .proof import ProofUsageError, check_method, check_url
 
 __all__ = ["Verdict", "check", "register"]
 
@@ -68,6 +84,8 @@ class Verdict:
     missing_scopes: tuple[str, ...] = ()
     #: what the verifier logged meanwhile (why a key fetch failed, a skipped JWK, ...)
     log: tuple[str, ...] = ()
+    #: the whole request, when it was judged as one (a DPoP proof, a method and a URL)
+    request: HttpRequest | None = None
 
     @property
     def valid(self) -> bool:
@@ -128,8 +146,28 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a claim that grants scopes (default: scope and scp; add permissions for Auth0 "
         "RBAC); repeat for several",
     )
+    _add_request_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
     parser.set_defaults(run=run)
+
+
+def _add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """The DPoP request (RFC 9449): the proof, and the method and URL it must name."""
+    parser.add_argument(
+        "--dpop-proof",
+        metavar="PROOF",
+        help="the request's DPoP proof (its DPoP header): the token is then verified with "
+        "it, sent with the DPoP scheme, as Verifier.verify_request judges a request; needs "
+        "--url",
+    )
+    parser.add_argument(
+        "--method", default="GET", help="with --dpop-proof: the request's method (default GET)"
+    )
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        help="with --dpop-proof: the URL the request went to, as the client used it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,19 +177,30 @@ def run(args: argparse.Namespace) -> int:
         raw = token_of(text, args.token)
         verifier = Verifier(**_settings(args))
         required = _required_scopes(args.scope or ())
-    except (UsageError, ConfigurationError) as exc:
+        request = _request(args, raw, header_value(text))
+    except (UsageError, ProofUsageError, ConfigurationError) as exc:
         error("verify", str(exc))
         return 2
     now = time.time()
     inspection = inspect_token(raw, now)
-    verdict = check(verifier, raw, required, any_of=args.any_scope, header=header_value(text))
+    view = None if args.dpop_proof is None else read_proof_view(args.dpop_proof)
+    verdict = check(
+        verifier, raw, required, any_of=args.any_scope, header=header_value(text), request=request
+    )
     if args.json:
-        print(pretty_json(_to_json(inspection, verdict, now)))
+        print(pretty_json(_to_json(inspection, verdict, now, view)))
     else:
         blocks = render_contents(inspection, now, "(decoded, not verified yet)")
         if inspection.kind != "jwe" and not inspection.decoded:
             blocks.append(section("CANNOT BE DECODED", [safe(inspection.error or "")]))
-        blocks.append(_render_verdict(verdict, inspection, verifier, now))
+        if view is not None:
+            blocks += render_proof(view)
+        blocks.append(_render_verdict(verdict, inspection, verifier, now, view))
+        token, judged = verdict.token, verdict.request
+        if verdict.valid and view is not None and token is not None and judged is not None:
+            blocks.append(
+                section("DPOP BINDING", binding_lines(token, view, judged, verifier, now))
+            )
         print("\n\n".join(blocks))
     return 0 if verdict.valid else 1
 
@@ -163,28 +212,33 @@ def check(
     *,
     any_of: bool = False,
     header: str | None = None,
+    request: HttpRequest | None = None,
 ) -> Verdict:
     """Verify ``raw`` and require ``required``, as the middleware does for a route.
 
     With ``header`` (the ``Authorization`` value, when the input was given as one),
     the header is judged as the adapters judge it, scheme and all: the same verdict
-    and status as the API.
+    and status as the API. With ``request`` (a DPoP request: its method, URL,
+    ``Authorization`` and ``DPoP`` fields), the whole request is judged, as
+    :meth:`Verifier.verify_request` judges it.
     """
     required = tuple(required)
     with _LogCollector() as log:
         try:
-            if header is None:
+            if request is not None:
+                token = verifier.verify_request(request)
+            elif header is None:
                 token = verifier.verify(raw)
             else:
                 token = verifier.verify_authorization(header)
         except BearerError as exc:
-            return Verdict(None, exc, required, log=log.messages())
+            return Verdict(None, exc, required, log=log.messages(), request=request)
     try:
         token.require_scopes(*required, any_of=any_of)
     except InsufficientScopeError as exc:
         missing = required if any_of else tuple(s for s in required if s not in token.scopes)
-        return Verdict(token, exc, required, missing, log=log.messages())
-    return Verdict(token, None, required, log=log.messages())
+        return Verdict(token, exc, required, missing, log=log.messages(), request=request)
+    return Verdict(token, None, required, log=log.messages(), request=request)
 
 
 class _LogCollector(logging.Handler):
@@ -232,6 +286,27 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def _request(args: argparse.Namespace, raw: str, header: str | None) -> HttpRequest | None:
+    """The DPoP request to judge whole, or ``None`` for a token (or header) alone."""
+    if args.dpop_proof is None:
+        if args.url is not None:
+            raise UsageError("--url goes with --dpop-proof PROOF: the proof names the URL.")
+        return None
+    if args.url is None:
+        raise UsageError(
+            "--dpop-proof needs --url URL, the URL the request went to (and --method, "
+            "default GET): the proof must name them."
+        )
+    proof = args.dpop_proof.strip()
+    if proof[:5].lower() == "dpop:":  # a pasted "DPoP: eyJ..." header line
+        proof = proof[5:].strip()
+    if not proof:
+        raise UsageError("--dpop-proof is empty: pass the proof, the value of the DPoP header.")
+    args.dpop_proof = proof
+    method, url = check_method(args.method), check_url(args.url)
+    return dpop_request(raw, header=header, proof=proof, method=method, url=url)
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     # Algorithm and claim names never hold commas, so "RS256,ES256" reads as the
     # environment variable would.
@@ -249,7 +324,11 @@ def _required_scopes(values: Sequence[str]) -> tuple[str, ...]:
 
 
 def _render_verdict(
-    verdict: Verdict, inspection: Inspection, verifier: Verifier, now: float
+    verdict: Verdict,
+    inspection: Inspection,
+    verifier: Verifier,
+    now: float,
+    view: ProofView | None = None,
 ) -> str:
     token, refusal = verdict.token, verdict.refusal
     if refusal is None:
@@ -267,7 +346,9 @@ def _render_verdict(
         lines.append(field("missing", wanted + " ".join(verdict.missing_scopes)))
         lines.append(field("granted", safe(granted) or "(no scopes)"))
     lines += [field("log", safe(message)) for message in verdict.log]
-    lines += [field("hint", safe(hint)) for hint in _hints(refusal, inspection, verifier, now)]
+    hints = _hints(refusal, inspection, verifier, now)
+    hints += dpop_hints(refusal, view, verdict.request, inspection.claims or {})
+    lines += [field("hint", safe(hint)) for hint in hints]
     return section("REFUSED", lines)
 
 
@@ -336,7 +417,9 @@ def _hints(
     return []
 
 
-def _to_json(inspection: Inspection, verdict: Verdict, now: float) -> dict[str, Any]:
+def _to_json(
+    inspection: Inspection, verdict: Verdict, now: float, view: ProofView | None
+) -> dict[str, Any]:
     token, refusal = verdict.token, verdict.refusal
     result: dict[str, Any] = {
         "valid": verdict.valid,
@@ -355,5 +438,6 @@ def _to_json(inspection: Inspection, verdict: Verdict, now: float) -> dict[str, 
         "required_scopes": list(verdict.required_scopes),
         "missing_scopes": list(verdict.missing_scopes),
         "log": list(verdict.log),
+        "dpop": proof_json(view, token, verdict.request),
     }
     return result

@@ -2,7 +2,10 @@
 
 Every adapter runs every row through its framework's real test client and must
 answer with exactly this status, ``WWW-Authenticate`` challenge and JSON body.
-Row ids carry the hostile-tokens catalogue id (``T..``) where one applies.
+Row ids carry the hostile-tokens catalogue id (``T..``) where one applies, and the
+hostile DPoP catalogue's (``D..``, ``tests/hostile/dpop_catalogue.py``) for the DPoP
+rows: those run against a verifier with the row's ``settings`` and build their
+request with the test client's URL (a proof names it) through ``Caller``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 
+from bearerguard.testing import DPoPKey
+from bearerguard.testing._proofs import BrokenProof, mint_proof
 from tests.support import (
     CUSTOM_DOMAIN,
+    DPOP_ALGS,
     ISSUER,
+    NO_TOKEN_CHALLENGE,
     NOW,
     b64url,
     claims,
@@ -29,7 +36,7 @@ from tests.support import (
     sign_token,
 )
 
-from .harness import IdentityProviders
+from .harness import Answer, IdentityProviders
 
 Headers = list[tuple[str, str]]
 SUB = "auth0|123"
@@ -47,6 +54,51 @@ class Case:
     # Changes the identity providers before the request (e.g. take them down).
     setup: Callable[[IdentityProviders], None] = lambda idp: None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # The verifier's settings beside the harness's (dpop=..., dpop_nonce=...).
+    settings: dict[str, Any] = field(default_factory=dict)
+    # A DPoP row's request, built with the test client's URL (instead of ``headers``).
+    dpop: Callable[[Caller], Headers] | None = None
+    # The answer carries a fresh server nonce (RFC 9449 §9): a DPoP-Nonce of 32 characters.
+    fresh_nonce: bool = False
+
+
+@dataclass
+class Caller:
+    """What a DPoP row's request is made with: the client's key, the URL its test client
+    sends to, and ``send`` for a request that must come first (to replay it, to be
+    handed a nonce)."""
+
+    idp: IdentityProviders
+    base_url: str
+    path: str
+    send: Callable[[Headers], Answer]
+    key: DPoPKey = field(default_factory=DPoPKey)
+
+    def bound_token(self) -> str:
+        return self.idp.token(cnf={"jkt": self.key.jkt})
+
+    def proof(
+        self,
+        token: str,
+        *,
+        nonce: str | None = None,
+        broken: BrokenProof | None = None,
+    ) -> str:
+        url = self.base_url + self.path
+        return mint_proof(
+            self.key,
+            method="GET",
+            url=url,
+            now=self.idp.clock.time(),
+            token=token,
+            nonce=nonce,
+            broken=broken,
+        )
+
+    def dpop_headers(self, *, nonce: str | None = None) -> Headers:
+        """A sound DPoP request: a token bound to the key, and its proof."""
+        token = self.bound_token()
+        return [("Authorization", f"DPoP {token}"), ("DPoP", self.proof(token, nonce=nonce))]
 
 
 def bearer(token: str) -> Headers:
@@ -74,7 +126,6 @@ JWE_DESCRIPTION = "The access token is encrypted (JWE); this API accepts signed 
 BOUND_DESCRIPTION = (
     "The access token is sender-constrained (bound to a key) and cannot be used as a bearer token"
 )
-BARE_CHALLENGE = 'Bearer realm="api"'
 UNAUTHORIZED_BODY = {"error": "unauthorized", "error_description": "Authentication required"}
 
 
@@ -160,6 +211,71 @@ def basic_credentials(idp: IdentityProviders) -> Headers:
     return [("Authorization", "Basic " + base64.b64encode(b"user:pass").decode())]
 
 
+# --- DPoP rows ---------------------------------------------------------------------------------
+
+NONCE_SECRET = "a-shared-secret-of-the-api-workers-0123456789"
+
+
+def dpop_case(
+    id: str, path: str, request: Callable[[Caller], Headers], *args: Any, **kw: Any
+) -> Case:
+    """A row whose request is made by ``request`` with the test client's URL."""
+    kw["dpop"] = request
+    return Case(id, path, no_headers, *args, **kw)
+
+
+def both_challenges(*, bearer: str = "", dpop: str = "") -> str:
+    """A challenge per accepted scheme (RFC 9449 §7.1), the error in its own scheme's."""
+    bearer_params = 'realm="api"' + (f", {bearer}" if bearer else "")
+    dpop_params = 'realm="api"' + (f", {dpop}" if dpop else "")
+    return f'Bearer {bearer_params}, DPoP {dpop_params}, algs="{DPOP_ALGS}"'
+
+
+def invalid_dpop_proof() -> dict[str, Any]:
+    return {
+        "challenge": both_challenges(
+            dpop='error="invalid_dpop_proof", error_description="Invalid DPoP proof"'
+        ),
+        "body": {"error": "invalid_dpop_proof", "error_description": "Invalid DPoP proof"},
+    }
+
+
+def sound_dpop(caller: Caller) -> Headers:
+    return caller.dpop_headers()
+
+
+def replayed_dpop(caller: Caller) -> Headers:
+    """A proof the API accepted once, sent again."""
+    headers = caller.dpop_headers()
+    assert caller.send(headers).status == 200
+    return headers
+
+
+def broken_dpop(broken: BrokenProof) -> Callable[[Caller], Headers]:
+    def request(caller: Caller) -> Headers:
+        token = caller.bound_token()
+        return [("Authorization", f"DPoP {token}"), ("DPoP", caller.proof(token, broken=broken))]
+
+    return request
+
+
+def bound_token_as_bearer(caller: Caller) -> Headers:
+    """A bound token stolen and sent without its key's proof (RFC 9449 §7.2)."""
+    return bearer(caller.bound_token())
+
+
+def bearer_with_a_proof(caller: Caller) -> Headers:
+    token = caller.idp.token()
+    return [*bearer(token), ("DPoP", caller.proof(token))]
+
+
+def with_the_nonce(caller: Caller) -> Headers:
+    """The client's retry with the nonce the API handed out with use_dpop_nonce."""
+    asked = caller.send(caller.dpop_headers())
+    assert asked.status == 401
+    return caller.dpop_headers(nonce=asked.headers["dpop-nonce"])
+
+
 CASES: list[Case] = [
     # Public and optional routes
     Case("public-without-token", "/api/public", no_headers, 200, body={"message": "public"}),
@@ -173,13 +289,13 @@ CASES: list[Case] = [
         **invalid_token("The access token expired"),
     ),
     # Credentials (T01-T08)
-    Case("T01-no-token", "/api/private", no_headers, 401, BARE_CHALLENGE, UNAUTHORIZED_BODY),
+    Case("T01-no-token", "/api/private", no_headers, 401, NO_TOKEN_CHALLENGE, UNAUTHORIZED_BODY),
     Case(
         "T02-basic-scheme",
         "/api/private",
         basic_credentials,
         401,
-        BARE_CHALLENGE,
+        NO_TOKEN_CHALLENGE,
         UNAUTHORIZED_BODY,
     ),
     Case(
@@ -242,7 +358,7 @@ CASES: list[Case] = [
         "/api/private",
         no_headers,
         401,
-        BARE_CHALLENGE,
+        NO_TOKEN_CHALLENGE,
         UNAUTHORIZED_BODY,
         query=lambda idp: "access_token=" + idp.token(),
     ),
@@ -281,7 +397,7 @@ CASES: list[Case] = [
         "/api/private",
         lambda idp: [("Authorization", idp.token())],
         401,
-        BARE_CHALLENGE,
+        NO_TOKEN_CHALLENGE,
         UNAUTHORIZED_BODY,
     ),
     # Sender-constrained tokens (RFC 9449, RFC 8705) presented as bearer tokens: refused.
@@ -429,5 +545,75 @@ CASES: list[Case] = [
         },
         setup=providers_down,
         extra_headers={"retry-after": "1"},
+    ),
+    # DPoP (RFC 9449): sender-constrained tokens and their proofs
+    dpop_case("D00-dpop-valid-proof", "/api/contacts", sound_dpop, **ok()),
+    dpop_case(
+        "D13-dpop-replayed-proof",
+        "/api/contacts",
+        replayed_dpop,
+        401,
+        **invalid_dpop_proof(),
+    ),
+    dpop_case(
+        "D11-dpop-proof-of-another-url",
+        "/api/contacts",
+        broken_dpop("htu"),
+        401,
+        **invalid_dpop_proof(),
+    ),
+    dpop_case(
+        "D23-dpop-bound-token-as-bearer",
+        "/api/contacts",
+        bound_token_as_bearer,
+        401,
+        **invalid_token(BOUND_DESCRIPTION),
+    ),
+    dpop_case(
+        "D23-dpop-bearer-with-a-dpop-field",
+        "/api/contacts",
+        bearer_with_a_proof,
+        400,
+        both_challenges(
+            bearer='error="invalid_request", '
+            'error_description="A DPoP proof was sent with a Bearer token"'
+        ),
+        {
+            "error": "invalid_request",
+            "error_description": "A DPoP proof was sent with a Bearer token",
+        },
+    ),
+    dpop_case(
+        "D23-dpop-required-no-credentials",
+        "/api/contacts",
+        lambda caller: [],
+        401,
+        f'DPoP realm="api", algs="{DPOP_ALGS}"',
+        UNAUTHORIZED_BODY,
+        settings={"dpop": "required"},
+    ),
+    dpop_case(
+        "D16-dpop-use-dpop-nonce",
+        "/api/contacts",
+        sound_dpop,
+        401,
+        both_challenges(
+            dpop='error="use_dpop_nonce", '
+            'error_description="Resource server requires nonce in DPoP proof"'
+        ),
+        {
+            "error": "use_dpop_nonce",
+            "error_description": "Resource server requires nonce in DPoP proof",
+        },
+        settings={"dpop_nonce": NONCE_SECRET},
+        fresh_nonce=True,
+    ),
+    dpop_case(
+        "D16-dpop-with-the-nonce-handed-out",
+        "/api/contacts",
+        with_the_nonce,
+        settings={"dpop_nonce": NONCE_SECRET},
+        fresh_nonce=True,  # a nonce for the next request comes with the answer
+        **ok(),
     ),
 ]

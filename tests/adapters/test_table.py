@@ -6,26 +6,21 @@ behind them is real (real signatures, in-process identity providers).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from .harness import Client, ClientFactory, IdentityProviders
-from .table import CASES, Case
+from .harness import Answer, Client, ClientFactory, IdentityProviders
+from .table import CASES, Caller, Case, Headers
 
-
-@pytest.fixture
-def client(make_client: ClientFactory, idp: IdentityProviders) -> Iterator[Client]:
-    with make_client(idp.verifier()) as test_client:
-        yield test_client
+NONCE_LENGTH = 32  # characters of a bearerguard DPoP nonce
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_the_adapter_answers_like_every_other(
-    case: Case, idp: IdentityProviders, client: Client
+    case: Case, idp: IdentityProviders, make_client: ClientFactory
 ) -> None:
     case.setup(idp)
-    answer = client.get(case.path, headers=case.headers(idp), query=case.query(idp))
+    with make_client(idp.verifier(**case.settings)) as client:
+        answer = client.get(case.path, headers=headers_of(case, idp, client), query=case.query(idp))
 
     assert answer.status == case.status
     assert answer.challenge == case.challenge
@@ -34,6 +29,21 @@ def test_the_adapter_answers_like_every_other(
         assert answer.headers["content-type"].split(";")[0] == "application/json"
     for name, value in case.extra_headers.items():
         assert answer.headers[name] == value
+    if case.fresh_nonce:
+        assert len(answer.headers["dpop-nonce"]) == NONCE_LENGTH
+    else:
+        assert "dpop-nonce" not in answer.headers
+
+
+def headers_of(case: Case, idp: IdentityProviders, client: Client) -> Headers:
+    """The row's header fields; a DPoP row's proofs name the URL this client sends to."""
+    if case.dpop is None:
+        return case.headers(idp)
+
+    def send(headers: Headers) -> Answer:
+        return client.get(case.path, headers=headers, query=case.query(idp))
+
+    return case.dpop(Caller(idp, client.base_url, case.path, send))
 
 
 def test_every_route_of_the_contract_is_in_the_table() -> None:

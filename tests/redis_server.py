@@ -125,6 +125,16 @@ class RedisServer:
         process.send_signal(signal.SIGCONT)
         self.paused = False
 
+    def restore(self) -> None:
+        """Bring the server back whatever a test left it in: resumed if hung, started if stopped.
+
+        A fixture shared by tests that hang or stop the server calls it after each one.
+        """
+        if self.paused:
+            self.resume()
+        if self.process is None:
+            self.start()
+
     def __enter__(self) -> RedisServer:
         self.start()
         return self

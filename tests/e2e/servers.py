@@ -11,10 +11,11 @@ also where its stdout and stderr go and what a failure quotes.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,3 +202,88 @@ def deploy(example: str, tenant: Tenant, log_dir: Path) -> Iterator[Deployment]:
         httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT) as client,
     ):
         yield Deployment(EXAMPLES[example], server, tenant, client)
+
+
+# --- apps of the tests' own, under several worker processes ----------------------------------
+
+#: What installs the servers (uvicorn, gunicorn) with the rest of the test dependencies.
+SERVERS_SETUP = "bash scripts/bootstrap.sh dev"
+#: Worker processes behind one port: the parent binds it, every worker accepts on it.
+WORKERS = 2
+
+UVICORN_WORKERS = ServerKind(
+    "uvicorn",
+    (
+        *UVICORN.arguments,
+        *("--workers", str(WORKERS)),
+        # A test reaches a given worker over a connection it keeps: uvicorn's default of
+        # 5 s would close it between two tests.
+        *("--timeout-keep-alive", "120"),
+    ),
+    UVICORN.listening,
+)
+
+GUNICORN_WORKERS = ServerKind(
+    "gunicorn",
+    (
+        *("--bind", f"{HOST}:0"),
+        *("--workers", str(WORKERS)),  # sync workers: one request at a time each
+        *("--timeout", "20"),
+        *("--graceful-timeout", "3"),
+        *_no_control_socket(),
+    ),
+    GUNICORN.listening,
+)
+
+
+def require_server(kind: ServerKind) -> None:
+    """Fail the test (never skip it) when ``kind``'s program is not installed."""
+    if importlib.util.find_spec(kind.name) is None:
+        pytest.fail(
+            f"{kind.name} is not installed: the end-to-end tests serve apps with it. Run "
+            f"`{SERVERS_SETUP}` (it installs the test dependencies, {kind.name} included).",
+            pytrace=False,
+        )
+
+
+@contextlib.contextmanager
+def serve_app(
+    app: Example,
+    *,
+    environment: Mapping[str, str],
+    log_dir: Path,
+    ready_path: str = "/api/public",
+) -> Iterator[Server]:
+    """Run ``app`` with ``environment`` until the block ends, then stop it and check it is gone.
+
+    Like :func:`serve`, for an app of the tests' own (``app.target`` may name a module
+    under ``tests``): the caller gives the whole environment (start from
+    :func:`server_environment`) and the public path that answers once the server is up.
+
+    Example::
+
+        environment = {**server_environment(tenant.issuers, tenant.audience),
+                       "BEARERGUARD_DPOP": "required"}
+        with serve_app(app, environment=environment, log_dir=tmp_path, ready_path="/pid") as s:
+            httpx.get(s.url + "/pid")
+    """
+    require_server(app.server)
+    log_path = log_dir / f"{app.name}.log"
+    process = spawn_logged(
+        app.server.command(app.target), cwd=REPO_ROOT, env=environment, log_path=log_path
+    )
+    server = Server(process, log_path, host=HOST, stop_deadline=STOP_DEADLINE)
+    try:
+        with httpx.Client(trust_env=False, timeout=2.0) as client:
+            problem = server.wait_until_answering(
+                app.server.listening,
+                lambda port: _answers(client, f"http://{HOST}:{port}{ready_path}"),
+                within=START_DEADLINE,
+            )
+        if problem is not None:
+            command = " ".join(app.server.command(app.target))
+            pytest.fail(f"{app.name} ({command}) {problem}:\n{server.log()}", pytrace=False)
+        yield server
+    finally:
+        server.stop()
+        assert server.gone(), f"{app.name}: processes left in group {server.group}"

@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from tests.adapters.table import (
-    BARE_CHALLENGE,
     UNAUTHORIZED_BODY,
     insufficient_scope,
     invalid_request,
     invalid_token,
 )
+from tests.support import NO_TOKEN_CHALLENGE
 
 from .identity_provider import SUB, IdentityProvider
 from .servers import EXAMPLES, Deployment, deploy
@@ -61,7 +61,7 @@ def test_the_public_route_needs_no_token(api: Deployment) -> None:
 
 
 def test_a_private_route_without_a_token_gets_the_bare_challenge(api: Deployment) -> None:
-    assert_refused(api.get("/api/private"), 401, BARE_CHALLENGE, UNAUTHORIZED_BODY)
+    assert_refused(api.get("/api/private"), 401, NO_TOKEN_CHALLENGE, UNAUTHORIZED_BODY)
 
 
 def test_a_valid_token_opens_a_private_route_and_names_its_subject(api: Deployment) -> None:

@@ -1,0 +1,6 @@
+"""Small apps the end-to-end tests serve when the examples do not show what a test must see.
+
+Each builds its verifier from the ``BEARERGUARD_*`` environment, as the examples do.
+"""
+
+from __future__ import annotations

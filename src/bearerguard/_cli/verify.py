@@ -33,6 +33,7 @@ from bearerguard._errors import (
     InvalidAudienceError,
     InvalidIssuerError,
     KeySetUnavailableError,
+    MissingTokenError,
     UnknownKeyError,
 )
 from bearerguard._request import HttpRequest
@@ -231,6 +232,12 @@ def check(
                 token = verifier.verify(raw)
             else:
                 token = verifier.verify_authorization(header)
+        except MissingTokenError as exc:
+            # The adapters offer every accepted scheme to a request without credentials;
+            # the reason stays this one, which says what the header lacked.
+            offered = verifier.missing_token()
+            exc.offering(offered.offered, offered.dpop_algorithms)
+            return Verdict(None, exc, required, log=log.messages(), request=request)
         except BearerError as exc:
             return Verdict(None, exc, required, log=log.messages(), request=request)
     try:

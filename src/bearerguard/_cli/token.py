@@ -128,7 +128,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--user", metavar="SUB-or-email", help="who logs in (authorization-code, implicit)"
     )
     parser.add_argument(
-        "--refresh-token", metavar="RT", help="the refresh token to redeem (refresh-token flow)"
+        "--refresh-token",
+        metavar="RT",
+        help="the refresh token to redeem (refresh-token flow); write --refresh-token=RT, as a "
+        "token may start with '-'",
     )
     _add_endpoint_arguments(parser)
     parser.add_argument(
@@ -327,7 +330,7 @@ def _issuer(value: str | None) -> str:
 def _check_usage(args: argparse.Namespace, settings: _Settings) -> None:
     if args.flow == "refresh-token":
         if not args.refresh_token:
-            raise TokenError("--flow refresh-token needs --refresh-token RT.")
+            raise TokenError("--flow refresh-token needs --refresh-token=RT.")
     elif not settings.audience and not settings.resources:
         raise TokenError(
             "--audience or --resource is required: without one, Auth0 issues a token your API "

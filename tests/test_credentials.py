@@ -14,7 +14,11 @@ from bearerguard import (
     MissingTokenError,
     token_from_authorization,
 )
-from bearerguard._credentials import credentials_from_authorization, usual_bearer
+from bearerguard._credentials import (
+    credentials_from_authorization,
+    usual_bearer,
+    usual_credentials,
+)
 
 BARE_CHALLENGE = 'Bearer realm="api"'
 INVALID_REQUEST_CHALLENGE = (
@@ -377,3 +381,41 @@ def test_the_bearer_only_parser_still_takes_dpop_as_another_scheme():
         token_from_authorization("DPoP a.b.c")
 
     assert refused.value.reason == "The Authorization header uses a scheme other than Bearer."
+
+
+# --- the usual DPoP or Bearer field, read without the parser ------------------------------------
+
+SPELLINGS = [
+    "DPoP a.b.c",
+    "Bearer a.b.c",
+    "dpop a.b.c",  # another spelling: the parser's to read
+    "DPoP  a.b.c",  # two spaces
+    "DPoP a.b.c ",  # trailing whitespace, which the parser strips
+    "DPoP a.b.c\t",
+    "\tDPoP a.b.c",
+    "DPoP a b",
+    "DPoP a.b.c==",
+    "DPoP ==",
+    "DPoP ",
+    "DPoP",
+    "DPoPa.b.c",
+    "DPoP a.b.\u00e9",
+    "Basic x, DPoP a.b.c",
+    "Bearer a.b.c, DPoP a.b.c",
+]
+
+
+@pytest.mark.parametrize("value", SPELLINGS)
+def test_usual_credentials_answer_as_the_parser_or_leave_it_to_the_parser(value):
+    usual = usual_credentials([value])
+    if usual is None:
+        return  # the parser decides, as before
+    assert usual == credentials_from_authorization([value])
+
+
+def test_usual_credentials_read_the_usual_fields_only():
+    assert usual_credentials(["DPoP a.b.c"]) == ("DPoP", "a.b.c")
+    assert usual_credentials(["Bearer a.b.c"]) == ("Bearer", "a.b.c")
+    assert usual_credentials(["dpop a.b.c"]) is None
+    assert usual_credentials(["DPoP a.b.c", "DPoP a.b.c"]) is None  # repeated: the parser's 400
+    assert usual_credentials([]) is None

@@ -15,11 +15,13 @@ from bearerguard import InvalidDPoPProofError
 from bearerguard._dpop import (
     DPOP_ALGORITHMS,
     MAX_PROOF_SIZE,
+    TokenHashes,
     check_binding,
     jwk_thumbprint,
     read_proof,
     token_hash,
 )
+from bearerguard._htu import TargetMemo
 from bearerguard._jose import b64url_encode
 from bearerguard._signatures import signature_primitives
 from bearerguard.testing._signing import SigningKey, compact_jws, json_segment
@@ -306,3 +308,39 @@ def test_the_memo_is_bounded() -> None:
         read_proof(proof(SigningKey("ES256")), ALLOWED, known)
 
     assert 0 < len(known) <= 256
+
+
+# --- the memos of URLs and token hashes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_the_memos_refuse_every_hostile_proof_as_without_them(name: str) -> None:
+    make, binding, words = HOSTILE[name]
+    targets, hashes = TargetMemo(), TokenHashes()
+    hashes.keep(TOKEN, token_hash(TOKEN))  # the token is known: its hash comes from the memo
+    targets.same_target(URL, URL)
+
+    with pytest.raises(InvalidDPoPProofError) as refused:
+        accept(make(), targets=targets, hashes=hashes, **binding)
+
+    assert words in refused.value.reason
+
+
+def test_the_memos_accept_what_passes_without_them() -> None:
+    targets, hashes = TargetMemo(), TokenHashes()
+    for _ in range(2):
+        accept(proof(), targets=targets, hashes=hashes)
+        accept(proof(htu="HTTPS://API.example.com:443/api/./contacts"), targets=targets)
+        hashes.keep(TOKEN, token_hash(TOKEN))
+
+
+def test_token_hashes_are_computed_until_kept_and_bounded() -> None:
+    hashes = TokenHashes(max_entries=3)
+
+    assert hashes.of(TOKEN) == token_hash(TOKEN)
+    assert len(hashes) == 0  # computing keeps nothing: only a token that passed is kept
+    for number in range(10):
+        token = f"{TOKEN}{number}"
+        hashes.keep(token, token_hash(token))
+        assert hashes.of(token) == token_hash(token)
+    assert 0 < len(hashes) <= 3

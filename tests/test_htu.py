@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bearerguard._htu import comparable_url, same_target
+from bearerguard._htu import TargetMemo, comparable_url, same_target
 
 REQUEST = "https://api.example.com/api/contacts"
 
@@ -84,3 +84,49 @@ def test_the_normal_form(url: str, normal: str) -> None:
 
 def test_an_oversized_url_is_refused_before_any_work() -> None:
     assert comparable_url("https://h/" + "a" * 10_000) is None
+
+
+# --- the memo of normal forms ----------------------------------------------------------------
+
+SPELLINGS = [
+    REQUEST,
+    REQUEST + "?page=2",
+    REQUEST + "#top",
+    "HTTPS://API.EXAMPLE.COM:443/api/./contacts?x#y",
+    "https://api.example.com/api/contacts/",
+    "https://user@api.example.com/api/contacts",
+    "https://api.example.com/api/con%tacts?x=1",
+    "https://api.example.com/api/contacts?q=\u00e9",  # not ASCII, in the query: still refused
+    "https://api.example.com/api/contacts?" + "q" * 9000,  # oversized by its query: refused
+    "https://h?x",
+    "https://h#f/..",
+    "",
+]
+
+
+@pytest.mark.parametrize("htu", SPELLINGS)
+@pytest.mark.parametrize("request_url", [REQUEST, REQUEST + "?page=3", "https://h/"])
+def test_the_memo_answers_as_the_comparison_without_it(htu: str, request_url: str) -> None:
+    targets = TargetMemo()
+    for _ in range(2):  # unseen, then from the memo
+        assert targets.same_target(htu, request_url) == same_target(htu, request_url)
+        assert targets.comparable(htu) == comparable_url(htu)
+
+
+@pytest.mark.parametrize("value", [None, 42, ["https://x/"], {}])
+def test_the_memo_remembers_no_claim_that_is_not_a_string(value: object) -> None:
+    targets = TargetMemo()
+
+    assert not targets.same_target(value, REQUEST)
+    assert len(targets) == 1  # the request URL only
+
+
+def test_a_url_is_remembered_without_its_query_and_the_memo_is_bounded() -> None:
+    targets = TargetMemo(max_entries=4)
+    for page in range(10):
+        assert targets.same_target(REQUEST, f"{REQUEST}?page={page}")
+    assert len(targets) == 1  # every page is one entry
+
+    for number in range(10):
+        targets.comparable(f"https://api.example.com/{number}")
+    assert 0 < len(targets) <= 4

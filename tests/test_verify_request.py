@@ -27,6 +27,7 @@ from bearerguard import (
 )
 from bearerguard._dpop import token_hash
 from bearerguard._replay import ReplayStoreUnavailable
+from bearerguard._request import asgi_request
 from bearerguard.testing._signing import SigningKey, compact_jws
 from tests.support import NOW, Clock, Provider
 
@@ -439,6 +440,55 @@ def test_http_request_keeps_repeated_fields_visible():
 
     assert built.header_values("DPOP") == ("a", "b")
     assert HttpRequest("GET", URL, {"DPoP": "a"}).header_values("dpop") == ("a",)
+
+
+class _Name(str):
+    """A str subclass, as some frameworks hand header names over."""
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("DPoP", "a"), ("Accept", "x")],
+        ((_Name("DPoP"), "a"), (_Name("Accept"), "x")),
+        iter([("DPoP", "a"), ("Accept", "x")]),
+        {"DPoP": "a", "Accept": "x"},
+    ],
+)
+def test_http_request_takes_every_kind_of_fields_alike(headers: Any):
+    assert HttpRequest("GET", URL, headers).headers == (("dpop", "a"), ("accept", "x"))
+
+
+def test_an_asgi_request_has_lower_case_names_and_the_clients_url():
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/api/contacts",
+        "query_string": b"page=2",
+        "headers": [(b"Host", b"api.example.com"), (b"DPoP", b"a")],
+    }
+
+    built = asgi_request(scope)
+
+    assert built.url == URL + "?page=2"
+    assert built.headers == (("host", "api.example.com"), ("dpop", "a"))
+
+
+def test_a_client_sending_proof_after_proof_is_checked_in_full_every_time(
+    provider: Provider, make_verifier: MakeVerifier
+):
+    # The memos (proof header, URL forms, token hash) save work, never a check.
+    token = bound_token(provider)
+    verifier = make_verifier()
+    for _ in range(3):
+        verifier.verify_request(dpop_request(token))
+    forged = dpop_request(token, proof=dpop_proof(token, url=URL + "/other"))
+    with pytest.raises(InvalidDPoPProofError, match="htu"):
+        verifier.verify_request(forged)
+    other = bound_token(provider, sub="another-user")
+    with pytest.raises(InvalidDPoPProofError, match="ath"):
+        verifier.verify_request(dpop_request(token, proof=dpop_proof(other)))
 
 
 def test_the_clock_is_the_verifiers(provider: Provider, make_verifier: MakeVerifier, clock: Clock):

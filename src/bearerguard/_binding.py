@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ._config import VerifierConfig
-from ._credentials import credentials_from_authorization
-from ._dpop import KnownHeaders, Proof, check_binding, read_proof
+from ._credentials import (
+    credentials_from_authorization,
+    query_has_access_token,
+    usual_credentials,
+)
+from ._dpop import KnownHeaders, Proof, TokenHashes, check_binding, read_proof
 from ._errors import (
     BearerError,
     ConfigurationError,
@@ -45,6 +49,7 @@ from ._errors import (
     MissingTokenError,
     UseDPoPNonceError,
 )
+from ._htu import TargetMemo
 from ._jose import b64url_encode
 from ._nonces import NonceSource
 from ._replay import MemoryReplayStore, ReplayStore, ReplayStoreUnavailable
@@ -55,9 +60,11 @@ from ._token import AccessToken
 __all__ = ["DPoPBinding", "Prepared", "replay_store_argument"]
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A request's credentials, their proof checked as far as it can be without the token."""
+class Prepared(NamedTuple):
+    """A request's credentials, their proof checked as far as it can be without the token.
+
+    Immutable; a named tuple because every request builds one.
+    """
 
     scheme: str  # "Bearer" or "DPoP"
     token: str
@@ -81,7 +88,10 @@ class DPoPBinding:
         self.nonces = nonces
         self.replays = replays
         self._primitives = signature_primitives(config.dpop_algorithms)
+        # What a client sends again and again, each memo bounded (docs/performance.md):
         self._headers: KnownHeaders = {}  # proof headers that passed (one per client key)
+        self._targets = TargetMemo()  # the normal forms of request URLs and htu claims
+        self._hashes = TokenHashes()  # the ath of tokens that passed
 
     def offer(self, error: BearerError) -> BearerError:
         """``error`` with this verifier's realm and a challenge for each accepted scheme."""
@@ -96,19 +106,33 @@ class DPoPBinding:
         """
         config = self.config
         realm = config.realm
-        query = urlsplit(request.url).query
-        try:
-            scheme, token = credentials_from_authorization(
-                request.header_values("authorization"), query=query, realm=realm
-            )
-        except MissingTokenError:
-            return None
+        url = request.url
+        # One pass over the fields for both names (header names are lower-cased already).
+        authorization: list[str] = []
+        proofs: list[str] = []
+        for name, value in request.headers:
+            if name == "authorization":
+                authorization.append(value)
+            elif name == "dpop":
+                proofs.append(value)
+        query = urlsplit(url).query if "?" in url else ""
+        # The usual request is read without the full parser, which gives the same answer
+        # for it (a single well-formed field, no token in the query).
+        usual = usual_credentials(authorization)
+        if usual is not None and not (query and query_has_access_token(query)):
+            scheme, token = usual
+        else:
+            try:
+                scheme, token = credentials_from_authorization(
+                    authorization, query=query, realm=realm
+                )
+            except MissingTokenError:
+                return None
         if scheme not in self.schemes:
             raise MissingTokenError(
                 reason=f"The {scheme} scheme is not accepted here (dpop={config.dpop!r}).",
                 realm=realm,
             )
-        proofs = request.header_values("dpop")
         if scheme == "Bearer":
             if proofs:
                 raise InvalidRequestError(
@@ -128,12 +152,14 @@ class DPoPBinding:
         check_binding(
             proof,
             method=request.method,
-            url=self.public(request.url),
+            url=url if config.public_url is None else self.public(url),
             access_token=token,
             jkt=None,  # the token's cnf is known once the token passed
             now=now,
             leeway=config.leeway,
             max_age=config.dpop_proof_max_age,
+            targets=self._targets,
+            hashes=self._hashes,
         )
         return Prepared("DPoP", token, proof)
 
@@ -166,6 +192,8 @@ class DPoPBinding:
             raise InvalidDPoPProofError(
                 reason="The DPoP proof's key is not the key the token is bound to (cnf.jkt)."
             )
+        # The token passed and the proof hashed it: its ath is worth remembering now.
+        self._hashes.keep(prepared.token, proof.claims["ath"])
         if self.nonces is not None and not self.nonces.accepts(proof.claims.get("nonce"), now):
             raise UseDPoPNonceError(self.nonces.issue(now))
         digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).digest()

@@ -19,6 +19,7 @@ __all__ = [
     "query_has_access_token",
     "token_from_authorization",
     "usual_bearer",
+    "usual_credentials",
 ]
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -216,3 +217,33 @@ def usual_bearer(value: str | Sequence[str] | None) -> str | None:
     if type(value) is str and value.startswith("Bearer "):
         return value[7:]
     return None
+
+
+def usual_credentials(values: Sequence[str]) -> tuple[str, str] | None:
+    """``(scheme, token)`` of a request sent the usual way, one ``DPoP <token>`` or
+    ``Bearer <token>`` field with a well-formed token; else ``None``.
+
+    The parser (:func:`credentials_from_authorization`) answers such a field the same
+    way; this only spares it the work. Anything else (another spelling, stray
+    whitespace, several fields) gets ``None`` and goes through the parser, as does a
+    request with a token in its query, which the caller checks.
+
+    Example::
+
+        usual_credentials(["DPoP abc.def.ghi"])     # ('DPoP', 'abc.def.ghi')
+        usual_credentials(["dpop abc.def.ghi"])     # None: not the usual spelling
+    """
+    if len(values) != 1:
+        return None
+    value = values[0]
+    if type(value) is not str:
+        return None
+    if value.startswith("DPoP "):
+        scheme, token = "DPoP", value[5:]
+    elif value.startswith("Bearer "):
+        scheme, token = "Bearer", value[7:]
+    else:
+        return None
+    # A token that starts with a space (two after the scheme) or ends with whitespace fails
+    # this test, as it must: the parser strips those, so its answer could differ.
+    return (scheme, token) if is_b64token(token) else None

@@ -15,6 +15,14 @@ secret and a store: the verifier asks them after these.
 Every refusal is an :class:`InvalidDPoPProofError` whose ``reason`` names the
 failed check; nothing from the proof reaches the response.
 
+A client sends proof after proof with the same key, URL and token, so a verifier
+keeps three bounded memos and passes them in: the checked headers by segment
+(:data:`KnownHeaders`: the header's parse and key import once per key), the normal
+form of URLs (:class:`~bearerguard._htu.TargetMemo`) and the ``ath`` of tokens
+that passed (:class:`TokenHashes`). Each remembers a pure function's answer or a
+header that passed its checks; none skips a check of the proof in hand: its
+signature, claims, ``htu``, ``iat`` and ``ath`` are checked every time.
+
 Example::
 
     proof = read_proof(request_header, allowed)
@@ -25,17 +33,18 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._config import DPOP_ALGORITHMS  # every asymmetric JWS algorithm bearerguard verifies
 from ._errors import InvalidDPoPProofError, InvalidTokenError
-from ._htu import same_target
+from ._htu import TargetMemo, same_target
 from ._jose import MAX_HEADER_SEGMENT, b64url_encode, parse_token
 from ._keys import KeySetError, VerificationKey
 from ._signatures import SignaturePrimitive
@@ -46,6 +55,7 @@ __all__ = [
     "KnownHeaders",
     "Proof",
     "ProofHeader",
+    "TokenHashes",
     "check_binding",
     "jwk_thumbprint",
     "read_proof",
@@ -68,9 +78,11 @@ _THUMBPRINT_MEMBERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Proof:
-    """A proof whose signature verified under its own ``jwk``: its claims and key's thumbprint."""
+class Proof(NamedTuple):
+    """A proof whose signature verified under its own ``jwk``: its claims and key's thumbprint.
+
+    Immutable; a named tuple because every request builds one.
+    """
 
     claims: Mapping[str, Any]
     #: RFC 7638 SHA-256 thumbprint of the proof's ``jwk`` (base64url)
@@ -87,6 +99,11 @@ class ProofHeader:
     primitive: SignaturePrimitive
     key: VerificationKey
     jkt: str
+    #: the primitive's check itself (``primitive.verify``), looked up once per key
+    verify: Callable[[bytes, Any, bytes], bool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verify", self.primitive.verify)
 
 
 #: header segment -> its checked header; a client signs every proof with one key, so its
@@ -106,9 +123,14 @@ def read_proof(
     the verifier builds them from :data:`DPOP_ALGORITHMS`). ``known``: the headers of
     proofs that passed before, by segment (a verifier's memo): a proof with one of
     them skips the header's parse, checks and key import, never its signature.
+
+    Example::
+
+        proof = read_proof(request.header_values("dpop")[0], signature_primitives(["ES256"]))
+        proof.jkt, proof.jti
     """
     # A header segment is never longer than the parser allows: a bounded search.
-    end = value.find(".", 0, MAX_HEADER_SEGMENT + 1) if isinstance(value, str) else -1
+    end = value.find(".", 0, MAX_HEADER_SEGMENT + 1) if type(value) is str else -1
     segment = value[:end] if end > 0 else ""  # type: ignore[index]  # a str when end > 0
     checked = None if known is None else known.get(segment)
     try:
@@ -121,22 +143,28 @@ def read_proof(
         raise _refused(f"The DPoP proof is not a well-formed compact JWS: {exc.reason}") from None
     if checked is None:
         checked = _checked_header(parsed.header, algorithms)
-    if not checked.primitive.verify(parsed.signing_input, checked.key.public_key, parsed.signature):
+    if not checked.verify(parsed.signing_input, checked.key.public_key, parsed.signature):
         raise _refused("The DPoP proof's signature does not verify under its jwk.")
     claims = parsed.claims
     jti, iat = claims.get("jti"), claims.get("iat")
-    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI:
+    # Exact types: JSON gives str, int, float or bool, and bool (an int) is no time.
+    if type(jti) is not str or not jti or len(jti) > _MAX_JTI:
         raise _refused("The DPoP proof's jti is missing, empty or implausibly long.")
-    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+    if type(iat) is not int and type(iat) is not float:
         raise _refused("The DPoP proof's iat is missing or not a number.")
-    for name in ("htm", "htu"):
-        if not isinstance(claims.get(name), str):
-            raise _refused(f"The DPoP proof's {name} is missing or not a string.")
+    if type(claims.get("htm")) is not str:
+        raise _refused("The DPoP proof's htm is missing or not a string.")
+    if type(claims.get("htu")) is not str:
+        raise _refused("The DPoP proof's htu is missing or not a string.")
     if known is not None and segment not in known:
         if len(known) >= _MAX_KNOWN_HEADERS:
             known.clear()  # that many clients at once: not worth remembering any
         known[segment] = checked  # only a proof that verified gets its header remembered
-    return Proof(claims=claims, jkt=checked.jkt, jti=jti, iat=float(iat))
+    return _proof((claims, checked.jkt, jti, float(iat)))
+
+
+# One per request: tuple.__new__ skips the named tuple's Python-level __new__.
+_proof: Callable[[tuple[Any, ...]], Proof] = functools.partial(tuple.__new__, Proof)
 
 
 def _checked_header(
@@ -176,31 +204,82 @@ def check_binding(
     now: float,
     leeway: float,
     max_age: float,
+    targets: TargetMemo | None = None,
+    hashes: TokenHashes | None = None,
 ) -> None:
     """Check ``proof`` against the request and the token it comes with (§4.3, 8, 9, 11, 12).
 
     ``access_token`` is the token the proof must hash (``ath``); ``jkt`` the
     thumbprint the token's ``cnf`` binds it to. ``None`` skips that check (a
-    proof presented without a token, as at a token endpoint).
+    proof presented without a token, as at a token endpoint). ``targets`` and
+    ``hashes`` are a verifier's memos of URL normal forms and token hashes: they
+    give the same answers, faster.
+
+    Example::
+
+        check_binding(proof, method="GET", url="https://api.example.com/contacts",
+                      access_token=token, jkt=None, now=time.time(), leeway=30, max_age=60)
     """
     claims = proof.claims
-    if claims["htm"] != method:
-        raise _refused(f"The DPoP proof's htm {_shown(claims['htm'])} is not {method}.")
-    if not same_target(claims["htu"], url):
+    htm, htu = claims["htm"], claims["htu"]
+    if htm != method:
+        raise _refused(f"The DPoP proof's htm {_shown(htm)} is not {method}.")
+    if not (same_target(htu, url) if targets is None else targets.same_target(htu, url)):
         raise _refused(
-            f"The DPoP proof's htu {_shown(claims['htu'])} is not this request's URL {url!r} "
+            f"The DPoP proof's htu {_shown(htu)} is not this request's URL {url!r} "
             "(query and fragment aside). Behind a proxy, set public_url to the URL clients use."
         )
-    if proof.iat > now + leeway:
+    iat = proof.iat
+    if iat > now + leeway:
         raise _refused("The DPoP proof's iat lies in the future (check the client's clock).")
-    if proof.iat < now - max_age - leeway:
+    if iat < now - max_age - leeway:
         raise _refused(f"The DPoP proof is older than {max_age:g} s (plus {leeway:g} s leeway).")
     if access_token is not None:
         ath = claims.get("ath")
-        if not isinstance(ath, str) or not hmac.compare_digest(ath, token_hash(access_token)):
+        expected = token_hash(access_token) if hashes is None else hashes.of(access_token)
+        if type(ath) is not str or not hmac.compare_digest(ath, expected):
             raise _refused("The DPoP proof's ath is missing or is not the hash of this token.")
     if jkt is not None and not hmac.compare_digest(proof.jkt, jkt):
         raise _refused("The DPoP proof's key is not the key the token is bound to (cnf.jkt).")
+
+
+class TokenHashes:
+    """:func:`token_hash` of the tokens that passed, remembered: a client sends its token
+    with proof after proof, and hashing a 1 KB token costs more than a lookup.
+
+    Only :meth:`keep` adds a token, and the verifier calls it once the token itself
+    has passed, so forged tokens never take room; at most ``max_entries`` tokens,
+    cleared when full.
+
+    Example::
+
+        hashes = TokenHashes()
+        hashes.of(token)                    # computed: not kept yet
+        hashes.keep(token, hashes.of(token))
+        hashes.of(token)                    # from the memo
+    """
+
+    __slots__ = ("_hashes", "max_entries")
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._hashes: dict[str, str] = {}
+
+    def of(self, access_token: str) -> str:
+        """``ath`` of ``access_token``."""
+        known = self._hashes.get(access_token)
+        return token_hash(access_token) if known is None else known
+
+    def keep(self, access_token: str, ath: str) -> None:
+        """Remember ``ath`` (the caller checked it is the token's hash) for a token that passed."""
+        hashes = self._hashes
+        if access_token not in hashes:
+            if len(hashes) >= self.max_entries:
+                hashes.clear()  # that many clients at once: start afresh
+            hashes[access_token] = ath
+
+    def __len__(self) -> int:
+        return len(self._hashes)
 
 
 def token_hash(access_token: str) -> str:

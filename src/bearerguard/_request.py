@@ -45,6 +45,17 @@ class HttpRequest:
     headers: tuple[tuple[str, str], ...] = field(repr=False)
 
     def __init__(self, method: str, url: str, headers: Headers = ()) -> None:
+        self._set(method, url, _fields(headers))
+
+    @classmethod
+    def _of_fields(cls, method: str, url: str, fields: tuple[tuple[str, str], ...]) -> HttpRequest:
+        """A request whose fields are already ``(lower-case name, str value)`` pairs: what
+        the adapters' builders below make, spared a second pass over every field."""
+        request = object.__new__(cls)
+        request._set(method, url, fields)
+        return request
+
+    def _set(self, method: str, url: str, fields: tuple[tuple[str, str], ...]) -> None:
         if not isinstance(method, str) or not method or not method.isascii():
             raise TypeError(
                 f"HttpRequest(method=...) must be the request's method, got {method!r}."
@@ -55,7 +66,7 @@ class HttpRequest:
             )
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "url", url)
-        object.__setattr__(self, "headers", _fields(headers))
+        object.__setattr__(self, "headers", fields)
 
     def header_values(self, name: str) -> tuple[str, ...]:
         """Every value of the field ``name`` (any case), in order; ``()`` when absent."""
@@ -64,23 +75,37 @@ class HttpRequest:
 
 
 def _fields(headers: object) -> tuple[tuple[str, str], ...]:
-    if isinstance(headers, (str, bytes)) or not isinstance(headers, (Mapping, Iterable)):
+    if type(headers) is list or type(headers) is tuple:
+        pairs: Iterable[object] = headers  # the usual case: no abstract-class checks
+    elif isinstance(headers, (str, bytes)) or not isinstance(headers, (Mapping, Iterable)):
         raise TypeError("HttpRequest(headers=...) takes a mapping or (name, value) pairs.")
-    pairs: Iterable[object] = headers.items() if isinstance(headers, Mapping) else headers
+    else:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
     fields = []
     for pair in pairs:
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise TypeError(
-                f"HttpRequest(headers=...) takes a mapping or (name, value) pairs, got {pair!r}."
-            )
-        name, value = pair
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(
-                f"HttpRequest header {name!r}: names and values must be str (decode bytes as "
-                "latin-1, as ASGI servers send them)."
-            )
-        fields.append((name.lower(), value))
+        # Exact types first (one test each); subclasses of str and tuple pass the slow way.
+        if type(pair) is tuple and len(pair) == 2:
+            name, value = pair
+            if type(name) is str and type(value) is str:
+                fields.append((name.lower(), value))
+                continue
+        fields.append(_field(pair))
     return tuple(fields)
+
+
+def _field(pair: object) -> tuple[str, str]:
+    """One ``(name, value)`` pair checked, with the error that says what is wrong."""
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        raise TypeError(
+            f"HttpRequest(headers=...) takes a mapping or (name, value) pairs, got {pair!r}."
+        )
+    name, value = pair
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(
+            f"HttpRequest header {name!r}: names and values must be str (decode bytes as "
+            "latin-1, as ASGI servers send them)."
+        )
+    return name.lower(), value
 
 
 def wants_request(dpop: str, authorization: str | Sequence[str] | None, has_proof: bool) -> bool:
@@ -105,11 +130,15 @@ def wants_request(dpop: str, authorization: str | Sequence[str] | None, has_proo
 def asgi_request(scope: Mapping[str, Any]) -> HttpRequest:
     """The request of an ASGI ``scope``, its URL built as Starlette builds ``request.url``:
     the scheme, the ``Host`` field (else the server's address), the path, the query."""
-    headers = [
-        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
-    ]
+    # ASGI asks servers for lower-case names, but does not require them.
+    headers = tuple(
+        [
+            (name.decode("latin-1").lower(), value.decode("latin-1"))
+            for name, value in scope["headers"]
+        ]
+    )
     scheme = scope.get("scheme", "http")
-    host = next((value for name, value in headers if name.lower() == "host"), None)
+    host = next((value for name, value in headers if name == "host"), None)
     if not host and scope.get("server"):
         name, port = scope["server"]
         name = f"[{name}]" if ":" in name and not name.startswith("[") else name
@@ -118,7 +147,7 @@ def asgi_request(scope: Mapping[str, Any]) -> HttpRequest:
     query = (scope.get("query_string") or b"").decode("latin-1")
     url = f"{scheme}://{host or 'localhost'}{path}" + (f"?{query}" if query else "")
     method = scope.get("method", "GET")  # a WebSocket handshake is a GET
-    return HttpRequest(method, url, headers)
+    return HttpRequest._of_fields(method, url, headers)
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}

@@ -2,13 +2,16 @@
 
 Usage::
 
-    python -m benchmarks [--only micro,steps,load,jwks,memory] [--quick] [--save FILE]
+    python -m benchmarks [--only micro,steps,dpop,load,jwks,memory] [--quick] [--save FILE]
 
 Runs, in turn:
 
 * ``micro``: ``verify()`` against the raw signature check and PyJWT, and a cache hit;
 * ``steps``: what each step of ``verify()`` costs on its own;
-* ``load``: requests/s under wrk, guarded against unguarded, four adapters;
+* ``dpop``: ``verify_request()`` of DPoP requests against the two raw signature checks,
+  the in-memory replay check and the Redis store's round trip;
+* ``load``: requests/s under wrk, guarded against unguarded, four adapters (and the
+  DPoP route against its two-signature floor, ASGI and FastAPI);
 * ``jwks``: fetch counts under herds and unknown kids, latency while a fetch is in flight;
 * ``memory``: a million distinct tokens, the process's growth and every cache's size.
 
@@ -31,7 +34,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import jwks, load, memory, micro, steps
+from benchmarks import dpop, jwks, load, memory, micro, steps
 from benchmarks._common import verdict
 
 Runner = Callable[[bool], dict[str, Any]]
@@ -44,6 +47,7 @@ def _progress(message: str) -> None:
 RUNNERS: dict[str, Runner] = {
     "micro": lambda quick: micro.run(1.0 if quick else 4.0),
     "steps": lambda quick: steps.run(500 if quick else 2000),
+    "dpop": lambda quick: dpop.run(1.0 if quick else 4.0),
     "load": lambda quick: load.run(
         seconds=2 if quick else 5, rounds=1 if quick else 3, progress=_progress
     ),
@@ -53,6 +57,7 @@ RUNNERS: dict[str, Runner] = {
 REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "micro": micro.report,
     "steps": steps.report,
+    "dpop": dpop.report,
     "load": load.report,
     "jwks": jwks.report,
     "memory": memory.report,
@@ -74,6 +79,18 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             f"{verdict(m['pyjwt_over_bearerguard'] >= micro.TARGET_PYJWT_SPEEDUP)}",
             f"repeat verification (cache hit)   {m['hit_us']:6.2f} µs (<= {micro.TARGET_HIT_US} µs)"
             f"  {verdict(m['hit_us'] <= micro.TARGET_HIT_US)}",
+        ]
+    if "dpop" in results:
+        d = results["dpop"]
+        new, cached, replay = d["new_over_floors"], d["cached_over_proof_floor"], d["replay_us"]
+        lines += [
+            f"DPoP new token + proof / floors   {new:6.2f}x  (<= {dpop.TARGET_NEW_OVER_FLOORS}x)  "
+            f"{verdict(new <= dpop.TARGET_NEW_OVER_FLOORS)}",
+            f"DPoP cached token + proof / floor {cached:6.2f}x  "
+            f"(<= {dpop.TARGET_CACHED_OVER_PROOF}x)  "
+            f"{verdict(cached <= dpop.TARGET_CACHED_OVER_PROOF)}",
+            f"DPoP replay check (memory)        {replay:6.2f} µs (< {dpop.TARGET_REPLAY_US} µs)"
+            f"  {verdict(replay < dpop.TARGET_REPLAY_US)}",
         ]
     if "load" in results:
         for setup in results["load"]["setups"]:

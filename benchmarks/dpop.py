@@ -18,7 +18,9 @@ Candidates:
   proof were never seen (a pool signed in advance, walked without repeating);
 * cached token + new proof: the same token every time (answered by the
   verified-token cache) with a new proof each call, as a client makes requests;
-* replay check: the in-memory replay store recording a new ``jti``.
+* replay check: the in-memory replay store recording a new ``jti``;
+* Redis round trip (reported, no target): ``RedisReplayStore.remember`` of new keys
+  against a ``redis-server`` this benchmark starts on loopback, when there is one.
 
 Targets (RFC 9449 work): new token + new proof at most 1.35x the sum of the two
 floors; cached token + new proof at most 1.2x the proof floor; the replay check
@@ -51,6 +53,7 @@ from bearerguard import HttpRequest, Verifier
 from bearerguard._mint import SigningKey, dpop_proof
 from bearerguard._replay import MemoryReplayStore
 from benchmarks._common import interleaved, seconds_main, verdict
+from benchmarks._redis_round_trip import measure_round_trip
 from benchmarks.micro import API, ISSUER, JWKS_URI, _jwk, _sign, _signature_of
 
 URL = "https://api.example.com/api/contacts"
@@ -144,6 +147,7 @@ def run(seconds: float) -> dict[str, Any]:
     samples = interleaved(candidates, rounds, per_round)
     medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
     floors = medians["token_floor"] + medians["proof_floor"]
+    redis = measure_round_trip(max(200, min(int(seconds * 1000), 5000)))
     return {
         "python": platform.python_version(),
         "cryptography": cryptography.__version__,
@@ -154,6 +158,7 @@ def run(seconds: float) -> dict[str, Any]:
         "new_over_floors": medians["new_token_new_proof"] / floors,
         "cached_over_proof_floor": medians["cached_token_new_proof"] / medians["proof_floor"],
         "replay_us": medians["replay_check"],
+        "redis": redis,
     }
 
 
@@ -187,8 +192,18 @@ def report(result: dict[str, Any]) -> str:
         f"{TARGET_CACHED_OVER_PROOF}x: {verdict(cached <= TARGET_CACHED_OVER_PROOF)})",
         f"replay check : {replay:.2f} µs  (target < {TARGET_REPLAY_US} µs: "
         f"{verdict(replay < TARGET_REPLAY_US)})",
+        _redis_line(result["redis"]),
     ]
     return "\n".join(lines)
+
+
+def _redis_line(redis: dict[str, Any]) -> str:
+    if "skipped" in redis:
+        return f"Redis round trip : not measured ({redis['skipped']})"
+    return (
+        f"Redis round trip (loopback, SET NX PX) : {redis['us_median']:.1f} µs median, "
+        f"{redis['us_p99']:.1f} µs p99 over {redis['calls']} new keys (reported, no target)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,18 @@ else (no parsing, no claims; ``servers/_serving.signature_floor``), loaded with 
 token per request: the ratio no verifier could beat on that setup, and the
 yardstick for bearerguard's own "new token" ratio.
 
+DPoP (RFC 9449), ASGI and FastAPI: ``/dpop`` is guarded the same way for a
+DPoP-bound token, each request carrying a new proof (the client's token is
+reused, as clients do, with a proof never sent before), and ``/dpop-floor`` is
+preceded by the check of the token's RS256 signature and of the proof's ES256
+one and nothing else (``servers/_serving.dpop_signature_floor``). Both get the
+same request bytes through ``servers/proofs.lua``. The proofs are signed just
+before each measurement (``servers/proofs.py``, sized from the rate measured
+before with room to spare), so every one is fresh and none is sent twice; a
+file that ran out would send replays, which the guarded route refuses, voiding
+the measurement. Target: ``/dpop`` serves at least 0.8x of ``/dpop-floor``'s
+requests.
+
 What "unguarded" means. The same view, the same request bytes (every variant
 sends an ``Authorization: Bearer`` header through the same wrk script), and no
 bearerguard code in the request path: the ASGI app dispatches ``/unguarded``
@@ -114,12 +126,15 @@ import bearerguard
 from bearerguard import Verifier
 from benchmarks._common import command_line, emit, verdict
 from benchmarks.servers import (
+    DPOP_FLOOR_PATH,
+    DPOP_PATH,
     FLOOR_PATH,
     GUARDED_PATH,
     NOOP_PATH,
     UNGUARDED_PATH,
     WITHOUT_SCOPE,
     launch,
+    proofs,
     tokens,
     wrk,
 )
@@ -139,6 +154,11 @@ TARGETS: dict[str, tuple[float, float]] = {
     "django": (0.90, 0.75),
 }
 NOOP_PEERS = 0.86  # what peers measured for a FastAPI dependency that only reads the header
+DPOP_TARGET = 0.80  # the DPoP route against the route checking its two signatures only
+# Proofs per second assumed before any DPoP variant ran (more than either route serves here),
+# and the room left above the rate measured: a proof file must outlast its measurement.
+_FIRST_PROOF_RATE = 6000.0
+_PROOF_MARGIN = 1.5
 CONNECTIONS = 16
 THREADS = 1
 REUSED_TOKENS = 16
@@ -150,17 +170,19 @@ _NEEDED = ("uvicorn", "uvloop", "httptools", "gunicorn", "fastapi", "flask", "dj
 # Serial numbers (the tokens' sub) of the tokens minted at run time: far from the pool's.
 _REUSED_SERIALS = 1 << 40
 _CHECK_SERIALS = 1 << 41
+_DPOP_SERIAL = 1 << 42
 
 
 @dataclass(frozen=True)
 class Variant:
     """One thing timed: a path of one server, with reused or new tokens."""
 
-    name: str  # unguarded, noop, floor, guarded-reused, guarded-new
+    name: str  # unguarded, noop, floor, dpop-floor, dpop, guarded-reused, guarded-new
     label: str
     server: str  # key of Setup.servers
     path: str
     pool: bool  # a new token per request (else the reused ones)
+    proofs: bool = False  # DPoP: one bound token, a new proof per request
 
 
 @dataclass(frozen=True)
@@ -180,6 +202,10 @@ _REUSED = Variant("guarded-reused", "guarded, reused tokens", "app", GUARDED_PAT
 _NEW = Variant("guarded-new", "guarded, new token per request", "app", GUARDED_PATH, pool=True)
 _NOOP = Variant("noop", "no-op dependency (reference)", "app", NOOP_PATH, pool=False)
 _FLOOR = Variant("floor", "signature check only (floor)", "app", FLOOR_PATH, pool=True)
+_DPOP_FLOOR = Variant(
+    "dpop-floor", "DPoP floor: both signatures", "app", DPOP_FLOOR_PATH, False, True
+)
+_DPOP = Variant("dpop", "DPoP: guarded, new proof each", "app", DPOP_PATH, False, True)
 
 
 def setups(
@@ -195,7 +221,7 @@ def setups(
                 "bearerguard.asgi BearerMiddleware",
                 launch.UVICORN,
                 {"app": "benchmarks.servers.asgi_app:create_app"},
-                (_UNGUARDED, _FLOOR, _REUSED, _NEW),
+                (_UNGUARDED, _FLOOR, _DPOP_FLOOR, _DPOP, _REUSED, _NEW),
             )
         )
     if "fastapi" in frameworks:
@@ -206,7 +232,7 @@ def setups(
                 "bearerguard.fastapi Security(BearerAuth)",
                 launch.UVICORN,
                 {"app": "benchmarks.servers.fastapi_app:create_app"},
-                (_UNGUARDED, _NOOP, _FLOOR, _REUSED, _NEW),
+                (_UNGUARDED, _NOOP, _FLOOR, _DPOP_FLOOR, _DPOP, _REUSED, _NEW),
             )
         )
     for worker in gunicorn_workers:
@@ -256,6 +282,7 @@ class _Tokens:
     forged: str
     unscoped: str
     last_of_pool: str
+    dpop: proofs.DPoPClient
 
 
 def run(
@@ -316,6 +343,7 @@ def run(
             forged=tokens.forge(good, reused[0]),
             unscoped=tokens.mint(key, _CHECK_SERIALS + 1, issued_at=now, scope=WITHOUT_SCOPE),
             last_of_pool=_last_line(pool.path),
+            dpop=proofs.DPoPClient.create(key, _DPOP_SERIAL),
         )
         env = launch.server_environment(key_server.jwks_uri, python_path)
         if token_cache_size is not None:
@@ -402,22 +430,40 @@ def _run_setup(
         _check_answers(setup, servers, run_tokens)
         fetches_before = key_server.fetches
         next_first = dict.fromkeys(servers, 0)  # where each server's walk through the pool is
+        proof_rate = _FIRST_PROOF_RATE  # the fastest DPoP rate seen so far
+        proofs_sent = 0
 
         def measure(variant: Variant, duration: int) -> wrk.WrkResult:
+            nonlocal proof_rate, proofs_sent
             server = servers[variant.server]
+            url = server.url + variant.path
             token_file = run_tokens.pool.path if variant.pool else run_tokens.reused
             first = next_first[variant.server] if variant.pool else 0
+            if variant.proofs:  # signed now, so that every proof is fresh when it is sent
+                count = int(proof_rate * duration * _PROOF_MARGIN) + 1000
+                token_file = proofs.write_proofs(
+                    workdir / "proofs.txt", run_tokens.dpop, url, count
+                )
             result = wrk.run(
                 wrk_path,
-                server.url + variant.path,
+                url,
                 token_file,
                 first=first,
                 seconds=duration,
                 connections=CONNECTIONS,
                 threads=THREADS,
+                script=wrk.PROOFS_SCRIPT if variant.proofs else wrk.LUA_SCRIPT,
             )
             if variant.pool:
                 next_first[variant.server] += result.generated
+            if variant.proofs:
+                proofs_sent += result.generated
+                proof_rate = max(proof_rate, result.requests_per_second)
+                if result.generated > result.pool:
+                    raise _WrongAnswerError(
+                        f"{setup.name} {variant.name}: the {result.pool} proofs ran out "
+                        f"({result.generated} requests): some were sent twice"
+                    )
             if result.non_2xx:
                 raise _WrongAnswerError(
                     f"{setup.name} {variant.name}: {result.non_2xx} answers above 399 under load"
@@ -448,6 +494,7 @@ def _run_setup(
         "key_fetches_while_timing": fetches,
         "pool_tokens_sent": max(next_first.values()),
         "pool_wrapped": max(next_first.values()) > run_tokens.pool.count,
+        "proofs_sent": proofs_sent,
     } | _verdicts(setup, samples)
 
 
@@ -455,6 +502,8 @@ def _check_answers(setup: Setup, servers: dict[str, launch.Server], run_tokens: 
     """Every route answers as it must before anything is timed."""
     expected: list[tuple[str, str, str | None, int]] = []  # server, path, token, status
     for variant in setup.variants:
+        if variant.proofs:
+            continue  # below: each DPoP request needs a proof for its server's URL
         if variant.path == GUARDED_PATH:
             expected += [
                 (variant.server, variant.path, run_tokens.good, 200),
@@ -466,19 +515,48 @@ def _check_answers(setup: Setup, servers: dict[str, launch.Server], run_tokens: 
         else:
             expected.append((variant.server, variant.path, run_tokens.good, 200))
     for server_name, path, token, status in dict.fromkeys(expected):
-        server = servers[server_name]
-        got = _get_status(server, path, token)
-        if got != status:
-            what = "no token" if token is None else "a token"
-            raise _WrongAnswerError(
-                f"{setup.name}: GET {path} ({server_name}) with {what} answered {got}, not {status}"
-            )
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        what = "no token" if token is None else "a token"
+        _expect(setup, server_name, servers[server_name], path, headers, what, status)
+    client = run_tokens.dpop
+    for variant in setup.variants:
+        if not variant.proofs:
+            continue
+        server = servers[variant.server]
+        url = server.url + variant.path
+        bound = {"Authorization": f"DPoP {client.token}"}
+        good = {**bound, "DPoP": client.proof(url)}
+        checks = [(good, "a DPoP token and proof", 200)]
+        if variant.path == DPOP_PATH:
+            checks += [
+                (good, "the same proof again", 401),
+                ({**bound, "DPoP": client.proof(url + "/other")}, "another URL's proof", 401),
+                ({"Authorization": f"Bearer {client.token}"}, "the bound token as Bearer", 401),
+                ({}, "no token", 401),
+            ]
+        for headers, what, status in checks:
+            _expect(setup, variant.server, server, variant.path, headers, what, status)
 
 
-def _get_status(server: launch.Server, path: str, token: str | None) -> int:
+def _expect(  # noqa: PLR0917 - one call per check, all positional
+    setup: Setup,
+    server_name: str,
+    server: launch.Server,
+    path: str,
+    headers: dict[str, str],
+    what: str,
+    status: int,
+) -> None:
+    got = _get_status(server, path, headers)
+    if got != status:
+        raise _WrongAnswerError(
+            f"{setup.name}: GET {path} ({server_name}) with {what} answered {got}, not {status}"
+        )
+
+
+def _get_status(server: launch.Server, path: str, headers: dict[str, str]) -> int:
     connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
     try:
-        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         response.read()
@@ -515,16 +593,24 @@ def _verdicts(setup: Setup, samples: dict[str, list[wrk.WrkResult]]) -> dict[str
         "reused": median("guarded-reused") / baseline,
         "new": median("guarded-new") / baseline,
     }
-    for reference in ("noop", "floor"):
+    for reference in ("noop", "floor", "dpop-floor"):
         if reference in samples:
             ratios[reference] = median(reference) / baseline
+    if "dpop" in samples:  # against its own floor, not the unguarded route
+        ratios["dpop"] = median("dpop") / median("dpop-floor")
     return ratios_and_targets(setup.framework, ratios)
 
 
 def ratios_and_targets(framework: str, ratios: dict[str, float]) -> dict[str, Any]:
-    """The ratios with their targets and whether each is met (the references have none)."""
+    """The ratios with their targets and whether each is met (the references have none).
+
+    ``reused``, ``new`` and the references are against the unguarded route; ``dpop``,
+    when measured, against the DPoP floor (``dpop-floor``).
+    """
     reused, new = TARGETS[framework]
     targets = {"reused": reused, "new": new}
+    if "dpop" in ratios:
+        targets["dpop"] = DPOP_TARGET
     return {
         "ratios": ratios,
         "targets": targets,
@@ -654,6 +740,11 @@ def report(result: dict[str, Any]) -> str:
             )
             + (", some twice: the pool wrapped" if setup["pool_wrapped"] else ", none twice")
         ]
+        if setup.get("proofs_sent"):
+            notes.append(
+                f"{setup['proofs_sent']:,} DPoP proofs sent, each once, signed just before "
+                "their measurement; the DPoP ratio is against the DPoP floor"
+            )
         if setup["key_fetches_while_timing"]:
             notes.append(f"{setup['key_fetches_while_timing']} key fetches while timing")
         errors = {
@@ -674,8 +765,11 @@ def _verdict(setup: dict[str, Any], variant: str) -> str:
     ratio = setup["ratios"][mode]
     if mode == "noop":
         return f"{ratio:>7.2f}x  (peers: {NOOP_PEERS:.2f}x)"
-    if mode == "floor":
+    if mode in ("floor", "dpop-floor"):
         return f"{ratio:>7.2f}x  (no verifier can beat it)"
+    if mode == "dpop":
+        target = setup["targets"][mode]
+        return f"{ratio:>7.2f}x  >= {target:.2f}x of the DPoP floor {verdict(setup['met'][mode])}"
     target = setup["targets"][mode]
     return f"{ratio:>7.2f}x  >= {target:.2f}x {verdict(setup['met'][mode])}"
 

@@ -7,7 +7,9 @@ code in the request path, and ``/guarded`` behind bearerguard requiring
 else. The apps trust one issuer whose key set a tiny loopback server
 (``issuer.KeyServer``) publishes; ``tokens`` signs the tokens (RS256, the
 reference algorithm), ``launch`` starts and stops the servers, ``wrk`` drives
-the load generator with ``tokens.lua``.
+the load generator with ``tokens.lua``. The ASGI and FastAPI apps also serve
+``/dpop``: the same view behind bearerguard for DPoP-bound tokens, each request
+with a new proof (``proofs`` signs them, ``proofs.lua`` sends them).
 
 The names below are what both sides (the benchmark and the servers) agree on.
 """
@@ -31,6 +33,10 @@ GUARDED_PATH = "/guarded"
 NOOP_PATH = "/noop"  # FastAPI only: a dependency that reads the header and does nothing else
 # ASGI and FastAPI: the token's signature checked and nothing else (_serving.signature_floor)
 FLOOR_PATH = "/floor"
+# ASGI and FastAPI, DPoP (RFC 9449): the view behind bearerguard with a bound token and a new
+# proof per request, and behind the two signature checks alone (_serving.dpop_signature_floor)
+DPOP_PATH = "/dpop"
+DPOP_FLOOR_PATH = "/dpop-floor"
 
 # The environment variable naming the process whose death stops a server (see _serving).
 PARENT_PID_VARIABLE = "LOAD_BENCH_PARENT_PID"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -23,14 +24,14 @@ import time
 from collections.abc import Callable
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from bearerguard import Verifier
 from bearerguard._signatures import SignaturePrimitive
 
 from . import PARENT_PID_VARIABLE
 
-__all__ = ["server_verifier", "signature_floor", "watch_parent"]
+__all__ = ["dpop_signature_floor", "server_verifier", "signature_floor", "watch_parent"]
 
 _WATCH_INTERVAL = 1.0  # one wake-up a second: nothing next to thousands of requests
 
@@ -55,15 +56,66 @@ def signature_floor(jwks_uri: str | None = None) -> Callable[[str | None], bool]
     header or shape is looked at, so no verifier that checks the signature can
     serve a new token per request faster than this.
     """
+    token_verified = _token_signature_check(jwks_uri)
+
+    def verified(authorization: str | None) -> bool:
+        if not authorization or not authorization.startswith("Bearer "):
+            return False
+        return token_verified(authorization[7:])
+
+    return verified
+
+
+def dpop_signature_floor(jwks_uri: str | None = None) -> Callable[[str | None, str | None], bool]:
+    """The floor of a DPoP route: the token's RS256 signature and the proof's ES256 one.
+
+    What ``/dpop-floor`` runs instead of bearerguard, given the ``Authorization``
+    and ``DPoP`` values: the token checked as :func:`signature_floor` checks it,
+    and the proof's signature by the key its header carries, with bearerguard's
+    own ES256 primitive. The key is imported once per header segment (a client
+    signs every proof with one key, so this is one import per client, as
+    bearerguard's memo of proof headers does); nothing else of the proof is read:
+    no claim, no type, no replay. No verifier that checks both signatures can
+    serve a new proof per request faster.
+    """
+    token_verified = _token_signature_check(jwks_uri)
+    proof_check = SignaturePrimitive("ES256").verify
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+
+    def proof_key(segment: str) -> ec.EllipticCurvePublicKey:
+        key = keys.get(segment)
+        if key is None:
+            jwk = json.loads(_decoded(segment))["jwk"]
+            numbers = ec.EllipticCurvePublicNumbers(
+                _number(jwk["x"]), _number(jwk["y"]), ec.SECP256R1()
+            )
+            key = keys[segment] = numbers.public_key()
+        return key
+
+    def verified(authorization: str | None, proof: str | None) -> bool:
+        if not authorization or not proof or not authorization.startswith("DPoP "):
+            return False
+        if not token_verified(authorization[5:]):
+            return False
+        signing_input, _, signature = proof.rpartition(".")
+        try:
+            key = proof_key(signing_input.partition(".")[0])
+            return proof_check(signing_input.encode("ascii"), key, _decoded(signature))
+        except (ValueError, KeyError, TypeError):  # not base64, not JSON, no such member
+            return False
+
+    return verified
+
+
+def _token_signature_check(jwks_uri: str | None) -> Callable[[str], bool]:
+    """The RS256 check of a token's signature under the issuer's key, loaded once."""
     url = jwks_uri or os.environ["BEARERGUARD_JWKS_URI"]
     jwk = httpx.get(url, timeout=10).json()["keys"][0]
     key = rsa.RSAPublicNumbers(_number(jwk["e"]), _number(jwk["n"])).public_key()
     check = SignaturePrimitive("RS256").verify
 
-    def verified(authorization: str | None) -> bool:
-        if not authorization or not authorization.startswith("Bearer "):
-            return False
-        signing_input, _, signature = authorization[7:].rpartition(".")
+    def verified(token: str) -> bool:
+        signing_input, _, signature = token.rpartition(".")
         try:
             raw = base64.urlsafe_b64decode(signature + "==")
             return check(signing_input.encode("ascii"), key, raw)
@@ -71,6 +123,10 @@ def signature_floor(jwks_uri: str | None = None) -> Callable[[str | None], bool]
             return False
 
     return verified
+
+
+def _decoded(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _number(value: str) -> int:

@@ -7,7 +7,10 @@ through the middleware, whose one rule requires ``read:contacts`` on
 any bearerguard code (the unguarded one does not even pass the middleware's
 rule lookup). ``/floor`` checks the token's signature and nothing else
 (:func:`~benchmarks.servers._serving.signature_floor`) before the same view:
-the reference for a new token per request.
+the reference for a new token per request. ``/dpop`` is guarded by the same
+middleware (a DPoP-bound token, a new proof per request), and ``/dpop-floor``
+checks the token's and the proof's signatures and nothing else
+(:func:`~benchmarks.servers._serving.dpop_signature_floor`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from typing import Any
 from bearerguard import Verifier
 from bearerguard.asgi import BearerMiddleware, Rule, access_token
 
-from . import FLOOR_PATH, GUARDED_PATH, SCOPE, UNGUARDED_PATH, contacts
-from ._serving import server_verifier, signature_floor
+from . import DPOP_FLOOR_PATH, DPOP_PATH, FLOOR_PATH, GUARDED_PATH, SCOPE, UNGUARDED_PATH, contacts
+from ._serving import dpop_signature_floor, server_verifier, signature_floor
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -40,16 +43,27 @@ async def view(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _unauthorized(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
+    await send({"type": "http.response.body", "body": b""})
+
+
 async def _lifespan(receive: Receive, send: Send) -> None:
     while (await receive())["type"] != "lifespan.shutdown":
         await send({"type": "lifespan.startup.complete"})
     await send({"type": "lifespan.shutdown.complete"})
 
 
-def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
+def build(
+    verifier: Verifier,
+    floor: Callable[[str | None], bool],
+    dpop_floor: Callable[[str | None, str | None], bool],
+) -> ASGIApp:
     """The benchmark's ASGI app for ``verifier`` (run with ``--lifespan off``); ``floor``
-    checks a signature for ``/floor``."""
-    guarded = BearerMiddleware(view, verifier=verifier, rules=[Rule(GUARDED_PATH, SCOPE)])
+    checks a signature for ``/floor``, ``dpop_floor`` two for ``/dpop-floor``."""
+    guarded = BearerMiddleware(
+        view, verifier=verifier, rules=[Rule(GUARDED_PATH, SCOPE), Rule(DPOP_PATH, SCOPE)]
+    )
 
     async def floor_route(scope: Scope, receive: Receive, send: Send) -> None:
         authorization = next(
@@ -63,8 +77,19 @@ def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
         if floor(authorization):
             await view(scope, receive, send)
             return
-        await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED})
-        await send({"type": "http.response.body", "body": b""})
+        await _unauthorized(send)
+
+    async def dpop_floor_route(scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = proof = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"dpop":
+                proof = value.decode("latin-1")
+        if dpop_floor(authorization, proof):
+            await view(scope, receive, send)
+            return
+        await _unauthorized(send)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -72,6 +97,8 @@ def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
             await view(scope, receive, send)
         elif kind == "http" and scope["path"] == FLOOR_PATH:
             await floor_route(scope, receive, send)
+        elif kind == "http" and scope["path"] == DPOP_FLOOR_PATH:
+            await dpop_floor_route(scope, receive, send)
         elif kind == "lifespan":  # test clients send one; servers run with --lifespan off
             await _lifespan(receive, send)
         else:
@@ -82,4 +109,4 @@ def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
 
 def create_app() -> ASGIApp:
     """The server's entry point: the verifier from the environment, keys already fetched."""
-    return build(server_verifier(), signature_floor())
+    return build(server_verifier(), signature_floor(), dpop_signature_floor())

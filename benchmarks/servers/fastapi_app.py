@@ -6,7 +6,10 @@ README shows; ``/noop`` takes a dependency that only reads the
 ``Authorization`` header, which prices FastAPI's dependency machinery alone
 (peers measured such a route at 0.86x of the bare one); ``/floor`` takes one
 that checks the token's signature and nothing else (the reference for a new
-token per request). The OpenAPI routes are off: nothing asks for them.
+token per request). ``/dpop`` is ``/guarded``'s route for DPoP-bound tokens (a new
+proof per request), and ``/dpop-floor`` takes a dependency that checks the
+token's and the proof's signatures and nothing else. The OpenAPI routes are off:
+nothing asks for them.
 
 Each variant is its own one-route FastAPI app behind a one-line dispatcher, as
 the ASGI app does it: Starlette tries routes in order, so in one app the third
@@ -25,8 +28,17 @@ from fastapi.requests import HTTPConnection
 from bearerguard import AccessToken, Verifier
 from bearerguard.fastapi import BearerAuth, install
 
-from . import FLOOR_PATH, GUARDED_PATH, NOOP_PATH, SCOPE, UNGUARDED_PATH, contacts
-from ._serving import server_verifier, signature_floor
+from . import (
+    DPOP_FLOOR_PATH,
+    DPOP_PATH,
+    FLOOR_PATH,
+    GUARDED_PATH,
+    NOOP_PATH,
+    SCOPE,
+    UNGUARDED_PATH,
+    contacts,
+)
+from ._serving import dpop_signature_floor, server_verifier, signature_floor
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -39,13 +51,22 @@ async def read_authorization(conn: HTTPConnection) -> str | None:
     return conn.headers.get("authorization")
 
 
-def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
-    """The benchmark's app for ``verifier``: the four variants, dispatched by path; ``floor``
-    checks a signature for ``/floor``."""
+def build(
+    verifier: Verifier,
+    floor: Callable[[str | None], bool],
+    dpop_floor: Callable[[str | None, str | None], bool],
+) -> ASGIApp:
+    """The benchmark's app for ``verifier``: the variants, dispatched by path; ``floor``
+    checks a signature for ``/floor``, ``dpop_floor`` two for ``/dpop-floor``."""
     auth = BearerAuth(verifier)
 
     async def signature_only(conn: HTTPConnection) -> None:
         if not floor(conn.headers.get("authorization")):
+            raise HTTPException(401)
+
+    async def signatures_only(conn: HTTPConnection) -> None:
+        headers = conn.headers
+        if not dpop_floor(headers.get("authorization"), headers.get("dpop")):
             raise HTTPException(401)
 
     async def unguarded() -> dict[str, Any]:
@@ -62,6 +83,12 @@ def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
     async def signature_checked(checked: None = Depends(signature_only)) -> dict[str, Any]:
         return contacts(None)
 
+    async def dpop_guarded(token: AccessToken = Security(auth, scopes=[SCOPE])) -> dict[str, Any]:
+        return contacts(token.subject)
+
+    async def signatures_checked(checked: None = Depends(signatures_only)) -> dict[str, Any]:
+        return contacts(None)
+
     apps = {
         path: _one_route(path, endpoint)
         for path, endpoint in (
@@ -69,6 +96,8 @@ def build(verifier: Verifier, floor: Callable[[str | None], bool]) -> ASGIApp:
             (NOOP_PATH, noop),
             (GUARDED_PATH, guarded),
             (FLOOR_PATH, signature_checked),
+            (DPOP_PATH, dpop_guarded),
+            (DPOP_FLOOR_PATH, signatures_checked),
         )
     }
     default = apps[UNGUARDED_PATH]  # lifespan events, and any other path (a 404)
@@ -88,4 +117,4 @@ def _one_route(path: str, endpoint: Callable[..., Awaitable[dict[str, Any]]]) ->
 
 def create_app() -> ASGIApp:
     """The server's entry point: the verifier from the environment, keys already fetched."""
-    return build(server_verifier(), signature_floor())
+    return build(server_verifier(), signature_floor(), dpop_signature_floor())

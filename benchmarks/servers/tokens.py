@@ -56,8 +56,9 @@ def _segment(value: dict[str, Any]) -> str:
     return _b64(json.dumps(value, separators=(",", ":")).encode())
 
 
-def _claims(serial: int, issued_at: int, lifetime: int, scope: str) -> dict[str, Any]:
-    """An Auth0-shaped access token for a signed-in user (the shape micro.py times too)."""
+def _claims(serial: int, issued_at: int, lifetime: int, scope: str, **extra: Any) -> dict[str, Any]:
+    """An Auth0-shaped access token for a signed-in user (the shape micro.py times too);
+    ``extra`` claims are added (``cnf`` for a DPoP-bound token)."""
     return {
         "iss": ISSUER,
         "sub": f"auth0|{serial:024x}",
@@ -67,6 +68,7 @@ def _claims(serial: int, issued_at: int, lifetime: int, scope: str) -> dict[str,
         "azp": "Xq7sdf8Gh2kLmN3pQrStUvWx9YzAbC1d",
         "scope": scope,
         "https://example.com/roles": ["admin", "editor"],
+        **extra,
     }
 
 
@@ -80,10 +82,15 @@ def mint(
     issued_at: int | None = None,
     lifetime: int = 86400,
     scope: str = GRANTED,
+    jkt: str | None = None,
 ) -> str:
-    """One RS256 access token; ``serial`` makes its ``sub`` (and so the token) unique."""
+    """One RS256 access token; ``serial`` makes its ``sub`` (and so the token) unique.
+
+    ``jkt``: the thumbprint of a client's DPoP key, which binds the token to it (``cnf``).
+    """
     now = int(time.time()) if issued_at is None else issued_at
-    signing_input = _HEADER + "." + _segment(_claims(serial, now, lifetime, scope))
+    extra = {} if jkt is None else {"cnf": {"jkt": jkt}}
+    signing_input = _HEADER + "." + _segment(_claims(serial, now, lifetime, scope, **extra))
     signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
     return signing_input + "." + _b64(signature)
 

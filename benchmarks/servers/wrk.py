@@ -18,9 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LUA_SCRIPT", "WrkError", "WrkMissingError", "WrkResult", "find_wrk", "parse", "run"]
+__all__ = [
+    "LUA_SCRIPT",
+    "PROOFS_SCRIPT",
+    "WrkError",
+    "WrkMissingError",
+    "WrkResult",
+    "find_wrk",
+    "parse",
+    "run",
+]
 
 LUA_SCRIPT = Path(__file__).with_name("tokens.lua")
+PROOFS_SCRIPT = Path(__file__).with_name("proofs.lua")  # the DPoP variants
 _MARKER = "LOADBENCH "
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s*(\d+)")
 _SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
@@ -98,8 +108,13 @@ def run(
     seconds: int,
     connections: int,
     threads: int = 1,
+    script: Path = LUA_SCRIPT,
 ) -> WrkResult:
-    """Load ``url`` for ``seconds`` (whole seconds: wrk sleeps that long) with ``connections``."""
+    """Load ``url`` for ``seconds`` (whole seconds: wrk sleeps that long) with ``connections``.
+
+    ``script`` makes the requests from the file ``tokens``: ``tokens.lua`` (one token per
+    line, from index ``first``) or ``proofs.lua`` (a bound token and one proof per line).
+    """
     command = [
         wrk,
         f"-t{threads}",
@@ -108,7 +123,7 @@ def run(
         "--timeout",
         "10s",
         "-s",
-        str(LUA_SCRIPT),
+        str(script),
         url,
         "--",
         str(tokens),

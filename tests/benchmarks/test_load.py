@@ -22,6 +22,8 @@ import httpx
 import pytest
 from benchmarks.servers import (
     AUDIENCE,
+    DPOP_FLOOR_PATH,
+    DPOP_PATH,
     FLOOR_PATH,
     GUARDED_PATH,
     ISSUER,
@@ -33,10 +35,11 @@ from benchmarks.servers import (
     fastapi_app,
     flask_app,
     launch,
+    proofs,
     tokens,
     wrk,
 )
-from benchmarks.servers._serving import signature_floor
+from benchmarks.servers._serving import dpop_signature_floor, signature_floor
 from benchmarks.servers.issuer import KeyServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -98,6 +101,63 @@ def test_the_floor_checks_the_signature_and_nothing_else(floor: Any, key: Any, c
     assert floor(f"Bearer {expired}")  # claims are not its business
 
 
+@pytest.fixture(scope="module")
+def dpop_floor(key_server: KeyServer) -> Any:
+    return dpop_signature_floor(key_server.jwks_uri)
+
+
+@pytest.fixture(scope="module")
+def dpop_client(key: rsa.RSAPrivateKey) -> proofs.DPoPClient:
+    return proofs.DPoPClient.create(key, 9)
+
+
+def test_the_dpop_floor_checks_both_signatures_and_nothing_else(
+    dpop_floor: Any, dpop_client: proofs.DPoPClient, key: Any
+) -> None:
+    authorization = f"DPoP {dpop_client.token}"
+    proof = dpop_client.proof("http://testserver/anywhere", method="DELETE", iat=0)
+    assert dpop_floor(authorization, proof)  # neither htm, htu nor iat is its business
+    assert dpop_floor(authorization, proof)  # nor a replay
+    other = proofs.DPoPClient.create(key, 10)
+    assert not dpop_floor(authorization, tokens.forge(proof, other.proof("http://x/")))
+    forged = tokens.forge(dpop_client.token, tokens.mint(key, 11))
+    assert not dpop_floor(f"DPoP {forged}", proof)
+    assert not dpop_floor(f"Bearer {dpop_client.token}", proof)
+    assert not dpop_floor(authorization, None)
+    assert not dpop_floor(authorization, "a.b.c")  # not a proof: refused, not raised
+
+
+def test_a_proof_file_is_the_bound_token_then_distinct_fresh_proofs(
+    dpop_client: proofs.DPoPClient, verifier: Verifier, tmp_path: Path
+) -> None:
+    from bearerguard import HttpRequest
+
+    url = "http://127.0.0.1:8000" + DPOP_PATH
+    lines = proofs.write_proofs(tmp_path / "p.txt", dpop_client, url, 5).read_text().split()
+    authorization, sent = f"{lines[0]} {lines[1]}", lines[2:]
+
+    assert authorization == f"DPoP {dpop_client.token}"
+    assert len(set(sent)) == len(sent) == 5
+    for proof in sent:  # each one passes once, as the server sees it
+        request = HttpRequest("GET", url, [("Authorization", authorization), ("DPoP", proof)])
+        assert verifier.verify_request(request).confirmation == {
+            "jkt": dpop_client.key.thumbprint()
+        }
+
+
+def dpop_answers(client: Any, dpop_client: proofs.DPoPClient) -> dict[str, list[int]]:
+    """Each DPoP route's answers: a good proof, the same one again, a Bearer, nothing."""
+    answers: dict[str, list[int]] = {}
+    for path in (DPOP_PATH, DPOP_FLOOR_PATH):
+        bound = {"Authorization": f"DPoP {dpop_client.token}"}
+        good = {**bound, "DPoP": dpop_client.proof("http://testserver" + path)}
+        answers[path] = [
+            client.get(path, headers=headers).status_code
+            for headers in (good, good, {"Authorization": f"Bearer {dpop_client.token}"}, {})
+        ]
+    return answers
+
+
 def floor_answers(client: Any, cases: Any) -> list[int]:
     return [
         client.get(FLOOR_PATH, headers=cases[1][1]).status_code,
@@ -118,25 +178,33 @@ def expected(cases: list[tuple[str, dict[str, str], int]]) -> list[int]:
 
 
 def test_the_asgi_app_guards_only_its_guarded_route(
-    verifier: Verifier, floor: Any, cases: Any
+    verifier: Verifier, floor: Any, dpop_floor: Any, dpop_client: Any, cases: Any
 ) -> None:
     from starlette.testclient import TestClient
 
-    with TestClient(asgi_app.build(verifier, floor)) as client:
+    with TestClient(asgi_app.build(verifier, floor, dpop_floor)) as client:
         assert answers(client, cases) == expected(cases)
         assert floor_answers(client, cases) == [200, 401, 401]
+        assert dpop_answers(client, dpop_client) == {
+            DPOP_PATH: [200, 401, 401, 401],  # the replay refused
+            DPOP_FLOOR_PATH: [200, 200, 401, 401],  # the floor checks signatures only
+        }
         granted = client.get(GUARDED_PATH, headers=cases[1][1]).json()
     assert granted["sub"] == "auth0|000000000000000000000001"
 
 
 def test_the_fastapi_app_guards_only_its_guarded_route(
-    verifier: Verifier, floor: Any, cases: Any
+    verifier: Verifier, floor: Any, dpop_floor: Any, dpop_client: Any, cases: Any
 ) -> None:
     from fastapi.testclient import TestClient
 
-    with TestClient(fastapi_app.build(verifier, floor)) as client:
+    with TestClient(fastapi_app.build(verifier, floor, dpop_floor)) as client:
         assert answers(client, cases) == expected(cases)
         assert floor_answers(client, cases) == [200, 401, 401]
+        assert dpop_answers(client, dpop_client) == {
+            DPOP_PATH: [200, 401, 401, 401],
+            DPOP_FLOOR_PATH: [200, 200, 401, 401],
+        }
         assert client.get(NOOP_PATH, headers=cases[0][1]).status_code == 200
         forged = client.get(GUARDED_PATH, headers=cases[2][1])
     assert forged.json()["error"] == "invalid_token"  # install(app): the RFC 6750 body
@@ -360,6 +428,34 @@ def test_a_missing_wrk_names_the_script_that_installs_it(
 # --- ratios, targets and the table ---------------------------------------------------------
 
 
+def test_the_dpop_ratio_is_against_its_floor_with_its_own_target() -> None:
+    verdicts = load.ratios_and_targets(
+        "fastapi", {"reused": 0.9, "new": 0.6, "dpop-floor": 0.3, "dpop": 0.79}
+    )
+
+    assert verdicts["targets"] == {"reused": 0.80, "new": 0.55, "dpop": 0.80}
+    assert verdicts["met"] == {"reused": True, "new": True, "dpop": False}
+
+
+def test_asgi_and_fastapi_time_the_dpop_route_and_its_floor() -> None:
+    chosen = {setup.name: setup for setup in load.setups(load.FRAMEWORKS, ["sync"])}
+
+    for name in ("asgi", "fastapi"):
+        by_name = {variant.name: variant for variant in chosen[name].variants}
+        assert {by_name["dpop"].path, by_name["dpop-floor"].path} == {DPOP_PATH, DPOP_FLOOR_PATH}
+        assert by_name["dpop"].proofs
+        assert by_name["dpop-floor"].proofs
+        assert not by_name["dpop"].pool
+    assert not any(v.proofs for v in chosen["flask-sync"].variants)
+
+
+def test_wrk_sends_proofs_with_its_proof_script() -> None:
+    assert wrk.PROOFS_SCRIPT.exists()
+    script = wrk.PROOFS_SCRIPT.read_text()
+    assert "DPoP: " in script
+    assert "LOADBENCH" in script
+
+
 def test_a_ratio_meets_its_target_from_the_target_up() -> None:
     ratios = {"reused": 0.85, "new": 0.5999, "noop": 0.1, "floor": 0.2}
     verdicts = load.ratios_and_targets("asgi", ratios)
@@ -413,6 +509,8 @@ def made_up_result() -> dict[str, Any]:
             "unguarded": "unguarded",
             "noop": "no-op dependency (reference)",
             "floor": "signature check only (floor)",
+            "dpop-floor": "DPoP floor: both signatures",
+            "dpop": "DPoP: guarded, new proof each",
             "guarded-reused": "guarded, reused tokens",
             "guarded-new": "guarded, new token per request",
         },
@@ -420,14 +518,18 @@ def made_up_result() -> dict[str, Any]:
             "unguarded": _variant(10000),
             "noop": _variant(8600),
             "floor": _variant(6000),
+            "dpop-floor": _variant(4000),
+            "dpop": _variant(3400),
             "guarded-reused": _variant(8100),
             "guarded-new": _variant(5000),
         },
         "key_fetches_while_timing": 0,
         "pool_tokens_sent": 300000,
         "pool_wrapped": True,
+        "proofs_sent": 51000,
     } | load.ratios_and_targets(
-        "fastapi", {"reused": 0.81, "new": 0.50, "noop": 0.86, "floor": 0.60}
+        "fastapi",
+        {"reused": 0.81, "new": 0.50, "noop": 0.86, "floor": 0.60, "dpop-floor": 0.4, "dpop": 0.85},
     )
     broken = {
         "name": "django-sync",
@@ -468,7 +570,9 @@ def test_the_table_marks_each_target_met_or_not_and_says_what_went_wrong() -> No
     assert "0.50x  >= 0.55x NOT met" in table
     assert "0.86x  (peers: 0.86x)" in table
     assert "0.60x  (no verifier can beat it)" in table
-    assert "targets met: 1 of 2" in table
+    assert "0.85x  >= 0.80x of the DPoP floor met" in table
+    assert "51,000 DPoP proofs sent, each once" in table
+    assert "targets met: 2 of 3" in table
     assert "NOT met: fastapi new 0.50x < 0.55x" in table
     assert "300,000 pool tokens sent to the server (the guarded and floor routes" in table
     assert "some twice: the pool wrapped" in table

@@ -87,7 +87,12 @@ def test_the_dpop_benchmark_times_each_candidate_and_names_each_target():
     floors = result["us_median"]["token_floor"] + result["us_median"]["proof_floor"]
     expected = result["us_median"]["new_token_new_proof"] / floors
     assert result["new_over_floors"] == pytest.approx(expected)
+    redis = result["redis"]
+    assert ("skipped" in redis) or (redis["us_median"] > 0 and redis["replay_refused"])
     table = dpop.report(result)
-    for label in ("both floors", "proof floor", "replay check"):
+    for label in ("both floors", "proof floor", "replay check", "Redis round trip"):
         assert label in table
     json.dumps(result)
+    summary = runner.summary({"dpop": result})
+    assert "DPoP new token + proof / floors" in summary
+    assert "DPoP replay check (memory)" in summary

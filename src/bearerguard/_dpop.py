@@ -182,6 +182,10 @@ def _checked_header(
     named = sorted(_OTHER_KEY_SOURCES & header.keys())
     if named:
         raise _refused(f"The DPoP proof's header has {named[0]}: its key is its jwk alone.")
+    if "b64" in header:
+        # RFC 7797: an unencoded payload, which another JWS library may read as one even
+        # without crit; a proof is a JWT, its payload always encoded (as for tokens).
+        raise _refused("The DPoP proof's header asks for an unencoded payload (b64).")
     jwk = header.get("jwk")
     if not isinstance(jwk, dict):
         raise _refused("The DPoP proof's header has no jwk object.")

@@ -505,6 +505,11 @@ def test_concurrent_rotation_and_clock_jumps_only_ever_raise_bearer_errors() -> 
     workers.append(threading.Thread(target=lambda: asyncio.run(async_workers())))
     for worker in workers:
         worker.start()
+    # The chaos starts once the workers verify: on a loaded machine they may start late,
+    # and a run that only ever saw the clock in a bad state would prove nothing.
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline and not any(isinstance(o, AccessToken) for o in outcomes):
+        time.sleep(0.005)
     rng = random.Random(95)
     kids = sorted(all_keys)
     jwks_path = httpx.URL(provider.jwks_uri).path

@@ -8,6 +8,7 @@ after the signal nothing it started may still listen or run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -97,9 +98,20 @@ class ServeRun:
         return found.group(1)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """Stop serve and every server it started, even after a failed test: a server left
+        behind would fail the next test that checks none is running."""
+        if self.process.poll() is not None:
+            return
+        groups = process_groups_led_by_children_of(self.process.pid)
+        self.process.terminate()  # serve stops the example's servers itself on SIGTERM
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for group in groups:  # whatever serve could not stop
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
 
 
 @contextmanager

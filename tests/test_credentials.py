@@ -419,3 +419,29 @@ def test_usual_credentials_read_the_usual_fields_only():
     assert usual_credentials(["dpop a.b.c"]) is None
     assert usual_credentials(["DPoP a.b.c", "DPoP a.b.c"]) is None  # repeated: the parser's 400
     assert usual_credentials([]) is None
+
+
+def _parsed_tokens() -> set[str]:
+    """Every token the parser takes from the spellings: what a verifier may know."""
+    return {parsed for value in SPELLINGS if (parsed := _token_or_none(value)) is not None}
+
+
+def _token_or_none(value: str) -> str | None:
+    try:
+        return credentials_from_authorization([value])[1]
+    except (MissingTokenError, InvalidRequestError):
+        return None
+
+
+@pytest.mark.parametrize("value", SPELLINGS)
+def test_usual_credentials_answer_alike_when_the_token_is_known(value):
+    # A verifier passes the tokens that passed before: their spelling is not checked again,
+    # and every answer stays the parser's (or the parser's to give).
+    assert usual_credentials([value], _parsed_tokens()) == usual_credentials([value])
+
+
+def test_a_known_token_is_read_without_its_b64token_check_only_in_the_usual_spelling():
+    known = {"a.b.c"}
+    assert usual_credentials(["DPoP a.b.c"], known) == ("DPoP", "a.b.c")
+    assert usual_credentials(["DPoP  a.b.c"], known) is None  # two spaces: the parser's
+    assert usual_credentials(["dpop a.b.c"], known) is None

@@ -15,6 +15,7 @@ from bearerguard import InvalidDPoPProofError
 from bearerguard._dpop import (
     DPOP_ALGORITHMS,
     MAX_PROOF_SIZE,
+    ProofChecker,
     TokenHashes,
     check_binding,
     jwk_thumbprint,
@@ -344,3 +345,47 @@ def test_token_hashes_are_computed_until_kept_and_bounded() -> None:
         hashes.keep(token, token_hash(token))
         assert hashes.of(token) == token_hash(token)
     assert 0 < len(hashes) <= 3
+
+
+def test_token_hashes_know_the_tokens_they_keep() -> None:
+    hashes = TokenHashes()
+    hashes.of(TOKEN)
+
+    assert TOKEN not in hashes  # hashed, not kept: it has not passed
+    hashes.keep(TOKEN, token_hash(TOKEN))
+    assert TOKEN in hashes
+    assert TOKEN + "x" not in hashes
+
+
+# --- the checker a verifier holds ----------------------------------------------------------------
+
+
+def _checker() -> ProofChecker:
+    return ProofChecker(ALLOWED, leeway=30.0, max_age=60.0)
+
+
+def test_the_checker_reads_a_proof_as_read_proof_does() -> None:
+    checker = _checker()
+    for _ in range(2):  # the second time from its memos
+        checked = checker.check(proof(), METHOD, URL, TOKEN, NOW)
+        assert checked == read_proof(proof(), ALLOWED)
+    assert len(checker.headers) == 1
+    assert len(checker.targets) == 1
+
+
+# The proof's key against the token's cnf.jkt is the verifier's step after the token (its
+# binding, tests/test_verify_request.py): the checker runs before the token is verified.
+_BEFORE_THE_TOKEN = sorted(name for name in HOSTILE if name != "key not the token's cnf.jkt")
+
+
+@pytest.mark.parametrize("name", _BEFORE_THE_TOKEN)
+def test_the_checker_refuses_every_hostile_proof_as_check_binding_does(name: str) -> None:
+    make, _, words = HOSTILE[name]
+    checker = _checker()
+    checker.hashes.keep(TOKEN, token_hash(TOKEN))
+    checker.check(proof(), METHOD, URL, TOKEN, NOW)  # the memos hold the good proof's parts
+
+    with pytest.raises(InvalidDPoPProofError) as refused:
+        checker.check(make(), METHOD, URL, TOKEN, NOW)
+
+    assert words in refused.value.reason

@@ -130,3 +130,12 @@ def test_a_url_is_remembered_without_its_query_and_the_memo_is_bounded() -> None
     for number in range(10):
         targets.comparable(f"https://api.example.com/{number}")
     assert 0 < len(targets) <= 4
+
+
+@pytest.mark.parametrize("request_url", SPELLINGS)
+def test_a_request_url_seen_before_is_judged_as_the_first_time(request_url: str) -> None:
+    # The second look finds the request URL in the memo by itself (when it has no query):
+    # a URL without a comparable form stays without one, and a good one keeps its form.
+    targets = TargetMemo()
+    for htu in (REQUEST, request_url, REQUEST, request_url):
+        assert targets.same_target(htu, request_url) == same_target(htu, request_url)

@@ -996,3 +996,60 @@ def test_t34_a_hostile_kid_is_an_unknown_key(make_verifier, provider: Provider, 
         make_verifier().verify(token)
     assert_quiet_invalid_token(info.value, token)
     assert set(provider.hits) <= PROVIDER_PATHS
+
+
+# --- a token whose header segment was parsed before -----------------------------------------------
+
+
+def _outcome(token: str, header: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """What ``parse_token`` answers: the parsed token, or the refusal's class and reason."""
+    try:
+        parsed = parse_token(token, MAX, header)
+    except InvalidTokenError as refusal:
+        return (type(refusal), refusal.reason)
+    return (parsed.header, parsed.claims, parsed.signing_input, parsed.signature)
+
+
+def _after_known_header() -> list[tuple[str, str]]:
+    """What may follow a well-formed header segment and its dot: every shape the parser
+    refuses or takes, each written from the segments of a real token."""
+    _, body, signature = segments()
+    duplicate, nested = b64url(b'{"a":1,"a":2}'), b64url(b'{"cnf":{"jkt":"x"},"a":[{}]}')
+    return [
+        ("the token's own rest", f"{body}.{signature}"),
+        ("no signature segment", body),
+        ("an empty signature", f"{body}."),
+        ("an empty claims segment", f".{signature}"),
+        ("a fourth segment", f"{body}.{signature}.{signature}"),
+        ("five segments (a JWE's count)", f"{body}.{signature}.{body}.{signature}"),
+        ("a character outside base64url in the claims", f"{body[:5]}+{body[6:]}.{signature}"),
+        ("padding on the signature", f"{body}.{signature}="),
+        ("a space in the signature", f"{body}.{signature[:4]} {signature[5:]}"),
+        ("a non-ASCII character", f"{body}.{signature[:-1]}é"),
+        ("a non-canonical last character of the claims", f"{body[:-1]}B.{signature}"),
+        ("a non-canonical last character of the signature", f"{body}.{signature[:-1]}B"),
+        ("a segment of length 1 mod 4", f"{body}A.{signature}"),
+        ("claims that are not JSON", f"{b64url(b'not json')}.{signature}"),
+        ("claims that are not an object", f"{b64url(b'[1,2]')}.{signature}"),
+        ("claims with a duplicate name", f"{duplicate}.{signature}"),
+        ("nested claims", f"{nested}.{signature}"),
+        ("nothing at all", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "rest"), [pytest.param(*pair, id=pair[0]) for pair in _after_known_header()]
+)
+def test_a_remembered_header_changes_no_answer(case, rest):
+    header_segment = segments()[0]
+    remembered = parse_token(base_token(), MAX).header
+    token = f"{header_segment}.{rest}"
+    assert _outcome(token, remembered) == _outcome(token, None), case
+
+
+def test_a_remembered_header_still_refuses_a_token_over_the_size_limit():
+    header_segment, body, signature = segments()
+    token = f"{header_segment}.{body}.{signature}"
+    remembered = parse_token(base_token(), MAX).header
+    with pytest.raises(MalformedTokenError, match="longer than"):
+        parse_token(token, len(token) - 1, remembered)

@@ -20,11 +20,17 @@ from typing import Any
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed448, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from bearerguard._signatures import SignaturePrimitive, signature_primitives
+from bearerguard._signatures import SignaturePrimitive, ecdsa_der, signature_primitives
 
 from .support import ec_key, ed_key, rsa_key, sign_input
+from .wycheproof import ECDSA_P256, ED25519, RSA_PKCS1, RSA_PSS, signature_vectors
 
 _SIGNING_INPUT = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxMjMifQ"
 _HASHES = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
@@ -277,3 +283,160 @@ class TestEdDSA:
         assert primitives["Ed25519"].verify(_SIGNING_INPUT, ed25519_public, ed25519_signature)
         assert primitives["Ed448"].verify(_SIGNING_INPUT, ed448_public, ed448_signature)
         assert not primitives["RS256"].verify(_SIGNING_INPUT, ed25519_public, ed25519_signature)
+
+
+# --- ECDSA: R || S to DER, and one curve per algorithm -------------------------------------------
+
+
+def _by_integers(raw: bytes, size: int) -> bytes:
+    """What the converter must give: ``cryptography``'s own encoder on the two integers."""
+    return encode_dss_signature(
+        int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big")
+    )
+
+
+# Each half's first bytes, chosen for every layout DER has: shortest as it is (01, 7f), a zero
+# byte in front (80, ff), leading zero bytes to drop (00 01, 00 80, 00 00 ... 00 01), zero itself.
+_HALF_STARTS = [b"\x01", b"\x7f", b"\x80", b"\xff", b"\x00\x01", b"\x00\x80", b"\x00\x7f"]
+
+
+def _half(start: bytes, size: int, filler: int) -> bytes:
+    return start + bytes([filler]) * (size - len(start))
+
+
+class TestEcdsaDer:
+    @pytest.mark.parametrize("size", [32, 48, 66])
+    @pytest.mark.parametrize("r_start", _HALF_STARTS)
+    @pytest.mark.parametrize("s_start", _HALF_STARTS)
+    def test_every_layout_is_the_encoder_s_own(self, size, r_start, s_start):
+        for filler in (0x00, 0x5A, 0xFF):
+            raw = _half(r_start, size, filler) + _half(s_start, size, filler)
+            assert ecdsa_der(size)(raw) == _by_integers(raw, size)
+
+    @pytest.mark.parametrize("size", [32, 48, 66])
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            lambda size: bytes(2 * size),  # r = s = 0
+            lambda size: bytes(size) + b"\x01" * size,  # r = 0
+            lambda size: b"\xff" * (2 * size),  # both as large as the bytes go
+            lambda size: bytes(size - 1) + b"\x01" + bytes(size - 1) + b"\x80",  # one byte each
+        ],
+        ids=["zero", "r zero", "all ff", "one byte each"],
+    )
+    def test_the_edges_are_the_encoder_s_own(self, size, raw):
+        signature = raw(size)
+        assert ecdsa_der(size)(signature) == _by_integers(signature, size)
+
+    def test_random_signatures_of_each_size_are_the_encoder_s_own(self):
+        for size in (32, 48, 66):
+            to_der = ecdsa_der(size)
+            for _ in range(2000):
+                raw = os.urandom(2 * size)
+                assert to_der(raw) == _by_integers(raw, size)
+
+    def test_every_wycheproof_p256_signature_of_the_right_length_is_the_encoder_s_own(self):
+        checked = 0
+        for vector in signature_vectors(ECDSA_P256):
+            if len(vector.signature) == 64:
+                assert ecdsa_der(32)(vector.signature) == _by_integers(vector.signature, 32)
+                checked += 1
+        assert checked > 200  # nearly every vector of the file: the rest have other lengths
+
+    @pytest.mark.parametrize(
+        ("alg", "curve"), [("ES256", "P-384"), ("ES384", "P-256"), ("ES512", "P-384")]
+    )
+    def test_a_key_of_another_curve_is_refused_even_with_its_own_valid_signature(self, alg, curve):
+        # A real signature by that key, with this algorithm's hash: the primitive of another
+        # curve's algorithm refuses it (RFC 7518 §3.4: each ES algorithm is one curve).
+        key = ec_key(curve)
+        digest = {"ES256": hashes.SHA256(), "ES384": hashes.SHA384(), "ES512": hashes.SHA512()}
+        r, s = decode_dss_signature(key.sign(_SIGNING_INPUT, ec.ECDSA(digest[alg])))
+        size = (key.curve.key_size + 7) // 8
+        raw = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        primitive = SignaturePrimitive(alg)
+        assert primitive.verify(_SIGNING_INPUT, key.public_key(), raw) is False
+        assert primitive.for_key(key.public_key())(_SIGNING_INPUT, raw) is False
+
+    @pytest.mark.parametrize("curve", ["P-256", "P-384", "P-521"])
+    def test_each_curve_s_signatures_verify_through_the_converter(self, curve):
+        alg = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[curve]
+        key = ec_key(curve)
+        primitive = SignaturePrimitive(alg)
+        check = primitive.for_key(key.public_key())
+        for index in range(40):  # enough signatures for each layout of DER to come up
+            message = _SIGNING_INPUT + str(index).encode()
+            signature = sign_input(alg, key, message)
+            assert primitive.verify(message, key.public_key(), signature) is True
+            assert check(message, signature) is True
+            assert check(message + b".", signature) is False
+
+
+# --- a primitive's check for one key -------------------------------------------------------------
+
+
+_ALGORITHMS_BY_FILE = {
+    RSA_PKCS1: ("RS256",),
+    RSA_PSS: ("PS256",),
+    ECDSA_P256: ("ES256",),
+    ED25519: ("EdDSA", "Ed25519"),
+}
+
+
+class TestForKey:
+    @pytest.mark.parametrize("name", list(_ALGORITHMS_BY_FILE))
+    def test_it_agrees_with_the_primitive_on_every_wycheproof_vector(self, name):
+        for alg in _ALGORITHMS_BY_FILE[name]:
+            primitive = SignaturePrimitive(alg)
+            checks: dict[str, Any] = {}  # one per key, as a proof header holds it
+            for vector in signature_vectors(name):
+                der = vector.group["publicKeyDer"]
+                key = load_der_public_key(bytes.fromhex(der))
+                check = checks.setdefault(der, primitive.for_key(key))
+                expected = primitive.verify(vector.message, key, vector.signature)
+                assert check(vector.message, vector.signature) is expected, vector.tc_id
+
+    @pytest.mark.parametrize(
+        ("alg", "wrong_key"),
+        [
+            ("RS256", ec_key("P-256").public_key()),
+            ("PS256", ed_key(0).public_key()),
+            ("ES256", rsa_key(0).public_key()),
+            ("ES256", ec_key("P-384").public_key()),
+            ("EdDSA", rsa_key(0).public_key()),
+            ("Ed448", ed_key(0).public_key()),
+            ("HS256", rsa_key(0).public_key()),
+            ("XX256", b"a shared secret of thirty-two by"),
+        ],
+    )
+    def test_a_key_that_does_not_fit_gets_a_check_that_is_never_true(self, alg, wrong_key):
+        check = SignaturePrimitive(alg).for_key(wrong_key)
+        assert check(_SIGNING_INPUT, os.urandom(64)) is False
+        assert check(_SIGNING_INPUT, b"") is False
+
+    @pytest.mark.parametrize(
+        ("alg", "key"),
+        [("RS256", rsa_key(0)), ("PS384", rsa_key(0)), ("ES384", ec_key("P-384")),
+         ("EdDSA", ed_key(0)), ("Ed448", _ed448_key())],
+    )  # fmt: skip
+    def test_it_verifies_its_key_s_signatures_only(self, alg, key):
+        check = SignaturePrimitive(alg).for_key(key.public_key())
+        signature = sign_input("EdDSA" if alg.startswith("Ed") else alg, key, _SIGNING_INPUT)
+        assert check(_SIGNING_INPUT, signature) is True
+        assert check(_SIGNING_INPUT + b".", signature) is False
+        assert check(_SIGNING_INPUT, signature[:-1]) is False
+
+    def test_the_hmac_check_for_a_secret_is_the_primitive_s(self):
+        secret = b"a shared secret of thirty-two by"
+        check = SignaturePrimitive("HS256").for_key(secret)
+        assert check(_SIGNING_INPUT, sign_input("HS256", secret, _SIGNING_INPUT)) is True
+        assert check(_SIGNING_INPUT, sign_input("HS256", secret[:-1], _SIGNING_INPUT)) is False
+
+    def test_a_key_class_seen_before_does_not_let_another_class_in(self):
+        # The primitive remembers the concrete classes of the keys that fitted; a key of
+        # another class is still refused after them.
+        primitive = SignaturePrimitive("ES256")
+        signature = sign_input("ES256", ec_key("P-256"), _SIGNING_INPUT)
+        assert primitive.verify(_SIGNING_INPUT, ec_key("P-256").public_key(), signature)
+        assert not primitive.verify(_SIGNING_INPUT, rsa_key(0).public_key(), signature)
+        assert not primitive.verify(_SIGNING_INPUT, ed_key(0).public_key(), signature)

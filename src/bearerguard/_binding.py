@@ -22,14 +22,17 @@ Example::
     prepared = binding.prepare(request, now)      # None: no credentials
     ...verify prepared.token (prepared.bound: on the DPoP plan)...
     key, expires = binding.bind(token, prepared, now)
-    binding.recorded(binding.replays.remember(key, expires, now))
+    if not binding.replays.remember(key, expires, now):
+        raise binding.replayed()
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ._config import VerifierConfig
@@ -38,7 +41,7 @@ from ._credentials import (
     query_has_access_token,
     usual_credentials,
 )
-from ._dpop import KnownHeaders, Proof, TokenHashes, check_binding, read_proof
+from ._dpop import Proof, ProofChecker
 from ._errors import (
     BearerError,
     ConfigurationError,
@@ -49,7 +52,6 @@ from ._errors import (
     MissingTokenError,
     UseDPoPNonceError,
 )
-from ._htu import TargetMemo
 from ._jose import b64url_encode
 from ._nonces import NonceSource
 from ._replay import MemoryReplayStore, ReplayStore, ReplayStoreUnavailable
@@ -76,6 +78,10 @@ class Prepared(NamedTuple):
         return self.proof is not None
 
 
+# One per request: tuple.__new__ skips the named tuple's Python-level __new__.
+_prepared: Callable[[tuple[Any, ...]], Prepared] = functools.partial(tuple.__new__, Prepared)
+
+
 class DPoPBinding:
     """The request-bound steps of one verifier: its DPoP settings, nonces and replay store."""
 
@@ -87,11 +93,17 @@ class DPoPBinding:
         self.algorithms = tuple(sorted(config.dpop_algorithms))
         self.nonces = nonces
         self.replays = replays
-        self._primitives = signature_primitives(config.dpop_algorithms)
-        # What a client sends again and again, each memo bounded (docs/performance.md):
-        self._headers: KnownHeaders = {}  # proof headers that passed (one per client key)
-        self._targets = TargetMemo()  # the normal forms of request URLs and htu claims
-        self._hashes = TokenHashes()  # the ath of tokens that passed
+        # The proof's checks, with the memos of what a client sends again and again (its
+        # key's header, its URLs, its token's hash), each bounded (docs/performance.md).
+        self._proofs = ProofChecker(
+            signature_primitives(config.dpop_algorithms),
+            leeway=config.leeway,
+            max_age=config.dpop_proof_max_age,
+        )
+        self._hashes = self._proofs.hashes
+        # How long a proof's jti is worth remembering after its iat: past that, the proof
+        # is refused as too old anyway (plus the leeway on either clock).
+        self._replay_window = config.dpop_proof_max_age + 2 * config.leeway
 
     def offer(self, error: BearerError) -> BearerError:
         """``error`` with this verifier's realm and a challenge for each accepted scheme."""
@@ -104,8 +116,6 @@ class DPoPBinding:
         Raises the refusal otherwise; like every refusal here, the verifier offers it
         with the accepted schemes (:meth:`offer`) before it is raised further.
         """
-        config = self.config
-        realm = config.realm
         url = request.url
         # One pass over the fields for both names (header names are lower-cased already).
         authorization: list[str] = []
@@ -117,21 +127,22 @@ class DPoPBinding:
                 proofs.append(value)
         query = urlsplit(url).query if "?" in url else ""
         # The usual request is read without the full parser, which gives the same answer
-        # for it (a single well-formed field, no token in the query).
-        usual = usual_credentials(authorization)
+        # for it (a single well-formed field, no token in the query); a token that passed
+        # on this path before is a b64token, and not checked for being one again.
+        usual = usual_credentials(authorization, self._hashes)
         if usual is not None and not (query and query_has_access_token(query)):
             scheme, token = usual
         else:
             try:
                 scheme, token = credentials_from_authorization(
-                    authorization, query=query, realm=realm
+                    authorization, query=query, realm=self.config.realm
                 )
             except MissingTokenError:
                 return None
         if scheme not in self.schemes:
             raise MissingTokenError(
-                reason=f"The {scheme} scheme is not accepted here (dpop={config.dpop!r}).",
-                realm=realm,
+                reason=f"The {scheme} scheme is not accepted here (dpop={self.config.dpop!r}).",
+                realm=self.config.realm,
             )
         if scheme == "Bearer":
             if proofs:
@@ -139,29 +150,20 @@ class DPoPBinding:
                     "A DPoP proof was sent with a Bearer token",
                     reason="The request sends a DPoP proof with the Bearer scheme: a bound "
                     "token is sent with the DPoP scheme (RFC 9449 §7.1).",
-                    realm=realm,
+                    realm=self.config.realm,
                 )
-            return Prepared("Bearer", token)
+            return _prepared(("Bearer", token, None))
         if len(proofs) != 1:
             raise InvalidDPoPProofError(
                 reason="The DPoP scheme needs exactly one DPoP header field "
                 f"(RFC 9449 §4.3); the request has {len(proofs)}.",
-                realm=realm,
+                realm=self.config.realm,
             )
-        proof = read_proof(proofs[0], self._primitives, self._headers)
-        check_binding(
-            proof,
-            method=request.method,
-            url=url if config.public_url is None else self.public(url),
-            access_token=token,
-            jkt=None,  # the token's cnf is known once the token passed
-            now=now,
-            leeway=config.leeway,
-            max_age=config.dpop_proof_max_age,
-            targets=self._targets,
-            hashes=self._hashes,
-        )
-        return Prepared("DPoP", token, proof)
+        if self.config.public_url is not None:
+            url = self.public(url)
+        # The token's cnf is checked by bind(), once the token passed.
+        proof = self._proofs.check(proofs[0], request.method, url, token, now)
+        return _prepared(("DPoP", token, proof))
 
     def public(self, url: str) -> str:
         """The URL clients used: ``url``, or its path under ``public_url`` when one is set."""
@@ -180,7 +182,9 @@ class DPoPBinding:
         """
         proof = prepared.proof
         assert proof is not None  # noqa: S101 - only DPoP requests come here
-        cnf = token.confirmation
+        cnf = token.claims.get("cnf")
+        if type(cnf) is not dict:  # what JSON gives; anything else the slow way
+            cnf = token.confirmation
         jkt = None if cnf is None else cnf.get("jkt")
         if not isinstance(jkt, str):
             raise InvalidTokenError(
@@ -197,17 +201,16 @@ class DPoPBinding:
         if self.nonces is not None and not self.nonces.accepts(proof.claims.get("nonce"), now):
             raise UseDPoPNonceError(self.nonces.issue(now))
         digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).digest()
-        expires = proof.iat + self.config.dpop_proof_max_age + 2 * self.config.leeway
-        return b64url_encode(digest), expires
+        return b64url_encode(digest), proof.iat + self._replay_window
 
     @staticmethod
-    def recorded(fresh: bool) -> None:
-        """Refuse a proof whose ``jti`` the store knew (or is older than it vouches for)."""
-        if not fresh:
-            raise InvalidDPoPProofError(
-                reason="The DPoP proof was used before (its jti is known), or is older than "
-                "the replay store can vouch for."
-            )
+    def replayed() -> InvalidDPoPProofError:
+        """The refusal of a proof whose ``jti`` the store knew (or is older than it vouches
+        for): the store's ``remember`` answered ``False``."""
+        return InvalidDPoPProofError(
+            reason="The DPoP proof was used before (its jti is known), or is older than "
+            "the replay store can vouch for."
+        )
 
     @staticmethod
     def unavailable(why: ReplayStoreUnavailable) -> KeySetUnavailableError:

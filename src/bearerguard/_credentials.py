@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from urllib.parse import unquote_plus
 
 from ._errors import DEFAULT_REALM, InvalidRequestError, MissingTokenError
@@ -219,14 +219,15 @@ def usual_bearer(value: str | Sequence[str] | None) -> str | None:
     return None
 
 
-def usual_credentials(values: Sequence[str]) -> tuple[str, str] | None:
+def usual_credentials(values: Sequence[str], known: Container[str] = ()) -> tuple[str, str] | None:
     """``(scheme, token)`` of a request sent the usual way, one ``DPoP <token>`` or
     ``Bearer <token>`` field with a well-formed token; else ``None``.
 
     The parser (:func:`credentials_from_authorization`) answers such a field the same
     way; this only spares it the work. Anything else (another spelling, stray
     whitespace, several fields) gets ``None`` and goes through the parser, as does a
-    request with a token in its query, which the caller checks.
+    request with a token in its query, which the caller checks. ``known`` holds tokens
+    that passed before (so they are b64tokens): one of them is not checked again.
 
     Example::
 
@@ -245,5 +246,6 @@ def usual_credentials(values: Sequence[str]) -> tuple[str, str] | None:
     else:
         return None
     # A token that starts with a space (two after the scheme) or ends with whitespace fails
-    # this test, as it must: the parser strips those, so its answer could differ.
-    return (scheme, token) if is_b64token(token) else None
+    # this test, as it must: the parser strips those, so its answer could differ. A known
+    # token is one the parser took before, in that very spelling.
+    return (scheme, token) if token in known or is_b64token(token) else None

@@ -16,10 +16,11 @@ Every refusal is an :class:`InvalidDPoPProofError` whose ``reason`` names the
 failed check; nothing from the proof reaches the response.
 
 A client sends proof after proof with the same key, URL and token, so a verifier
-keeps three bounded memos and passes them in: the checked headers by segment
-(:data:`KnownHeaders`: the header's parse and key import once per key), the normal
-form of URLs (:class:`~bearerguard._htu.TargetMemo`) and the ``ath`` of tokens
-that passed (:class:`TokenHashes`). Each remembers a pure function's answer or a
+keeps three bounded memos (its :class:`ProofChecker` holds them) and passes them
+in: the checked headers by segment (:data:`KnownHeaders`: the header's parse and
+key import once per key), the normal form of URLs
+(:class:`~bearerguard._htu.TargetMemo`) and the ``ath`` of tokens that passed
+(:class:`TokenHashes`). Each remembers a pure function's answer or a
 header that passed its checks; none skips a check of the proof in hand: its
 signature, claims, ``htu``, ``iat`` and ``ath`` are checked every time.
 
@@ -47,13 +48,14 @@ from ._errors import InvalidDPoPProofError, InvalidTokenError
 from ._htu import TargetMemo, same_target
 from ._jose import MAX_HEADER_SEGMENT, b64url_encode, parse_token
 from ._keys import KeySetError, VerificationKey
-from ._signatures import SignaturePrimitive
+from ._signatures import KeyCheck, SignaturePrimitive
 
 __all__ = [
     "DPOP_ALGORITHMS",
     "MAX_PROOF_SIZE",
     "KnownHeaders",
     "Proof",
+    "ProofChecker",
     "ProofHeader",
     "TokenHashes",
     "check_binding",
@@ -99,11 +101,12 @@ class ProofHeader:
     primitive: SignaturePrimitive
     key: VerificationKey
     jkt: str
-    #: the primitive's check itself (``primitive.verify``), looked up once per key
-    verify: Callable[[bytes, Any, bytes], bool] = field(init=False, repr=False, compare=False)
+    #: ``verify(signing_input, signature)``: the primitive's check made for this key
+    #: (``primitive.for_key``), its type, curve and sizes decided once per key
+    verify: KeyCheck = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "verify", self.primitive.verify)
+        object.__setattr__(self, "verify", self.primitive.for_key(self.key.public_key))
 
 
 #: header segment -> its checked header; a client signs every proof with one key, so its
@@ -133,6 +136,7 @@ def read_proof(
     end = value.find(".", 0, MAX_HEADER_SEGMENT + 1) if type(value) is str else -1
     segment = value[:end] if end > 0 else ""  # type: ignore[index]  # a str when end > 0
     checked = None if known is None else known.get(segment)
+    seen = checked is not None
     try:
         parsed = parse_token(
             value,  # type: ignore[arg-type]  # checked there
@@ -143,7 +147,7 @@ def read_proof(
         raise _refused(f"The DPoP proof is not a well-formed compact JWS: {exc.reason}") from None
     if checked is None:
         checked = _checked_header(parsed.header, algorithms)
-    if not checked.verify(parsed.signing_input, checked.key.public_key, parsed.signature):
+    if not checked.verify(parsed.signing_input, parsed.signature):
         raise _refused("The DPoP proof's signature does not verify under its jwk.")
     claims = parsed.claims
     jti, iat = claims.get("jti"), claims.get("iat")
@@ -156,7 +160,7 @@ def read_proof(
         raise _refused("The DPoP proof's htm is missing or not a string.")
     if type(claims.get("htu")) is not str:
         raise _refused("The DPoP proof's htu is missing or not a string.")
-    if known is not None and segment not in known:
+    if known is not None and not seen:
         if len(known) >= _MAX_KNOWN_HEADERS:
             known.clear()  # that many clients at once: not worth remembering any
         known[segment] = checked  # only a proof that verified gets its header remembered
@@ -224,6 +228,22 @@ def check_binding(
         check_binding(proof, method="GET", url="https://api.example.com/contacts",
                       access_token=token, jkt=None, now=time.time(), leeway=30, max_age=60)
     """
+    _check_binding(proof, method, url, access_token, jkt, now, leeway, max_age, targets, hashes)
+
+
+def _check_binding(  # noqa: PLR0917 - positional: called on every DPoP request
+    proof: Proof,
+    method: str,
+    url: str,
+    access_token: str | None,
+    jkt: str | None,
+    now: float,
+    leeway: float,
+    max_age: float,
+    targets: TargetMemo | None,
+    hashes: TokenHashes | None,
+) -> None:
+    """:func:`check_binding`, its arguments by position (a cheaper call per request)."""
     claims = proof.claims
     htm, htu = claims["htm"], claims["htu"]
     if htm != method:
@@ -245,6 +265,53 @@ def check_binding(
             raise _refused("The DPoP proof's ath is missing or is not the hash of this token.")
     if jkt is not None and not hmac.compare_digest(proof.jkt, jkt):
         raise _refused("The DPoP proof's key is not the key the token is bound to (cnf.jkt).")
+
+
+class ProofChecker:
+    """:func:`read_proof` and :func:`check_binding` as a resource server runs them on every
+    DPoP request: its allowed algorithms, leeway and proof age, and the three memos a
+    client's proofs fill (:data:`KnownHeaders`, :class:`~bearerguard._htu.TargetMemo`,
+    :class:`TokenHashes`), each bounded.
+
+    Example::
+
+        checker = ProofChecker(signature_primitives(["ES256"]), leeway=30, max_age=60)
+        proof = checker.check(request_header, "GET", "https://api.example.com/contacts",
+                              token, time.time())
+    """
+
+    __slots__ = ("algorithms", "hashes", "headers", "leeway", "max_age", "targets")
+
+    def __init__(
+        self, algorithms: Mapping[str, SignaturePrimitive], *, leeway: float, max_age: float
+    ) -> None:
+        self.algorithms = algorithms
+        self.leeway = leeway
+        self.max_age = max_age
+        self.headers: KnownHeaders = {}  # proof headers that passed (one per client key)
+        self.targets = TargetMemo()  # the normal forms of request URLs and htu claims
+        self.hashes = TokenHashes()  # the ath of tokens that passed
+
+    def check(self, value: object, method: str, url: str, access_token: str, now: float) -> Proof:
+        """The proof in ``value``, read and checked against the request and its token (§4.3,
+        2-9 and 11); the token's ``cnf`` (check 12) is the caller's once the token passed.
+
+        Raises :class:`InvalidDPoPProofError` saying which check failed.
+        """
+        proof = read_proof(value, self.algorithms, self.headers)
+        _check_binding(
+            proof,
+            method,
+            url,
+            access_token,
+            None,
+            now,
+            self.leeway,
+            self.max_age,
+            self.targets,
+            self.hashes,
+        )
+        return proof
 
 
 class TokenHashes:
@@ -281,6 +348,10 @@ class TokenHashes:
             if len(hashes) >= self.max_entries:
                 hashes.clear()  # that many clients at once: start afresh
             hashes[access_token] = ath
+
+    def __contains__(self, access_token: object) -> bool:
+        """Whether ``access_token`` is kept: a token that passed on the DPoP path."""
+        return access_token in self._hashes
 
     def __len__(self) -> int:
         return len(self._hashes)

@@ -107,9 +107,13 @@ class TargetMemo:
 
     def same_target(self, htu: object, request_url: str) -> bool:
         """Whether a proof's ``htu`` names the request's URL (both normalised, then equal)."""
-        mine = self.comparable(request_url)
+        # A request URL the memo holds as it is (no query, no fragment: keys have none)
+        # passed the checks of comparable() when it was stored: its form in one lookup.
+        mine = self._forms.get(request_url)
         if mine is None:
-            return False
+            mine = self.comparable(request_url)
+            if mine is None:
+                return False
         # The usual proof names the very URL the request has: one lookup settles it.
         return htu == request_url or self.comparable(htu) == mine
 

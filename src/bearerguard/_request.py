@@ -56,22 +56,34 @@ class HttpRequest:
         return request
 
     def _set(self, method: str, url: str, fields: tuple[tuple[str, str], ...]) -> None:
-        if not isinstance(method, str) or not method or not method.isascii():
+        # Exact types first (one test each); subclasses of str pass the slow way.
+        if (
+            (type(method) is not str and not isinstance(method, str))
+            or not method
+            or not method.isascii()
+        ):
             raise TypeError(
                 f"HttpRequest(method=...) must be the request's method, got {method!r}."
             )
-        if not isinstance(url, str) or not url:
+        if (type(url) is not str and not isinstance(url, str)) or not url:
             raise TypeError(
                 f"HttpRequest(url=...) must be the absolute URL the client used, got {url!r}."
             )
-        object.__setattr__(self, "method", method)
-        object.__setattr__(self, "url", url)
-        object.__setattr__(self, "headers", fields)
+        _set_method(self, method)
+        _set_url(self, url)
+        _set_headers(self, fields)
 
     def header_values(self, name: str) -> tuple[str, ...]:
         """Every value of the field ``name`` (any case), in order; ``()`` when absent."""
         wanted = name.lower()
         return tuple(value for field_name, value in self.headers if field_name == wanted)
+
+
+# The slots' own setters, which object.__setattr__ finds by name on every call: a frozen
+# dataclass is set up this way, one request at a time.
+_set_method, _set_url, _set_headers = (
+    vars(HttpRequest)[name].__set__ for name in ("method", "url", "headers")
+)
 
 
 def _fields(headers: object) -> tuple[tuple[str, str], ...]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from ._binding import DPoPBinding, Prepared, replay_store_argument
+from ._binding import DPoPBinding, replay_store_argument
 from ._config import (
     DEFAULT_SCOPE_CLAIMS,
     DEFAULT_TOKEN_CACHE_SIZE,
@@ -25,6 +25,7 @@ from ._credentials import (
     token_from_authorization,
     usual_bearer,
 )
+from ._dpop import Proof
 from ._drive import adrive, drive
 from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingTokenError
 from ._flow import VerifyFlow, VerifyPlan, remembered, verify_now, warm_up_flow
@@ -442,18 +443,22 @@ class Verifier:
         now, monotonic = self._clock(), self._monotonic()
         binding = self._binding
         try:
-            prepared = binding.prepare(_checked_request(request), now)
+            prepared = binding.prepare(
+                request if type(request) is HttpRequest else _checked_request(request), now
+            )
             if prepared is None:
                 return None
-            outcome = verify_now(prepared.token, self._plan_for(prepared), now, monotonic)
+            proof = prepared.proof
+            outcome = verify_now(prepared.token, self._plan_for(proof), now, monotonic)
             token = outcome if isinstance(outcome, AccessToken) else drive(outcome, self._settle)
-            if prepared.bound:  # the replay check last: a refused request uses up no jti
+            if proof is not None:  # the replay check last: a refused request uses up no jti
                 key, expires = binding.bind(token, prepared, now)
                 try:
                     fresh = binding.replays.remember(key, expires, now)
                 except ReplayStoreUnavailable as why:
                     raise binding.unavailable(why) from None
-                binding.recorded(fresh)
+                if not fresh:
+                    raise binding.replayed()
             return token
         except BearerError as exc:
             self._refused(binding.offer(exc))
@@ -464,29 +469,34 @@ class Verifier:
         now, monotonic = self._clock(), self._monotonic()
         binding = self._binding
         try:
-            prepared = binding.prepare(_checked_request(request), now)
+            prepared = binding.prepare(
+                request if type(request) is HttpRequest else _checked_request(request), now
+            )
             if prepared is None:
                 return None
-            outcome = verify_now(prepared.token, self._plan_for(prepared), now, monotonic)
+            proof = prepared.proof
+            outcome = verify_now(prepared.token, self._plan_for(proof), now, monotonic)
             if isinstance(outcome, AccessToken):
                 token = outcome
             else:
                 token = await adrive(outcome, self._asettle)
-            if prepared.bound:
+            if proof is not None:
                 key, expires = binding.bind(token, prepared, now)
                 try:
                     fresh = await binding.replays.aremember(key, expires, now)
                 except ReplayStoreUnavailable as why:
                     raise binding.unavailable(why) from None
-                binding.recorded(fresh)
+                if not fresh:
+                    raise binding.replayed()
             return token
         except BearerError as exc:
             self._refused(binding.offer(exc))
             raise
 
-    def _plan_for(self, prepared: Prepared) -> VerifyPlan:
-        """The DPoP path's plan (cnf left to the binding, a cache of its own), or the bearer's."""
-        return self._bound_plan if prepared.bound else self._plan
+    def _plan_for(self, proof: Proof | None) -> VerifyPlan:
+        """The DPoP path's plan (cnf left to the binding, a cache of its own) for a request
+        with a proof, else the bearer's."""
+        return self._plan if proof is None else self._bound_plan
 
     def _start(
         self, header: str | Sequence[str] | None, query: str | None

@@ -223,6 +223,26 @@ def test_parse_token_splits_a_canonical_compact_jws_or_refuses_quietly(token: An
     assert_strict_json(parsed.claims, b64url_decode(body).decode())
 
 
+_KNOWN_SEGMENT = b64url(b'{"alg":"ES256","typ":"dpop+jwt"}')
+_KNOWN_HEADER = {"alg": "ES256", "typ": "dpop+jwt"}
+
+
+def _answer(token: str, header: dict[str, Any] | None) -> Any:
+    outcome = attempt(parse_token, token, MAX_TOKEN_SIZE, header)
+    if isinstance(outcome, BearerError):
+        return (type(outcome), outcome.reason)
+    return tuple(outcome)
+
+
+@given(st.one_of(hostile_tokens, any_text, st.text(st.sampled_from(ALPHABET + ".=+/ "))))
+@bounded
+def test_a_remembered_header_segment_changes_no_answer_of_parse_token(rest: str):
+    # Whatever follows a header segment parsed before, the parser's answer with that
+    # segment's header remembered is its answer without: the same value or refusal.
+    token = f"{_KNOWN_SEGMENT}.{rest}"
+    assert _answer(token, _KNOWN_HEADER) == _answer(token, None)
+
+
 # --- header and claim checks ------------------------------------------------------------------
 
 

@@ -216,9 +216,6 @@ UVICORN_WORKERS = ServerKind(
     (
         *UVICORN.arguments,
         *("--workers", str(WORKERS)),
-        # A test reaches a given worker over a connection it keeps: uvicorn's default of
-        # 5 s would close it between two tests.
-        *("--timeout-keep-alive", "120"),
     ),
     UVICORN.listening,
 )
@@ -228,7 +225,7 @@ GUNICORN_WORKERS = ServerKind(
     (
         *("--bind", f"{HOST}:0"),
         *("--workers", str(WORKERS)),  # sync workers: one request at a time each
-        *("--timeout", "20"),
+        *("--timeout", "20"),  # above tests.e2e.apps.gates.HOLD_LIMIT (15 s): a held worker lives
         *("--graceful-timeout", "3"),
         *_no_control_socket(),
     ),

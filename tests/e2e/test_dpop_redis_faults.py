@@ -7,8 +7,9 @@ sync workers: its sync client), with ``BEARERGUARD_REPLAY_STORE`` naming a
 timeout on every wait). Mid-run the server is hung (SIGSTOP: connections are
 accepted, nothing answers) or stopped, then resumed or started again on the
 same port, while the app servers keep running. Every worker is asked each time:
-a request goes to whichever worker accepts its connection, and is answered with
-that worker's process id.
+one request held in each worker, then let go together (:mod:`tests.e2e.workers`),
+each answered with the process id of the worker that held it, and timed from
+that moment.
 
 What must hold (docs/security.md, "Replay protection"):
 
@@ -110,7 +111,7 @@ def test_a_hung_redis_gets_dpop_requests_a_503_within_the_bound(
 ):
     redis_server.pause()
 
-    answers = api.client.until_each_answers(PATH, new_proofs(api, client), api.workers)
+    answers = api.client.from_each(PATH, new_proofs(api, client))
 
     for answer in answers:
         assert_unavailable(answer)
@@ -140,7 +141,7 @@ def test_bearer_requests_pass_on_every_worker_while_redis_is_hung(
 ):
     redis_server.pause()
 
-    for answer in api.client.until_each_answers(PATH, lambda: bearer(api), api.workers):
+    for answer in api.client.from_each(PATH, lambda: bearer(api)):
         assert_granted(answer)
 
 
@@ -149,13 +150,13 @@ def test_dpop_comes_back_by_itself_when_a_hung_redis_resumes(
 ):
     proofs = new_proofs(api, client)
     redis_server.pause()
-    for answer in api.client.until_each_answers(PATH, proofs, api.workers):
+    for answer in api.client.from_each(PATH, proofs):
         assert_unavailable(answer)
 
     redis_server.resume()
 
     # The very next request on every worker works: nothing was restarted, nothing retried.
-    for answer in api.client.until_each_answers(PATH, proofs, api.workers):
+    for answer in api.client.from_each(PATH, proofs):
         assert_granted(answer)
 
 
@@ -164,7 +165,7 @@ def test_after_a_hang_the_store_still_refuses_replays_on_every_worker(
 ):
     proofs = new_proofs(api, client)
     redis_server.pause()
-    for answer in api.client.until_each_answers(PATH, proofs, api.workers):
+    for answer in api.client.from_each(PATH, proofs):
         assert_unavailable(answer)
     redis_server.resume()
     headers = proofs()
@@ -187,8 +188,8 @@ def test_a_stopped_redis_gets_dpop_requests_a_503_and_bearer_ones_pass(
 ):
     redis_server.stop()
 
-    dpop = api.client.until_each_answers(PATH, new_proofs(api, client), api.workers)
-    plain = api.client.until_each_answers(PATH, lambda: bearer(api), api.workers)
+    dpop = api.client.from_each(PATH, new_proofs(api, client))
+    plain = api.client.from_each(PATH, lambda: bearer(api))
 
     for answer in dpop:
         assert_unavailable(answer)
@@ -201,12 +202,12 @@ def test_dpop_comes_back_by_itself_when_redis_starts_again_on_the_same_port(
 ):
     proofs = new_proofs(api, client)
     redis_server.stop()
-    for answer in api.client.until_each_answers(PATH, proofs, api.workers):
+    for answer in api.client.from_each(PATH, proofs):
         assert_unavailable(answer)
 
     redis_server.start()
 
-    for answer in api.client.until_each_answers(PATH, proofs, api.workers):
+    for answer in api.client.from_each(PATH, proofs):
         assert_granted(answer)
 
 

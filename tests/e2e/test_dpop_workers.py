@@ -5,7 +5,10 @@ Each app of ``tests/e2e/apps`` runs with two worker processes behind one port
 workers), trusting the loopback identity provider over HTTP, DPoP allowed, and
 ``BEARERGUARD_REPLAY_STORE`` naming a ``redis-server`` the module starts on
 127.0.0.1. Every answer names the process that gave it, so a test knows which
-worker accepted a proof and which refused its replay.
+worker accepted a proof and which refused its replay. A request goes to the worker
+a test names, every time: the client holds the other workers at gates meanwhile
+(:mod:`tests.e2e.workers`), and proofs sent "at once" are held one in each worker,
+then let go together.
 
 The same servers with ``BEARERGUARD_REPLAY_STORE=memory`` are the contrast that
 shows the tests can see the difference: each worker then remembers only the proofs
@@ -14,14 +17,14 @@ it accepted itself, so the other worker accepts the replay once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from tests.redis_server import RedisServer
 
+from .apps.gates import GATE_HEADER
 from .dpop_client import DPoPClient
 from .identity_provider import SUB, IdentityProvider
 from .workers import WORKER_APPS, WorkerDeployment, deploy_workers, worker_of
@@ -29,9 +32,8 @@ from .workers import WORKER_APPS, WorkerDeployment, deploy_workers, worker_of
 pytestmark = pytest.mark.e2e
 
 PATH = "/api/private"
-# Requests sent at once with one proof; rounds of them until both workers took some.
-AT_ONCE = 6
-ROUNDS = 10
+# Each race between the workers, and each reach of a named worker, is run a few times over.
+ROUNDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,11 @@ def accepted_somewhere(api: WorkerDeployment, headers: dict[str, str]) -> int:
     return worker_of(response)
 
 
+def always(headers: dict[str, str]) -> Callable[[], dict[str, str]]:
+    """``headers`` for every request: one proof sent to several workers."""
+    return lambda: headers
+
+
 def assert_replay_refused(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_dpop_proof"
@@ -119,7 +126,10 @@ def test_a_proof_a_worker_accepted_is_refused_by_that_worker_too(
     headers = client.headers("GET", shared_store.url(PATH), token)
     acceptor = accepted_somewhere(shared_store, headers)
 
-    assert_replay_refused(shared_store.client.get_from(PATH, headers, worker=acceptor))
+    replayed = shared_store.client.get_from(PATH, headers, worker=acceptor)
+
+    assert_replay_refused(replayed)
+    assert worker_of(replayed) == acceptor
 
 
 def test_one_proof_sent_to_both_workers_at_once_is_accepted_exactly_once(
@@ -127,23 +137,18 @@ def test_one_proof_sent_to_both_workers_at_once_is_accepted_exactly_once(
 ):
     token = client.bound_token(shared_store.tenant)
     url = shared_store.url(PATH)
-    rounds: list[list[tuple[int, int]]] = []
 
-    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-        # Rounds until one has been answered by both workers (most are: connections go to
-        # whichever worker accepts first); each round presents a proof of its own at once.
-        while len(rounds) < ROUNDS and not (rounds and both_answered(rounds[-1])):
-            headers = client.headers("GET", url, token)
-            responses = pool.map(shared_store.client.get, [PATH] * AT_ONCE, [headers] * AT_ONCE)
-            rounds.append([(worker_of(r), r.status_code) for r in responses])
+    for _ in range(ROUNDS):
+        # One request held in each worker, then let go together: two processes race to
+        # record the same jti.
+        answers = shared_store.client.from_each(PATH, always(client.headers("GET", url, token)))
 
-    for answers in rounds:
-        assert sorted(status for _, status in answers) == [200] + [401] * (AT_ONCE - 1), answers
-    assert both_answered(rounds[-1]), f"no round of {ROUNDS} reached both workers: {rounds}"
-
-
-def both_answered(answers: list[tuple[int, int]]) -> bool:
-    return len({worker for worker, _ in answers}) > 1
+        statuses = {answer.worker: answer.response.status_code for answer in answers}
+        assert set(statuses) == set(shared_store.workers)
+        assert sorted(statuses.values()) == [200, 401], statuses
+        for answer in answers:
+            if answer.response.status_code == 401:
+                assert_replay_refused(answer.response)
 
 
 # --- the contrast: one memory per worker process -----------------------------------------------
@@ -172,4 +177,49 @@ def test_with_memory_stores_a_worker_still_refuses_its_own_replays(
     headers = client.headers("GET", memory_store.url(PATH), token)
     acceptor = accepted_somewhere(memory_store, headers)
 
-    assert_replay_refused(memory_store.client.get_from(PATH, headers, worker=acceptor))
+    replayed = memory_store.client.get_from(PATH, headers, worker=acceptor)
+
+    assert_replay_refused(replayed)
+    assert worker_of(replayed) == acceptor
+
+
+def test_with_memory_stores_one_proof_sent_to_both_workers_at_once_passes_on_both(
+    memory_store: WorkerDeployment, client: DPoPClient
+):
+    token = client.bound_token(memory_store.tenant)
+    headers = client.headers("GET", memory_store.url(PATH), token)
+
+    answers = memory_store.client.from_each(PATH, always(headers))
+
+    # What the race above would show of a store that is not shared.
+    assert {answer.worker for answer in answers} == set(memory_store.workers)
+    assert [answer.response.status_code for answer in answers] == [200, 200]
+
+
+# --- the client: each request to the worker the test names -----------------------------------
+
+
+def test_every_request_reaches_the_worker_it_names(shared_store: WorkerDeployment):
+    for _ in range(ROUNDS):
+        for worker in shared_store.workers:
+            response = shared_store.client.get_from("/pid", {}, worker=worker)
+
+            assert response.json()["pid"] == worker == worker_of(response)
+
+
+@pytest.mark.parametrize(
+    ("gate", "reason"),
+    [
+        ("no-such-gate", "no gate 'no-such-gate': create its folder"),
+        ("../logs", "Worker-Gate must be 1 to 64 letters, digits"),
+    ],
+    ids=["unknown", "not-a-name"],
+)
+def test_a_request_naming_a_gate_the_test_did_not_create_is_refused_with_the_reason(
+    shared_store: WorkerDeployment, gate: str, reason: str
+):
+    response = shared_store.client.get("/pid", {GATE_HEADER: gate})
+
+    assert response.status_code == 400, response.text
+    assert reason in response.json()["gate_refused"]
+    assert worker_of(response) in shared_store.workers

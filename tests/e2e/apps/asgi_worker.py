@@ -8,6 +8,11 @@ so a test knows which worker accepted or refused a request. Routes:
 * any other path: needs a valid token (Bearer, or DPoP with its proof), then
   ``{"pid": ..., "sub": ...}``.
 
+A request with a ``Worker-Gate`` header waits at that gate before anything else
+(:mod:`tests.e2e.apps.gates`, the folder of gates given as ``WORKER_GATES``), and
+the worker's event loop with it: a held worker accepts no connection meanwhile,
+as a sync worker would not.
+
 The verifier comes from the environment, as in the examples::
 
     BEARERGUARD_ISSUER=http://127.0.0.1:8001/shop/ BEARERGUARD_AUDIENCE=https://api.example.com \\
@@ -25,6 +30,8 @@ from typing import Any
 from bearerguard import Verifier
 from bearerguard.asgi import BearerMiddleware, Rule, access_token
 
+from .gates import GATE_HEADER, GateRefusal, wait_at_gate
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -32,13 +39,36 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
-    token = access_token(scope)
-    body = {"pid": os.getpid(), "sub": token.subject if token else None}
+async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
+    token = access_token(scope)
+    await _json(send, 200, {"pid": os.getpid(), "sub": token.subject if token else None})
+
+
+def _gated(inner: ASGIApp) -> ASGIApp:
+    """``inner``, reached only once the gate a request names (if any) is opened."""
+    gate_header = GATE_HEADER.lower().encode("ascii")
+
+    async def gated(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope["headers"] if scope["type"] == "http" else ()
+        gate = next((value for name, value in headers if name == gate_header), None)
+        if gate is not None:
+            try:
+                # Blocking on purpose: a worker whose event loop waits here accepts no other
+                # connection, so the test knows the next one goes to another worker.
+                wait_at_gate(gate.decode("latin-1"))
+            except GateRefusal as refusal:
+                await _json(send, refusal.status, {"gate_refused": refusal.message})
+                return
+        await inner(scope, receive, send)
+
+    return gated
 
 
 def _tagged(inner: ASGIApp) -> ASGIApp:
@@ -62,7 +92,9 @@ def _tagged(inner: ASGIApp) -> ASGIApp:
     return tagged
 
 
-# The pid header goes outside the guard, so refusals carry it too.
+# The pid header goes outside the gate and the guard, so their refusals carry it too.
 app = _tagged(
-    BearerMiddleware(_answer, verifier=Verifier.from_env(), rules=[Rule("/pid", public=True)])
+    _gated(
+        BearerMiddleware(_answer, verifier=Verifier.from_env(), rules=[Rule("/pid", public=True)])
+    )
 )

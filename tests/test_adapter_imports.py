@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-FRAMEWORKS = ["starlette", "fastapi", "flask", "werkzeug", "django", "rest_framework"]
+FRAMEWORKS = ["starlette", "fastapi", "flask", "werkzeug", "django", "rest_framework", "mcp"]
 
 
 def run_python(code: str) -> list[str]:
@@ -56,6 +56,11 @@ def run_python(code: str) -> list[str]:
             ["rest_framework"],  # Django alone is there: only DRF is missing
             "bearerguard.django.rest_framework needs Django REST framework: "
             "pip install 'bearerguard[django]'",
+        ),
+        (
+            "bearerguard.mcp",
+            ["mcp"],
+            "bearerguard.mcp needs the MCP Python SDK: pip install 'bearerguard[mcp]'",
         ),
     ],
 )

@@ -120,3 +120,37 @@ def tokens(
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+# --- MCP clients: dynamic registration, loopback resources ------------------------------------
+
+#: The loopback callback of a native MCP client, on a port nobody configured.
+NATIVE_CALLBACK = "http://127.0.0.1:33418/callback"
+#: What the official MCP Python SDK's client sends to register (OAuthClientMetadata, dumped
+#: as it dumps it): no token_endpoint_auth_method, so the server picks one.
+SDK_REGISTRATION: dict[str, Any] = {
+    "response_types": ["code"],
+    "scope": "mcp:tools",
+    "client_name": "Example MCP client",
+    "redirect_uris": [NATIVE_CALLBACK],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "application_type": "native",
+}
+
+
+def register(http: httpx.Client, issuer: DevIssuer, metadata: Any) -> httpx.Response:
+    """``POST`` ``metadata`` as JSON to the registration endpoint (RFC 7591 §3.1)."""
+    return http.post(issuer.endpoints()["registration"], json=metadata)
+
+
+def registered_client(http: httpx.Client, issuer: DevIssuer, **metadata: Any) -> str:
+    """Register the SDK's client metadata (``metadata`` add or replace); its client_id."""
+    response = register(http, issuer, {**SDK_REGISTRATION, **metadata})
+    assert response.status_code == 201, response.text
+    client_id: str = response.json()["client_id"]
+    return client_id
+
+
+def mcp_resource(port: int = 8000, host: str = "127.0.0.1") -> str:
+    """The URL of an MCP server on loopback: what an MCP client sends as ``resource``."""
+    return f"http://{host}:{port}/mcp"

@@ -39,6 +39,24 @@ def test_discovery_names_the_issuer_the_request_came_to(issuer: DevIssuer, http,
     assert http.get(base + ".well-known/oauth-authorization-server").json() == document
 
 
+@pytest.mark.parametrize("which", ["url", "custom_domain_url"])
+def test_the_rfc_8414_metadata_has_what_an_mcp_client_reads(issuer: DevIssuer, http, which):
+    base = getattr(issuer, which)
+    response = http.get(base + ".well-known/oauth-authorization-server")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    metadata = response.json()
+    # RFC 8414 §3.3: the issuer is the URL the metadata URL was made from, to the character.
+    assert metadata["issuer"] == base
+    assert metadata["registration_endpoint"] == base + "oidc/register"
+    # RFC 9207: clients may (the MCP SDKs' do) demand iss in every authorization response.
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    assert "none" in metadata["token_endpoint_auth_methods_supported"]  # public clients
+    assert {"authorization_code", "refresh_token"} <= set(metadata["grant_types_supported"])
+    assert "code" in metadata["response_types_supported"]
+    # offline_access listed: an MCP client that can refresh then asks for it (SEP-2207).
+    assert "offline_access" in metadata["scopes_supported"]
+
+
 def test_issuers_are_the_canonical_url_and_the_custom_domain(issuer: DevIssuer):
     port = issuer.url.rsplit(":", 1)[1]
     assert issuer.url == f"http://127.0.0.1:{port}"

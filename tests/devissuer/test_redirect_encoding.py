@@ -44,7 +44,7 @@ def test_the_state_comes_back_exactly_with_the_code(issuer: DevIssuer, http):
     assert "+" not in query
     answer = uri_decoded(query)
     assert answer["state"] == HOSTILE_STATE
-    assert set(answer) == {"code", "state"}
+    assert set(answer) == {"code", "state", "iss"}  # iss: RFC 9207
 
 
 def test_the_state_comes_back_exactly_with_an_error(issuer: DevIssuer, http):

@@ -5,7 +5,9 @@ PKCE S256, and the legacy implicit flow), ``/oauth/token`` (client_credentials,
 authorization_code, refresh_token with rotation), ``/userinfo``, Auth0-shaped
 tokens (``gty``, ``azp``, ``permissions``, ``org_id``, namespaced custom claims),
 DPoP-bound tokens (RFC 9449) for clients that send a proof to ``/oauth/token``,
-and a second issuer URL for the same tenant, like an Auth0 custom domain.
+and a second issuer URL for the same tenant, like an Auth0 custom domain. MCP
+clients log in offline: RFC 8414 metadata, dynamic client registration (RFC
+7591), loopback MCP servers as ``resource`` (RFC 8707), ``iss`` (RFC 9207).
 
 It is a DEVELOPMENT tool, never for production: users sign in without a
 password, it listens on loopback only by default, and it serves plain HTTP.

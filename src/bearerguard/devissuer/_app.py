@@ -6,6 +6,9 @@ domain. Any other ``Host`` is answered 421 Misdirected Request and nothing else:
 a loopback server that answered every name would be reachable from web pages
 through DNS rebinding. The token endpoint's DPoP proof is checked against the
 token endpoint's URL under that issuer: the URL the client used.
+
+Clients registered at the registration endpoint join the configured ones in one
+:class:`._directory.ClientDirectory`, which /authorize and the token endpoint share.
 """
 
 from __future__ import annotations
@@ -34,7 +37,15 @@ from ._clients import basic_credentials
 from ._config import DevIssuerConfig
 from ._consent import BANNER, consent_page, error_text, index_page
 from ._cors import ANY_ORIGIN, WEB_ORIGINS, cors_headers
-from ._documents import DISCOVERY, JWKS, OAUTH_METADATA, discovery_document, endpoints
+from ._directory import ClientDirectory
+from ._documents import (
+    DISCOVERY,
+    JWKS,
+    OAUTH_METADATA,
+    REGISTRATION,
+    discovery_document,
+    endpoints,
+)
 from ._errors import ErrorPage, OAuthError
 from ._grants import TokenEndpoint
 from ._http import Request, Response, body_params, query_params
@@ -42,6 +53,7 @@ from ._keys import KeyStore
 from ._proofs import NONCE_HEADER, TokenEndpointProofs
 from ._redirects import WebOrigins
 from ._refusals import invalid_consent, invalid_query, request_expired, unknown_user
+from ._registration import register_client
 from ._store import MEMORY, ExpiringMap, GrantStore
 from ._tokens import USERINFO, Minter, namespaced, organization_claims, profile_claims
 
@@ -86,7 +98,8 @@ class App:
         self._hosts = {urlsplit(issuer).netloc.lower(): issuer for issuer in issuers}
         self._store = GrantStore(clock)
         self._pending: ExpiringMap[AuthorizationRequest] = ExpiringMap(MEMORY, clock)
-        self._tokens = TokenEndpoint(config, self._store, minter)
+        self._clients = ClientDirectory(config)
+        self._tokens = TokenEndpoint(config, self._store, minter, self._clients)
         self._proofs = TokenEndpointProofs(nonces=config.dpop_nonce, clock=clock)
         # SPAs call the token and userinfo endpoints cross-origin, from where they are served:
         # the origins of the registered redirect URIs (Auth0's "allowed web origins"), and a
@@ -110,6 +123,8 @@ class App:
             "/" + JWKS: _Route(("GET",), self._jwks, ANY_ORIGIN),
             "/authorize": _Route(("GET", "POST"), self._authorize),
             "/oauth/token": _Route(("POST",), self._token, WEB_ORIGINS),
+            # Browser-based MCP clients register from a loopback origin: the web origins.
+            "/" + REGISTRATION: _Route(("POST",), self._register, WEB_ORIGINS),
             "/" + USERINFO: _Route(("GET", "POST"), self._userinfo, WEB_ORIGINS),
             "/dev/rotate": _Route(("POST",), self._rotate),
         }
@@ -206,7 +221,7 @@ class App:
                 params = query_params(request.query)
             except OAuthError as exc:
                 raise invalid_query(exc.description) from None
-            pending = read_request(self._config, params, issuer)
+            pending = read_request(self._config, params, issuer, self._clients)
             if self._auto_approve:
                 user = choose_user(self._config, pending)
                 return Response.redirect(self._approve(pending, user.sub))
@@ -283,6 +298,20 @@ class App:
         if nonce is not None:
             headers.setdefault(NONCE_HEADER, nonce)
         return headers
+
+    def _register(self, request: Request, issuer: str) -> Response:
+        try:
+            answer = register_client(
+                self._config,
+                self._clients,
+                body=request.body,
+                content_type=request.header("Content-Type"),
+                now=self._clock(),
+            )
+        except OAuthError as exc:
+            return Response.oauth_error(exc, _NO_STORE)
+        # RFC 7591 §3.2.1: 201 Created, and never cached (a secret could be in it elsewhere).
+        return Response.json(answer, 201, _NO_STORE)
 
     def _userinfo(self, request: Request, issuer: str) -> Response:
         # The URL the client used, query included: a token in the query is refused there.

@@ -8,7 +8,13 @@ access token travels in the URL fragment, for clients that allow it. The API is
 named by ``audience`` (Auth0) or ``resource`` (RFC 8707 §2.1), read as the token
 endpoint reads them (:func:`~bearerguard.devissuer._grants.requested_audience`).
 ``dpop_jkt`` (RFC 9449 §10) binds the code to a DPoP key: the token request that
-redeems it must carry a proof signed by that key.
+redeems it must carry a proof signed by that key. The client is one of the
+configuration's or one registered at run time (:class:`._directory.ClientDirectory`).
+
+Every response that goes back to the client, success or error, carries the
+issuer's identifier as ``iss`` (RFC 9207), beside ``state``: a client that talks
+to several authorization servers can tell which one answered (mix-up attacks),
+and the MCP SDKs' clients compare it with the issuer of the metadata they used.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from ._config import OIDC_SCOPES, ApiConfig, ClientConfig, DevIssuerConfig, UserConfig
+from ._directory import ClientDirectory
 from ._errors import OAuthError
 from ._grants import requested_audience
 from ._pkce import check_challenge
@@ -29,6 +36,7 @@ from ._refusals import (
     unknown_client,
     unregistered_redirect_uri,
 )
+from ._resources import find_api
 from ._store import Approval, GrantStore
 from ._tokens import Minter
 
@@ -70,7 +78,8 @@ class AuthorizationRequest:
         return self.response_type == "token"
 
     def redirect(self, params: Mapping[str, str | None]) -> str:
-        """``redirect_uri`` with ``params`` and ``state`` in its query (fragment if implicit).
+        """``redirect_uri`` with ``params``, ``state`` and ``iss`` (RFC 9207) in its query
+        (in its fragment if implicit).
 
         Values are percent-encoded as RFC 3986 says (a space is ``%20``, never ``+``):
         RFC 6749 §4.1.2 appends them with the form encoding of its Appendix B, but
@@ -80,6 +89,7 @@ class AuthorizationRequest:
         values = {name: v for name, v in params.items() if v is not None}
         if self.state is not None:
             values["state"] = self.state
+        values["iss"] = self.issuer
         encoded = urlencode(values, quote_via=quote)
         if self.implicit:
             return f"{self.redirect_uri}#{encoded}"
@@ -106,14 +116,17 @@ class RedirectError(Exception):
 
 
 def read_request(
-    config: DevIssuerConfig, params: Mapping[str, str], issuer: str
+    config: DevIssuerConfig,
+    params: Mapping[str, str],
+    issuer: str,
+    clients: ClientDirectory | None = None,
 ) -> AuthorizationRequest:
     """Check an authorization request; ErrorPage before the redirect URI is trusted,
-    RedirectError after."""
+    RedirectError after. ``clients``: where clients are found (default: the configured ones)."""
     client_id = params.get("client_id")
     if not client_id:
         raise missing_client_id(config)
-    client = config.client(client_id)
+    client = (clients or ClientDirectory(config)).find(client_id)
     if client is None:
         raise unknown_client(config, client_id)
     redirect_uri = params.get("redirect_uri")
@@ -182,12 +195,12 @@ def _complete(
             )
     dpop_jkt = _dpop_jkt(params.get("dpop_jkt"), response_type)
     audience = requested_audience(config, params)
+    requested = tuple(dict.fromkeys((params.get("scope") or "").split()))
     api = None
     if audience is not None:
-        api = config.api(audience)
+        api = find_api(config, audience, requested)
         if api is None:
             raise OAuthError("access_denied", f"Service not found: {audience}")
-    requested = tuple(dict.fromkeys((params.get("scope") or "").split()))
     allowed = [scope for scope in requested if _available(scope, client, api, response_type)]
     if api is None and "openid" not in allowed:
         raise OAuthError(

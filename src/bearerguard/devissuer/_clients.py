@@ -13,7 +13,8 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
-from ._config import ClientConfig, DevIssuerConfig
+from ._config import ClientConfig
+from ._directory import REGISTERED_PREFIX, ClientDirectory
 from ._errors import OAuthError
 
 __all__ = ["BASIC_REALM", "authenticate_client", "basic_credentials"]
@@ -47,9 +48,11 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 
 
 def authenticate_client(
-    config: DevIssuerConfig, params: Mapping[str, str], basic: tuple[str, str] | None
+    clients: ClientDirectory, params: Mapping[str, str], basic: tuple[str, str] | None
 ) -> ClientConfig:
     """The client making the token request, authenticated; OAuthError otherwise.
+
+    The client is a configured one, or one registered during this run.
 
     Failures through Basic are 401 with ``WWW-Authenticate: Basic``; through the
     body, 400 (RFC 6749 §5.2), as a 401 would have to carry a challenge.
@@ -74,9 +77,14 @@ def authenticate_client(
             "Name the client: send client_id (and client_secret) in the body, or HTTP Basic.",
         )
     via_basic = basic is not None
-    client = config.client(client_id)
+    client = clients.find(client_id)
     if client is None:
-        raise _refused(f"Unknown client_id {client_id!r}.", via_basic)
+        forgotten = (
+            " Registered clients are forgotten when the dev-issuer restarts: register again."
+            if client_id.startswith(REGISTERED_PREFIX)
+            else ""
+        )
+        raise _refused(f"Unknown client_id {client_id!r}.{forgotten}", via_basic)
     if client.public:
         if secret is not None:
             raise _refused(

@@ -258,7 +258,9 @@ class DevIssuerConfig:
     (``tier`` -> ``https://example.com/tier``), as Auth0 requires of custom claims.
     ``default_audience`` is used when a request names no ``audience`` (Auth0's
     tenant setting of that name). ``dpop_nonce`` makes the token endpoint demand a
-    server nonce in every DPoP proof (RFC 9449 §8).
+    server nonce in every DPoP proof (RFC 9449 §8). ``loopback_resources`` accepts
+    any loopback URL (``http://127.0.0.1:8000/mcp``) as the identifier of an API that
+    grants the scopes asked for: what a local MCP server needs (see ``._resources``).
 
     Example::
 
@@ -281,6 +283,8 @@ class DevIssuerConfig:
     refresh_token_lifetime: int = 30 * DAY
     #: whether DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8)
     dpop_nonce: bool = False
+    #: whether a loopback URL names an API of its own, granting the scopes asked for
+    loopback_resources: bool = False
 
     def __post_init__(self) -> None:
         for name, kind in (("apis", ApiConfig), ("clients", ClientConfig), ("users", UserConfig)):
@@ -316,6 +320,7 @@ class DevIssuerConfig:
         check_lifetime(self.id_token_lifetime, "id_token_lifetime")
         check_lifetime(self.refresh_token_lifetime, "refresh_token_lifetime")
         check_flag(self.dpop_nonce, "dpop_nonce")
+        check_flag(self.loopback_resources, "loopback_resources")
         for index, client in enumerate(self.clients):
             self._check_grants(index, client)
         self._check_users()

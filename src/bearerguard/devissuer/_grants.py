@@ -32,8 +32,10 @@ from bearerguard._urls import resource_problem
 
 from ._clients import authenticate_client
 from ._config import ClientConfig, DevIssuerConfig
+from ._directory import ClientDirectory
 from ._errors import OAuthError
 from ._pkce import verifier_matches
+from ._resources import find_api
 from ._store import Approval, GrantStore, RefreshGrant
 from ._tokens import Minter
 
@@ -54,13 +56,21 @@ class TokenEndpoint:
         # {'access_token': 'eyJ...', 'token_type': 'Bearer', 'expires_in': 86400, 'scope': ...}
 
     With ``jkt=`` (the thumbprint of a DPoP proof's key) the token is bound to that
-    key and ``token_type`` is ``DPoP``.
+    key and ``token_type`` is ``DPoP``. ``clients`` finds the clients (default: the
+    configured ones; the server passes the directory that registered clients join).
     """
 
-    def __init__(self, config: DevIssuerConfig, store: GrantStore, minter: Minter) -> None:
+    def __init__(
+        self,
+        config: DevIssuerConfig,
+        store: GrantStore,
+        minter: Minter,
+        clients: ClientDirectory | None = None,
+    ) -> None:
         self._config = config
         self._store = store
         self._minter = minter
+        self._clients = clients or ClientDirectory(config)
 
     def token(
         self,
@@ -81,7 +91,7 @@ class TokenEndpoint:
                 f"grant_type {grant_type!r} is not supported; use one of "
                 f"{', '.join(GRANT_TYPES_SUPPORTED)}.",
             )
-        client = authenticate_client(self._config, params, basic)
+        client = authenticate_client(self._clients, params, basic)
         if grant_type not in client.grant_types:
             raise OAuthError(
                 "unauthorized_client",
@@ -103,7 +113,7 @@ class TokenEndpoint:
                 "invalid_request",
                 "audience (or resource) is required: the identifier of the API the token is for.",
             )
-        api = self._config.api(audience)
+        api = find_api(self._config, audience, _requested(params))
         if api is None:
             raise OAuthError("access_denied", f"Service not found: {audience}", status=403)
         granted = client.grants.get(audience)
@@ -222,8 +232,9 @@ def requested_audience(config: DevIssuerConfig, params: Mapping[str, str]) -> st
     """The identifier of the API a request asks for, or ``None`` when it names none.
 
     ``resource`` (RFC 8707) must be well formed and the identifier of a configured
-    API, else ``invalid_target``; ``audience`` (Auth0) is returned as sent, for the
-    caller to look up (Auth0 answers an unknown one with ``access_denied``). Both
+    API (or a loopback resource, when the tenant accepts them), else
+    ``invalid_target``; ``audience`` (Auth0) is returned as sent, for the caller to
+    look up (Auth0 answers an unknown one with ``access_denied``). Both
     may be sent when they name the same API; two different APIs are
     ``invalid_target``, since a token here is for one API. Neither: the tenant's
     ``default_audience``.
@@ -235,12 +246,13 @@ def requested_audience(config: DevIssuerConfig, params: Mapping[str, str]) -> st
     problem = resource_problem(resource)
     if problem is not None:
         raise OAuthError("invalid_target", f"resource {resource!r} {problem}.")
-    if config.api(resource) is None:
+    if find_api(config, resource) is None:
         known = ", ".join(api.identifier for api in config.apis) or "none"
+        loopback = " or a loopback URL" if config.loopback_resources else ""
         raise OAuthError(
             "invalid_target",
             f"resource {resource!r} is not the identifier of an API of this issuer "
-            f"(its APIs: {known}).",
+            f"(its APIs: {known}{loopback}).",
         )
     if audience is not None and audience != resource:
         raise OAuthError(

@@ -84,6 +84,8 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
         },
     ],
     "namespace": "https://example.com/",
+    # A local MCP server (or any API on loopback) is an API of its own: no file to edit.
+    "loopback_resources": True,
 }
 
 
@@ -147,12 +149,13 @@ def _tenant(top: _Object) -> DevIssuerConfig:
         id_token_lifetime=top.get("id_token_lifetime", int, 36000),
         refresh_token_lifetime=top.get("refresh_token_lifetime", int, 30 * 86400),
         dpop_nonce=top.get("dpop_nonce", bool, False),
+        loopback_resources=top.get("loopback_resources", bool, False),
     )
 
 
 _TOP = (
     "apis", "clients", "users", "namespace", "default_audience",
-    "id_token_lifetime", "refresh_token_lifetime", "dpop_nonce",
+    "id_token_lifetime", "refresh_token_lifetime", "dpop_nonce", "loopback_resources",
 )  # fmt: skip
 _API = (
     "identifier", "name", "scopes", "token_lifetime", "token_lifetime_for_web",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ._config import ClientConfig, DevIssuerConfig
+from ._directory import REGISTERED_PREFIX
 from ._errors import ErrorPage
 
 __all__ = [
@@ -46,6 +47,16 @@ def missing_client_id(config: DevIssuerConfig) -> ErrorPage:
 
 
 def unknown_client(config: DevIssuerConfig, client_id: str) -> ErrorPage:
+    if client_id.startswith(REGISTERED_PREFIX):
+        # Most likely an app that kept the client_id of a registration from an earlier run.
+        return ErrorPage(
+            "Unknown client",
+            f"No client {client_id!r} is registered. It looks like the client_id of a dynamic "
+            "registration, and registered clients live until the dev-issuer stops.",
+            fix="Register the client again at the registration endpoint (an MCP client does "
+            "it by itself once it forgets the stored client information), then start the "
+            "sign-in again.",
+        )
     return ErrorPage(
         "Unknown client",
         f"No client {client_id!r} is configured. The configured clients are: "

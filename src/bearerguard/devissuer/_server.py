@@ -40,6 +40,12 @@ class DevIssuer:
     with a ``DPoP`` proof (RFC 9449) gets a token bound to the proof's key
     (``token_type`` ``DPoP``); ``config.dpop_nonce`` demands server nonces.
 
+    For MCP clients it is an RFC 8414 authorization server: dynamic client
+    registration (RFC 7591) of public clients with loopback redirect URIs at
+    ``/oidc/register``, ``resource`` (RFC 8707) as the token's audience (with
+    ``config.loopback_resources``, as in the built-in tenant, any loopback URL),
+    and ``iss`` in every authorization response (RFC 9207).
+
     Example::
 
         from bearerguard import Verifier

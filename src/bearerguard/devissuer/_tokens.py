@@ -17,6 +17,7 @@ from bearerguard._mint import build_claims, compact_jws
 
 from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
 from ._keys import KeyStore
+from ._resources import find_api
 from ._store import Approval
 
 __all__ = ["USERINFO", "Minter", "namespaced", "organization_claims", "profile_claims"]
@@ -116,7 +117,11 @@ class Minter:
         (Auth0's shape); without an API it is ``{iss}userinfo`` alone. ``jkt``: the
         DPoP key the token is bound to, if any.
         """
-        api = None if approval.audience is None else self._config.api(approval.audience)
+        api = (
+            None
+            if approval.audience is None
+            else find_api(self._config, approval.audience, approval.scopes)
+        )
         user = self._config.user(approval.sub)
         userinfo = issuer + USERINFO
         audience: str | list[str]

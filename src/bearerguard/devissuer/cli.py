@@ -31,6 +31,10 @@ from ._server import DevIssuer
 __all__ = ["add_arguments", "banner", "run"]
 
 Out = Callable[[str], None]
+_ENDPOINT_NOTES = {
+    "registration": "  (POST: RFC 7591, public clients with loopback redirect URIs)",
+    "rotate": "  (POST: rotate the signing key)",
+}
 _RULE = "=" * 72
 
 
@@ -154,7 +158,7 @@ def banner(
         "there carry this iss)",
         "Endpoints:",
         *(
-            f"  {name:<10} {url}" + ("  (POST: rotate the signing key)" if name == "rotate" else "")
+            f"  {name:<12} {url}" + _ENDPOINT_NOTES.get(name, "")
             for name, url in issuer.endpoints().items()
         ),
         "APIs:",
@@ -173,6 +177,11 @@ def banner(
         "DPoP:           a proof in a DPoP header gets a bound token (token_type DPoP); "
         + ("a server nonce is required" if config.dpop_nonce else "no server nonce required"),
     ]
+    if config.loopback_resources:
+        lines.append(
+            "MCP servers:    any loopback URL (http://127.0.0.1:<port>/mcp) is an API that "
+            "grants the scopes asked for"
+        )
     example = _example(issuer)
     if example:
         lines += ["Try:", f"  {example}"]

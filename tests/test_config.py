@@ -91,8 +91,25 @@ class TestIssuer:
 
 class TestAudience:
     def test_an_audience_is_required_to_validate_aud(self):
-        with pytest.raises(ConfigurationError, match="audience must not be empty"):
+        with pytest.raises(ConfigurationError, match="audience must name this API") as refused:
             config(audiences=())
+        assert "got the tuple () (an unset environment variable?)" in str(refused.value)
+
+    def test_without_an_audience_or_a_resource_the_error_names_both(self):
+        with pytest.raises(ConfigurationError, match="unless resource= is given") as e:
+            Verifier(issuer="tenant.auth0.com")
+        assert e.value.setting == "audience"
+        assert "resource='https://api.example.com/mcp'" in str(e.value)
+
+    def test_the_audience_defaults_to_the_resource(self):
+        configured = VerifierConfig(
+            issuers=("tenant.auth0.com",), resource="https://api.example.com/mcp"
+        )
+        assert configured.audiences == ("https://api.example.com/mcp",)
+
+    def test_a_given_audience_wins_over_the_resource(self):
+        configured = config(resource="https://api.example.com/mcp")
+        assert configured.audiences == (AUD,)
 
     @pytest.mark.parametrize("bad", ["", " https://api.example.com"])
     def test_blank_or_padded_audiences_are_refused(self, bad):

@@ -349,6 +349,54 @@ def test_with_realm_keeps_the_insufficient_scope_parameter():
     }
 
 
+# --- resource_metadata (RFC 9728 §5.1) -------------------------------------------------------
+
+METADATA = "https://api.example.com/.well-known/oauth-protected-resource/mcp"
+DPOP_ERRORS: list[BearerError] = [InvalidDPoPProofError(), UseDPoPNonceError("n0nce")]
+
+
+@pytest.mark.parametrize("cls", ALL_ERRORS)
+def test_the_metadata_url_is_the_last_parameter_of_the_bearer_challenge(cls):
+    exc = cls() if cls is not InsufficientScopeError else cls(["read:contacts"])
+    assert exc.with_resource_metadata(METADATA) is exc
+    parameters = params(exc.www_authenticate)
+    assert list(parameters)[-1] == "resource_metadata"
+    assert parameters["resource_metadata"] == METADATA
+    assert parameters["realm"] == "api"
+    assert b"resource_metadata" not in exc.json_body()  # the body stays RFC 6750's
+
+
+@pytest.mark.parametrize("cls", ALL_ERRORS)
+def test_every_offered_challenge_names_the_metadata_url(cls):
+    exc = cls().offering(("Bearer", "DPoP"), ("ES256",)).with_resource_metadata(METADATA)
+    bearer, dpop = exc.www_authenticate.split(", DPoP ")
+    assert bearer.endswith(f'resource_metadata="{METADATA}"')
+    assert dpop.startswith('realm="api", ')
+    assert dpop.endswith(f'algs="ES256", resource_metadata="{METADATA}"')
+
+
+@pytest.mark.parametrize("exc", DPOP_ERRORS, ids=lambda e: type(e).__name__)
+def test_a_dpop_refusal_names_the_metadata_url_in_its_own_challenge(exc):
+    exc.offering(("DPoP",), ("ES256",)).with_resource_metadata(METADATA)
+    assert exc.www_authenticate == (
+        f'DPoP realm="api", error="{exc.error}", error_description="{exc.description}", '
+        f'algs="ES256", resource_metadata="{METADATA}"'
+    )
+
+
+def test_the_insufficient_scope_challenge_keeps_its_scope_before_the_metadata_url():
+    exc = InsufficientScopeError(["read:contacts", "write:contacts"])
+    assert exc.with_resource_metadata(METADATA).www_authenticate == (
+        'Bearer realm="api", error="insufficient_scope", error_description="Insufficient scope", '
+        f'scope="read:contacts write:contacts", resource_metadata="{METADATA}"'
+    )
+
+
+def test_none_takes_the_metadata_url_away_again():
+    exc = MissingTokenError().with_resource_metadata(METADATA).with_resource_metadata(None)
+    assert exc.www_authenticate == 'Bearer realm="api"'
+
+
 # --- the tree ------------------------------------------------------------------------------
 
 

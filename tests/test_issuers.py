@@ -1,4 +1,5 @@
 """Issuer URLs: which spellings are the same issuer (RFC 3986 §6.2.2-6.2.3), which are not.
+Audiences that are URLs are indexed alike (``UrlIndex``).
 
 The table is the contract: scheme and host compare case-insensitively, an empty path
 is ``/``, the scheme's default port is no port. Everything else stays exact.
@@ -9,7 +10,14 @@ from __future__ import annotations
 import pytest
 
 from bearerguard import ConfigurationError, InvalidIssuerError, Verifier
-from bearerguard._issuers import IssuerIndex, issuer_key, near_miss, normalize_issuer, same_issuer
+from bearerguard._issuers import (
+    IssuerIndex,
+    UrlIndex,
+    issuer_key,
+    near_miss,
+    normalize_issuer,
+    same_issuer,
+)
 from bearerguard.testing import FakeIssuer
 
 AUTH0 = "https://tenant.auth0.com/"
@@ -175,3 +183,37 @@ def test_issuers_an_unset_variable_leaves_behind_are_refused_with_the_likely_cau
         normalize_issuer(value)
     assert says in str(refused.value)
     assert refused.value.setting == "issuer"
+
+
+# --- any URL-shaped name (audiences) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("one", "other"), EQUIVALENT)
+def test_an_index_of_urls_finds_every_equivalent_spelling_either_way_round(one, other):
+    assert UrlIndex([one]).find(other) == one
+    assert other in UrlIndex([one])
+    assert UrlIndex([other]).find(one) == other
+
+
+@pytest.mark.parametrize(("one", "other"), DIFFERENT)
+def test_an_index_of_urls_finds_no_other_url(one, other):
+    assert UrlIndex([one]).find(other) is None
+    assert other not in UrlIndex([one])
+
+
+def test_names_that_are_no_urls_match_themselves_only():
+    index = UrlIndex(["urn:contacts", "contacts-api"])
+    assert index.find("urn:contacts") == "urn:contacts"
+    assert index.find("URN:contacts") is None
+    assert index.find("contacts-api/") is None
+    assert 5 not in index
+
+
+def test_equivalent_names_are_kept_once_in_the_order_given():
+    index = UrlIndex(["https://api.example.com/mcp", "urn:x", "HTTPS://API.example.com/mcp"])
+    assert index.names == ("https://api.example.com/mcp", "urn:x")
+
+
+def test_the_issuer_index_names_its_issuers():
+    index = IssuerIndex([AUTH0, "https://tenant.auth0.com"])
+    assert index.issuers == index.names == (AUTH0,)

@@ -189,12 +189,14 @@ def test_an_issuer_near_miss_is_logged_as_a_warning_once_a_minute(caplog):
 
 
 def test_an_audience_that_differs_by_a_trailing_slash_is_logged_as_a_warning(fake, caplog):
-    verifier = Verifier(issuer=ISSUER, audience=API + "/")
+    # After a path, a trailing slash makes another URL (RFC 3986 §6.2.3 equates only an
+    # empty path with "/"): refused, with a hint for the configuration.
+    verifier = Verifier(issuer=ISSUER, audience=API + "/v1/")
     caplog.set_level(logging.WARNING, logger="bearerguard")
     with pytest.raises(InvalidAudienceError):
-        verifier.verify(fake.token())
+        verifier.verify(fake.token(aud=API + "/v1"))
     (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert f"configure audience='{API}'" in record.getMessage()
+    assert f"configure audience='{API}/v1'" in record.getMessage()
 
 
 def test_an_attacker_s_issuer_is_no_configuration_hint(fake, caplog):

@@ -75,6 +75,16 @@ WRONG: list[tuple[str, Any, str]] = [
     ("realm", None, "printable ASCII"),
     ("realm", 'a"b', "printable ASCII"),
     ("realm", 5, "printable ASCII"),
+    ("resource", 5, "the int 5"),
+    ("resource", "api.example.com/mcp", "not an absolute URI"),
+    ("resource", "https://api.example.com/mcp#tools", "fragment"),
+    ("resource", "http://api.example.com/mcp", "https://"),
+    ("scopes_supported", 5, "string or a list"),
+    ("scopes_supported", ["read contacts"], "scope names"),
+    ("resource_name", 5, "non-empty string"),
+    ("resource_name", " Contacts", "without spaces around it"),
+    ("resource_documentation", 5, "a URL"),
+    ("resource_documentation", "http://docs.example.com/api", "https://"),
 ]
 WRONG_IDS = [f"{name}={value!r}" for name, value, _ in WRONG]
 # Strings given by name are parsed as environment variables are (lists comma-separated,
@@ -298,7 +308,8 @@ KEYWORDS = [
     "issuer", "audience", "algorithms", "leeway", "jwks_uri", "secret", "rfc9068_strict",
     "max_age", "organization", "scope_claims", "max_token_size", "token_cache_size", "realm",
     "cache", "transport", "async_transport", "clock", "monotonic", "dpop", "dpop_algorithms",
-    "dpop_proof_max_age", "dpop_nonce", "replay_store", "public_url",
+    "dpop_proof_max_age", "dpop_nonce", "replay_store", "public_url", "resource",
+    "scopes_supported", "resource_name", "resource_documentation",
 ]  # fmt: skip
 
 

@@ -106,8 +106,10 @@ class DPoPBinding:
         self._replay_window = config.dpop_proof_max_age + 2 * config.leeway
 
     def offer(self, error: BearerError) -> BearerError:
-        """``error`` with this verifier's realm and a challenge for each accepted scheme."""
+        """``error`` with this verifier's realm and a challenge for each accepted scheme,
+        each naming the resource's metadata URL when there is one (RFC 9728 §5.1)."""
         error.realm = self.config.realm
+        error.resource_metadata = self.config.resource_metadata_url
         return error.offering(self.schemes, self.algorithms if "DPoP" in self.schemes else ())
 
     def prepare(self, request: HttpRequest, now: float) -> Prepared | None:

@@ -156,12 +156,13 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
     check_lifetime(lifetime, config, now)
 
     audience = claimed_audiences(claims)
-    audiences = config.audiences
+    spellings = config.audience_index.spellings  # the usual spellings: one dict lookup each
     for aud in audience:
-        if aud in audiences:
+        if aud in spellings:
             break
     else:
-        raise _wrong_audience(header, claims, audience, audiences)
+        if not any(aud in config.audience_index for aud in audience):  # the rare spellings
+            raise _wrong_audience(header, claims, audience, config.audiences)
     if "cnf" in claims and not bound:
         raise SenderConstrainedTokenError(reason=_bound_reason(claims["cnf"]))
 

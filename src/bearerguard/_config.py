@@ -14,9 +14,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._coerce import integer, names, number, refuse, switch
+from ._coerce import LISTS, integer, names, number, refuse, switch
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError
-from ._issuers import IssuerIndex, normalize_issuer
+from ._issuers import IssuerIndex, UrlIndex, issuer_key, normalize_issuer
+from ._resource import (
+    check_resource,
+    check_resource_documentation,
+    check_resource_name,
+    check_scopes_supported,
+    metadata_url,
+)
 from ._settings import SETTING_NAMES, settings_from_mapping
 from ._urls import check_url, is_loopback_host
 
@@ -125,7 +132,8 @@ class VerifierConfig:
     """
 
     issuers: tuple[str, ...]
-    audiences: tuple[str, ...]
+    #: what a token's aud must name; defaults to ``resource`` (one of the two is required)
+    audiences: tuple[str, ...] = ()
     algorithms: frozenset[str] = frozenset({"RS256"})
     leeway: float = 30.0
     jwks_uri: str | Mapping[str, str] | None = None
@@ -146,20 +154,41 @@ class VerifierConfig:
     dpop_proof_max_age: float = 60.0
     #: scheme://host[:port][/prefix] clients use, when a proxy hides it from the framework
     public_url: str | None = None
+    #: RFC 9728: the protected resource's identifier, the URL clients call
+    resource: str | None = None
+    #: RFC 9728 scopes_supported: the scopes clients may ask for this resource
+    scopes_supported: tuple[str, ...] = ()
+    #: RFC 9728 resource_name: the resource's name, for people
+    resource_name: str | None = None
+    #: RFC 9728 resource_documentation: a page about the resource, for people
+    resource_documentation: str | None = None
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
+    #: the issuers as configured (a bare domain as https://domain/): the metadata's
+    #: authorization_servers, spelt as the provider was named, one per issuer
+    authorization_servers: tuple[str, ...] = field(init=False, repr=False)
+    #: where the resource's RFC 9728 metadata is (§3.1); ``None`` without a resource
+    resource_metadata_url: str | None = field(init=False, repr=False)
     #: the issuers, found by any equivalent spelling of their URL (RFC 3986 §6.2.2-6.2.3)
     issuer_index: IssuerIndex = field(init=False, repr=False, compare=False)
+    #: the audiences, found likewise: a URL-shaped aud matches in any equivalent spelling
+    audience_index: UrlIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
         given_issuers = names(self.issuers, "issuer", issuer_example)
-        index = IssuerIndex(normalize_issuer(i) for i in given_issuers)
+        normal_issuers = [normalize_issuer(i) for i in given_issuers]
+        index = IssuerIndex(normal_issuers)
         object.__setattr__(self, "issuers", index.issuers)
         object.__setattr__(self, "issuer_index", index)
+        object.__setattr__(
+            self, "authorization_servers", _as_written(given_issuers, normal_issuers)
+        )
 
-        audiences = names(self.audiences, "audience", "audience='https://api.example.com'")
+        _check_resource(self)
+        audiences = _check_audiences(self.audiences, self.resource)
         object.__setattr__(self, "audiences", audiences)
+        object.__setattr__(self, "audience_index", UrlIndex(audiences))
 
         object.__setattr__(self, "secret", _check_secret(self.secret))
         object.__setattr__(self, "algorithms", _check_algorithms(self.algorithms, self.secret))
@@ -220,6 +249,51 @@ class VerifierConfig:
     def uses_key_sets(self) -> bool:
         """Whether any allowed algorithm needs a provider's key set (i.e. is asymmetric)."""
         return bool(self.algorithms & ASYMMETRIC_ALGORITHMS)
+
+
+def _as_written(given: tuple[str, ...], normal: list[str]) -> tuple[str, ...]:
+    """Each issuer as the setting spelt it (a bare domain: its https URL), equivalent
+    spellings once: what clients compare the provider's own ``issuer`` with (RFC 8414 §3.3)."""
+    written: dict[str, str] = {}
+    for spelt, normalised in zip(given, normal, strict=True):
+        written.setdefault(
+            issuer_key(normalised) or normalised, spelt if "://" in spelt else normalised
+        )
+    return tuple(written.values())
+
+
+def _check_resource(config: VerifierConfig) -> None:
+    """The RFC 9728 settings: the resource, its metadata's URL, scopes, name, documentation."""
+    if config.resource is not None:
+        resource = check_resource(config.resource)
+        object.__setattr__(config, "resource", resource)
+        object.__setattr__(config, "resource_metadata_url", metadata_url(resource))
+    else:
+        object.__setattr__(config, "resource_metadata_url", None)
+    object.__setattr__(config, "scopes_supported", check_scopes_supported(config.scopes_supported))
+    object.__setattr__(config, "resource_name", check_resource_name(config.resource_name))
+    object.__setattr__(
+        config,
+        "resource_documentation",
+        check_resource_documentation(config.resource_documentation),
+    )
+
+
+def _check_audiences(audiences: object, resource: str | None) -> tuple[str, ...]:
+    """The audiences given, else the resource: tokens issued for this resource (RFC 8707)
+    name it as their aud. With neither, no token could be checked for being meant here."""
+    example = "audience='https://api.example.com' (your API's identifier)"
+    if audiences is None or (isinstance(audiences, LISTS) and not audiences):
+        if resource is not None:
+            return (resource,)
+        raise refuse(
+            "audience",
+            "must name this API (what tokens carry as aud) unless resource= is given, which "
+            "the audience then defaults to",
+            audiences,
+            f"{example}, or resource='https://api.example.com/mcp'",
+        )
+    return names(audiences, "audience", example)
 
 
 def _check_secret(secret: object) -> bytes | None:

@@ -25,6 +25,9 @@ Exception tree::
 
     ConfigurationError (ValueError)  raised at construction, never per request
 
+A verifier with a ``resource`` (RFC 9728) sets ``resource_metadata`` on its refusals:
+every challenge then names the URL of the resource's metadata (§5.1).
+
 Descriptions are fixed sentences chosen here; nothing from the token is ever
 echoed into a response. ``reason`` is a fixed, more precise sentence meant for
 logs and the command line, never for the response. ``hint`` is set on the few
@@ -112,6 +115,8 @@ class BearerError(Exception):
     offered: tuple[str, ...] = ("Bearer",)
     #: the proof algorithms the ``DPoP`` challenge lists (RFC 9449 §7.1 ``algs``)
     dpop_algorithms: tuple[str, ...] = ()
+    #: where the protected resource's metadata is (RFC 9728 §5.1): every challenge names it
+    resource_metadata: str | None = None
 
     def __init__(
         self,
@@ -141,14 +146,20 @@ class BearerError(Exception):
         realm only, and a ``DPoP`` challenge the accepted proof algorithms.
         """
         offered = self.offered
+        # The metadata URL goes in every challenge: a client may read only the one of the
+        # scheme it uses, and each must lead it to the resource's metadata.
+        where = self.resource_metadata
+        metadata = [] if where is None else [("resource_metadata", where)]
         if offered == ("Bearer",):  # the usual case, kept to one join
-            return "Bearer " + ", ".join(f"{n}={_quoted(v)}" for n, v in self.challenge_params())
+            params = self.challenge_params() + metadata
+            return "Bearer " + ", ".join(f"{n}={_quoted(v)}" for n, v in params)
         erring = self.scheme if self.scheme in offered else offered[0]
         challenges = []
         for scheme in offered:
             params = self.challenge_params() if scheme == erring else [("realm", self.realm)]
             if scheme == "DPoP" and self.dpop_algorithms:
                 params.append(("algs", " ".join(self.dpop_algorithms)))
+            params += metadata
             challenges.append(scheme + " " + ", ".join(f"{n}={_quoted(v)}" for n, v in params))
         return ", ".join(challenges)
 
@@ -187,6 +198,22 @@ class BearerError(Exception):
     def with_realm(self, realm: str) -> BearerError:
         """Set the realm announced in the challenge and return ``self``."""
         self.realm = realm
+        return self
+
+    def with_resource_metadata(self, url: str | None) -> BearerError:
+        """Name the protected resource's metadata URL in every challenge (RFC 9728 §5.1),
+        or nothing with ``None``; return ``self``.
+
+        A verifier with a ``resource`` sets it on each of its refusals, so that a client
+        refused without a token can discover where to get one.
+
+        Example::
+
+            url = "https://api.example.com/.well-known/oauth-protected-resource/mcp"
+            MissingTokenError().with_resource_metadata(url).www_authenticate
+            # 'Bearer realm="api", resource_metadata="https://api.example.com/.well-known/...'
+        """
+        self.resource_metadata = url
         return self
 
     def __repr__(self) -> str:

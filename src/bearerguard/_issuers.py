@@ -1,4 +1,5 @@
-"""Issuer URLs: how a setting becomes an issuer, and when two issuer strings are the same.
+"""Issuer URLs: how a setting becomes an issuer, and when two issuer (or audience) strings
+are the same.
 
 RFC 7519 §4.1.1 makes ``iss`` a case-sensitive string, yet a URL names the same
 resource under a few spellings that RFC 3986 declares equivalent and no one could
@@ -7,6 +8,9 @@ tell apart: the scheme and host are case-insensitive (§6.2.2.1), an empty path 
 Auth0 writes ``https://tenant.auth0.com/``; most tutorials configure
 ``https://tenant.auth0.com``. Those are the same issuer, and treating them so
 trusts no one new: every spelling reaches the very same server and key set.
+
+Audiences that are URLs (an API identifier, an RFC 8707 resource such as an MCP
+server's URL) compare the same way (:class:`UrlIndex`): they name one server too.
 
 Nothing else is equivalent: path case, any other trailing slash, another port,
 percent-encoding, dot segments, a trailing dot on the host all stay exact,
@@ -28,6 +32,7 @@ from ._urls import check_url
 
 __all__ = [
     "IssuerIndex",
+    "UrlIndex",
     "issuer_key",
     "near_miss",
     "normalize_issuer",
@@ -178,7 +183,62 @@ def _spellings(issuer: str) -> set[str]:
     return spellings
 
 
-class IssuerIndex:
+class UrlIndex:
+    """Configured names, found by any spelling RFC 3986 makes equivalent to one of them.
+
+    What issuers and audiences share: a name that is an http(s) URL matches its
+    equivalent spellings (see :func:`issuer_key`); any other name (an audience such
+    as ``urn:my-api``) matches itself only.
+
+    Example::
+
+        index = UrlIndex(["https://api.example.com/mcp", "urn:my-api"])
+        index.find("HTTPS://API.example.com:443/mcp")   # 'https://api.example.com/mcp'
+        index.find("https://api.example.com/mcp/")      # None: another path
+    """
+
+    __slots__ = ("_by_key", "_hosts", "names", "spellings")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        by_key: dict[str, str] = {}
+        kept: list[str] = []
+        for name in names:
+            key = issuer_key(name) or name
+            if key in by_key:
+                continue  # an equivalent spelling of one already configured
+            by_key[key] = name
+            kept.append(name)
+        self.names: tuple[str, ...] = tuple(kept)
+        self._by_key: Mapping[str, str] = MappingProxyType(by_key)
+        # The hosts of the URL-shaped names: a value that does not contain one (in any
+        # case) cannot be a spelling of them, and is turned away without a URL parse, so
+        # that a token listing thousands of other audiences costs no more than a scan.
+        self._hosts: tuple[str, ...] = tuple(
+            {host for key in by_key if (host := _host_of(key)) is not None}
+        )
+        # The usual spellings -> configured name, read on every token (one dict lookup:
+        # see _claims.unverified_issuer and the aud check). A plain dict: a lookup through
+        # a MappingProxyType costs a third more. Nothing writes to it after this.
+        self.spellings: dict[str, str] = {
+            spelling: name for name in kept for spelling in _spellings(name)
+        }
+
+    def find(self, value: str) -> str | None:
+        """The configured name ``value`` is a spelling of, else ``None``."""
+        found = self.spellings.get(value)
+        if found is not None:
+            return found
+        lowered = value.lower()
+        if not any(host in lowered for host in self._hosts):
+            return None
+        key = issuer_key(value)
+        return None if key is None else self._by_key.get(key)
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and self.find(value) is not None
+
+
+class IssuerIndex(UrlIndex):
     """The configured issuers, looked up by any equivalent spelling.
 
     Example::
@@ -188,36 +248,12 @@ class IssuerIndex:
         index.find("https://tenant.auth0.com/x")  # None
     """
 
-    __slots__ = ("_by_key", "issuers", "spellings")
+    __slots__ = ()
 
-    def __init__(self, issuers: Iterable[str]) -> None:
-        by_key: dict[str, str] = {}
-        kept: list[str] = []
-        for issuer in issuers:
-            key = issuer_key(issuer) or issuer
-            if key in by_key:
-                continue  # an equivalent spelling of one already configured
-            by_key[key] = issuer
-            kept.append(issuer)
-        self.issuers: tuple[str, ...] = tuple(kept)
-        self._by_key: Mapping[str, str] = MappingProxyType(by_key)
-        # The usual spellings -> configured issuer, read on every token (one dict lookup:
-        # see _claims.unverified_issuer). A plain dict: a lookup through a MappingProxyType
-        # costs a third more. Nothing writes to it after this.
-        self.spellings: dict[str, str] = {
-            spelling: issuer for issuer in kept for spelling in _spellings(issuer)
-        }
-
-    def find(self, value: str) -> str | None:
-        """The configured issuer ``value`` is a spelling of, else ``None``."""
-        found = self.spellings.get(value)
-        if found is not None:
-            return found
-        key = issuer_key(value)
-        return None if key is None else self._by_key.get(key)
-
-    def __contains__(self, value: object) -> bool:
-        return isinstance(value, str) and self.find(value) is not None
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        """The configured issuers, one per equivalence class, in the order given."""
+        return self.names
 
 
 def near_miss(value: str, issuers: Iterable[str]) -> tuple[str, str] | None:

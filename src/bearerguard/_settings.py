@@ -54,6 +54,10 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
         "DPOP_NONCE_SECRET": "dpop_nonce",
         "REPLAY_STORE": "replay_store",
         "PUBLIC_URL": "public_url",
+        "RESOURCE": "resource",
+        "SCOPES_SUPPORTED": "scopes_supported",
+        "RESOURCE_NAME": "resource_name",
+        "RESOURCE_DOCUMENTATION": "resource_documentation",
     }
 )
 #: ``BEARERGUARD_*`` names read elsewhere in the project, never by the Verifier:
@@ -63,6 +67,9 @@ OTHER_NAMES = frozenset({"CLIENT_SECRET", "DOCS_CLIENT_ID", "VENV", "FUZZ_EXAMPL
 _LIST_SETTINGS = frozenset(
     {"issuer", "audience", "algorithms", "organization", "scope_claims", "dpop_algorithms"}
 )
+# Scope names hold no spaces (RFC 6749 §3.3): a list of them may be written either way,
+# the way OAuth writes scopes ("read:a write:b") or the way the other lists are.
+_SCOPE_LIST_SETTINGS = frozenset({"scopes_supported"})
 _FLOAT_SETTINGS = frozenset({"leeway", "max_age", "dpop_proof_max_age"})
 _INT_SETTINGS = frozenset({"max_token_size", "token_cache_size"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -186,6 +193,15 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
                 setting=name,
             )
         return items
+    if name in _SCOPE_LIST_SETTINGS:
+        parts = text.split(",")
+        if not all(part.strip() for part in parts):
+            raise ConfigurationError(
+                f"{variable} has an empty item in {raw!r}: separate scopes by spaces or "
+                "single commas, e.g. 'read:contacts write:contacts'.",
+                setting=name,
+            )
+        return [scope for part in parts for scope in part.split()]
     if name == "secret":
         return text.encode()
     if name == "rfc9068_strict":

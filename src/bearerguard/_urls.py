@@ -1,4 +1,5 @@
-"""URLs: https required, plain http for loopback development hosts only; RFC 8707 resources."""
+"""URLs: https required, plain http for loopback development hosts only; RFC 8707 resources;
+the pages a person is sent to (documentation links)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
 
-__all__ = ["check_url", "is_loopback_host", "resource_problem"]
+__all__ = ["check_page_url", "check_url", "is_loopback_host", "resource_problem"]
 
 # RFC 3986 §4.3 absolute-URI: a scheme and a colon, then URI characters (anything else
 # percent-encoded) and no fragment, since "#" is none of the characters allowed here.
@@ -46,6 +47,30 @@ def check_url(url: str, *, what: str) -> None:
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigurationError(
             f"{what} {url!r} must not carry credentials, a query or a fragment.", setting=what
+        )
+
+
+def check_page_url(url: str, *, what: str) -> None:
+    """A page people read (documentation): :func:`check_url`'s rules, but a query and a
+    fragment (``#authentication``) are fine, in valid URI syntax (RFC 3986).
+
+    Example::
+
+        check_page_url("https://docs.example.com/api#auth", what="resource_documentation")
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(
+            f"{what} must be a URL string, got {type(url).__name__}.", setting=what
+        )
+    # The page's address without its query and fragment must be a URL check_url accepts.
+    address = url.split("#", 1)[0].split("?", 1)[0]
+    check_url(address, what=what)
+    scheme = _SCHEME.match(url)
+    if scheme is None or not _URI_REST.fullmatch(url.replace("#", "/", 1), scheme.end()):
+        raise ConfigurationError(
+            f"{what} {url!r} is not a valid URL: spaces, quotes and characters such as "
+            "< > { } | \\ ^ ` must be percent-encoded (RFC 3986).",
+            setting=what,
         )
 
 

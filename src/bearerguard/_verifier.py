@@ -6,7 +6,7 @@ import inspect
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -37,6 +37,7 @@ from ._nonces import NonceSource
 from ._refresh import Refresher, logger
 from ._replay import ReplayStore, ReplayStoreUnavailable
 from ._request import HttpRequest
+from ._resource import metadata_document
 from ._settings import check_names, named_errors, settings_from_mapping
 from ._signatures import signature_primitives
 from ._token import AccessToken
@@ -113,7 +114,8 @@ class Verifier:
     Arguments (keyword-only):
         issuer: the ``iss`` to trust, a URL or a bare domain; a list for several
             (an Auth0 custom domain and the canonical one, several tenants).
-        audience: your API's identifier(s); the token's ``aud`` must name one.
+        audience: your API's identifier(s); the token's ``aud`` must name one (a URL
+            in any spelling RFC 3986 makes equivalent). Default: ``resource``.
         algorithms: the allow-list; default ``["RS256"]``. HS256/384/512 need ``secret``.
         leeway: seconds of clock skew tolerated on ``exp``/``nbf``/``iat`` (max 600).
         jwks_uri: skip discovery: one URL for every issuer, or ``{issuer: url}``.
@@ -138,6 +140,12 @@ class Verifier:
         replay_store: where proofs' ``jti`` are remembered: ``None`` or ``"memory"`` (this
             process, bounded), a ``redis://`` URL, or a store object.
         public_url: ``scheme://host[:port][/prefix]`` clients use, when a proxy hides it.
+        resource: the URL clients call (RFC 9728, RFC 8707; an MCP server's URL): the
+            audience by default, named by :meth:`resource_metadata`, and every refusal's
+            challenge names :attr:`resource_metadata_url`.
+        scopes_supported: the scopes the metadata lists (default: what the routes require).
+        resource_name: the API's name for people, in the metadata.
+        resource_documentation: the URL of a page about the API, in the metadata.
         transport, async_transport: httpx transports for the fetches (proxies, tests).
         clock, monotonic: time sources, for tests.
     """
@@ -146,7 +154,7 @@ class Verifier:
         self,
         *,
         issuer: str | Sequence[str],
-        audience: str | Sequence[str],
+        audience: str | Sequence[str] | None = None,
         algorithms: Sequence[str] = ("RS256",),
         leeway: float = 30.0,
         jwks_uri: str | Mapping[str, str] | None = None,
@@ -165,6 +173,10 @@ class Verifier:
         dpop_nonce: str | bytes | None = None,
         replay_store: ReplayStore | None = None,
         public_url: str | None = None,
+        resource: str | None = None,
+        scopes_supported: str | Sequence[str] | None = None,
+        resource_name: str | None = None,
+        resource_documentation: str | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -189,6 +201,10 @@ class Verifier:
             "dpop_algorithms": dpop_algorithms,
             "dpop_proof_max_age": dpop_proof_max_age,
             "public_url": public_url,
+            "resource": resource,
+            "scopes_supported": scopes_supported,
+            "resource_name": resource_name,
+            "resource_documentation": resource_documentation,
         }
         config = VerifierConfig(**settings)
         _check_hooks(transport, async_transport, clock, monotonic)
@@ -228,17 +244,19 @@ class Verifier:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Verifier:
         """Build a verifier from ``BEARERGUARD_*`` environment variables.
 
-        ``BEARERGUARD_ISSUER`` and ``BEARERGUARD_AUDIENCE`` (comma-separated lists)
-        are required; ``BEARERGUARD_ALGORITHMS``, ``_LEEWAY``, ``_JWKS_URI``,
+        ``BEARERGUARD_ISSUER`` (a comma-separated list) is required, and so is
+        ``BEARERGUARD_AUDIENCE`` (comma-separated) or ``BEARERGUARD_RESOURCE`` (the
+        audience defaults to it); ``BEARERGUARD_ALGORITHMS``, ``_LEEWAY``, ``_JWKS_URI``,
         ``_SECRET``, ``_RFC9068_STRICT``, ``_MAX_AGE``, ``_ORGANIZATION``,
         ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE``, ``_TOKEN_CACHE_SIZE``, ``_REALM``,
         ``_DPOP``, ``_DPOP_ALGORITHMS``, ``_DPOP_PROOF_MAX_AGE``, ``_DPOP_NONCE_SECRET``,
-        ``_REPLAY_STORE`` and ``_PUBLIC_URL`` are optional.
+        ``_REPLAY_STORE``, ``_PUBLIC_URL``, ``_SCOPES_SUPPORTED`` (comma- or
+        space-separated), ``_RESOURCE_NAME`` and ``_RESOURCE_DOCUMENTATION`` are optional.
         Keyword ``overrides`` win over the environment.
 
         Example::
 
-            # BEARERGUARD_ISSUER=tenant.auth0.com BEARERGUARD_AUDIENCE=https://api.example.com
+            # BEARERGUARD_ISSUER=tenant.auth0.com BEARERGUARD_RESOURCE=https://api.example.com/mcp
             verifier = Verifier.from_env()
         """
         source = os.environ if environ is None else environ
@@ -253,19 +271,60 @@ class Verifier:
         settings = settings_from_mapping(source)
         from_source = set(settings) - set(overrides)
         settings.update(overrides)
-        for name in ("issuer", "audience"):
-            if settings.get(name) is None:
-                raise ConfigurationError(
-                    f"Set BEARERGUARD_{name.upper()} (comma-separated for several), "
-                    f"or pass {name}=... to Verifier.from_env().",
-                    setting=name,
-                )
+        if settings.get("issuer") is None:
+            raise ConfigurationError(
+                "Set BEARERGUARD_ISSUER (comma-separated for several), "
+                "or pass issuer=... to Verifier.from_env().",
+                setting="issuer",
+            )
+        if settings.get("audience") is None and settings.get("resource") is None:
+            raise ConfigurationError(
+                "Set BEARERGUARD_AUDIENCE (your API's identifier, comma-separated for several) "
+                "or BEARERGUARD_RESOURCE (the URL clients call; the audience defaults to it), "
+                "or pass audience=... or resource=... to Verifier.from_env().",
+                setting="audience",
+            )
         return named_errors(lambda: cls(**settings), from_source)
 
     @property
     def config(self) -> VerifierConfig:
         """The validated settings."""
         return self._config
+
+    @property
+    def resource_metadata_url(self) -> str | None:
+        """Where this resource's RFC 9728 metadata is served (§3.1), ``None`` without a
+        ``resource``: the well-known path inserted between its host and its path.
+
+        Every refusal's challenge names it (``resource_metadata="..."``, §5.1).
+
+        Example::
+
+            Verifier(issuer="tenant.auth0.com", resource="https://api.example.com/mcp")
+            .resource_metadata_url
+            # 'https://api.example.com/.well-known/oauth-protected-resource/mcp'
+        """
+        return self._config.resource_metadata_url
+
+    def resource_metadata(self, *, scopes: Iterable[str] = ()) -> dict[str, Any]:
+        """This resource's RFC 9728 §2 metadata document, as a JSON-ready dict.
+
+        Derived from the settings: ``resource``, ``authorization_servers`` (the
+        issuers), ``scopes_supported`` (the configured ones, else ``scopes``: what the
+        routes require), ``bearer_methods_supported``, the DPoP members for the ``dpop``
+        mode, ``resource_name`` and ``resource_documentation`` when set. Raises
+        :class:`ConfigurationError` when no ``resource`` is configured.
+
+        Example::
+
+            verifier = Verifier(issuer="tenant.auth0.com", resource="https://api.example.com/mcp")
+            verifier.resource_metadata(scopes=["read:contacts"])
+            # {'resource': 'https://api.example.com/mcp',
+            #  'authorization_servers': ['https://tenant.auth0.com/'],
+            #  'scopes_supported': ['read:contacts'], 'bearer_methods_supported': ['header'],
+            #  'dpop_signing_alg_values_supported': ['ES256', ...]}
+        """
+        return metadata_document(self._config, scopes)
 
     def verify(self, token: str) -> AccessToken:
         """Verify a raw JWT and return its :class:`AccessToken`; raise a :class:`BearerError`.
@@ -306,7 +365,7 @@ class Verifier:
             raise
 
     def _refused(self, exc: BearerError) -> None:
-        exc.realm = self._config.realm
+        self._challenging(exc)
         # The error itself rides along for handlers that want more than the text (the
         # pytest plugin's failure report names its class).
         logger.debug("Refused a bearer token: %s", exc.reason, extra={"bearerguard_error": exc})
@@ -319,6 +378,12 @@ class Verifier:
                     f"; {held} more such refusals since the last warning" if held else "",
                     exc.hint,
                 )
+
+    def _challenging(self, exc: BearerError) -> BearerError:
+        """``exc`` with this verifier's realm and, with a resource, its metadata URL."""
+        exc.realm = self._config.realm
+        exc.resource_metadata = self._config.resource_metadata_url
+        return exc
 
     def verify_authorization(
         self, header: str | Sequence[str] | None, *, query: str | None = None
@@ -334,15 +399,21 @@ class Verifier:
 
             token = verifier.verify_authorization(request.headers.get("Authorization"))
         """
-        realm = self._config.realm
-        return self.verify(token_from_authorization(header, query=query, realm=realm))
+        return self.verify(self._token_of(header, query))
 
     async def averify_authorization(
         self, header: str | Sequence[str] | None, *, query: str | None = None
     ) -> AccessToken:
         """Async :meth:`verify_authorization`."""
-        realm = self._config.realm
-        return await self.averify(token_from_authorization(header, query=query, realm=realm))
+        return await self.averify(self._token_of(header, query))
+
+    def _token_of(self, header: str | Sequence[str] | None, query: str | None) -> str:
+        """The header's bearer token; its refusals (none, malformed) carry the challenge."""
+        try:
+            return token_from_authorization(header, query=query, realm=self._config.realm)
+        except BearerError as exc:
+            self._challenging(exc)
+            raise
 
     def authenticate(
         self, header: str | Sequence[str] | None, *, query: str | None = None
@@ -357,7 +428,7 @@ class Verifier:
 
             token = verifier.authenticate(request.headers.get("Authorization"))
             if token is None:
-                raise MissingTokenError(realm=verifier.config.realm)
+                raise verifier.missing_token()
         """
         outcome = self._start(header, query)
         if outcome is None or isinstance(outcome, AccessToken):
@@ -406,6 +477,7 @@ class Verifier:
         One challenge per accepted scheme (RFC 9449 §7.1): with DPoP allowed (the
         default), ``Bearer realm="api", DPoP realm="api", algs="ES256 ..."``; with
         ``dpop="required"`` the DPoP challenge alone, with ``dpop="off"`` the Bearer one.
+        With a ``resource``, each challenge names its metadata URL (RFC 9728 §5.1).
 
         Example::
 
@@ -531,6 +603,9 @@ class Verifier:
             return token_from_authorization(header, query=query, realm=self._config.realm)
         except MissingTokenError:
             return None
+        except BearerError as exc:  # a malformed header: 400, with the challenge all the same
+            self._challenging(exc)
+            raise
 
     def warm_up(self) -> None:
         """Fetch every issuer's keys now (e.g. at start-up) instead of on the first request.
@@ -540,7 +615,7 @@ class Verifier:
         try:
             drive(warm_up_flow(self._plan, self._monotonic()), self._settle)
         except BearerError as exc:
-            exc.realm = self._config.realm
+            self._challenging(exc)
             raise
 
     async def awarm_up(self) -> None:
@@ -548,7 +623,7 @@ class Verifier:
         try:
             await adrive(warm_up_flow(self._plan, self._monotonic()), self._asettle)
         except BearerError as exc:
-            exc.realm = self._config.realm
+            self._challenging(exc)
             raise
 
     def _provider_metadata(self, issuer: str | None = None) -> ProviderMetadata:

@@ -193,7 +193,7 @@ def judge_accepted(case: Case, verifier: Verifier, attempt: Attempt, token: Acce
     if isinstance(attempt, str):
         assert token.raw == attempt
     assert token.issuer in verifier.config.issuer_index  # any spelling of a configured one
-    assert any(aud in verifier.config.audiences for aud in token.audience)
+    assert any(aud in verifier.config.audience_index for aud in token.audience)  # likewise
     if case.check is not None:
         assert case.check(token)
 

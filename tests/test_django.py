@@ -288,6 +288,13 @@ def test_each_misconfiguration_has_its_check_id(
     assert says in messages[0].msg
 
 
+def test_a_resource_stands_for_the_audience() -> None:
+    resource = "https://api.example.com/mcp"
+    with override_settings(BEARERGUARD={"ISSUER": ISSUER, "RESOURCE": resource}):
+        assert bearerguard_messages() == []
+        assert get_verifier().config.audiences == (resource,)
+
+
 def test_a_typo_check_suggests_the_key_meant() -> None:
     with override_settings(BEARERGUARD={**GOOD, "AUDIENCES": AUDIENCE}):
         (message,) = bearerguard_messages()

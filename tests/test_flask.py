@@ -135,6 +135,16 @@ def test_init_app_says_which_settings_are_missing(config: dict[str, str], named:
     assert "bearerguard" not in app.extensions
 
 
+def test_a_resource_stands_for_the_audience():
+    app = Flask(__name__)
+    app.config.update(BEARERGUARD_ISSUER=ISSUER, BEARERGUARD_RESOURCE="https://api.example.com/mcp")
+
+    BearerGuard(app)
+
+    config = app.extensions["bearerguard"].config
+    assert config.audiences == ("https://api.example.com/mcp",)
+
+
 def test_invalid_settings_in_app_config_fail_at_init_app_not_per_request():
     app = Flask(__name__)
     app.config.update({**CONFIG, "BEARERGUARD_ISSUER": "http://idp.example.com/"})

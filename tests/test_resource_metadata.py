@@ -18,6 +18,7 @@ from bearerguard import (
     BearerError,
     ConfigurationError,
     HttpRequest,
+    InsufficientScopeError,
     InvalidAudienceError,
     InvalidDPoPProofError,
     InvalidRequestError,
@@ -423,6 +424,27 @@ def test_a_bad_bearer_token_names_the_metadata(for_resource, provider: Provider)
         assert error.status_code == 401
         assert names_the_metadata(error)
         assert 'Bearer realm="api", error="invalid_token"' in error.headers["WWW-Authenticate"]
+
+
+def test_a_token_without_the_scopes_gets_a_403_naming_the_metadata(
+    for_resource, provider: Provider
+):
+    token = for_resource().verify(provider.token(aud=RESOURCE, scope="openid"))
+
+    error = refusal(lambda: token.require_scopes("read:contacts"))
+
+    assert isinstance(error, InsufficientScopeError)
+    assert error.status_code == 403
+    assert names_the_metadata(error)
+    assert 'scope="read:contacts"' in error.headers["WWW-Authenticate"]
+
+
+def test_without_a_resource_a_403_names_no_metadata(make_verifier: MakeVerifier, provider):
+    token = make_verifier().verify(provider.token(scope="openid"))
+
+    error = refusal(lambda: token.require_scopes("read:contacts"))
+
+    assert "resource_metadata" not in error.headers["WWW-Authenticate"]
 
 
 def test_a_bad_dpop_proof_names_the_metadata_in_its_dpop_challenge(

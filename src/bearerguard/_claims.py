@@ -189,6 +189,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         claims.get("sub"),
         raw,
         config.realm,
+        config.resource_metadata_url,
     )
 
 

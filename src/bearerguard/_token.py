@@ -36,6 +36,8 @@ class AccessToken:
     subject: str | None
     raw: str = field(repr=False)
     realm: str = field(default=DEFAULT_REALM, repr=False)
+    #: the verifier's RFC 9728 metadata URL, for the challenge of a 403 (None: no resource)
+    resource_metadata: str | None = field(default=None, repr=False)
 
     # Read from the claims when asked for rather than built for every token: most
     # requests never look, and two datetimes per verification cost as much as a tenth
@@ -149,13 +151,14 @@ class RequiredScopes:
     def enforce(self, token: AccessToken) -> None:
         """Raise :class:`InsufficientScopeError` (403) unless ``token`` grants them."""
         if not self.granted_by(token):
-            raise InsufficientScopeError(self.names, any_of=self.any_of, realm=token.realm)
+            error = InsufficientScopeError(self.names, any_of=self.any_of, realm=token.realm)
+            raise error.with_resource_metadata(token.resource_metadata)
 
 
 # The slots' own setters: a frozen dataclass' __init__ goes through object.__setattr__
 # once per field, which costs the hot path about a microsecond per token.
 _FIELDS: tuple[str, ...] = ("claims", "header", "scopes", "issuer", "audience", "subject")
-_FIELDS += ("raw", "realm")
+_FIELDS += ("raw", "realm", "resource_metadata")
 if {f.name for f in fields(AccessToken)} != set(_FIELDS):  # pragma: no cover - a new field
     raise RuntimeError("verified_token() must set every field of AccessToken")
 _new = object.__new__
@@ -168,6 +171,7 @@ _new = object.__new__
     _set_subject,
     _set_raw,
     _set_realm,
+    _set_resource_metadata,
 ) = (getattr(AccessToken, name).__set__ for name in _FIELDS)
 
 
@@ -180,6 +184,7 @@ def verified_token(  # noqa: PLR0917 - positional on purpose: called once per ne
     subject: str | None,
     raw: str,
     realm: str,
+    resource_metadata: str | None = None,
 ) -> AccessToken:
     """``AccessToken(...)`` for the verifier's hot path: the same frozen object, built faster."""
     token: AccessToken = _new(AccessToken)
@@ -191,6 +196,7 @@ def verified_token(  # noqa: PLR0917 - positional on purpose: called once per ne
     _set_subject(token, subject)
     _set_raw(token, raw)
     _set_realm(token, realm)
+    _set_resource_metadata(token, resource_metadata)
     return token
 
 

@@ -49,8 +49,9 @@ R = TypeVar("R")
 _EXTENSION = "bearerguard"
 _UNSET = (
     "BearerGuard needs app.config['BEARERGUARD_ISSUER'] (the 'iss' of your tokens, e.g. "
-    "'tenant.auth0.com') and app.config['BEARERGUARD_AUDIENCE'] (your API's identifier), "
-    "comma-separated for several; missing: {}. Or pass BearerGuard(app, verifier=Verifier(...))."
+    "'tenant.auth0.com') and app.config['BEARERGUARD_AUDIENCE'] (your API's identifier) or "
+    "app.config['BEARERGUARD_RESOURCE'] (your API's URL, RFC 9728), comma-separated for "
+    "several; missing: {}. Or pass BearerGuard(app, verifier=Verifier(...))."
 )
 # The request's verified token (or None: no credentials) is kept on Flask's request
 # object, which lives exactly as long as the request: flask.g may outlive it when a test
@@ -104,11 +105,9 @@ def _verifier_from_config(config: Mapping[str, Any]) -> Verifier:
     """The verifier ``app.config``'s ``BEARERGUARD_*`` keys describe; mistakes named as keys."""
     check_names(config, where="app.config")
     settings = settings_from_mapping(config, label=_config_key)
-    missing = [
-        f"BEARERGUARD_{name.upper()}"
-        for name in ("issuer", "audience")
-        if settings.get(name) is None
-    ]
+    missing = [] if settings.get("issuer") is not None else ["BEARERGUARD_ISSUER"]
+    if settings.get("audience") is None and settings.get("resource") is None:
+        missing.append("BEARERGUARD_AUDIENCE")  # or BEARERGUARD_RESOURCE, which it defaults to
     if missing:
         raise ConfigurationError(_UNSET.format(", ".join(missing)))
     return named_errors(lambda: Verifier(**settings), settings, label=_config_key)

@@ -7,7 +7,7 @@ id                     fires when
 ``bearerguard.E002``   ``BEARERGUARD`` is not a dict
 ``bearerguard.E003``   ``BEARERGUARD`` has a key bearerguard does not know (a typo)
 ``bearerguard.E004``   ``BEARERGUARD`` has no (or an empty) ``ISSUER``
-``bearerguard.E005``   ``BEARERGUARD`` has no (or an empty) ``AUDIENCE``
+``bearerguard.E005``   ``BEARERGUARD`` has no (or an empty) ``AUDIENCE``, nor a ``RESOURCE``
 ``bearerguard.E006``   a value is invalid; the message is the verifier's own
 ``bearerguard.E007``   ``VERIFIER`` cannot be imported, or is neither a
                        ``Verifier`` nor a factory

@@ -128,8 +128,12 @@ def _examine(value: Any) -> tuple[list[Problem], Source]:
         ("ISSUER", "issuer", '"your-tenant.auth0.com"'),
         ("AUDIENCE", "audience", '"https://api.example.com"'),
     ):
+        if name == "audience" and "resource" in kwargs:
+            continue  # the audience defaults to the resource (RFC 8707)
         if name not in kwargs:
             hint = f'Add "{key}": {example} (a list for several) to BEARERGUARD.'
+            if key == "AUDIENCE":
+                hint += ' Or "RESOURCE": your API\'s URL, which the audience defaults to.'
             problems.append(Problem(_MISSING_IDS[key], f"BEARERGUARD has no {key}.", hint))
     if any(p.id in _MISSING_IDS.values() for p in problems):
         return problems, _none

@@ -125,7 +125,8 @@ class HasScopes(BasePermission):  # type: ignore[misc]
         if not isinstance(token, AccessToken):
             raise BearerTokenError(get_verifier().missing_token())
         if required is None:
-            raise BearerTokenError(InsufficientScopeError(realm=token.realm))
+            refused = InsufficientScopeError(realm=token.realm)
+            raise BearerTokenError(refused.with_resource_metadata(token.resource_metadata))
         any_of = bool(getattr(view, "required_scopes_any_of", False))
         try:
             token.require_scopes(*required, any_of=any_of)

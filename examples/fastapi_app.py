@@ -14,6 +14,10 @@ endpoints from the provider's discovery document) with the public client named
 by ``BEARERGUARD_DOCS_CLIENT_ID`` (``spa-client`` with ``bearerguard
 dev-issuer``; an Auth0 single-page application's client id with Auth0); a token
 can also be pasted.
+
+With ``BEARERGUARD_RESOURCE=https://api.example.com/api`` (the URL clients call; the
+audience defaults to it) the app also serves its RFC 9728 metadata at
+``/.well-known/oauth-protected-resource/api``, listing the routes' scopes.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ app = FastAPI(
     title="bearerguard FastAPI example",
     swagger_ui_init_oauth=auth.swagger_ui_init_oauth,  # PKCE, the client, the audience
 )
-# Refusals answer {"error": ..., "error_description": ...} as RFC 6750 says, and the
-# OpenAPI document lists them for every protected operation.
+# Refusals answer {"error": ..., "error_description": ...} as RFC 6750 says, the
+# OpenAPI document lists them for every protected operation, and a verifier with a
+# resource gets its RFC 9728 metadata served.
 install(app)
 
 

@@ -11,6 +11,10 @@ then ``curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/private`
 The authentication middleware checks a token on every request: a request without
 one reaches the routes unauthenticated (``requires`` refuses it with 401 where a
 token is needed), while a bad token is refused on every route, public ones too.
+
+With ``BEARERGUARD_RESOURCE=https://api.example.com/api`` (the URL clients call; the
+audience defaults to it) the app also serves its RFC 9728 metadata at
+``/.well-known/oauth-protected-resource/api``, listing the scopes ``requires`` asks for.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bearerguard import Verifier
-from bearerguard.starlette import BearerAuthBackend, on_error, requires
+from bearerguard.starlette import (
+    BearerAuthBackend,
+    ResourceMetadataMiddleware,
+    on_error,
+    requires,
+)
 
 # One verifier for the whole app: it caches the provider's keys. Nothing is fetched
 # before the first token arrives, so importing this module never touches the network.
@@ -71,6 +80,10 @@ app = Starlette(
         Route("/api/contacts", contacts),
     ],
     middleware=[
-        Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier), on_error=on_error)
+        # The metadata document (with BEARERGUARD_RESOURCE set) is public: served first.
+        Middleware(ResourceMetadataMiddleware, verifier=verifier),
+        Middleware(
+            AuthenticationMiddleware, backend=BearerAuthBackend(verifier), on_error=on_error
+        ),
     ],
 )

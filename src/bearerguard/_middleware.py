@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import BearerError
+from ._metadata_route import MetadataRoute
 from ._rules import Rule, RuleTable
 from ._token import AccessToken
 from ._verifier import verifier_argument
@@ -36,6 +37,11 @@ class Guard:
     ) -> None:
         self._table = RuleTable(rules, public_by_default=public_by_default)
         self._missing = verifier.missing_token  # the challenges of each accepted scheme
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes the rules require."""
+        return self._table.scopes
 
     def rule_for(self, method: str, path: str, *, preflight: bool) -> Rule | None:
         """The rule the request must satisfy, or ``None`` when it passes unchecked.
@@ -64,7 +70,9 @@ class Guard:
 
 
 class Guarded(Generic[App]):
-    """What the ASGI and the WSGI middleware hold: the app they wrap, the verifier, the rules."""
+    """What the ASGI and the WSGI middleware hold: the app they wrap, the verifier, the rules,
+    and, when the verifier has a resource, the route of its RFC 9728 metadata (its
+    ``scopes_supported``, unless configured, are the rules' scopes)."""
 
     def __init__(
         self,
@@ -78,6 +86,7 @@ class Guarded(Generic[App]):
         self.verifier = verifier_argument(verifier, "BearerMiddleware(verifier=...)")
         self._guard = Guard(self.verifier, rules, public_by_default=public_by_default)
         self._dpop = self.verifier.config.dpop  # whether a request may be DPoP-bound
+        self._metadata = MetadataRoute.of(self.verifier, self._guard.scopes)
 
 
 def refusal(exc: BearerError) -> tuple[int, list[tuple[str, str]], bytes]:

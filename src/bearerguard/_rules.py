@@ -135,6 +135,18 @@ class RuleTable:
     def rules(self) -> tuple[Rule, ...]:
         return self._rules
 
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Every scope a rule requires (all-of and any-of alike), once each, in rule order:
+        what the resource's metadata lists as ``scopes_supported`` when none is configured.
+
+        Example::
+
+            RuleTable([Rule("/a", "read:a"), Rule("/b", "read:a", "write:b")]).scopes
+            # ('read:a', 'write:b')
+        """
+        return tuple(dict.fromkeys(scope for rule in self._rules for scope in rule.scopes))
+
     def match(self, method: str, path: str) -> Rule:
         """The first rule covering ``method`` and ``path``, else the default rule."""
         request = (method, path)

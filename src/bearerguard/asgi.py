@@ -31,20 +31,35 @@ pass straight through. CORS preflights (``OPTIONS`` with
 credentials on them; put your CORS middleware outside this one so that refusals
 carry CORS headers too. WebSocket clients must send the ``Authorization``
 header: a token in the query string is refused, as for HTTP (RFC 6750 §2.3).
+
+With a verifier given a ``resource``, the middleware also answers its RFC 9728
+metadata document (``GET``, ``HEAD``, a CORS preflight; other methods get 405) at
+the path of ``verifier.resource_metadata_url``, compared with the whole request
+path (``root_path`` included), before any rule; its ``scopes_supported`` are the
+configured ones, else every scope the rules require. An app whose tokens are
+checked elsewhere serves it with :class:`ResourceMetadataMiddleware`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from ._errors import BearerError
+from ._metadata_route import MetadataRoute, asgi_path
 from ._middleware import ACCESS_TOKEN_KEY, Guarded, refusal, token_in
 from ._request import asgi_request, wants_request
 from ._rules import Rule
 from ._token import AccessToken
+from ._verifier import Verifier, verifier_argument
 
-__all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
+__all__ = [
+    "ACCESS_TOKEN_KEY",
+    "BearerMiddleware",
+    "ResourceMetadataMiddleware",
+    "Rule",
+    "access_token",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -101,6 +116,11 @@ class BearerMiddleware(Guarded[ASGIApp]):
             elif size == 29 and raw_name.lower() == b"access-control-request-method":
                 preflight = True
         method = scope["method"] if kind == "http" else "GET"  # a handshake is a GET
+        metadata = self._metadata
+        if metadata is not None and kind == "http" and metadata.serves(asgi_path(scope)):
+            # Public by nature: a client without a token learns here where to get one.
+            await send_metadata(metadata, method, send, preflight=preflight)
+            return
         rule = self._guard.rule_for(method, _route_path(scope), preflight=preflight)
         token = None
         if rule is not None:
@@ -119,6 +139,72 @@ class BearerMiddleware(Guarded[ASGIApp]):
                 return
         # A copy, as the ASGI spec asks: the token must not leak into the caller's scope.
         await self.app({**scope, ACCESS_TOKEN_KEY: token}, receive, send)
+
+
+class MetadataServer:
+    """What serves RFC 9728 documents in front of an ASGI app: the documents, known from
+    the first request on, answered; every other request passed on to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # Built on the first request: the framework adapters read the scopes off the app's
+        # routes, which are all declared by then.
+        self._routes: tuple[MetadataRoute, ...] | None = None
+
+    def metadata_routes(self, scope: Scope) -> tuple[MetadataRoute, ...]:
+        """The documents to serve, built once, from the first request's ``scope``."""
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            routes = self._routes
+            if routes is None:
+                routes = self._routes = self.metadata_routes(scope)
+            if routes:
+                path = asgi_path(scope)
+                for route in routes:
+                    if route.serves(path):
+                        preflight = any(
+                            name.lower() == b"access-control-request-method"
+                            for name, _ in scope.get("headers") or ()
+                        )
+                        await send_metadata(route, scope["method"], send, preflight=preflight)
+                        return
+        await self.app(scope, receive, send)
+
+
+class ResourceMetadataMiddleware(MetadataServer):
+    """ASGI middleware that answers a verifier's RFC 9728 metadata document, for apps whose
+    tokens are checked elsewhere (a framework adapter); every other request passes on.
+
+    The document is answered at the path of ``verifier.resource_metadata_url``,
+    compared with the whole request path (``root_path`` included): ``GET`` and
+    ``HEAD`` get it (cacheable, readable by any origin), a CORS preflight its
+    answer, other methods 405. Its ``scopes_supported`` are the verifier's
+    configured ones, else ``scopes``. Without a ``resource`` it passes everything on.
+    (:class:`BearerMiddleware` serves the document itself.)
+
+    Example::
+
+        app = ResourceMetadataMiddleware(app, verifier=verifier, scopes=["read:contacts"])
+    """
+
+    def __init__(self, app: ASGIApp, *, verifier: Verifier, scopes: Iterable[str] = ()) -> None:
+        super().__init__(app)
+        self.verifier = verifier_argument(verifier, "ResourceMetadataMiddleware(verifier=...)")
+        self._scopes = scopes
+
+    def metadata_routes(self, scope: Scope) -> tuple[MetadataRoute, ...]:
+        route = MetadataRoute.of(self.verifier, self._scopes)
+        return () if route is None else (route,)
+
+
+async def send_metadata(route: MetadataRoute, method: str, send: Send, *, preflight: bool) -> None:
+    """Send ``route``'s answer to ``method`` as an ASGI HTTP response."""
+    status, fields, body = route.answer(method, preflight=preflight)
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _with_header(send: Send, name: bytes, value: bytes) -> Send:

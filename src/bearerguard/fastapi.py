@@ -17,6 +17,9 @@ response, which uvicorn and Starlette's test client offer). A refusal
 raises :class:`BearerHTTPException`, an ``HTTPException`` with the error's status,
 ``WWW-Authenticate`` and ``Retry-After``; without :func:`install` FastAPI renders
 its body as ``{"detail": {"error": ..., "error_description": ...}}``.
+
+With a verifier given a ``resource``, :func:`install` also serves its RFC 9728
+metadata document, listing the scopes of the routes' ``Security`` markers.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar, Final, cast
 
+from . import asgi
 from ._errors import BearerError, ConfigurationError
 from ._login import Login, login_from_settings
+from ._metadata_route import MetadataRoute
 from ._openapi import (
     ERROR_SCHEMA,
     ERROR_SCHEMA_NAME,
@@ -78,6 +83,13 @@ def install(app: FastAPI) -> None:
     for ``auth.optional``, and the login scheme of a :class:`BearerAuth`
     configured with one beside its bearer scheme.
 
+    A verifier with a ``resource`` gets its RFC 9728 metadata document served at
+    the path of its ``resource_metadata_url`` (the whole request path, ``root_path``
+    included): ``GET``/``HEAD``, cacheable and readable by any origin, a CORS
+    preflight answered, other methods 405. Its ``scopes_supported`` (unless
+    configured) are the scopes of every route's ``Security(auth, scopes=...)``,
+    read when the app answers its first request.
+
     Example::
 
         app = FastAPI()
@@ -92,6 +104,25 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BearerHTTPException, answer)
     app.add_exception_handler(BearerError, answer)
     _document_refusals(app)
+    app.add_middleware(_ResourceMetadata, owner=app)
+
+
+class _ResourceMetadata(asgi.MetadataServer):
+    """The RFC 9728 documents of the verifiers the app's routes depend on (with a resource),
+    each listing the scopes of the routes that use it."""
+
+    def __init__(self, app: asgi.ASGIApp, *, owner: FastAPI) -> None:
+        super().__init__(app)
+        self._owner = owner  # its routes name the verifiers
+
+    def metadata_routes(self, scope: asgi.Scope) -> tuple[MetadataRoute, ...]:
+        verifiers: dict[int, tuple[Verifier, dict[str, None]]] = {}
+        for route in _api_routes(self._owner.routes):
+            for bearer, scopes in _uses(route.dependant, []):
+                _, required = verifiers.setdefault(id(bearer.verifier), (bearer.verifier, {}))
+                required.update(dict.fromkeys(scopes))
+        routes = (MetadataRoute.of(verifier, tuple(s)) for verifier, s in verifiers.values())
+        return tuple(route for route in routes if route is not None)
 
 
 # The per-request path below is kept lean on purpose: a token the verifier remembers costs

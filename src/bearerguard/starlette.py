@@ -12,16 +12,27 @@ Example (``examples/starlette_app.py`` is a whole app)::
 Starlette's model: the middleware checks a token on **every** route, so a bad
 token is refused even on a public one, while a request without a token reaches
 the routes as ``UnauthenticatedUser`` and :func:`requires` refuses it where needed.
+
+With a verifier given a ``resource``, :class:`ResourceMetadataMiddleware` (first in
+the list) serves its RFC 9728 metadata, listing the scopes the app's
+:func:`requires` ask for::
+
+    middleware = [
+        Middleware(ResourceMetadataMiddleware, verifier=verifier),
+        Middleware(AuthenticationMiddleware, backend=backend, on_error=on_error),
+    ]
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ParamSpec, cast
 
+from . import asgi
 from ._errors import DEFAULT_REALM, BearerError, InsufficientScopeError, MissingTokenError
+from ._metadata_route import SCOPES_MARK, MetadataRoute, marked_scopes
 from ._request import asgi_request, wants_request
 from ._token import AccessToken, scope_names
 from ._verifier import Verifier, verifier_argument
@@ -36,6 +47,7 @@ try:
     from starlette.middleware.authentication import AuthenticationMiddleware
     from starlette.requests import HTTPConnection
     from starlette.responses import Response
+    from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
     from starlette.websockets import WebSocket
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError(
@@ -46,6 +58,7 @@ __all__ = [
     "BearerAuthBackend",
     "BearerAuthenticationError",
     "BearerUser",
+    "ResourceMetadataMiddleware",
     "error_response",
     "on_error",
     "requires",
@@ -194,7 +207,7 @@ def requires(
                 else:  # 1008 policy violation, before the handshake is accepted
                     await websocket.close(code=1008)
 
-            return websocket_wrapper
+            return _marked(websocket_wrapper, required)
 
         if inspect.iscoroutinefunction(func):
 
@@ -206,7 +219,7 @@ def requires(
                     return error_response(error)
                 return _with_nonce(conn, await func(*args, **kwargs))
 
-            return async_wrapper
+            return _marked(async_wrapper, required)
 
         @functools.wraps(func)
         def sync_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
@@ -216,9 +229,60 @@ def requires(
                 _with_nonce(conn, func(*args, **kwargs)) if error is None else error_response(error)
             )
 
-        return sync_wrapper
+        return _marked(sync_wrapper, required)
 
     return decorator
+
+
+def _marked(wrapper: Callable[_P, Any], scopes: tuple[str, ...]) -> Callable[_P, Any]:
+    """``wrapper``, recording the scopes it requires for the resource's metadata."""
+    setattr(wrapper, SCOPES_MARK, scopes)
+    return wrapper
+
+
+class ResourceMetadataMiddleware(asgi.ResourceMetadataMiddleware):
+    """Serves the verifier's RFC 9728 metadata document in a Starlette app.
+
+    As :class:`bearerguard.asgi.ResourceMetadataMiddleware`, except that without
+    ``scopes`` the document's ``scopes_supported`` (unless configured) are every
+    scope the app's :func:`requires` ask for, read off its routes (mounted ones
+    too) on the first request. Put it first in the middleware list: the document is
+    public, so no other middleware need see its requests.
+
+    Example::
+
+        Starlette(routes=routes, middleware=[
+            Middleware(ResourceMetadataMiddleware, verifier=verifier),
+            Middleware(AuthenticationMiddleware, backend=backend, on_error=on_error),
+        ])
+    """
+
+    def __init__(
+        self, app: asgi.ASGIApp, *, verifier: Verifier, scopes: Iterable[str] | None = None
+    ) -> None:
+        super().__init__(app, verifier=verifier, scopes=scopes or ())
+        self._derive = scopes is None
+
+    def metadata_routes(self, scope: asgi.Scope) -> tuple[MetadataRoute, ...]:
+        if not self._derive:
+            return super().metadata_routes(scope)
+        # Starlette puts the application in the scope before its middleware runs.
+        routes = getattr(scope.get("app"), "routes", None) or ()
+        required = dict.fromkeys(s for view in _views(routes) for s in marked_scopes(view))
+        route = MetadataRoute.of(self.verifier, tuple(required))
+        return () if route is None else (route,)
+
+
+def _views(routes: Iterable[BaseRoute]) -> Iterator[object]:
+    """Every endpoint below ``routes``: functions, ``HTTPEndpoint`` methods, mounted apps'."""
+    for route in routes:
+        if isinstance(route, (Route, WebSocketRoute)):
+            endpoint = route.endpoint
+            yield endpoint
+            if isinstance(endpoint, type):  # an HTTPEndpoint: its methods are the views
+                yield from (getattr(endpoint, name) for name in sorted(vars(endpoint)))
+        elif isinstance(route, Mount):
+            yield from _views(route.routes)
 
 
 def _with_nonce(conn: HTTPConnection, answer: Any) -> Any:

@@ -38,6 +38,12 @@ rebuilt from the environ as PEP 3333 says (``wsgi.url_scheme``, the ``Host`` fie
 ``SCRIPT_NAME`` and ``PATH_INFO``), so a proxy in front must pass those on (or
 rewrite them, as werkzeug's ``ProxyFix`` does), else set the verifier's
 ``public_url``.
+
+With a verifier given a ``resource``, the middleware also answers its RFC 9728
+metadata document (``GET``, ``HEAD``, a CORS preflight; other methods get 405) at
+the path of ``verifier.resource_metadata_url``, compared with the whole request
+path (``SCRIPT_NAME`` + ``PATH_INFO``), before any rule; its ``scopes_supported``
+are the configured ones, else every scope the rules require.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ._errors import BearerError
+from ._metadata_route import wsgi_path
 from ._middleware import ACCESS_TOKEN_KEY, Guarded, refusal, token_in
 from ._request import wants_request, wsgi_request
 from ._rules import Rule
@@ -88,6 +95,12 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         method = environ.get("REQUEST_METHOD", "GET")
+        metadata = self._metadata
+        if metadata is not None and metadata.serves(wsgi_path(environ)):
+            # Public by nature: a client without a token learns here where to get one.
+            status, headers, body = metadata.answer(method, preflight=preflight)
+            start_response(_status_line(status), headers)
+            return [body]
         rule = self._guard.rule_for(method, _route_path(environ), preflight=preflight)
         token = None
         if rule is not None:

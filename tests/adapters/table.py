@@ -617,3 +617,88 @@ CASES: list[Case] = [
         **ok(),
     ),
 ]
+
+
+# --- the RFC 9728 metadata document ----------------------------------------------------------
+
+RESOURCE = "https://api.example.com/mcp"
+# What the contract's routes require, in route order: scopes_supported when none is configured.
+CONTRACT_SCOPES = ["read:messages", "read:contacts", "write:contacts"]
+METADATA_CACHE_CONTROL = "public, max-age=3600"
+PREFLIGHT = [("Origin", "https://app.example.net"), ("Access-Control-Request-Method", "GET")]
+
+
+@dataclass(frozen=True)
+class MetadataCase:
+    """One request for the metadata document's URL and the answer every adapter gives."""
+
+    id: str
+    method: str
+    status: int
+    headers: Headers = field(default_factory=list)
+    #: the answer's fields (lower-case names) and their exact values
+    fields: dict[str, str] = field(default_factory=dict)
+    #: the body is the document (else: no body at all)
+    document: bool = False
+
+
+METADATA_CASES = [
+    MetadataCase(
+        "M01-get-the-document",
+        "GET",
+        200,
+        fields={
+            "content-type": "application/json",
+            "cache-control": METADATA_CACHE_CONTROL,
+            "access-control-allow-origin": "*",
+        },
+        document=True,
+    ),
+    MetadataCase(
+        "M02-head-has-the-fields-and-no-body",
+        "HEAD",
+        200,
+        fields={
+            "content-type": "application/json",
+            "cache-control": METADATA_CACHE_CONTROL,
+            "access-control-allow-origin": "*",
+        },
+    ),
+    MetadataCase(
+        "M03-cors-preflight",
+        "OPTIONS",
+        204,
+        headers=PREFLIGHT,
+        fields={
+            "access-control-allow-origin": "*",
+            "access-control-allow-methods": "GET, HEAD",
+            "access-control-allow-headers": "*",
+        },
+    ),
+    MetadataCase(
+        "M04-a-token-changes-nothing",
+        "GET",
+        200,
+        headers=[("Authorization", "Bearer not-a-token")],
+        fields={"access-control-allow-origin": "*"},
+        document=True,
+    ),
+    MetadataCase(
+        "M05-post-is-not-allowed",
+        "POST",
+        405,
+        fields={"allow": "GET, HEAD, OPTIONS", "access-control-allow-origin": "*"},
+    ),
+    MetadataCase(
+        "M06-delete-is-not-allowed",
+        "DELETE",
+        405,
+        fields={"allow": "GET, HEAD, OPTIONS"},
+    ),
+    MetadataCase(
+        "M07-options-without-preflight-lists-the-methods",
+        "OPTIONS",
+        204,
+        fields={"allow": "GET, HEAD, OPTIONS"},
+    ),
+]

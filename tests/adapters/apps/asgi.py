@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from bearerguard import Verifier
 from bearerguard.asgi import BearerMiddleware, access_token
-from tests.adapters.apps.starlette import StarletteClient
+from tests.adapters.apps.starlette import StarletteClient, mounted
 from tests.adapters.harness import CONTRACT_RULES
 
 
@@ -26,7 +26,7 @@ async def app(
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
-    if scope["path"] == "/api/public":
+    if scope["path"].endswith("/api/public"):  # mounted or not
         answer: dict[str, Any] = {"message": "public"}
     else:
         token = access_token(scope)
@@ -41,4 +41,12 @@ async def app(
 def client(verifier: Verifier) -> Iterator[StarletteClient]:
     protected = BearerMiddleware(app, verifier=verifier, rules=CONTRACT_RULES)
     with TestClient(protected, raise_server_exceptions=True) as test_client:
+        yield StarletteClient(test_client)
+
+
+@contextmanager
+def metadata_client(verifier: Verifier, mount: str = "") -> Iterator[StarletteClient]:
+    """The middleware (which serves the metadata itself), mounted at ``mount`` (if any)."""
+    protected = BearerMiddleware(app, verifier=verifier, rules=CONTRACT_RULES)
+    with TestClient(mounted(protected, mount), raise_server_exceptions=True) as test_client:
         yield StarletteClient(test_client)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bearerguard import AccessToken, Verifier
 from bearerguard.fastapi import BearerAuth, install
-from tests.adapters.apps.starlette import StarletteClient
+from tests.adapters.apps.starlette import StarletteClient, mounted
 
 
 def build_app(verifier: Verifier) -> FastAPI:
@@ -66,4 +66,11 @@ def build_app(verifier: Verifier) -> FastAPI:
 def client(verifier: Verifier) -> Iterator[StarletteClient]:
     # FastAPI's TestClient is Starlette's: the same wrapper sends repeated fields apart.
     with TestClient(build_app(verifier)) as test_client:
+        yield StarletteClient(test_client)
+
+
+@contextmanager
+def metadata_client(verifier: Verifier, mount: str = "") -> Iterator[StarletteClient]:
+    """The harness app (``install`` serves the metadata), mounted at ``mount`` (if any)."""
+    with TestClient(mounted(build_app(verifier), mount)) as test_client:
         yield StarletteClient(test_client)

@@ -11,11 +11,19 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 from bearerguard import Verifier
-from bearerguard.starlette import BearerAuthBackend, BearerUser, on_error, requires
+from bearerguard._resource import WELL_KNOWN_PATH
+from bearerguard.starlette import (
+    BearerAuthBackend,
+    BearerUser,
+    ResourceMetadataMiddleware,
+    on_error,
+    requires,
+)
 from tests.adapters.harness import Answer
 
 
@@ -57,8 +65,12 @@ async def optional(request: Request) -> JSONResponse:
     return sub(request)
 
 
-def build_app(verifier: Verifier, routes: Sequence[Any] = ()) -> Starlette:
-    """The harness routes (plus ``routes``) behind the bearer authentication middleware."""
+def build_app(
+    verifier: Verifier, routes: Sequence[Any] = (), *, metadata: bool = False
+) -> Starlette:
+    """The harness routes (plus ``routes``) behind the bearer authentication middleware;
+    with ``metadata``, the resource's RFC 9728 document served first."""
+    served = [Middleware(ResourceMetadataMiddleware, verifier=verifier)] if metadata else []
     return Starlette(
         routes=[
             Route("/api/public", public),
@@ -71,9 +83,10 @@ def build_app(verifier: Verifier, routes: Sequence[Any] = ()) -> Starlette:
             *routes,
         ],
         middleware=[
+            *served,
             Middleware(
                 AuthenticationMiddleware, backend=BearerAuthBackend(verifier), on_error=on_error
-            )
+            ),
         ],
     )
 
@@ -94,8 +107,33 @@ class StarletteClient:
             response.status_code, {k.lower(): v for k, v in response.headers.items()}, body
         )
 
+    def call(self, method: str, path: str, *, headers: Sequence[tuple[str, str]] = ()) -> Answer:
+        """Any method; the body is kept as bytes (a HEAD answer has none to parse)."""
+        response = self.test_client.request(method, path, headers=list(headers))
+        return Answer(
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.content,
+        )
+
+
+def mounted(app: ASGIApp, mount: str) -> ASGIApp:
+    """``app`` mounted at ``mount`` in an outer app, and at the well-known path of that
+    mount too: the RFC 9728 document of a resource below ``mount`` lies outside it."""
+    if not mount:
+        return app
+    return Starlette(routes=[Mount(mount, app=app), Mount(WELL_KNOWN_PATH + mount, app=app)])
+
 
 @contextmanager
 def client(verifier: Verifier) -> Iterator[StarletteClient]:
     with TestClient(build_app(verifier), raise_server_exceptions=True) as test_client:
+        yield StarletteClient(test_client)
+
+
+@contextmanager
+def metadata_client(verifier: Verifier, mount: str = "") -> Iterator[StarletteClient]:
+    """The harness app serving the resource's metadata, mounted at ``mount`` (if any)."""
+    app = mounted(build_app(verifier, metadata=True), mount)
+    with TestClient(app, raise_server_exceptions=True) as test_client:
         yield StarletteClient(test_client)

@@ -37,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from ._config import settings_from_mapping
 from ._errors import BearerError, ConfigurationError
+from ._metadata_route import SCOPES_MARK, MetadataRoute, marked_scopes, wsgi_path
 from ._request import HttpRequest, wants_request, wsgi_headers
 from ._settings import check_names, named_errors
 from ._token import AccessToken, RequiredScopes
@@ -99,6 +100,33 @@ class BearerGuard:
         # Whichever is registered first, the app's own handler for BearerError is kept.
         if BearerError not in app.error_handler_spec[None][None]:
             app.register_error_handler(BearerError, error_response)
+        if verifier.resource_metadata_url is not None:
+            # Before routing's verdict is acted on: the document's path is no route of the app.
+            app.before_request(_metadata_server(app, verifier))
+
+
+def _metadata_server(app: Flask, verifier: Verifier) -> Callable[[], Response | None]:
+    """A ``before_request`` hook answering the RFC 9728 document at its path (mount
+    included: ``SCRIPT_NAME`` + ``PATH_INFO``); ``scopes_supported`` defaults to what the
+    app's ``@requires`` views require, read on the first request, once every view exists."""
+    routes: list[MetadataRoute] = []
+
+    def serve() -> Response | None:
+        req = _current_request()
+        if not routes:
+            views = app.view_functions.values()  # in the order the routes were added
+            scopes = dict.fromkeys(s for view in views for s in marked_scopes(view))
+            routes.append(MetadataRoute(verifier, list(scopes)))
+        route = routes[0]
+        if not route.serves(wsgi_path(req.environ)):
+            return None
+        preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in req.environ
+        status, headers, body = route.answer(req.method, preflight=preflight)
+        if req.method == "HEAD":
+            body = route.body  # werkzeug leaves a HEAD answer's body out itself, length kept
+        return app.response_class(body, status, headers)
+
+    return serve
 
 
 def _verifier_from_config(config: Mapping[str, Any]) -> Verifier:
@@ -154,6 +182,7 @@ def requires(
                 check()
                 return cast(R, current_app.ensure_sync(view)(*args, **kwargs))
 
+            setattr(guarded_async, SCOPES_MARK, scopes)
             return guarded_async
 
         @functools.wraps(view)
@@ -161,6 +190,7 @@ def requires(
             check()
             return view(*args, **kwargs)
 
+        setattr(guarded, SCOPES_MARK, scopes)  # for the metadata's scopes_supported
         return guarded
 
     return decorator

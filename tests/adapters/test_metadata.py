@@ -23,7 +23,7 @@ from .harness import Answer, IdentityProviders
 from .table import CONTRACT_SCOPES, METADATA_CASES, RESOURCE, MetadataCase
 
 # The adapters that serve the document (Flask and Django do not yet).
-METADATA_ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi")
+METADATA_ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "flask", "django")
 
 
 class MetadataClient(Protocol):

@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 
+from bearerguard._metadata_route import SCOPES_MARK
 from bearerguard._token import RequiredScopes
 
 from ._csrf import acsrf_refusal, csrf_refusal, mark_exempt
@@ -101,9 +102,9 @@ class _Guard:
             return self._guard_class(view)
         if not callable(view):
             raise TypeError(f"Decorate a view function or a class-based view, not {view!r}.")
-        if iscoroutinefunction(view):
-            return mark_exempt(self._guard_async(view))  # type: ignore[return-value]
-        return mark_exempt(self._guard_sync(view))  # type: ignore[return-value]
+        guarded = self._guard_async(view) if iscoroutinefunction(view) else self._guard_sync(view)
+        setattr(guarded, SCOPES_MARK, self.required.names)  # for the metadata's scopes_supported
+        return mark_exempt(guarded)  # type: ignore[return-value]
 
     def _csrf_view(self, view: Callable[..., Any]) -> Callable[..., Any] | None:
         """The view whose CSRF check the guard runs for requests without a token, if any."""
@@ -176,6 +177,7 @@ class _Guard:
             return with_nonce(request, dispatch(view, request, *args, **kwargs))
 
         # as_view() copies the mark from dispatch onto the view function it returns.
+        setattr(guarded_dispatch, SCOPES_MARK, self.required.names)
         cls.dispatch = mark_exempt(guarded_dispatch)  # type: ignore[attr-defined]
         return cls
 

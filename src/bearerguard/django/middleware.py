@@ -32,6 +32,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 from bearerguard._errors import BearerError
 
+from ._metadata import metadata_response
 from ._requests import aauthenticate, authenticate, error_response, with_nonce
 
 __all__ = ["BearerTokenMiddleware"]
@@ -62,10 +63,16 @@ class BearerTokenMiddleware:
     def __call__(self, request: Any) -> Any:
         if self.async_mode:
             return self.__acall__(request)
+        document = metadata_response(request)
+        if document is not None:
+            return document
         authenticate(request)
         return with_nonce(request, self.get_response(request))
 
     async def __acall__(self, request: Any) -> Any:
+        document = metadata_response(request)
+        if document is not None:
+            return document
         await aauthenticate(request)
         response: Awaitable[Any] = self.get_response(request)
         return with_nonce(request, await response)

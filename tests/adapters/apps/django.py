@@ -17,6 +17,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 
 from bearerguard import Verifier
+from bearerguard._resource import WELL_KNOWN_PATH
 from bearerguard.django import optional_token, requires_scopes
 from tests.adapters.harness import Answer
 
@@ -90,3 +91,28 @@ class DjangoClient:
 def client(verifier: Verifier) -> Iterator[DjangoClient]:
     with serving(verifier, __name__):
         yield DjangoClient(Client(raise_request_exception=True))
+
+
+class DjangoMountedClient(DjangoClient):
+    """Any method, on a site mounted at ``mount`` and at the well-known path of that mount,
+    as a WSGI server dispatching by prefix does: the prefix goes to ``SCRIPT_NAME``."""
+
+    def __init__(self, client: Client, mount: str) -> None:
+        super().__init__(client)
+        self._mounts = (WELL_KNOWN_PATH + mount, mount) if mount else ()
+
+    def call(self, method: str, path: str, *, headers: Sequence[tuple[str, str]] = ()) -> Answer:
+        """Any method; the body is kept as bytes (a HEAD answer has none to parse)."""
+        script = next((m for m in self._mounts if path == m or path.startswith(m + "/")), "")
+        response = self._client.generic(
+            method, path[len(script) :] or "/", headers=request_headers(headers), SCRIPT_NAME=script
+        )
+        fields = {name.lower(): value for name, value in response.headers.items()}
+        return Answer(response.status_code, fields, response.content)
+
+
+@contextmanager
+def metadata_client(verifier: Verifier, mount: str = "") -> Iterator[DjangoMountedClient]:
+    """The site behind ``BearerTokenMiddleware``, which serves the metadata itself."""
+    with serving(verifier, __name__):
+        yield DjangoMountedClient(Client(raise_request_exception=True), mount)

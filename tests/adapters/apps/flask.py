@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from bearerguard import Verifier
+from bearerguard._resource import WELL_KNOWN_PATH
 from bearerguard.flask import BearerGuard, current_token, requires
+from tests.adapters.apps.wsgi import WSGIClient, not_found
 from tests.adapters.harness import Answer, join_repeated
 
 
@@ -50,3 +55,13 @@ class FlaskClient:
 @contextmanager
 def client(verifier: Verifier) -> Iterator[FlaskClient]:
     yield FlaskClient(create_app(verifier))
+
+
+@contextmanager
+def metadata_client(verifier: Verifier, mount: str = "") -> Iterator[WSGIClient]:
+    """The app (whose extension serves the metadata), mounted at ``mount`` (if any) and at
+    the well-known path of that mount (``SCRIPT_NAME`` is the mount point)."""
+    app: Any = create_app(verifier)
+    if mount:
+        app = DispatcherMiddleware(not_found, {mount: app, WELL_KNOWN_PATH + mount: app})
+    yield WSGIClient(Client(app))

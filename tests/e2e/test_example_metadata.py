@@ -1,4 +1,4 @@
-"""The ASGI examples, under uvicorn with ``BEARERGUARD_RESOURCE`` set, serve the RFC 9728
+"""Every example, under its server with ``BEARERGUARD_RESOURCE`` set, serves the RFC 9728
 document at the URL their challenges name, and accept tokens issued for the resource.
 
 The resource is the only audience setting, as for an MCP server: the examples need
@@ -26,7 +26,7 @@ DOCUMENT_PATH = "/.well-known/oauth-protected-resource/api"
 ROUTE_SCOPES = ["read:messages", "read:contacts"]
 
 
-@pytest.fixture(scope="module", params=["fastapi", "starlette"])
+@pytest.fixture(scope="module", params=list(EXAMPLES))
 def served(
     request: pytest.FixtureRequest, identity_provider: IdentityProvider, tmp_path_factory: Any
 ) -> Iterator[tuple[Server, Tenant]]:

@@ -3,7 +3,8 @@
 The document is served at the path of ``verifier.resource_metadata_url``, compared with
 ``request.path`` (``SCRIPT_NAME`` included, so a mounted site answers where the URL
 says). ``scopes_supported`` defaults to the scopes the views guarded by
-``requires_scopes`` require, found by walking the URLconf once per verifier.
+``requires_scopes`` require and those DRF views name in ``required_scopes``, found by
+walking the URLconf once per verifier.
 
 Example::
 
@@ -12,7 +13,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.http import HttpResponse  # type: ignore[import-untyped]
@@ -60,6 +61,16 @@ def _required_scopes() -> Iterator[str]:
         view_class = getattr(view, "view_class", None)  # a class-based view's as_view()
         if view_class is not None:
             yield from marked_scopes(getattr(view_class, "dispatch", None))
+            yield from _drf_scopes(getattr(view_class, "required_scopes", ()))
+
+
+def _drf_scopes(required: object) -> Iterator[str]:
+    """What a DRF view's ``required_scopes`` (for ``HasScopes``) names: a list of scopes,
+    or a mapping from method to such a list."""
+    lists = required.values() if isinstance(required, Mapping) else (required,)
+    for scopes in lists:
+        if isinstance(scopes, (list, tuple)):
+            yield from (scope for scope in scopes if isinstance(scope, str))
 
 
 def _views(patterns: Iterable[Any]) -> Iterator[Any]:

@@ -200,6 +200,15 @@ class TestOtherSettings:
         with pytest.raises(ConfigurationError, match="scope_claims"):
             config(scope_claims=())
 
+    def test_scope_implications_are_kept_as_declared_beside_their_closure(self):
+        assert config().scope_hierarchy is None  # no map: checks never consult one
+        declared = config(scope_implications={"admin": ["write:a"], "write:a": "read:a"})
+        assert dict(declared.scope_implications) == {"admin": ("write:a",), "write:a": ("read:a",)}
+        assert declared.scope_hierarchy is not None
+        assert declared.scope_hierarchy.implied_by("admin") == {"write:a", "read:a"}
+        with pytest.raises(ConfigurationError, match="scope_implications holds a cycle"):
+            config(scope_implications={"read:a": ["write:a"], "write:a": ["read:a"]})
+
     def test_max_token_size_bounds(self):
         with pytest.raises(ConfigurationError):
             config(max_token_size=100)
@@ -261,6 +270,7 @@ class TestFromEnv:
             "BEARERGUARD_SCOPE_CLAIMS": "scope,permissions",
             "BEARERGUARD_MAX_TOKEN_SIZE": "8192",
             "BEARERGUARD_REALM": "contacts",
+            "BEARERGUARD_SCOPE_IMPLICATIONS": '{"admin": "read:contacts write:contacts"}',
             "UNRELATED": "ignored",
         }
         cfg = Verifier.from_env(env).config
@@ -274,6 +284,7 @@ class TestFromEnv:
         assert cfg.scope_claims == ("scope", "permissions")
         assert cfg.max_token_size == 8192
         assert cfg.realm == "contacts"
+        assert dict(cfg.scope_implications) == {"admin": ("read:contacts", "write:contacts")}
 
     def test_reads_os_environ_by_default(self, monkeypatch):
         monkeypatch.setenv("BEARERGUARD_ISSUER", "tenant.auth0.com")

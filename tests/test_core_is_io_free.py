@@ -37,6 +37,7 @@ CORE = (
     "_nonces",
     "_request",
     "_token",
+    "_scopes",
     "_tokencache",
     "_flow",
     "_drive",

@@ -85,6 +85,11 @@ WRONG: list[tuple[str, Any, str]] = [
     ("resource_name", " Contacts", "without spaces around it"),
     ("resource_documentation", 5, "a URL"),
     ("resource_documentation", "http://docs.example.com/api", "https://"),
+    ("scope_implications", "admin", "must map each broader scope"),
+    ("scope_implications", ["admin"], "must map each broader scope"),
+    ("scope_implications", {"admin": 5}, "as a list of scope names"),
+    ("scope_implications", {"admin": ["read all"]}, "not a scope name"),
+    ("scope_implications", {"a": ["b"], "b": ["a"]}, "holds a cycle"),
 ]
 WRONG_IDS = [f"{name}={value!r}" for name, value, _ in WRONG]
 # Strings given by name are parsed as environment variables are (lists comma-separated,
@@ -161,6 +166,8 @@ def test_django_names_the_key_in_a_system_check(name, value, says):
         ("BEARERGUARD_RFC9068_STRICT", "maybe", "must be true or false"),
         ("BEARERGUARD_SECRET", "", "is set but empty"),
         ("BEARERGUARD_ISSUER", "https://None/", "has no real host"),
+        ("BEARERGUARD_SCOPE_IMPLICATIONS", "admin: read", "must be JSON"),
+        ("BEARERGUARD_SCOPE_IMPLICATIONS", '{"a": ["b"], "a": ["c"]}', "names 'a' twice"),
     ],
 )
 def test_environment_strings_are_read_strictly(variable, raw, says):
@@ -309,7 +316,7 @@ KEYWORDS = [
     "max_age", "organization", "scope_claims", "max_token_size", "token_cache_size", "realm",
     "cache", "transport", "async_transport", "clock", "monotonic", "dpop", "dpop_algorithms",
     "dpop_proof_max_age", "dpop_nonce", "replay_store", "public_url", "resource",
-    "scopes_supported", "resource_name", "resource_documentation",
+    "scopes_supported", "resource_name", "resource_documentation", "scope_implications",
 ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bearerguard import AccessToken, ConfigurationError, InsufficientScopeError
+from bearerguard._scopes import ScopeHierarchy, check_scope_implications
 from bearerguard._token import RequiredScopes
 
 EXP = 1_800_003_600  # 2027-01-15 09:00 UTC
@@ -123,6 +124,43 @@ def test_a_scope_string_with_spaces_is_refused_not_split() -> None:
     # or fail silently; the error says to pass each scope separately.
     with pytest.raises(ConfigurationError, match="own argument"):
         make_token().require_scopes("read:contacts write:contacts")
+
+
+# --- scope hierarchies ---------------------------------------------------------------------
+
+
+def hierarchical_token(scopes: str) -> AccessToken:
+    hierarchy = ScopeHierarchy(
+        check_scope_implications({"admin": ["write:a"], "write:a": ["read:a"]})
+    )
+    return dataclasses.replace(make_token(scopes), scope_hierarchy=hierarchy)
+
+
+def test_a_hand_built_token_has_no_hierarchy_and_matches_exactly() -> None:
+    token = make_token("admin")
+    assert token.scope_hierarchy is None
+    assert token.effective_scopes == {"admin"}
+    assert not token.has_scopes("read:a")
+
+
+def test_a_token_carrying_a_hierarchy_grants_what_its_scopes_imply() -> None:
+    token = hierarchical_token("admin")
+    assert token.has_scopes("read:a", "write:a")
+    assert token.has_scopes("read:b", "read:a", any_of=True)
+    assert not token.has_scopes("read:b", "read:a")
+    assert token.effective_scopes == {"admin", "write:a", "read:a"}
+    assert token.scopes == {"admin"}
+
+
+def test_a_refusal_under_a_hierarchy_still_names_the_required_scopes() -> None:
+    with pytest.raises(InsufficientScopeError) as caught:
+        hierarchical_token("write:a").require_scopes("read:a", "admin")
+    assert caught.value.required_scopes == ("read:a", "admin")
+    assert 'scope="read:a admin"' in (caught.value.www_authenticate or "")
+
+
+def test_the_hierarchy_is_not_in_repr() -> None:
+    assert "ScopeHierarchy" not in repr(hierarchical_token("admin"))
 
 
 # --- claims --------------------------------------------------------------------------------

@@ -190,6 +190,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         raw,
         config.realm,
         config.resource_metadata_url,
+        config.scope_hierarchy,
     )
 
 

@@ -9,7 +9,7 @@ Every message names the setting, what it was given and what to write instead
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -24,6 +24,7 @@ from ._resource import (
     check_scopes_supported,
     metadata_url,
 )
+from ._scopes import ScopeHierarchy, check_scope_implications
 from ._settings import SETTING_NAMES, settings_from_mapping
 from ._urls import check_url, is_loopback_host
 
@@ -162,6 +163,9 @@ class VerifierConfig:
     resource_name: str | None = None
     #: RFC 9728 resource_documentation: a page about the resource, for people
     resource_documentation: str | None = None
+    #: broader scope -> the narrower scopes it implies (a list, or space-separated);
+    #: kept as declared, each list a tuple
+    scope_implications: Mapping[str, Sequence[str]] | None = None
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
     #: the issuers as configured (a bare domain as https://domain/): the metadata's
@@ -173,6 +177,9 @@ class VerifierConfig:
     issuer_index: IssuerIndex = field(init=False, repr=False, compare=False)
     #: the audiences, found likewise: a URL-shaped aud matches in any equivalent spelling
     audience_index: UrlIndex = field(init=False, repr=False, compare=False)
+    #: scope_implications closed under transitivity, what scope checks consult; None
+    #: without any, so that tokens of a verifier without a hierarchy skip it at once
+    scope_hierarchy: ScopeHierarchy | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
@@ -229,6 +236,11 @@ class VerifierConfig:
                 "realm='api'",
             )
         _check_dpop(self)
+        implications = check_scope_implications(self.scope_implications)
+        object.__setattr__(self, "scope_implications", implications)
+        object.__setattr__(
+            self, "scope_hierarchy", ScopeHierarchy(implications) if implications else None
+        )
         cache: Any = self.cache  # any value may arrive here, whatever the annotation says
         if cache is None:
             object.__setattr__(self, "cache", CachePolicy())

@@ -15,6 +15,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -58,6 +59,7 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
         "SCOPES_SUPPORTED": "scopes_supported",
         "RESOURCE_NAME": "resource_name",
         "RESOURCE_DOCUMENTATION": "resource_documentation",
+        "SCOPE_IMPLICATIONS": "scope_implications",
     }
 )
 #: ``BEARERGUARD_*`` names read elsewhere in the project, never by the Verifier:
@@ -70,6 +72,8 @@ _LIST_SETTINGS = frozenset(
 # Scope names hold no spaces (RFC 6749 §3.3): a list of them may be written either way,
 # the way OAuth writes scopes ("read:a write:b") or the way the other lists are.
 _SCOPE_LIST_SETTINGS = frozenset({"scopes_supported"})
+# Settings with structure beyond a list, written as JSON where only a string fits.
+_JSON_SETTINGS = frozenset({"scope_implications"})
 _FLOAT_SETTINGS = frozenset({"leeway", "max_age", "dpop_proof_max_age"})
 _INT_SETTINGS = frozenset({"max_token_size", "token_cache_size"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -202,6 +206,8 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
                 setting=name,
             )
         return [scope for part in parts for scope in part.split()]
+    if name in _JSON_SETTINGS:
+        return _from_json(text, variable, name)
     if name == "secret":
         return text.encode()
     if name == "rfc9068_strict":
@@ -219,3 +225,46 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
                 f"{variable} must be {kind}, got {raw!r}.", setting=name
             ) from None
     return text
+
+
+def _from_json(text: str, variable: str, name: str) -> Any:
+    """A JSON value; a key given twice is refused rather than silently overwritten."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as repeated:
+        raise ConfigurationError(
+            f"{variable} names {repeated.key!r} twice; give each key once, its list holding "
+            "every value.",
+            setting=name,
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{variable} is nested too deeply to be read; write a flat JSON object.",
+            setting=name,
+        ) from None
+    except ValueError as exc:  # not JSON, or a number too long to convert
+        if isinstance(exc, json.JSONDecodeError):
+            why = f"{exc.msg} at character {exc.pos}"
+        else:
+            why = "it holds a number too long to read"
+        raise ConfigurationError(
+            f"{variable} must be JSON, e.g. "
+            '\'{"admin": ["read:contacts", "write:contacts"]}\'; '
+            f"it is not: {why}.",
+            setting=name,
+        ) from None
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _RepeatedKey(key)
+        result[key] = value
+    return result

@@ -9,6 +9,7 @@ from typing import Any
 
 from ._coerce import LISTS
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError, InsufficientScopeError
+from ._scopes import ScopeHierarchy
 
 __all__ = ["AccessToken", "RequiredScopes", "scope_names", "verified_token"]
 
@@ -38,6 +39,8 @@ class AccessToken:
     realm: str = field(default=DEFAULT_REALM, repr=False)
     #: the verifier's RFC 9728 metadata URL, for the challenge of a 403 (None: no resource)
     resource_metadata: str | None = field(default=None, repr=False)
+    #: the verifier's scope hierarchy (its ``scope_implications``), None without one
+    scope_hierarchy: ScopeHierarchy | None = field(default=None, repr=False)
 
     # Read from the claims when asked for rather than built for every token: most
     # requests never look, and two datetimes per verification cost as much as a tenth
@@ -68,6 +71,23 @@ class AccessToken:
         return cnf if isinstance(cnf, Mapping) else None
 
     @property
+    def effective_scopes(self) -> frozenset[str]:
+        """Every scope the token grants: its own :attr:`scopes` and, under the verifier's
+        ``scope_implications``, each narrower scope they imply.
+
+        What requirement checks compare with; :attr:`scopes` stays what the token says.
+        Without ``scope_implications`` the two are the same set.
+
+        Example::
+
+            # Verifier(..., scope_implications={"admin": ["read:contacts"]})
+            token.scopes             # frozenset({'admin'})
+            token.effective_scopes   # frozenset({'admin', 'read:contacts'})
+        """
+        hierarchy = self.scope_hierarchy
+        return self.scopes if hierarchy is None else hierarchy.expand(self.scopes)
+
+    @property
     def client_id(self) -> str | None:
         """The OAuth client the token was issued to (``client_id``, or Auth0's ``azp``)."""
         value = self.claims.get("client_id", self.claims.get("azp"))
@@ -77,7 +97,9 @@ class AccessToken:
         """Whether the token grants all of ``scopes`` (or, with ``any_of=True``, at least one).
 
         Requiring nothing is always satisfied. Scopes match exactly and
-        case-sensitively, as RFC 6749 §3.3 says.
+        case-sensitively, as RFC 6749 §3.3 says; a scope the token lacks is also
+        granted by a broader one it holds that the verifier's ``scope_implications``
+        say implies it (see :attr:`effective_scopes`).
 
         Example::
 
@@ -142,11 +164,20 @@ class RequiredScopes:
         return bool(self.names)
 
     def granted_by(self, token: AccessToken) -> bool:
-        """Whether ``token`` grants them (requiring nothing is always granted)."""
+        """Whether ``token`` grants them (requiring nothing is always granted): each
+        needed scope held, or implied by a held one under the verifier's hierarchy."""
         needed = self._set
         if not needed:
             return True
-        return not token.scopes.isdisjoint(needed) if self.any_of else needed <= token.scopes
+        # Held as such: the usual answer, given before any hierarchy is consulted (and
+        # written without locals: this is every guarded request's path).
+        if self.any_of:
+            if not token.scopes.isdisjoint(needed):
+                return True
+        elif needed <= token.scopes:
+            return True
+        hierarchy = token.scope_hierarchy
+        return hierarchy is not None and hierarchy.grants(token.scopes, needed, any_of=self.any_of)
 
     def enforce(self, token: AccessToken) -> None:
         """Raise :class:`InsufficientScopeError` (403) unless ``token`` grants them."""
@@ -158,7 +189,7 @@ class RequiredScopes:
 # The slots' own setters: a frozen dataclass' __init__ goes through object.__setattr__
 # once per field, which costs the hot path about a microsecond per token.
 _FIELDS: tuple[str, ...] = ("claims", "header", "scopes", "issuer", "audience", "subject")
-_FIELDS += ("raw", "realm", "resource_metadata")
+_FIELDS += ("raw", "realm", "resource_metadata", "scope_hierarchy")
 if {f.name for f in fields(AccessToken)} != set(_FIELDS):  # pragma: no cover - a new field
     raise RuntimeError("verified_token() must set every field of AccessToken")
 _new = object.__new__
@@ -172,6 +203,7 @@ _new = object.__new__
     _set_raw,
     _set_realm,
     _set_resource_metadata,
+    _set_scope_hierarchy,
 ) = (getattr(AccessToken, name).__set__ for name in _FIELDS)
 
 
@@ -185,6 +217,7 @@ def verified_token(  # noqa: PLR0917 - positional on purpose: called once per ne
     raw: str,
     realm: str,
     resource_metadata: str | None = None,
+    scope_hierarchy: ScopeHierarchy | None = None,
 ) -> AccessToken:
     """``AccessToken(...)`` for the verifier's hot path: the same frozen object, built faster."""
     token: AccessToken = _new(AccessToken)
@@ -197,6 +230,7 @@ def verified_token(  # noqa: PLR0917 - positional on purpose: called once per ne
     _set_raw(token, raw)
     _set_realm(token, realm)
     _set_resource_metadata(token, resource_metadata)
+    _set_scope_hierarchy(token, scope_hierarchy)
     return token
 
 

@@ -146,6 +146,9 @@ class Verifier:
         scopes_supported: the scopes the metadata lists (default: what the routes require).
         resource_name: the API's name for people, in the metadata.
         resource_documentation: the URL of a page about the API, in the metadata.
+        scope_implications: a scope hierarchy, ``{broader: [narrower, ...]}`` (transitive):
+            every scope check counts a required scope as granted when the token holds a
+            broader scope implying it; the token's ``scopes`` stay what it says.
         transport, async_transport: httpx transports for the fetches (proxies, tests).
         clock, monotonic: time sources, for tests.
     """
@@ -177,6 +180,7 @@ class Verifier:
         scopes_supported: str | Sequence[str] | None = None,
         resource_name: str | None = None,
         resource_documentation: str | None = None,
+        scope_implications: Mapping[str, str | Sequence[str]] | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -205,6 +209,7 @@ class Verifier:
             "scopes_supported": scopes_supported,
             "resource_name": resource_name,
             "resource_documentation": resource_documentation,
+            "scope_implications": scope_implications,
         }
         config = VerifierConfig(**settings)
         _check_hooks(transport, async_transport, clock, monotonic)
@@ -251,7 +256,8 @@ class Verifier:
         ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE``, ``_TOKEN_CACHE_SIZE``, ``_REALM``,
         ``_DPOP``, ``_DPOP_ALGORITHMS``, ``_DPOP_PROOF_MAX_AGE``, ``_DPOP_NONCE_SECRET``,
         ``_REPLAY_STORE``, ``_PUBLIC_URL``, ``_SCOPES_SUPPORTED`` (comma- or
-        space-separated), ``_RESOURCE_NAME`` and ``_RESOURCE_DOCUMENTATION`` are optional.
+        space-separated), ``_RESOURCE_NAME``, ``_RESOURCE_DOCUMENTATION`` and
+        ``_SCOPE_IMPLICATIONS`` (a JSON object, ``{"admin": ["read:contacts"]}``) are optional.
         Keyword ``overrides`` win over the environment.
 
         Example::

@@ -157,7 +157,7 @@ class BearerTokenVerifier(TokenVerifier):
         return MCPAccessToken(
             token=token.raw,
             client_id=token.client_id or "",
-            scopes=sorted(token.scopes),
+            scopes=sorted(token.effective_scopes),
             expires_at=int(claims["exp"]),  # int() rounds a fractional exp down: never later
             resource=self._resource_of(token),
             subject=token.subject,

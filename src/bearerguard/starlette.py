@@ -134,7 +134,7 @@ class BearerAuthBackend(AuthenticationBackend):
             raise BearerAuthenticationError(exc) from exc
         if token is None:
             return None
-        return AuthCredentials(sorted(token.scopes)), BearerUser(token)
+        return AuthCredentials(sorted(token.effective_scopes)), BearerUser(token)
 
 
 def error_response(error: BearerError) -> Response:

@@ -14,6 +14,8 @@ import contextlib
 import importlib.util
 import os
 import re
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -284,3 +286,76 @@ def serve_app(
     finally:
         server.stop()
         assert server.gone(), f"{app.name}: processes left in group {server.group}"
+
+
+# --- an app whose settings name its own URL (an MCP server's resource) -----------------------
+
+
+def bound_listener() -> socket.socket:
+    """A listening socket on a free port of 127.0.0.1, for :func:`serve_on`.
+
+    Bound before the server starts, so that the app's settings can name its URL (an
+    MCP server's ``BEARERGUARD_RESOURCE``) and no other process can take the port.
+    """
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen()
+    return listener
+
+
+@contextlib.contextmanager
+def serve_on(
+    listener: socket.socket,
+    target: str,
+    *,
+    environment: Mapping[str, str],
+    log_dir: Path,
+    ready_path: str,
+) -> Iterator[Server]:
+    """Run the ASGI app ``target`` under uvicorn on ``listener`` until the block ends.
+
+    The socket is handed to uvicorn (``--fd``), then closed here: the server holds its
+    own copy. Fails, quoting the log, if the server dies starting or does not answer
+    ``ready_path`` in time; stops it and checks its process group is gone afterwards.
+
+    Example::
+
+        listener = bound_listener()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/mcp"
+        with serve_on(listener, "examples.mcp_server:app", environment=env,
+                      log_dir=tmp_path, ready_path="/.well-known/oauth-protected-resource/mcp"):
+            ...
+    """
+    require_server(UVICORN)
+    name = target.partition(":")[0]
+    log_path = log_dir / f"{name}.log"
+    fd = listener.fileno()
+    command = [sys.executable, "-m", "uvicorn", target, "--fd", str(fd)]
+    command += ["--timeout-graceful-shutdown", "3"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=dict(environment),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # stopped as a group, like every example server
+            pass_fds=(fd,),
+        )
+    port = listener.getsockname()[1]
+    listener.close()
+    server = Server(process, log_path, host=HOST, port=port, stop_deadline=STOP_DEADLINE)
+    try:
+        with httpx.Client(trust_env=False, timeout=2.0) as client:
+            problem = server.wait_until_answering(
+                UVICORN.listening,  # unused: the port is known
+                lambda port: _answers(client, f"http://{HOST}:{port}{ready_path}"),
+                within=START_DEADLINE,
+            )
+        if problem is not None:
+            pytest.fail(f"{target} ({' '.join(command)}) {problem}:\n{server.log()}", pytrace=False)
+        yield server
+    finally:
+        server.stop()
+        assert server.gone(), f"{target}: processes left in group {server.group}"

@@ -32,7 +32,8 @@ from bearerguard.django import get_verifier, optional_token, requires_scopes
 from tests.adapters.apps.django_project import MIDDLEWARE as BEARER_MIDDLEWARE
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
-from tests.support import AUDIENCE, ISSUER, NO_TOKEN_CHALLENGE, NOW, bearer, forbidden_transport
+from tests.adapters.table import no_token_for
+from tests.support import AUDIENCE, ISSUER, NOW, bearer, forbidden_transport
 from tests.test_verify_request import bound_token, dpop_proof
 
 configure()
@@ -472,7 +473,7 @@ def test_each_kind_of_view_refuses_a_token_without_the_scope(stack: Stack, route
 def test_each_kind_of_view_refuses_a_request_without_a_token(stack: Stack, route: str) -> None:
     response = stack.get(route)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
+    assert response["WWW-Authenticate"] == no_token_for("read:contacts")
 
 
 def test_a_decorated_class_guards_every_method(sync_only: None, idp: Any) -> None:
@@ -632,7 +633,7 @@ def test_a_post_without_a_token_is_the_rfc_6750_401_not_a_csrf_403(
 ) -> None:
     response = csrf_stack.post(route)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
+    assert response["WWW-Authenticate"] == no_token_for("read:contacts")
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
         "error": "unauthorized",

@@ -22,7 +22,7 @@ from bearerguard.django import TokenUser
 from tests.adapters.apps.django_project import MIDDLEWARE as BEARER_MIDDLEWARE
 from tests.adapters.apps.django_project import configure, serving
 from tests.adapters.harness import IdentityProviders
-from tests.adapters.table import challenge
+from tests.adapters.table import challenge, no_token_for
 from tests.support import NO_TOKEN_CHALLENGE, bearer, forbidden_transport
 from tests.test_verify_request import bound_token, dpop_proof
 
@@ -94,6 +94,16 @@ class DRFIsAuthenticated(APIView):
         return describe(request)
 
 
+class AuthenticatedFirst(APIView):
+    """DRF's IsAuthenticated refuses a request without a token before HasScopes is asked."""
+
+    permission_classes: ClassVar[list[Any]] = [IsAuthenticated, HasScopes]
+    required_scopes: ClassVar[list[str]] = ["read:contacts"]
+
+    def get(self, request: Request) -> Response:
+        return describe(request)
+
+
 class Forgetful(APIView):
     permission_classes: ClassVar[list[Any]] = [HasScopes]  # and no required_scopes
 
@@ -140,6 +150,7 @@ urlpatterns = [
     path("anyone", Anyone.as_view()),
     path("is-authenticated", DRFIsAuthenticated.as_view()),
     path("forgetful", Forgetful.as_view()),
+    path("authenticated-first", AuthenticatedFirst.as_view()),
 ]
 
 
@@ -184,6 +195,18 @@ def test_drfs_own_401_carries_the_bearer_challenge(api: APIClient) -> None:
     response = api.get("/is-authenticated")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
+
+
+def test_drfs_own_401_names_the_scopes_the_view_requires(api: APIClient) -> None:
+    response = api.get("/authenticated-first")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == no_token_for("read:contacts")
+
+
+def test_no_token_on_an_any_of_view_names_every_alternative(api: APIClient) -> None:
+    response = api.get("/reports")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == no_token_for("read:reports admin")
 
 
 def test_drfs_is_authenticated_accepts_a_token_user(api: APIClient, idp: IdentityProviders) -> None:
@@ -271,7 +294,7 @@ def test_any_of_accepts_one_of_the_scopes(api: APIClient, idp: IdentityProviders
 def test_no_token_is_a_401_with_a_challenge_per_scheme(api: APIClient) -> None:
     response = api.get("/contacts")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
+    assert response["WWW-Authenticate"] == no_token_for("read:contacts")
     assert response.json() == {
         "error": "unauthorized",
         "error_description": "Authentication required",
@@ -367,7 +390,7 @@ def test_a_post_with_a_token_needs_no_csrf_token(
 def test_a_post_without_a_token_is_the_bearer_401(csrf_api: APIClient) -> None:
     response = csrf_api.post("/contacts")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == NO_TOKEN_CHALLENGE
+    assert response["WWW-Authenticate"] == no_token_for("write:contacts")
 
 
 def test_a_post_with_too_few_scopes_is_the_bearer_403(

@@ -142,6 +142,63 @@ def test_insufficient_scope_is_403_with_the_required_scopes_appended():
     }
 
 
+def test_missing_token_names_the_scopes_the_route_needs():
+    exc = MissingTokenError(required_scopes=["read:contacts", "write:contacts"])
+
+    assert exc.status_code == 401
+    assert exc.required_scopes == ("read:contacts", "write:contacts")
+    assert exc.www_authenticate == 'Bearer realm="api", scope="read:contacts write:contacts"'
+    assert exc.to_json() == {
+        "error": "unauthorized",
+        "error_description": "Authentication required",
+    }
+
+
+def test_missing_token_matches_its_documented_example():
+    assert MissingTokenError(required_scopes=["read:contacts"]).www_authenticate == (
+        'Bearer realm="api", scope="read:contacts"'
+    )
+
+
+def test_missing_token_takes_a_single_string_as_one_scope():
+    assert MissingTokenError(required_scopes="read:contacts").required_scopes == ("read:contacts",)
+
+
+def test_missing_token_names_each_scope_once_and_drops_what_is_not_a_scope_token():
+    exc = MissingTokenError(required_scopes=["a", 'b"c', "a", "", "d e", "f"])
+
+    assert params(exc.www_authenticate)["scope"] == "a f"
+
+
+@pytest.mark.parametrize(
+    ("scopes", "named"),
+    [
+        (["offline_access", "read:contacts"], "read:contacts"),
+        (["read:contacts", "offline_access", "write:contacts"], "read:contacts write:contacts"),
+        (["offline_access"], None),
+    ],
+)
+@pytest.mark.parametrize("cls", [MissingTokenError, InsufficientScopeError])
+def test_offline_access_is_never_named_in_a_challenge(cls, scopes, named):
+    # MCP authorization, "Refresh Tokens": a refresh token is no requirement of a resource.
+    exc = MissingTokenError(required_scopes=scopes) if cls is MissingTokenError else cls(scopes)
+
+    assert params(exc.www_authenticate).get("scope") == named
+
+
+def test_without_credentials_every_offered_challenge_names_the_scopes() -> None:
+    error = MissingTokenError(required_scopes=["read:contacts"]).offering(
+        ("Bearer", "DPoP"), ("ES256",)
+    )
+    url = "https://api.example.com/.well-known/oauth-protected-resource"
+    error.with_resource_metadata(url)
+
+    assert error.www_authenticate == (
+        f'Bearer realm="api", scope="read:contacts", resource_metadata="{url}", '
+        f'DPoP realm="api", algs="ES256", scope="read:contacts", resource_metadata="{url}"'
+    )
+
+
 def test_insufficient_scope_matches_its_documented_example():
     assert InsufficientScopeError(["read:contacts"]).www_authenticate == (
         'Bearer realm="api", error="insufficient_scope", '

@@ -22,12 +22,11 @@ from starlette.testclient import WebSocketDenialResponse
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, BearerHTTPException, install
+from tests.adapters.table import no_token_for
 from tests.support import (
-    NO_TOKEN_CHALLENGE,
     Provider,
     bearer,
     forbidden_transport,
-    no_token_challenge,
 )
 
 MakeVerifier = Callable[..., Verifier]
@@ -255,7 +254,7 @@ def test_without_a_token_the_answer_is_401_with_a_challenge_per_scheme(client: T
     answer = client.get("/contacts")
 
     assert answer.status_code == 401
-    assert answer.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
+    assert answer.headers["www-authenticate"] == no_token_for("read:contacts")
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == {
         "error": "unauthorized",
@@ -270,7 +269,7 @@ def test_without_install_status_and_challenge_are_still_right(
 
     missing = client.get("/contacts")
     assert missing.status_code == 401
-    assert missing.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
+    assert missing.headers["www-authenticate"] == no_token_for("read:contacts")
     assert missing.json() == {
         "detail": {"error": "unauthorized", "error_description": "Authentication required"}
     }
@@ -317,7 +316,7 @@ def test_the_realm_configured_on_the_verifier_is_announced(make_verifier: MakeVe
     client = TestClient(contacts_app(BearerAuth(make_verifier(realm="contacts"))))
 
     missing = client.get("/contacts").headers["www-authenticate"]
-    assert missing == no_token_challenge("contacts")
+    assert missing == no_token_for("read:contacts", realm="contacts")
 
 
 def test_the_exception_carries_the_bearer_error(auth: BearerAuth) -> None:

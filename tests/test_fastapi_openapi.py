@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 
 from bearerguard import AccessToken, ConfigurationError, Verifier
 from bearerguard.fastapi import BearerAuth, install
-from tests.support import AUDIENCE, ISSUER, NO_TOKEN_CHALLENGE, Provider, bearer, challenge_params
+from tests.adapters.table import no_token_for
+from tests.support import AUDIENCE, ISSUER, Provider, bearer, challenge_params
 from tests.test_fastapi import contacts_app  # the app both files describe
 
 MakeVerifier = Callable[..., Verifier]
@@ -156,7 +157,8 @@ def test_the_documented_answers_are_the_answers(auth: BearerAuth, provider: Prov
     missing = client.delete("/contacts")
     documented = responses["401"]["content"]["application/json"]["examples"]["no token"]["value"]
     assert missing.json() == documented
-    assert missing.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
+    # The router's requirement refuses first: its challenges name its scopes.
+    assert missing.headers["www-authenticate"] == no_token_for("read:contacts")
 
     refused = client.delete("/contacts", headers=bearer(provider.token(scope="read:contacts")))
     example = responses["403"]["headers"]["WWW-Authenticate"]["schema"]["example"]
@@ -176,6 +178,19 @@ def test_the_403_of_an_any_of_operation_names_the_alternatives(auth: BearerAuth)
     responses = operation(contacts_app(auth).openapi(), "/inbox")["responses"]
 
     assert "read:messages or admin" in responses["403"]["description"]
+
+
+def test_the_documented_403_of_an_any_of_operation_is_its_answer(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    app = contacts_app(auth)
+    responses = operation(app.openapi(), "/inbox")["responses"]
+
+    refused = TestClient(app).get("/inbox", headers=bearer(provider.token(scope="openid")))
+
+    example = responses["403"]["headers"]["WWW-Authenticate"]["schema"]["example"]
+    assert refused.headers["www-authenticate"] == example
+    assert challenge_params(example)["scope"] == "read:messages admin"
 
 
 def test_a_response_the_app_documents_itself_is_kept(auth: BearerAuth) -> None:

@@ -32,7 +32,7 @@ from bearerguard import (
     Verifier,
 )
 from bearerguard.flask import BearerGuard, current_token, error_response, protect, requires
-from tests.support import no_token_challenge
+from tests.adapters.table import no_token_for
 
 from .support import AUDIENCE, ISSUER, NOW, Provider, bearer, claims, sign_token
 from .test_verify_request import bound_token, dpop_proof
@@ -407,7 +407,7 @@ def test_errors_carry_the_configured_realm(make_verifier: MakeVerifier, provider
     client = app_with(make_verifier(realm="contacts"), contacts=requires("read:contacts")(whoami))
 
     missing = client.get("/contacts").headers["WWW-Authenticate"]
-    assert missing == no_token_challenge("contacts")
+    assert missing == no_token_for("read:contacts", realm="contacts")
     answer = client.get("/contacts", headers=bearer(provider.token(scope="openid")))
     assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="contacts", ')
 

@@ -39,7 +39,7 @@ import pytest
 
 from bearerguard import AccessToken, Verifier
 from bearerguard.testing import FakeIssuer
-from tests.support import NO_TOKEN_CHALLENGE
+from tests.adapters.table import no_token_for
 from tests.test_pytest_plugin import INI, plugin_args
 
 pytest_plugins = ["pytester"]
@@ -252,11 +252,12 @@ def check_contacts_route(
     get: Get,
     fake: FakeIssuer,
     path: str = "/api/contacts",
-    missing_challenge: str = NO_TOKEN_CHALLENGE,
+    missing_challenge: str = no_token_for("read:contacts"),
 ) -> None:
     """The README's route needing read:contacts: 200, then the 401 and 403 of RFC 6750.
 
-    Without a token, the adapters offer a challenge per accepted scheme (Bearer and DPoP).
+    Without a token, the adapters offer a challenge per accepted scheme (Bearer and DPoP),
+    each naming the scope the route needs.
     """
     allowed = get(path, fake.auth_header(scopes=["read:contacts"]))
     assert allowed.status == 200, allowed
@@ -456,7 +457,8 @@ def test_the_route_needs_read_contacts(path, bearer_headers):
     assert allowed.json() == {"sub": "auth0|test-user"}
     missing = client.get(path)
     assert missing.status_code == 401
-    assert missing.headers["WWW-Authenticate"].startswith('Bearer realm="api", DPoP')
+    challenge = missing.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="api", scope="read:contacts", DPoP')
     under_scoped = client.get(path, headers=bearer_headers(scopes=["read:messages"]))
     assert under_scoped.status_code == 403
     assert under_scoped.json()["error"] == "insufficient_scope"

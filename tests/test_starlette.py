@@ -32,12 +32,11 @@ from bearerguard.starlette import (
     on_error,
     requires,
 )
+from tests.adapters.table import no_token_for
 from tests.support import (
-    NO_TOKEN_CHALLENGE,
     Provider,
     bearer,
     forbidden_transport,
-    no_token_challenge,
 )
 
 MakeVerifier = Callable[..., Verifier]
@@ -195,7 +194,7 @@ def test_requires_answers_401_with_a_challenge_per_scheme_without_a_token(
     answer = client.get("/contacts")
 
     assert answer.status_code == 401
-    assert answer.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
+    assert answer.headers["www-authenticate"] == no_token_for("read:contacts")
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == {
         "error": "unauthorized",
@@ -254,7 +253,7 @@ def test_the_realm_configured_on_the_verifier_is_announced(
     client = TestClient(app_with(make_verifier(realm="contacts"), *ROUTES))
 
     missing = client.get("/contacts").headers["www-authenticate"]
-    assert missing == no_token_challenge("contacts")
+    assert missing == no_token_for("read:contacts", realm="contacts")
     refused = client.get("/contacts", headers=bearer(provider.token(scope="openid")))
     assert refused.headers["www-authenticate"].startswith('Bearer realm="contacts", ')
 
@@ -275,7 +274,7 @@ def test_a_websocket_without_a_token_gets_the_401_answer_instead_of_a_handshake(
         pass
 
     assert denied.value.status_code == 401
-    assert denied.value.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
+    assert denied.value.headers["www-authenticate"] == no_token_for("chat")
     assert denied.value.json()["error"] == "unauthorized"
 
 

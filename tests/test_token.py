@@ -308,3 +308,20 @@ class TestRequiredScopes:
             token.require_scopes("admin", "root", any_of=True)
         assert from_route.value.www_authenticate == from_token.value.www_authenticate
         assert 'scope="admin root"' in from_route.value.www_authenticate
+
+    @pytest.mark.parametrize(
+        ("names", "any_of", "named"),
+        [
+            # all-of: the scopes the token holds too, not only the missing one
+            (("read:contacts", "delete:contacts"), False, "read:contacts delete:contacts"),
+            # any-of: every alternative
+            (("admin", "root", "owner"), True, "admin root owner"),
+        ],
+    )
+    def test_the_403_names_every_scope_the_requirement_needs(self, names, any_of, named):
+        # MCP step-up: a client that asks for exactly these gets a token that passes.
+        token = make_token()
+        with pytest.raises(InsufficientScopeError) as refused:
+            RequiredScopes(names, any_of=any_of).enforce(token)
+        assert refused.value.required_scopes == names
+        assert f'scope="{named}"' in refused.value.www_authenticate

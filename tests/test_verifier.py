@@ -21,6 +21,7 @@ import pytest
 from bearerguard import (
     AccessToken,
     BearerError,
+    ConfigurationError,
     ExpiredTokenError,
     InsufficientScopeError,
     InvalidClaimsError,
@@ -339,6 +340,62 @@ def test_missing_credentials_name_the_configured_realm(authorize, make_verifier,
         authorize(make_verifier(realm="orders"), None)
     assert caught.value.www_authenticate == 'Bearer realm="orders"'  # bare: no error code
     assert sum(provider.hits.values()) == 0
+
+
+# missing_token(): what an adapter raises for a route that needs a token, naming its scopes
+
+
+def test_missing_token_names_the_route_scopes_in_every_challenge(make_verifier) -> None:
+    refused = make_verifier(realm="orders", dpop_algorithms=["ES256"]).missing_token(
+        ["read:contacts", "write:contacts"]
+    )
+
+    assert refused.www_authenticate == (
+        'Bearer realm="orders", scope="read:contacts write:contacts", '
+        'DPoP realm="orders", algs="ES256", scope="read:contacts write:contacts"'
+    )
+
+
+def test_missing_token_for_a_route_without_scopes_names_none(make_verifier) -> None:
+    assert make_verifier(dpop="off").missing_token().www_authenticate == 'Bearer realm="api"'
+
+
+def test_missing_token_takes_one_scope_as_a_string(make_verifier) -> None:
+    refused = make_verifier(dpop="off").missing_token("read:contacts")
+
+    assert refused.www_authenticate == 'Bearer realm="api", scope="read:contacts"'
+
+
+def test_missing_token_never_names_offline_access(make_verifier) -> None:
+    refused = make_verifier(dpop="off").missing_token(["offline_access", "read:contacts"])
+
+    assert refused.www_authenticate == 'Bearer realm="api", scope="read:contacts"'
+
+
+def test_missing_token_puts_the_scope_before_the_metadata_url(make_verifier) -> None:
+    verifier = make_verifier(dpop="off", audience=None, resource="https://api.example.com/mcp")
+
+    refused = verifier.missing_token(["tools:call"])
+
+    assert refused.www_authenticate == (
+        'Bearer realm="api", scope="tools:call", resource_metadata='
+        '"https://api.example.com/.well-known/oauth-protected-resource/mcp"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("scopes", "says"),
+    [
+        (["read contacts"], "not a scope name"),
+        ([""], "not a scope name"),
+        ([42], "not a scope name"),
+        (42, "as a list"),
+        (None, "as a list"),
+    ],
+)
+def test_missing_token_refuses_what_are_not_scope_names(make_verifier, scopes, says) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        make_verifier().missing_token(scopes)
 
 
 def test_verify_authorization_accepts_a_bearer_header(authorize, make_verifier, provider) -> None:

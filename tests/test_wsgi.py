@@ -231,7 +231,11 @@ def test_access_token_ignores_anything_that_is_not_a_token():
 @pytest.mark.parametrize(
     ("token_scope", "error", "status"),
     [
-        (None, Verifier(issuer=ISSUER, audience=AUDIENCE).missing_token(), "401 Unauthorized"),
+        (
+            None,
+            Verifier(issuer=ISSUER, audience=AUDIENCE).missing_token(["admin"]),
+            "401 Unauthorized",
+        ),
         ("", InsufficientScopeError(["admin"]), "403 Forbidden"),
     ],
     ids=["missing", "insufficient"],

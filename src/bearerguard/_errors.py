@@ -6,7 +6,7 @@ Adapters never choose status codes: they read ``status_code``, ``headers`` and
 Exception tree::
 
     BearerError                      a request must be refused (has status_code, headers)
-    ├── MissingTokenError            401, challenge without an error code (RFC 6750 §3.1)
+    ├── MissingTokenError            401, no error code, scope="..." the route needs (§3.1)
     ├── InvalidRequestError          400, error="invalid_request"
     ├── InvalidTokenError            401, error="invalid_token"
     │   ├── MalformedTokenError      not a compact JWS, bad JSON, bad header
@@ -18,7 +18,7 @@ Exception tree::
     │   ├── ExpiredTokenError        ``exp`` has passed
     │   ├── ImmatureTokenError       ``nbf`` or ``iat`` lies in the future
     │   ├── InvalidClaimsError       a claim has the wrong type or fails a policy
-    ├── InsufficientScopeError       403, error="insufficient_scope", scope="..."
+    ├── InsufficientScopeError       403, error="insufficient_scope", scope="..." all needed
     ├── InvalidDPoPProofError        401, DPoP error="invalid_dpop_proof" (RFC 9449 §7.1)
     │   └── UseDPoPNonceError        401, DPoP error="use_dpop_nonce" + DPoP-Nonce
     └── KeySetUnavailableError       503 + Retry-After: the provider's keys cannot be had
@@ -74,8 +74,31 @@ _UNSAFE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
+# Never named in a challenge: it asks the authorization server for a refresh token, which is
+# no requirement of a resource (MCP authorization, "Refresh Tokens": servers SHOULD NOT
+# include it in a WWW-Authenticate scope).
+NOT_A_RESOURCE_SCOPE = "offline_access"
+
+
 def _quoted(value: str) -> str:
     return '"' + _UNSAFE_DESCRIPTION.sub("'", value.replace('"', "'")) + '"'
+
+
+def _challenge_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    """The scope names a challenge may carry: RFC 6750 §3 scope tokens, one at most once
+    (a plain string is one scope, not its characters)."""
+    if isinstance(scopes, str):
+        scopes = (scopes,)
+    return tuple(
+        dict.fromkeys(s for s in scopes if isinstance(s, str) and SCOPE_TOKEN.fullmatch(s))
+    )
+
+
+def _scope_param(scopes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The ``scope`` auth-param naming ``scopes`` (RFC 6750 §3: space-separated), or none
+    when nothing is left to name once ``offline_access`` is set aside."""
+    named = [scope for scope in scopes if scope != NOT_A_RESOURCE_SCOPE]
+    return [("scope", " ".join(named))] if named else []
 
 
 class ConfigurationError(ValueError):
@@ -131,11 +154,17 @@ class BearerError(Exception):
         super().__init__(self.reason)
 
     def challenge_params(self) -> list[tuple[str, str]]:
-        """The auth-params of the ``Bearer`` challenge, in order."""
+        """The auth-params of the challenge that carries the error, in order."""
         params = [("realm", self.realm)]
         if self.error is not None:
             params += [("error", self.error), ("error_description", self.description)]
         return params
+
+    def shared_params(self) -> list[tuple[str, str]]:
+        """The auth-params every offered challenge ends with: the metadata URL (RFC 9728
+        §5.1) when there is one."""
+        where = self.resource_metadata
+        return [] if where is None else [("resource_metadata", where)]
 
     @property
     def www_authenticate(self) -> str | None:
@@ -146,12 +175,12 @@ class BearerError(Exception):
         realm only, and a ``DPoP`` challenge the accepted proof algorithms.
         """
         offered = self.offered
-        # The metadata URL goes in every challenge: a client may read only the one of the
-        # scheme it uses, and each must lead it to the resource's metadata.
-        where = self.resource_metadata
-        metadata = [] if where is None else [("resource_metadata", where)]
+        # The shared params go in every challenge: a client may read only the one of the
+        # scheme it uses, and each must lead it to the resource's metadata (and, without a
+        # token, to the scopes to ask for).
+        shared = self.shared_params()
         if offered == ("Bearer",):  # the usual case, kept to one join
-            params = self.challenge_params() + metadata
+            params = self.challenge_params() + shared
             return "Bearer " + ", ".join(f"{n}={_quoted(v)}" for n, v in params)
         erring = self.scheme if self.scheme in offered else offered[0]
         challenges = []
@@ -159,7 +188,7 @@ class BearerError(Exception):
             params = self.challenge_params() if scheme == erring else [("realm", self.realm)]
             if scheme == "DPoP" and self.dpop_algorithms:
                 params.append(("algs", " ".join(self.dpop_algorithms)))
-            params += metadata
+            params += shared
             challenges.append(scheme + " " + ", ".join(f"{n}={_quoted(v)}" for n, v in params))
         return ", ".join(challenges)
 
@@ -221,12 +250,40 @@ class BearerError(Exception):
 
 
 class MissingTokenError(BearerError):
-    """No bearer credentials at all: 401 with a bare challenge (RFC 6750 §3.1, last paragraph)."""
+    """No bearer credentials at all: 401 with a challenge without error code (RFC 6750
+    §3.1, last paragraph).
+
+    ``required_scopes`` are what the refused route needs: every challenge then names
+    them (``scope="a b"``, RFC 6750 §3) so that a client asks for those scopes when it
+    gets its token, ``offline_access`` excepted (a refresh token is no requirement of a
+    resource). A route that needs any valid token names none.
+
+    Example::
+
+        MissingTokenError(required_scopes=["read:contacts"]).www_authenticate
+        # 'Bearer realm="api", scope="read:contacts"'
+    """
 
     status_code = 401
     error = None
     default_description = "Authentication required"
     default_reason = "The request carries no bearer access token."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        required_scopes: Iterable[str] = (),
+        reason: str | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        self.required_scopes = _challenge_scopes(required_scopes)
+        super().__init__(description, reason=reason, realm=realm)
+
+    def shared_params(self) -> list[tuple[str, str]]:
+        # Every challenge names the scopes: whichever scheme the client picks, it asks
+        # for them when it gets its token.
+        return _scope_param(self.required_scopes) + super().shared_params()
 
 
 class InvalidRequestError(BearerError):
@@ -332,6 +389,11 @@ class SenderConstrainedTokenError(InvalidTokenError):
 class InsufficientScopeError(BearerError):
     """The token lacks a scope the resource needs: 403 with ``scope=...`` (RFC 6750 §3.1).
 
+    ``scope`` names every scope of the requirement, not only those the token lacks:
+    all of them for an all-of requirement, every alternative for an any-of one. A
+    client that asks for exactly these (MCP's step-up authorization) gets a token the
+    operation accepts in one round; ``offline_access`` is never named.
+
     Example::
 
         InsufficientScopeError(["read:contacts"]).www_authenticate
@@ -353,17 +415,12 @@ class InsufficientScopeError(BearerError):
         reason: str | None = None,
         realm: str = DEFAULT_REALM,
     ) -> None:
-        if isinstance(required_scopes, str):  # one scope, not its characters
-            required_scopes = (required_scopes,)
-        self.required_scopes = tuple(s for s in required_scopes if SCOPE_TOKEN.fullmatch(s))
+        self.required_scopes = _challenge_scopes(required_scopes)
         self.any_of = any_of
         super().__init__(description, reason=reason, realm=realm)
 
     def challenge_params(self) -> list[tuple[str, str]]:
-        params = super().challenge_params()
-        if self.required_scopes:
-            params.append(("scope", " ".join(self.required_scopes)))
-        return params
+        return super().challenge_params() + _scope_param(self.required_scopes)
 
 
 class InvalidDPoPProofError(BearerError):

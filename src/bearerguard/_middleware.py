@@ -59,12 +59,13 @@ class Guard:
         """The token the request passes with (``None`` on an optional rule), or raise.
 
         ``token`` is what ``Verifier.authenticate`` returned: ``None`` when the
-        request carries no bearer credentials.
+        request carries no bearer credentials, refused with a challenge naming the
+        rule's scopes.
         """
         if token is None:
             if rule.optional:
                 return None
-            raise self._missing()
+            raise self._missing(rule.scopes)  # the challenges name the scopes it needs
         rule.authorize(token)
         return token
 

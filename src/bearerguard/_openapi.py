@@ -110,12 +110,13 @@ def error_responses(
     description and example; ``schema_ref`` points at :data:`ERROR_SCHEMA`.
     """
     needed = [scopes for scopes in alternatives if scopes]
+    # The challenge names every scope of the requirement, each alternative's included:
+    # what a client asks for to be let in at the next attempt.
+    example_scopes = tuple(dict.fromkeys(scope for scopes in needed for scope in scopes))
     if not needed:
         forbidden = "The token lacks a scope the operation checks for."
-        example_scopes: tuple[str, ...] = ()
     elif len(needed) == 1:
         forbidden = "The token lacks a scope: it needs " + " and ".join(needed[0]) + "."
-        example_scopes = needed[0]
     else:
         forbidden = (
             "The token lacks a scope: it needs "
@@ -125,7 +126,6 @@ def error_responses(
             )
             + "."
         )
-        example_scopes = needed[0]
     refusals: list[tuple[BearerError, str]] = [
         (
             InvalidRequestError("The Authorization header is malformed", realm=realm),
@@ -136,7 +136,8 @@ def error_responses(
             InvalidTokenError("The access token expired", realm=realm),
             "No access token, or one that is invalid: expired, not yet valid, badly signed, "
             "or issued by another issuer or for another audience. A request without a token "
-            "gets a challenge without error (RFC 6750 §3.1).",
+            "gets a challenge without error (RFC 6750 §3.1) naming the scopes the operation "
+            "needs.",
         ),
         (
             InsufficientScopeError(example_scopes, any_of=len(needed) > 1, realm=realm),
@@ -163,7 +164,7 @@ def _response(error: BearerError, description: str, schema_ref: str) -> dict[str
     headers: dict[str, Any] = {
         "WWW-Authenticate": {
             "description": "The Bearer challenge (RFC 6750 §3): realm, error, "
-            "error_description" + (", scope" if error.status_code == 403 else "") + ".",
+            "error_description" + (", scope" if error.status_code in (401, 403) else "") + ".",
             "schema": {"type": "string", "example": error.www_authenticate},
         }
     }

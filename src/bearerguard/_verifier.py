@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ._binding import DPoPBinding, replay_store_argument
+from ._coerce import LISTS
 from ._config import (
     DEFAULT_SCOPE_CLAIMS,
     DEFAULT_TOKEN_CACHE_SIZE,
@@ -40,7 +41,7 @@ from ._request import HttpRequest
 from ._resource import metadata_document
 from ._settings import check_names, named_errors, settings_from_mapping
 from ._signatures import signature_primitives
-from ._token import AccessToken
+from ._token import AccessToken, scope_names
 from ._tokencache import TokenCache
 
 __all__ = ["Verifier"]
@@ -94,6 +95,19 @@ def _check_hooks(
                 f"got {type(value).__name__}.",
                 setting=name,
             )
+
+
+def _route_scopes(scopes: object) -> tuple[str, ...]:
+    """A route's required scope names, checked: a string is one scope."""
+    if isinstance(scopes, str):
+        return scope_names((scopes,))
+    if isinstance(scopes, LISTS):
+        return scope_names(tuple(scopes))
+    raise ConfigurationError(
+        f"missing_token(scopes=...) takes the route's scope names as a list, got "
+        f"{type(scopes).__name__}: e.g. missing_token(['read:contacts']).",
+        setting="scopes",
+    )
 
 
 class Verifier:
@@ -477,19 +491,27 @@ class Verifier:
             raise self._binding.offer(MissingTokenError())
         return token
 
-    def missing_token(self) -> MissingTokenError:
+    def missing_token(self, scopes: str | Iterable[str] = ()) -> MissingTokenError:
         """What adapters raise when a route needs a token and the request carries none.
 
         One challenge per accepted scheme (RFC 9449 §7.1): with DPoP allowed (the
         default), ``Bearer realm="api", DPoP realm="api", algs="ES256 ..."``; with
         ``dpop="required"`` the DPoP challenge alone, with ``dpop="off"`` the Bearer one.
-        With a ``resource``, each challenge names its metadata URL (RFC 9728 §5.1).
+        ``scopes`` are what the route requires (all of them, or each alternative of an
+        any-of requirement): every challenge names them, ``scope="read:contacts"``
+        (RFC 6750 §3), so the client asks for them when it gets its token; never
+        ``offline_access``, and nothing for a route that needs no scope. With a
+        ``resource``, each challenge names its metadata URL (RFC 9728 §5.1).
+
+        Raises :class:`ConfigurationError` when ``scopes`` are not scope names.
 
         Example::
 
-            raise verifier.missing_token()
+            raise verifier.missing_token(["read:contacts"])
+            # WWW-Authenticate: Bearer realm="api", scope="read:contacts", DPoP realm="api",
+            #                   algs="ES256 ...", scope="read:contacts"
         """
-        error = MissingTokenError()
+        error = MissingTokenError(required_scopes=_route_scopes(scopes))
         self._binding.offer(error)
         return error
 

@@ -11,7 +11,10 @@ Example (``examples/fastapi_app.py`` is a whole app)::
         return {"sub": token.subject}
 
 The scopes of a router's and a route's ``Security(auth, scopes=[...])`` all apply
-(FastAPI's ``SecurityScopes``) and each OpenAPI operation lists them. On a
+(FastAPI's ``SecurityScopes``) and each OpenAPI operation lists them. A refusal's
+challenge (``scope="..."``: 401 without a token, 403 without the scopes) names the
+scopes of the marker that refused, the first FastAPI resolves: a router's before its
+route's. On a
 WebSocket route a refused handshake gets the same answer (the ASGI denial
 response, which uvicorn and Starlette's test client offer). A refusal
 raises :class:`BearerHTTPException`, an ``HTTPException`` with the error's status,
@@ -182,7 +185,11 @@ class _Bearer(SecurityBase):
         except BearerError as exc:
             raise BearerHTTPException(exc) from exc
         if token is None and not self._optional:
-            raise BearerHTTPException(self.verifier.missing_token())
+            # The challenge names the scopes this Security marker checks (none: no scope).
+            needed = (
+                _required(security_scopes, self._any_of).names if security_scopes.scopes else ()
+            )
+            raise BearerHTTPException(self.verifier.missing_token(needed))
         return token
 
 

@@ -218,7 +218,7 @@ def _check(scopes: tuple[str, ...], *, any_of: bool, optional: bool) -> Callable
         token = _authenticate(_current_request())
         if token is None:
             if not optional:
-                raise _verifier().missing_token()
+                raise _verifier().missing_token(required.names)
         else:
             required.enforce(token)
 

@@ -65,10 +65,8 @@ __all__ = [
 ]
 
 _P = ParamSpec("_P")
-# The backend leaves the verifier's realm here so that requires() can announce it
-# in a challenge even when the request carries no token to read it from.
 # What the backend leaves in the scope for requires(): the verifier's refusal of a request
-# without credentials (its realm, and the DPoP challenge when DPoP is required).
+# without credentials (its realm, its schemes, its metadata URL), given the route's scopes.
 _MISSING_KEY = "bearerguard.missing_token"
 # The DPoP-Nonce a successful DPoP request gets back, for requires() to add to the answer.
 _NONCE_KEY = "bearerguard.dpop_nonce"
@@ -159,8 +157,9 @@ def requires(
     challenge and JSON body. Works on async and sync endpoints, ``HTTPEndpoint``
     methods and websocket endpoints: a refused handshake gets that answer when the
     server offers the denial-response extension, else a close (1008) before accept.
-    The realm is the token's, else the one :class:`BearerAuthBackend` recorded for
-    the request, else ``"api"``.
+    The 401's challenges name ``scopes`` (``scope="..."``, every alternative for
+    ``any_of``) and the 403's too. The realm is the token's, else the one
+    :class:`BearerAuthBackend` recorded for the request, else ``"api"``.
 
     Example::
 
@@ -174,7 +173,9 @@ def requires(
         user = conn.user  # Starlette asserts that AuthenticationMiddleware is installed
         if not isinstance(user, BearerUser):
             missing = conn.scope.get(_MISSING_KEY)
-            return missing() if callable(missing) else MissingTokenError(realm=DEFAULT_REALM)
+            if callable(missing):
+                return cast(BearerError, missing(required))
+            return MissingTokenError(required_scopes=required, realm=DEFAULT_REALM)
         try:
             user.token.require_scopes(*required, any_of=any_of)
         except InsufficientScopeError as exc:

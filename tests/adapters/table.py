@@ -122,6 +122,13 @@ def challenge(error: str, description: str, scope: str | None = None) -> str:
     return value + (f', scope="{scope}"' if scope else "")
 
 
+def no_token_for(scope: str, realm: str = "api") -> str:
+    """The answer to a request without credentials on a route that needs ``scope``: every
+    challenge (Bearer, and DPoP while it is allowed) names what to ask for (RFC 6750 §3)."""
+    named = f'scope="{scope}"'
+    return f'Bearer realm="{realm}", {named}, DPoP realm="{realm}", algs="{DPOP_ALGS}", {named}'
+
+
 JWE_DESCRIPTION = "The access token is encrypted (JWE); this API accepts signed JWTs"
 BOUND_DESCRIPTION = (
     "The access token is sender-constrained (bound to a key) and cannot be used as a bearer token"
@@ -290,6 +297,40 @@ CASES: list[Case] = [
     ),
     # Credentials (T01-T08)
     Case("T01-no-token", "/api/private", no_headers, 401, NO_TOKEN_CHALLENGE, UNAUTHORIZED_BODY),
+    # Without a token, the challenges name what the route needs: all of its scopes, every
+    # alternative of an any-of route (RFC 6750 lets the server choose which to name).
+    Case(
+        "no-token-on-a-scoped-route",
+        "/api/contacts",
+        no_headers,
+        401,
+        no_token_for("read:contacts"),
+        UNAUTHORIZED_BODY,
+    ),
+    Case(
+        "no-token-on-an-all-of-route",
+        "/api/all-of",
+        no_headers,
+        401,
+        no_token_for("read:contacts write:contacts"),
+        UNAUTHORIZED_BODY,
+    ),
+    Case(
+        "no-token-on-an-any-of-route",
+        "/api/any-of",
+        no_headers,
+        401,
+        no_token_for("read:contacts read:messages"),
+        UNAUTHORIZED_BODY,
+    ),
+    Case(
+        "basic-credentials-on-a-scoped-route",
+        "/api/contacts",
+        basic_credentials,
+        401,
+        no_token_for("read:contacts"),
+        UNAUTHORIZED_BODY,
+    ),
     Case(
         "T02-basic-scheme",
         "/api/private",
@@ -588,7 +629,7 @@ CASES: list[Case] = [
         "/api/contacts",
         lambda caller: [],
         401,
-        f'DPoP realm="api", algs="{DPOP_ALGS}"',
+        f'DPoP realm="api", algs="{DPOP_ALGS}", scope="read:contacts"',
         UNAUTHORIZED_BODY,
         settings={"dpop": "required"},
     ),

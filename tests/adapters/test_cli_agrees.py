@@ -14,15 +14,23 @@ from bearerguard._cli.verify import check
 from .harness import IdentityProviders
 from .table import CASES, Case
 
-# Rows a pasted header can stand for: one Authorization field on the route that needs
-# any valid token, nothing in the query string.
-ROUTE_SCOPES = {"/api/private": ()}
+# Rows a pasted header can stand for: one Authorization field (or none) on a route whose
+# requirement the command is told (its scopes, any-of or not), nothing in the query string.
+ROUTE_SCOPES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "/api/private": ((), False),
+    "/api/private-scoped": (("read:messages",), False),
+    "/api/contacts": (("read:contacts",), False),
+    "/api/all-of": (("read:contacts", "write:contacts"), False),
+    "/api/any-of": (("read:contacts", "read:messages"), True),
+}
 
 
 def pasted(case: Case, idp: IdentityProviders) -> str | None:
     headers = case.headers(idp)
-    if case.path not in ROUTE_SCOPES or case.query(idp) or len(headers) != 1:
+    if case.path not in ROUTE_SCOPES or case.query(idp) or len(headers) > 1 or case.dpop:
         return None
+    if not headers:
+        return "Authorization:"  # what a client that sent no token pastes
     name, value = headers[0]
     return f"{name}: {value}" if name.lower() == "authorization" else None
 
@@ -42,8 +50,13 @@ def test_the_command_answers_the_pasted_header_as_the_adapters_do(
     line = pasted(case, idp)
     assert line is not None
 
+    scopes, any_of = ROUTE_SCOPES[case.path]
     verdict = check(
-        idp.verifier(), unwrap(line), ROUTE_SCOPES[case.path], header=header_value(line)
+        idp.verifier(**case.settings),
+        unwrap(line),
+        scopes,
+        any_of=any_of,
+        header=header_value(line),
     )
 
     status = 200 if verdict.refusal is None else verdict.refusal.status_code

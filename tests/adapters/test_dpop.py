@@ -111,7 +111,7 @@ def test_off_takes_no_dpop(make_client: ClientFactory, idp: IdentityProviders):
         answer = client.get("/api/contacts", headers=dpop_fields(client, bound, "/api/contacts"))
 
     assert answer.status == 401
-    assert answer.challenge == 'Bearer realm="api"'
+    assert answer.challenge == 'Bearer realm="api", scope="read:contacts"'
 
 
 def test_the_dpop_scheme_without_its_proof_is_refused(client: Client, idp: IdentityProviders):
@@ -130,7 +130,7 @@ def test_required_offers_only_the_dpop_challenge_without_credentials(
         answer = client.get("/api/contacts")
 
     assert answer.status == 401
-    assert answer.challenge == 'DPoP realm="api", algs="ES256"'
+    assert answer.challenge == 'DPoP realm="api", algs="ES256", scope="read:contacts"'
 
 
 # Server nonces (RFC 9449 §8-9): refused without one, and handed back on success.

@@ -158,6 +158,16 @@ def test_a_header_without_the_bearer_scheme_is_refused_as_the_api_refuses_it(
     assert "holds a JWT without the Bearer scheme" in result.out
 
 
+def test_a_header_without_a_token_names_the_scopes_asked_for_as_the_api_does(
+    cli: Run, issuer: FakeIssuer
+):
+    pasted = f"Authorization: {issuer.token()}"
+    result = cli("verify", pasted, "--scope", "read:contacts write:contacts", *TRUSTING)
+    assert result.status == 1
+    assert "HTTP 401 Unauthorized" in result.out
+    assert 'scope="read:contacts write:contacts"' in result.out
+
+
 def test_a_tampered_token_fails_its_signature(cli: Run, issuer: FakeIssuer):
     result = cli("verify", issuer.tampered_token(scopes="read:contacts"), *TRUSTING)
     assert result.status == 1

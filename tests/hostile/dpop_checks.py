@@ -77,13 +77,20 @@ def world_env(idp: IdentityProviders) -> Env:
 
 
 def expected_challenge(
-    case: ProofCase, error: type[BearerError], env: Env, *, bearer_path: bool = False
+    case: ProofCase,
+    error: type[BearerError],
+    env: Env,
+    *,
+    bearer_path: bool = False,
+    route_scope: str = "",
 ) -> str:
     """The exact ``WWW-Authenticate`` of a refusal: a challenge per accepted scheme, the
     error in its own scheme's (else the first offered), ``algs`` in DPoP's.
 
     ``bearer_path``: an adapter's answer to a Bearer request it verified on the bearer
-    path (no ``DPoP`` field): the ``Bearer`` challenge alone.
+    path (no ``DPoP`` field): the ``Bearer`` challenge alone. ``route_scope``: the
+    scopes of the route an adapter guards, which every challenge of a request without
+    credentials names (RFC 6750 §3, RFC 9449 §7.1).
     """
     settings = case.settings(env)
     offered = ("Bearer",) if bearer_path else SCHEMES[settings.get("dpop", "allowed")]
@@ -99,6 +106,8 @@ def expected_challenge(
             params += [f'error="{code}"', f'error_description="{description_of(case, error)}"']
         if scheme == "DPoP":
             params.append(f'algs="{algs}"')
+        if error is bg.MissingTokenError and route_scope:
+            params.append(f'scope="{route_scope}"')
         challenges.append(f"{scheme} {', '.join(params)}")
     return ", ".join(challenges)
 

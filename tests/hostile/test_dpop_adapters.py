@@ -1,6 +1,7 @@
 """Every hostile DPoP case through every framework adapter, over its real test client.
 
-The request goes to the route that needs ``read:contacts``; its proofs name the
+The request goes to the route that needs ``read:contacts``, which the challenges of
+a request without credentials name; its proofs name the
 URL the framework's test client sends to (``Client.base_url``), and whatever the
 case sends first (the proof to replay, the request that fetches a nonce) goes
 through the same client. The answer must be exactly the core's: status,
@@ -22,6 +23,8 @@ from .dpop_builders import ProofCase, Reply, Sent, World
 from .dpop_catalogue import DPOP_CATALOGUE
 from .dpop_checks import Answer, expected_challenge, judge_answer, judge_fetches, world_env
 
+ROUTE_SCOPE = "read:contacts"  # what the route every request goes to needs
+
 
 def runs() -> Iterator[Any]:
     for case in DPOP_CATALOGUE:
@@ -40,6 +43,15 @@ def on_the_bearer_path(sent: Sent, settings: dict[str, Any]) -> bool:
         value.split(" ")[0].lower() for name, value in sent.fields if name == "Authorization"
     ]
     return "dpop" not in names and schemes == ["bearer"]
+
+
+def scheme_refused(sent: Sent, settings: dict[str, Any]) -> bool:
+    """Bearer credentials where DPoP is required: the verifier refuses the scheme itself,
+    before any route is consulted, so its challenge names no route's scopes."""
+    schemes = [
+        value.split(" ")[0].lower() for name, value in sent.fields if name == "Authorization"
+    ]
+    return settings.get("dpop", "allowed") == "required" and "bearer" in schemes
 
 
 @pytest.mark.parametrize(("case", "adapter"), list(runs()))
@@ -62,7 +74,11 @@ def test_the_adapter_answers_the_case(
     challenge = None
     if case.error is not None:
         challenge = expected_challenge(
-            case, case.error, env, bearer_path=on_the_bearer_path(sent, case.settings(env))
+            case,
+            case.error,
+            env,
+            bearer_path=on_the_bearer_path(sent, case.settings(env)),
+            route_scope="" if scheme_refused(sent, case.settings(env)) else ROUTE_SCOPE,
         )
         assert answer.headers["content-type"].split(";")[0] == "application/json"
     else:

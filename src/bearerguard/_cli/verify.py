@@ -233,10 +233,12 @@ def check(
             else:
                 token = verifier.verify_authorization(header)
         except MissingTokenError as exc:
-            # The adapters offer every accepted scheme to a request without credentials;
-            # the reason stays this one, which says what the header lacked.
-            offered = verifier.missing_token()
+            # The adapters offer every accepted scheme to a request without credentials,
+            # each naming the route's scopes; the reason stays this one, which says what
+            # the header lacked.
+            offered = verifier.missing_token(required)
             exc.offering(offered.offered, offered.dpop_algorithms)
+            exc.required_scopes = offered.required_scopes
             return Verdict(None, exc, required, log=log.messages(), request=request)
         except BearerError as exc:
             return Verdict(None, exc, required, log=log.messages(), request=request)

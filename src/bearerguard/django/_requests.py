@@ -60,7 +60,7 @@ class Outcome:
         if self.error is not None:
             return self.error
         if self.token is None:
-            return None if optional else self.verifier.missing_token()
+            return None if optional else self.verifier.missing_token(required.names)
         try:
             required.enforce(self.token)
         except InsufficientScopeError as exc:

@@ -95,11 +95,12 @@ class BearerTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
         return TokenUser(found.token), found.token
 
     def authenticate_header(self, request: Any) -> str | None:
-        """The challenge of DRF's own 401s (``NotAuthenticated`` from ``IsAuthenticated``)."""
+        """The challenge of DRF's own 401s (``NotAuthenticated`` from ``IsAuthenticated``):
+        it names the view's ``required_scopes`` for the method, when it declares them."""
         found = recorded(_django_request(request))
         if found is not None and found.error is not None and found.error.status_code == 401:
             return found.error.www_authenticate
-        return get_verifier().missing_token().www_authenticate
+        return get_verifier().missing_token(_declared_scopes(request)).www_authenticate
 
 
 class HasScopes(BasePermission):  # type: ignore[misc]
@@ -123,7 +124,7 @@ class HasScopes(BasePermission):  # type: ignore[misc]
         required = _required_scopes(view, request.method)
         token = request.auth
         if not isinstance(token, AccessToken):
-            raise BearerTokenError(get_verifier().missing_token())
+            raise BearerTokenError(get_verifier().missing_token(required or ()))
         if required is None:
             refused = InsufficientScopeError(realm=token.realm)
             raise BearerTokenError(refused.with_resource_metadata(token.resource_metadata))
@@ -146,6 +147,15 @@ def _answer_with(request: Any, name: str, value: str) -> None:
     headers = getattr(view, "headers", None)
     if isinstance(headers, dict):
         headers[name] = value
+
+
+def _declared_scopes(request: Any) -> tuple[str, ...]:
+    """The ``required_scopes`` of the request's view for its method; none when the view
+    declares none (a view guarded by ``IsAuthenticated`` alone needs any valid token)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None or not hasattr(view, "required_scopes"):
+        return ()
+    return _required_scopes(view, request.method) or ()
 
 
 def _required_scopes(view: Any, method: str) -> tuple[str, ...] | None:

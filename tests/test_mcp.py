@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
@@ -35,11 +33,11 @@ from starlette.types import ASGIApp
 from bearerguard import AccessToken, ConfigurationError, KeySetUnavailableError, Verifier
 from bearerguard.mcp import BearerTokenVerifier
 from bearerguard.testing import FakeIssuer
+from tests.uvicorn_thread import loopback_socket, running
 
 ISSUER = "https://tenant.auth0.com/"
 RESOURCE = "https://mcp.example.com/mcp"
 OTHER_API = "https://api.example.com"
-START_DEADLINE = 30.0
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "mcp.md"
 
 
@@ -342,24 +340,10 @@ def mcp_server(url: str, verifier: Verifier, served: Served) -> ASGIApp:
 @contextlib.contextmanager
 def serving(build: Callable[[str, Served], ASGIApp]) -> Iterator[Served]:
     """Run the app ``build(url, served)`` makes under uvicorn on 127.0.0.1, then stop it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        served = Served(f"http://127.0.0.1:{sock.getsockname()[1]}/mcp")
-        config = uvicorn.Config(build(served.url, served), log_config=None, lifespan="on")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + START_DEADLINE
-            while not server.started:
-                assert thread.is_alive(), "uvicorn stopped while starting"
-                assert time.monotonic() < deadline, "uvicorn did not start in time"
-                time.sleep(0.01)
+    with loopback_socket() as (sock, origin):
+        served = Served(f"{origin}/mcp")
+        with running(build(served.url, served), sock):
             yield served
-        finally:
-            server.should_exit = True
-            thread.join(START_DEADLINE)
-            assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture

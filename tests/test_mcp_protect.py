@@ -14,7 +14,6 @@ import contextlib
 import json
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
@@ -37,10 +35,10 @@ from bearerguard import ConfigurationError, Verifier
 from bearerguard.asgi import ASGIApp
 from bearerguard.mcp import BearerTokenVerifier, protect, sdk_access_token
 from bearerguard.testing import DPoPKey, FakeIssuer
+from tests.uvicorn_thread import loopback_socket, running
 
 ISSUER = "https://tenant.auth0.com/"
 OTHER_API = "https://api.example.com"
-START_DEADLINE = 30.0
 TOOL_SCOPES = {"list_contacts": ["read:contacts"]}
 ACCEPT = "application/json, text/event-stream"
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "mcp.md"
@@ -134,24 +132,10 @@ def contacts_server(served: Served) -> MCPServer:
 @contextlib.contextmanager
 def serving(build: Callable[[str, Served], ASGIApp]) -> Iterator[Served]:
     """Run the app ``build(url, served)`` makes under uvicorn on 127.0.0.1, then stop it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        served = Served(f"http://127.0.0.1:{sock.getsockname()[1]}/mcp")
-        config = uvicorn.Config(build(served.url, served), log_config=None, lifespan="on")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + START_DEADLINE
-            while not server.started:
-                assert thread.is_alive(), "uvicorn stopped while starting"
-                assert time.monotonic() < deadline, "uvicorn did not start in time"
-                time.sleep(0.01)
+    with loopback_socket() as (sock, origin):
+        served = Served(f"{origin}/mcp")
+        with running(build(served.url, served), sock):
             yield served
-        finally:
-            server.should_exit = True
-            thread.join(START_DEADLINE)
-            assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def protected(issuer: str = ISSUER, **verifier_settings: Any) -> Callable[[str, Served], ASGIApp]:

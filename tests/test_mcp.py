@@ -446,11 +446,11 @@ def test_the_sdks_own_expiry_check_leaves_no_leeway(
 # The guide's server (docs/mcp.md), run as written
 
 
-def guide_server_code() -> str:
-    """The first Python block under the guide's "The token verifier" heading."""
-    section = GUIDE.read_text(encoding="utf-8").split("## The token verifier", 1)[1]
+def guide_python_block(heading: str) -> str:
+    """The first Python block under the guide's ``## <heading>``."""
+    section = GUIDE.read_text(encoding="utf-8").split(f"## {heading}", 1)[1]
     block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert block is not None, "docs/mcp.md lost its server example"
+    assert block is not None, f"docs/mcp.md lost the example of its {heading!r} section"
     return block.group(1)
 
 
@@ -459,7 +459,7 @@ def test_the_guides_server_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
         monkeypatch.setenv("BEARERGUARD_AUDIENCE", url)
         namespace: dict[str, Any] = {"__name__": "server"}
-        exec(compile(guide_server_code(), str(GUIDE), "exec"), namespace)  # noqa: S102
+        exec(compile(guide_python_block("The token verifier"), str(GUIDE), "exec"), namespace)  # noqa: S102
         app: ASGIApp = namespace["app"]
         return app
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import socket
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -35,6 +34,7 @@ from bearerguard import ConfigurationError, Verifier
 from bearerguard.asgi import ASGIApp
 from bearerguard.mcp import BearerTokenVerifier, protect, sdk_access_token
 from bearerguard.testing import DPoPKey, FakeIssuer
+from tests.test_mcp import guide_python_block
 from tests.uvicorn_thread import loopback_socket, running
 
 ISSUER = "https://tenant.auth0.com/"
@@ -453,21 +453,13 @@ def test_bad_settings_are_configuration_errors_that_say_what_to_write(
 # The guide's protected server (docs/mcp.md), run as written
 
 
-def guide_server_code() -> str:
-    """The first Python block under the guide's "Protecting the endpoint" heading."""
-    section = GUIDE.read_text(encoding="utf-8").split("## Protecting the endpoint", 1)[1]
-    block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert block is not None, "docs/mcp.md lost its protect() example"
-    return block.group(1)
-
-
 def test_the_guides_protected_server_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     def build(url: str, served: Served) -> ASGIApp:
         monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
         monkeypatch.setenv("BEARERGUARD_RESOURCE", url)
         monkeypatch.delenv("BEARERGUARD_AUDIENCE", raising=False)
         namespace: dict[str, Any] = {"__name__": "mcp_server"}
-        exec(compile(guide_server_code(), str(GUIDE), "exec"), namespace)  # noqa: S102
+        exec(compile(guide_python_block("Protecting the endpoint"), str(GUIDE), "exec"), namespace)  # noqa: S102
         app: ASGIApp = namespace["app"]
         return app
 

@@ -42,6 +42,7 @@ checked elsewhere serves it with :class:`ResourceMetadataMiddleware`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -141,7 +142,7 @@ class BearerMiddleware(Guarded[ASGIApp]):
         await self.app({**scope, ACCESS_TOKEN_KEY: token}, receive, send)
 
 
-class MetadataServer:
+class MetadataServer(ABC):
     """What serves RFC 9728 documents in front of an ASGI app: the documents, known from
     the first request on, answered; every other request passed on to ``app``."""
 
@@ -151,9 +152,9 @@ class MetadataServer:
         # routes, which are all declared by then.
         self._routes: tuple[MetadataRoute, ...] | None = None
 
+    @abstractmethod
     def metadata_routes(self, scope: Scope) -> tuple[MetadataRoute, ...]:
         """The documents to serve, built once, from the first request's ``scope``."""
-        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

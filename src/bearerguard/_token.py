@@ -182,8 +182,14 @@ class RequiredScopes:
     def enforce(self, token: AccessToken) -> None:
         """Raise :class:`InsufficientScopeError` (403) unless ``token`` grants them."""
         if not self.granted_by(token):
-            error = InsufficientScopeError(self.names, any_of=self.any_of, realm=token.realm)
-            raise error.with_resource_metadata(token.resource_metadata)
+            raise self.refusal(token)
+
+    def refusal(self, token: AccessToken) -> InsufficientScopeError:
+        """The 403 that refuses ``token`` for want of these scopes: all of them named, in
+        the token's realm, with its resource's metadata URL."""
+        error = InsufficientScopeError(self.names, any_of=self.any_of, realm=token.realm)
+        error.with_resource_metadata(token.resource_metadata)
+        return error
 
 
 # The slots' own setters: a frozen dataclass' __init__ goes through object.__setattr__

@@ -29,6 +29,7 @@ def protect(
     scopes: str | Iterable[str] = (),
     tool_scopes: Mapping[str, str | Iterable[str]] | None = None,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    hide_tools: bool = False,
 ) -> ASGIApp:
     """Guard an MCP SDK streamable-HTTP app with bearerguard; tools still read the token
     with the SDK's ``get_access_token()``.
@@ -49,7 +50,13 @@ def protect(
     ``insufficient_scope`` whose ``scope`` lists every scope the call needs, so
     an MCP client steps up and retries. The call is read from the JSON-RPC body,
     which is then handed to the app unchanged; bodies over ``max_body_size``
-    bytes are refused with 413. Listing tools is not filtered.
+    bytes are refused with 413. The 2026-07-28 revision's ``Mcp-Method`` and
+    ``Mcp-Name`` headers refuse a call without reading its body; they never let
+    one through. A token that may call every tool costs no body read.
+
+    Listing tools hides nothing unless ``hide_tools=True``: then the answer to a
+    ``tools/list`` leaves out the tools the token lacks scopes for (a call to one
+    is refused all the same).
 
     ``verifier`` needs a ``resource`` (the MCP server's URL, also its tokens'
     audience): MCP clients find their authorization server through the metadata.
@@ -78,6 +85,10 @@ def protect(
     _refuse_sdk_auth(app)
     endpoint = _scope_list(scopes, "scopes", "scopes=['mcp:tools']")
     calls = _tool_requirements(tool_scopes, endpoint)
+    if not isinstance(hide_tools, bool):
+        raise ConfigurationError(
+            f"hide_tools must be True or False, got {hide_tools!r}.", setting="hide_tools"
+        )
     if type(max_body_size) is not int or max_body_size <= 0:
         raise ConfigurationError(
             f"max_body_size must be a positive number of bytes, got {max_body_size!r}: "
@@ -86,7 +97,7 @@ def protect(
         )
     guarded: ASGIApp = _SDKAuthentication(app, verifier)
     if calls:
-        guarded = ToolScopes(guarded, calls, max_body_size)
+        guarded = ToolScopes(guarded, calls, max_body_size, hide_tools=hide_tools)
     # One rule for every path of the app: the SDK's app is the MCP endpoint (and whatever
     # custom routes it has), all of which need a token.
     return BearerMiddleware(guarded, verifier=verifier, rules=[Rule("/{path:path}", *endpoint)])

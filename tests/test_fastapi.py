@@ -89,7 +89,8 @@ def test_router_and_route_scopes_accumulate(client: TestClient, provider: Provid
     assert client.delete("/contacts", headers=both).json() == {"sub": "auth0|123"}
     refused = client.delete("/contacts", headers=reader)
     assert refused.status_code == 403
-    assert refused.headers["www-authenticate"].endswith('scope="write:contacts"')
+    # Every scope the operation needs, the router's too: a client steps up once.
+    assert refused.headers["www-authenticate"].endswith('scope="read:contacts write:contacts"')
     refused = client.get("/contacts", headers=writer)
     assert refused.headers["www-authenticate"].endswith('scope="read:contacts"')
 
@@ -275,7 +276,7 @@ def test_without_install_status_and_challenge_are_still_right(
     }
     refused = client.delete("/contacts", headers=bearer(provider.token()))
     assert refused.status_code == 403
-    assert refused.headers["www-authenticate"].endswith('scope="write:contacts"')
+    assert refused.headers["www-authenticate"].endswith('scope="read:contacts write:contacts"')
 
 
 def test_without_install_an_unreachable_provider_is_still_503_with_retry_after(
@@ -381,3 +382,57 @@ def test_the_dependency_verifies_with_the_async_api(
     client = TestClient(contacts_app(auth))
 
     assert client.get("/contacts", headers=bearer(provider.token())).status_code == 200
+
+
+# Challenges name every scope the route's markers check
+
+
+def test_a_challenge_names_the_scopes_of_every_marker_on_the_route(
+    auth: BearerAuth, provider: Provider
+) -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.post("/contacts/{cid}/share")
+    async def share(
+        reader: AccessToken = Security(auth, scopes=["read:contacts"]),
+        sharer: AccessToken = Security(auth, scopes=["share:contacts"]),
+        maybe: AccessToken | None = Security(auth.optional, scopes=["audit"]),
+        either: AccessToken = Security(auth.any_of, scopes=["admin", "owner"]),
+    ) -> dict[str, str]:
+        return {"sub": reader.subject or ""}
+
+    client = TestClient(app)
+    missing = client.post("/contacts/1/share")
+    reader_only = client.post(
+        "/contacts/1/share", headers=bearer(provider.token(scope="read:contacts"))
+    )
+    without_either = client.post(
+        "/contacts/1/share",
+        headers=bearer(provider.token(scope="read:contacts share:contacts audit")),
+    )
+
+    # Without a token: the all-of markers' scopes (optional and any-of ones need nothing for sure).
+    assert missing.headers["www-authenticate"] == no_token_for("read:contacts share:contacts")
+    # A 403 from an all-of marker names all of them, from the any-of marker its alternatives.
+    assert reader_only.headers["www-authenticate"].endswith('scope="read:contacts share:contacts"')
+    assert without_either.headers["www-authenticate"].endswith('scope="admin owner"')
+
+
+def test_two_verifiers_on_one_route_each_name_their_own_scopes(
+    make_verifier: MakeVerifier,
+) -> None:
+    first, second = BearerAuth(make_verifier()), BearerAuth(make_verifier())
+    app = FastAPI()
+    install(app)
+
+    @app.get("/both")
+    async def both(
+        a: AccessToken = Security(first, scopes=["read:a"]),
+        b: AccessToken = Security(second, scopes=["read:b"]),
+    ) -> dict[str, str]:
+        return {}
+
+    missing = TestClient(app).get("/both")
+
+    assert missing.headers["www-authenticate"] == no_token_for("read:a")

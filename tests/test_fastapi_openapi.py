@@ -157,8 +157,8 @@ def test_the_documented_answers_are_the_answers(auth: BearerAuth, provider: Prov
     missing = client.delete("/contacts")
     documented = responses["401"]["content"]["application/json"]["examples"]["no token"]["value"]
     assert missing.json() == documented
-    # The router's requirement refuses first: its challenges name its scopes.
-    assert missing.headers["www-authenticate"] == no_token_for("read:contacts")
+    # The router's requirement refuses first; its challenges name every scope the route needs.
+    assert missing.headers["www-authenticate"] == no_token_for("read:contacts write:contacts")
 
     refused = client.delete("/contacts", headers=bearer(provider.token(scope="read:contacts")))
     example = responses["403"]["headers"]["WWW-Authenticate"]["schema"]["example"]
@@ -167,8 +167,8 @@ def test_the_documented_answers_are_the_answers(auth: BearerAuth, provider: Prov
         challenge_params(refused.headers["www-authenticate"]),
         challenge_params(example),
     )
-    # The answer names the requirement that failed; the document, all the operation needs.
-    assert set(answered.pop("scope").split()) <= set(documented_challenge.pop("scope").split())
+    # The answer and the document alike name all the operation needs.
+    assert set(answered.pop("scope").split()) == set(documented_challenge.pop("scope").split())
     assert answered == documented_challenge
     assert refused.json() == responses["403"]["content"]["application/json"]["example"]
     assert "read:contacts and write:contacts" in responses["403"]["description"]

@@ -27,6 +27,7 @@ metadata document, listing the scopes of the routes' ``Security`` markers.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar, Final, cast
 
@@ -181,16 +182,31 @@ class _Bearer(SecurityBase):
                     )
                 scope[self._memo] = token
             if token is not None and security_scopes.scopes:
-                _required(security_scopes, self._any_of).enforce(token)
+                required = _required(security_scopes, self._any_of)
+                if not required.granted_by(token):
+                    raise self._refusal(scope, required, token)
         except BearerError as exc:
             raise BearerHTTPException(exc) from exc
         if token is None and not self._optional:
-            # The challenge names the scopes this Security marker checks (none: no scope).
-            needed = (
-                _required(security_scopes, self._any_of).names if security_scopes.scopes else ()
-            )
+            # The challenge names every scope the route's markers check (none: no scope),
+            # so that a client logs in once with all it needs.
+            own = _required(security_scopes, self._any_of).names if security_scopes.scopes else ()
+            needed = _names(_route_scopes(scope, self.verifier), own)
             raise BearerHTTPException(self.verifier.missing_token(needed))
         return token
+
+    def _refusal(
+        self, scope: MutableMapping[str, Any], required: RequiredScopes, token: AccessToken
+    ) -> BearerError:
+        """The 403 for a token this marker refuses: an all-of marker names every scope the
+        route's markers check (a router's and the route's alike), so a client steps up
+        once; an any-of marker names its alternatives."""
+        if self._any_of:
+            return required.refusal(token)
+        route = _route_scopes(scope, self.verifier)
+        if set(route) <= set(required.names):
+            return required.refusal(token)
+        return RequiredScopes(_names(route, required.names)).refusal(token)
 
 
 # FastAPI reads a dependency's parameters from its signature. Before 0.123.7 it resolved
@@ -199,6 +215,48 @@ class _Bearer(SecurityBase):
 _Bearer.__call__.__annotations__.update(
     conn=HTTPConnection, security_scopes=SecurityScopes, response=Response
 )
+
+
+# What each route's markers check, per verifier: the routes are fixed once the app runs.
+# Keyed by identities (FastAPI's routes are not hashable), each entry holding a weak
+# reference to its route so that a new route at a recycled address is not mistaken for it.
+_ROUTE_SCOPES: dict[tuple[int, int], tuple[weakref.ref[Any], tuple[str, ...]]] = {}
+_MAX_ROUTES = 1024
+
+
+def _route_scopes(scope: Mapping[str, Any], verifier: Verifier) -> tuple[str, ...]:
+    """Every scope the all-of markers of ``verifier`` on the request's route check.
+
+    Read from the dependant of the route FastAPI matched (``scope["route"]``), with
+    the scopes each marker is handed, as the OpenAPI document lists them. A refusing
+    marker adds its own (a router's, which FastAPI may keep outside the route's
+    dependant). Optional and any-of markers need nothing for sure: left out.
+    """
+    route = scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return ()
+    key = (id(route), id(verifier))
+    entry = _ROUTE_SCOPES.get(key)
+    if entry is not None and entry[0]() is route:
+        return entry[1]
+    found = tuple(
+        dict.fromkeys(
+            name
+            for bearer, scopes in _uses(dependant, [])
+            if bearer.verifier is verifier and not (bearer._any_of or bearer._optional)
+            for name in scopes
+        )
+    )
+    if len(_ROUTE_SCOPES) >= _MAX_ROUTES:
+        _ROUTE_SCOPES.clear()
+    _ROUTE_SCOPES[key] = (weakref.ref(route), found)
+    return found
+
+
+def _names(first: tuple[str, ...], then: tuple[str, ...]) -> tuple[str, ...]:
+    """``first``, then the names of ``then`` not in it."""
+    return tuple(dict.fromkeys((*first, *then)))
 
 
 def _authorization(scope: MutableMapping[str, Any]) -> tuple[str | list[str] | None, bool]:

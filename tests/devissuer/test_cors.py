@@ -10,7 +10,7 @@ from bearerguard.devissuer._cors import ALLOWED_HEADERS, allowed_headers
 SWAGGER_UI = "http://127.0.0.1:8123"  # an API serving /docs on a port nobody registered
 EVERY_HEADER = (
     "authorization, content-type, x-requested-with, accept, accept-language, content-language, "
-    "cache-control, pragma, dpop, auth0-client"
+    "cache-control, pragma, dpop, auth0-client, mcp-protocol-version"
 )
 
 
@@ -120,6 +120,7 @@ def test_nothing_is_exposed_to_a_stranger(issuer: DevIssuer, http):
         ("Content-Type,Authorization", "Authorization, Content-Type"),
         ("dpop, DPOP,  dpop ", "DPoP"),
         ("auth0-client, x-custom", "Auth0-Client"),
+        ("mcp-protocol-version,content-type", "Content-Type, MCP-Protocol-Version"),
         ("x-custom", None),
         ("*", None),
         ("authorization-x", None),
@@ -127,3 +128,31 @@ def test_nothing_is_exposed_to_a_stranger(issuer: DevIssuer, http):
 )
 def test_the_allow_headers_rule(requested, answer):
     assert allowed_headers(requested) == answer
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        (".well-known/oauth-authorization-server", "GET"),
+        ("oidc/register", "POST"),
+        ("oauth/token", "POST"),
+    ],
+)
+def test_a_browser_mcp_client_may_discover_register_and_exchange(
+    issuer: DevIssuer, http, path, method
+):
+    # What an MCP client running in a page (the MCP Inspector) preflights before each step.
+    response = http.options(
+        issuer.url + path,
+        headers={
+            "Origin": "http://localhost:6274",
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "content-type,mcp-protocol-version",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", "http://localhost:6274")
+    assert listed(response, "Access-Control-Allow-Headers") >= {
+        "content-type",
+        "mcp-protocol-version",
+    }

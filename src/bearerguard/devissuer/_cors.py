@@ -31,7 +31,9 @@ __all__ = [
 ANY_ORIGIN = "*"
 WEB_ORIGINS = "web origins"
 #: Request headers a cross-origin script may send. Swagger UI's token exchange sends
-#: X-Requested-With, auth0-spa-js sends Auth0-Client, DPoP clients DPoP (RFC 9449).
+#: X-Requested-With, auth0-spa-js sends Auth0-Client, DPoP clients DPoP (RFC 9449), and
+#: MCP clients in a browser (the MCP Inspector, on the TypeScript SDK) MCP-Protocol-Version
+#: with their metadata discovery and registration requests.
 ALLOWED_HEADERS = (
     "Authorization",
     "Content-Type",
@@ -43,6 +45,7 @@ ALLOWED_HEADERS = (
     "Pragma",
     "DPoP",
     "Auth0-Client",
+    "MCP-Protocol-Version",
 )
 #: Response headers a cross-origin script may read, beyond the CORS-safelisted ones.
 EXPOSED_HEADERS = ("WWW-Authenticate", "DPoP-Nonce")

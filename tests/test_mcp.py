@@ -457,7 +457,8 @@ def guide_python_block(heading: str) -> str:
 def test_the_guides_server_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     def build(url: str, served: Served) -> ASGIApp:
         monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
-        monkeypatch.setenv("BEARERGUARD_AUDIENCE", url)
+        monkeypatch.setenv("BEARERGUARD_RESOURCE", url)
+        monkeypatch.delenv("BEARERGUARD_AUDIENCE", raising=False)
         namespace: dict[str, Any] = {"__name__": "server"}
         exec(compile(guide_python_block("The token verifier"), str(GUIDE), "exec"), namespace)  # noqa: S102
         app: ASGIApp = namespace["app"]

@@ -16,7 +16,7 @@ Example (an ``MCPServer`` of the SDK's 2.x line; 1.x calls it ``FastMCP``)::
     from bearerguard.mcp import BearerTokenVerifier
 
     # BEARERGUARD_ISSUER=https://tenant.auth0.com/
-    # BEARERGUARD_AUDIENCE=https://mcp.example.com/mcp  (the server's URL: RFC 8707)
+    # BEARERGUARD_RESOURCE=https://mcp.example.com/mcp  (the server's URL: RFC 8707)
     verifier = Verifier.from_env()
     server = MCPServer(
         "contacts",

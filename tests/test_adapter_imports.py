@@ -14,7 +14,16 @@ import textwrap
 
 import pytest
 
-FRAMEWORKS = ["starlette", "fastapi", "flask", "werkzeug", "django", "rest_framework", "mcp"]
+FRAMEWORKS = [
+    "starlette",
+    "fastapi",
+    "flask",
+    "werkzeug",
+    "django",
+    "rest_framework",
+    "mcp",
+    "fastmcp",
+]
 
 
 def run_python(code: str) -> list[str]:
@@ -61,6 +70,12 @@ def run_python(code: str) -> list[str]:
             "bearerguard.mcp",
             ["mcp"],
             "bearerguard.mcp needs the MCP Python SDK: pip install 'bearerguard[mcp]'",
+        ),
+        (
+            "bearerguard.mcp.fastmcp",
+            ["fastmcp"],  # the SDK is there: only fastmcp is missing
+            "bearerguard.mcp.fastmcp needs fastmcp 4.2 or later: "
+            "pip install 'bearerguard[fastmcp]'",
         ),
     ],
 )

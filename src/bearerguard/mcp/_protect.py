@@ -108,10 +108,11 @@ def _refuse_sdk_auth(app: ASGIApp) -> None:
     for middleware in getattr(app, "user_middleware", None) or ():
         if getattr(middleware, "cls", None) is AuthContextMiddleware:
             raise ConfigurationError(
-                "protect() was given an MCP app built with the SDK's own auth: its Bearer-only "
+                "protect() was given an MCP app built with its own auth: its Bearer-only "
                 "backend would replace the token bearerguard verified (and refuse DPoP). Build "
-                "the server without token_verifier= and auth=, e.g. MCPServer('contacts'); "
-                "bearerguard verifies every request and fills get_access_token() itself.",
+                "the server without it: MCPServer('contacts') without token_verifier= and "
+                "auth=, or FastMCP('contacts') without auth=; bearerguard verifies every "
+                "request and fills get_access_token() itself.",
                 setting="app",
             )
 

@@ -3,7 +3,7 @@
 Run from the repository root (``pip install 'bearerguard[examples]'``)::
 
     BEARERGUARD_ISSUER=https://your-tenant.auth0.com/ \\
-    BEARERGUARD_AUDIENCE=https://api.example.com \\
+    BEARERGUARD_RESOURCE=https://api.example.com \\
     uvicorn examples.fastapi_app:app
 
 then ``curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/private``.
@@ -15,9 +15,12 @@ by ``BEARERGUARD_DOCS_CLIENT_ID`` (``spa-client`` with ``bearerguard
 dev-issuer``; an Auth0 single-page application's client id with Auth0); a token
 can also be pasted.
 
-With ``BEARERGUARD_RESOURCE=https://api.example.com/api`` (the URL clients call; the
-audience defaults to it) the app also serves its RFC 9728 metadata at
-``/.well-known/oauth-protected-resource/api``, listing the routes' scopes.
+``BEARERGUARD_RESOURCE`` is the API's URL (RFC 9728) and the tokens' audience defaults to
+it (with Auth0, the API's *Identifier*). The app serves its metadata at
+``/.well-known/oauth-protected-resource`` (the issuers, the routes' scopes), and every
+401 and 403 names that document (``resource_metadata``), so that a client learns where
+to get a token. ``BEARERGUARD_AUDIENCE`` is for tokens that name other audiences: it
+replaces the default, so list the resource in it too.
 """
 
 from __future__ import annotations

@@ -3,14 +3,17 @@
 Run it from the repository root::
 
     BEARERGUARD_ISSUER=tenant.auth0.com \\
-    BEARERGUARD_AUDIENCE=https://api.example.com \\
+    BEARERGUARD_RESOURCE=https://api.example.com \\
     gunicorn examples.flask_app:app
 
     curl localhost:8000/api/public
     curl -H "Authorization: Bearer $TOKEN" localhost:8000/api/private
 
-``BEARERGUARD_ISSUER`` takes one issuer or several, comma-separated. Nothing is
-fetched at import: the provider's keys are fetched on the first request that
+``BEARERGUARD_ISSUER`` takes one issuer or several, comma-separated.
+``BEARERGUARD_RESOURCE`` is the API's URL (RFC 9728) and the tokens' audience defaults
+to it (with Auth0, the API's *Identifier*): the app serves its metadata at
+``/.well-known/oauth-protected-resource``, and every 401 and 403 names that document.
+Nothing is fetched at import: the provider's keys are fetched on the first request that
 needs them.
 """
 

@@ -3,7 +3,7 @@
 Run from the repository root (``pip install 'bearerguard[examples]'``)::
 
     BEARERGUARD_ISSUER=https://your-tenant.auth0.com/ \\
-    BEARERGUARD_AUDIENCE=https://api.example.com \\
+    BEARERGUARD_RESOURCE=https://api.example.com \\
     uvicorn examples.starlette_app:app
 
 then ``curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/private``.
@@ -12,9 +12,10 @@ The authentication middleware checks a token on every request: a request without
 one reaches the routes unauthenticated (``requires`` refuses it with 401 where a
 token is needed), while a bad token is refused on every route, public ones too.
 
-With ``BEARERGUARD_RESOURCE=https://api.example.com/api`` (the URL clients call; the
-audience defaults to it) the app also serves its RFC 9728 metadata at
-``/.well-known/oauth-protected-resource/api``, listing the scopes ``requires`` asks for.
+``BEARERGUARD_RESOURCE`` is the API's URL (RFC 9728) and the tokens' audience defaults to
+it (with Auth0, the API's *Identifier*). The app serves its metadata at
+``/.well-known/oauth-protected-resource`` (the issuers, the scopes ``requires`` asks
+for), and every 401 and 403 names that document (``resource_metadata``).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ app = Starlette(
         Route("/api/contacts", contacts),
     ],
     middleware=[
-        # The metadata document (with BEARERGUARD_RESOURCE set) is public: served first.
+        # The RFC 9728 metadata (of BEARERGUARD_RESOURCE) needs no token: served first.
         Middleware(ResourceMetadataMiddleware, verifier=verifier),
         Middleware(
             AuthenticationMiddleware, backend=BearerAuthBackend(verifier), on_error=on_error

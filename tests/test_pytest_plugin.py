@@ -343,6 +343,69 @@ def test_the_default_settings_follow_the_environment_of_verifier_from_env(projec
     run(project).assert_outcomes(passed=1)
 
 
+def test_without_an_audience_the_fake_names_the_resource_as_the_app_does(project, monkeypatch):
+    # As the examples are started: BEARERGUARD_RESOURCE, which the audience defaults to.
+    monkeypatch.setenv("BEARERGUARD_ISSUER", "tenant.auth0.com")
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", " https://api.example.com ")
+    project.makepyfile(
+        """
+        from bearerguard import Verifier
+
+        def test_environment(bearerguard_settings, fake_issuer, bearer_token):
+            assert bearerguard_settings == {
+                "issuer": "tenant.auth0.com",
+                "audience": "https://api.example.com",
+            }
+            assert fake_issuer.audience == "https://api.example.com"
+            # What the app would build from the same variables accepts the fake's tokens.
+            verifier = Verifier.from_env()
+            assert verifier.verify(bearer_token()).audience == ("https://api.example.com",)
+        """
+    )
+    run(project).assert_outcomes(passed=1)
+
+
+def test_the_environments_audience_wins_over_its_resource(project, monkeypatch):
+    # The app then accepts BEARERGUARD_AUDIENCE's audiences, the resource's default aside.
+    monkeypatch.setenv("BEARERGUARD_ISSUER", "tenant.auth0.com")
+    monkeypatch.setenv("BEARERGUARD_AUDIENCE", "urn:contacts,https://api.example.com")
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", "https://api.example.com")
+    project.makepyfile(
+        """
+        from bearerguard import Verifier
+
+        def test_environment(bearerguard_settings, bearer_token):
+            assert bearerguard_settings["audience"] == "urn:contacts"
+            assert Verifier.from_env().verify(bearer_token()).audience == ("urn:contacts",)
+        """
+    )
+    run(project).assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("variable", ["BEARERGUARD_RESOURCE", "BEARERGUARD_ALGORITHMS"])
+def test_a_variable_set_to_nothing_fails_the_test_at_setup_with_the_message_alone(
+    project, monkeypatch, variable
+):
+    monkeypatch.setenv("BEARERGUARD_ISSUER", "tenant.auth0.com")
+    monkeypatch.setenv(variable, " ")
+    project.makepyfile(
+        """
+        def test_it(bearer_token):
+            pass
+        """
+    )
+    result = run(project)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_it*",
+            f"*bearerguard: the environment cannot set the fake issuer up: {variable} is set "
+            "but empty*: give it a value, or remove it to use the default.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*pytest_plugin.py*")
+
+
 def test_a_conftest_overrides_bearerguard_settings(project):
     project.makeconftest(
         """

@@ -39,7 +39,7 @@ import pytest
 
 from bearerguard import AccessToken, Verifier
 from bearerguard.testing import FakeIssuer
-from tests.adapters.table import no_token_for
+from tests.support import DPOP_ALGS
 from tests.test_pytest_plugin import INI, plugin_args
 
 pytest_plugins = ["pytester"]
@@ -48,6 +48,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 # The README's tenant and API, the settings every snippet uses.
 TENANT = "your-tenant.auth0.com"
 API = "https://api.example.com"
+# The API is the adapters' resource (BEARERGUARD_RESOURCE): their refusals name its metadata.
+METADATA_PATH = "/.well-known/oauth-protected-resource"
+METADATA = f'resource_metadata="{API}{METADATA_PATH}"'
 
 
 # --- the blocks ----------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIssuer]:
         if variable.startswith("BEARERGUARD_"):
             monkeypatch.delenv(variable)
     monkeypatch.setenv("BEARERGUARD_ISSUER", TENANT)
-    monkeypatch.setenv("BEARERGUARD_AUDIENCE", API)
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", API)  # the audience defaults to it
     with FakeIssuer(TENANT, audience=API) as fake:
         yield fake
 
@@ -248,16 +251,24 @@ def call_wsgi(app: Any, path: str, headers: Mapping[str, str], method: str = "GE
     return Answer.of(int(status.split()[0]), response_headers, content)
 
 
+def no_token_for_the_resource(scope: str) -> str:
+    """The answer of an adapter whose verifier has the README's resource to a request without
+    credentials on a route that needs ``scope``: a challenge per accepted scheme (Bearer and
+    DPoP), each naming the scope (RFC 6750 §3) and the resource's metadata (RFC 9728 §5.1)."""
+    named = f'scope="{scope}", {METADATA}'
+    return f'Bearer realm="api", {named}, DPoP realm="api", algs="{DPOP_ALGS}", {named}'
+
+
 def check_contacts_route(
     get: Get,
     fake: FakeIssuer,
     path: str = "/api/contacts",
-    missing_challenge: str = no_token_for("read:contacts"),
+    missing_challenge: str = no_token_for_the_resource("read:contacts"),
 ) -> None:
     """The README's route needing read:contacts: 200, then the 401 and 403 of RFC 6750.
 
     Without a token, the adapters offer a challenge per accepted scheme (Bearer and DPoP),
-    each naming the scope the route needs.
+    each naming the scope the route needs and where the API's metadata is.
     """
     allowed = get(path, fake.auth_header(scopes=["read:contacts"]))
     assert allowed.status == 200, allowed
@@ -388,6 +399,14 @@ def test_each_framework_adapter_protects_its_route(section: str, tenant: FakeIss
     module, _ = run_block(block(section))
     get = CLIENTS[section](module)
     check_contacts_route(get, tenant)
+    # The adapter serves the RFC 9728 document its refusals name, and a 403 names it too.
+    under_scoped = get("/api/contacts", tenant.auth_header(scopes=["read:messages"]))
+    assert under_scoped.headers["www-authenticate"].endswith(f'scope="read:contacts", {METADATA}')
+    document = get(METADATA_PATH, {})
+    assert document.status == 200, document
+    assert document.body["resource"] == API
+    assert document.body["authorization_servers"] == [f"https://{TENANT}/"]
+    assert document.body["scopes_supported"] == ["read:contacts"]
     if section == "Starlette":
         allowed = get("/api/contacts", tenant.auth_header(scopes=["read:contacts"]))
         assert allowed.body == {"sub": "auth0|test-user", "scopes": ["read:contacts"]}
@@ -436,7 +455,7 @@ django.setup()
 
 @pytest.fixture
 def bearerguard_settings():
-    return {"issuer": settings.BEARERGUARD["ISSUER"], "audience": settings.BEARERGUARD["AUDIENCE"]}
+    return {"issuer": settings.BEARERGUARD["ISSUER"], "audience": settings.BEARERGUARD["RESOURCE"]}
 """
 
 DJANGO_TESTS = """
@@ -458,7 +477,8 @@ def test_the_route_needs_read_contacts(path, bearer_headers):
     missing = client.get(path)
     assert missing.status_code == 401
     challenge = missing.headers["WWW-Authenticate"]
-    assert challenge.startswith('Bearer realm="api", scope="read:contacts", DPoP')
+    metadata = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
+    assert challenge.startswith(f'Bearer realm="api", scope="read:contacts", {metadata}, DPoP')
     under_scoped = client.get(path, headers=bearer_headers(scopes=["read:messages"]))
     assert under_scoped.status_code == 403
     assert under_scoped.json()["error"] == "insufficient_scope"

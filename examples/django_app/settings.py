@@ -1,9 +1,10 @@
 """Settings of the example: no database, no templates, no sessions, no Django users.
 
 Every ``BEARERGUARD_*`` setting comes from the environment: ``BEARERGUARD_ISSUER``
-(one issuer or several, comma-separated), ``BEARERGUARD_AUDIENCE``, and any other
-(``BEARERGUARD_DPOP=required``, ``BEARERGUARD_REPLAY_STORE=redis://...``, ...), as for
-the other examples; a misspelt name is reported by the system checks.
+(one issuer or several, comma-separated), ``BEARERGUARD_RESOURCE`` (the API's URL, which
+the audience defaults to), and any other (``BEARERGUARD_DPOP=required``,
+``BEARERGUARD_REPLAY_STORE=redis://...``, ...), as for the other examples; a misspelt name
+is reported by the system checks.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ TIME_ZONE = "UTC"
 # Swagger UI client, the command line's client secret, the set-up scripts' virtualenv.
 _NOT_THE_VERIFIERS = {"BEARERGUARD_DOCS_CLIENT_ID", "BEARERGUARD_CLIENT_SECRET", "BEARERGUARD_VENV"}
 BEARERGUARD = {
-    # The names of the BEARERGUARD_* environment variables, without the prefix: the
-    # issuer and audience always (reported as missing when unset), and whatever else is set.
+    # The names of the BEARERGUARD_* environment variables, without the prefix: the issuer
+    # always (reported as missing when unset), and whatever else is set. Without RESOURCE
+    # the system checks report the API as missing too (bearerguard.E005).
     "ISSUER": "",
-    "AUDIENCE": "",
     **{
         name.removeprefix("BEARERGUARD_"): value
         for name, value in os.environ.items()

@@ -79,7 +79,7 @@ def example_api(dev_issuer: DevIssuer) -> Iterator[str]:
     """The FastAPI example under uvicorn (as ``bearerguard demo`` serves it); its base URL."""
     env = {
         "BEARERGUARD_ISSUER": f"{dev_issuer.url},{dev_issuer.custom_domain_url}",
-        "BEARERGUARD_AUDIENCE": API,
+        "BEARERGUARD_RESOURCE": API,  # as the README starts it: the audience defaults to it
         "BEARERGUARD_DOCS_CLIENT_ID": DOCS_CLIENT,
     }
     with contextlib.ExitStack() as stack:

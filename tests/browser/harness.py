@@ -24,7 +24,7 @@ except ImportError:  # reported by the browser fixture, which fails every test w
     pw = None  # type: ignore[assignment]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-API = "https://api.example.com"  # the audience of the example API
+API = "https://api.example.com"  # the example API's resource (BEARERGUARD_RESOURCE): its audience
 DOCS_CLIENT = "spa-client"  # the public client of the built-in tenant that /docs logs in with
 SETUP = "bash scripts/browser-setup.sh"
 CHROMIUM = Path("/usr/bin/chromium")

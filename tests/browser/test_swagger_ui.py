@@ -3,8 +3,8 @@
 Authorize opens the dev issuer's consent page in a popup (authorization code with PKCE,
 the public client spa-client, the API's audience); the token Swagger UI gets is the one
 "Try it out" sends. Alice may read contacts (200); Bob holds read:messages only (403,
-with the insufficient_scope challenge). Swagger UI's own files come from the local copy
-of swagger-ui-dist, not from the CDN the page names.
+with the insufficient_scope challenge, which names the API's RFC 9728 metadata). Swagger
+UI's own files come from the local copy of swagger-ui-dist, not from the CDN the page names.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import re
 
 import pytest
 
-from .harness import CDN, DOCS_CLIENT, OpenTab, Tab, pw, table_row
+from .harness import API, CDN, DOCS_CLIENT, OpenTab, Tab, pw, table_row
 
 pytestmark = pytest.mark.browser
 
 CONTACTS = "/api/contacts"
+METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 
 class Docs:
@@ -155,6 +156,8 @@ def test_swagger_ui_logs_in_through_the_dev_issuer_and_calls_the_api(
         pw.expect(headers).to_contain_text("www-authenticate")
         pw.expect(headers).to_contain_text('error="insufficient_scope"')
         pw.expect(headers).to_contain_text('scope="read:contacts"')
+        # The API's RFC 9728 metadata, where a client learns how to get a better token.
+        pw.expect(headers).to_contain_text(f'resource_metadata="{API}{METADATA_PATH}"')
         pw.expect(answer).to_contain_text('"error": "insufficient_scope"')
 
     with tab.step(f"GET {CONTACTS} documents its refusals (none 'Undocumented')"):

@@ -20,6 +20,9 @@ import bearerguard
 from bearerguard._cli import _examples, demo, main
 
 ROOT = Path(__file__).resolve().parents[2]
+# The examples are started with BEARERGUARD_RESOURCE=https://api.example.com: every challenge
+# names the resource's metadata.
+METADATA = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
 
 
 def listening(url: str) -> bool:
@@ -59,16 +62,24 @@ def test_the_demo_runs_every_step_and_stops_everything(framework):
 
     assert result.returncode == 0, output + result.stderr
     assert "[FAIL]" not in output
-    assert output.count("[ok  ]") >= 14
+    assert output.count("[ok  ]") >= 15
     for shown in (
         "Client Credentials",
         "Authorization Code + PKCE",
         "a new refresh token replaced the old one",
-        # Without a token: both schemes offered, DPoP with the proof algorithms (RFC 9449 §7.1).
+        # Without a token: both schemes offered, DPoP with the proof algorithms (RFC 9449 §7.1),
+        # each naming the metadata of the resource the example is started with (RFC 9728 §5.1).
         f"WWW-Authenticate: {demo.BARE_CHALLENGE}\n",
-        'Bearer realm="api", DPoP realm="api", algs="ES256 ',
-        'error_description="The access token expired"',
-        'error="insufficient_scope", error_description="Insufficient scope", scope="read:contacts"',
+        f'Bearer realm="api", {METADATA}, DPoP realm="api", algs="ES256 ',
+        f'algs="ES256 ES384 ES512 Ed25519 Ed448 EdDSA PS256 PS384 PS512 RS256 RS384 RS512", '
+        f"{METADATA}\n",
+        # The example serves the document there, naming the dev issuer.
+        "GET /.well-known/oauth-protected-resource (no token) -> 200\n",
+        "       resource https://api.example.com, authorization_servers ['http://127.0.0.1:",
+        "[ok  ] the metadata names the API and the dev issuer as its authorization server",
+        f'error_description="The access token expired", {METADATA}\n',
+        'error="insufficient_scope", error_description="Insufficient scope", '
+        f'scope="read:contacts", {METADATA}\n',
         "custom domain",
         "6. A sender-constrained token: DPoP (RFC 9449)",
         'token_type = DPoP, cnf = {"jkt": ',

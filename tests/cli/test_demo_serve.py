@@ -31,6 +31,7 @@ from bearerguard.devissuer._pkce import s256
 
 ROOT = Path(__file__).resolve().parents[2]
 API = "https://api.example.com"
+METADATA = f'resource_metadata="{API}/.well-known/oauth-protected-resource"'
 START_DEADLINE = 90.0  # a cold import of Django on a loaded machine takes seconds
 STOP_DEADLINE = 30.0
 READY = "Press Ctrl-C to stop"
@@ -210,7 +211,8 @@ def test_serve_runs_both_servers_until_a_signal_then_stops_everything(framework,
         assert "auth0|alice  Alice Example: every scope of the API" in output
         assert "auth0|bob  Bob Example: only read:messages; /api/contacts answers 403" in output
         assert f"BEARERGUARD_ISSUER={issuer},{issuer.replace('127.0.0.1', 'localhost')}" in output
-        assert f"BEARERGUARD_AUDIENCE={API}" in output
+        assert f"BEARERGUARD_RESOURCE={API}" in output
+        assert "BEARERGUARD_AUDIENCE" not in output  # the audience defaults to the resource
         assert "BEARERGUARD_DOCS_CLIENT_ID=spa-client" in output
         assert f"{api}api/contacts" in output
         if framework == "fastapi":
@@ -222,7 +224,14 @@ def test_serve_runs_both_servers_until_a_signal_then_stops_everything(framework,
             assert discovery.status_code == 200
             assert discovery.json()["issuer"] == issuer
             assert http.get(api + "api/public").status_code == 200
-            assert http.get(api + "api/contacts").status_code == 401
+            unauthorized = http.get(api + "api/contacts")
+            assert unauthorized.status_code == 401
+            # The challenge names the resource's metadata, which the example serves.
+            assert METADATA in unauthorized.headers["www-authenticate"]
+            document = http.get(api + ".well-known/oauth-protected-resource")
+            assert document.status_code == 200
+            assert document.json()["resource"] == API
+            assert issuer in document.json()["authorization_servers"]
 
             # The consent page answers (not auto-approve's redirect): the user is picked there.
             spa = authorization_request("http://127.0.0.1:8080/callback")
@@ -235,6 +244,7 @@ def test_serve_runs_both_servers_until_a_signal_then_stops_everything(framework,
             refused = http.get(api + "api/contacts", headers={"Authorization": f"Bearer {bob}"})
             assert refused.status_code == 403
             assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+            assert METADATA in refused.headers["www-authenticate"]
             bob_scoped = http.get(
                 api + "api/private-scoped", headers={"Authorization": f"Bearer {bob}"}
             )

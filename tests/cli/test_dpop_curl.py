@@ -41,7 +41,7 @@ def test_curl_with_a_proof_from_bearerguard_proof_is_served(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEARERGUARD_")}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
     with DevIssuer(default_config(), port=0, auto_approve=True) as issuer:
-        settings = {"BEARERGUARD_ISSUER": issuer.url, "BEARERGUARD_AUDIENCE": API}
+        settings = {"BEARERGUARD_ISSUER": issuer.url, "BEARERGUARD_RESOURCE": API}
         with serve_example(FRAMEWORKS["fastapi"], ROOT, settings) as api:
             script = SCRIPT.replace("ISSUER", issuer.url).replace("BASE", api)
             result = subprocess.run(

@@ -267,6 +267,59 @@ def test_issuer_audience_and_secret_default_to_the_environment(
     assert stub.requests_to("POST", "/oauth/token")[0]["audience"] == AUDIENCE
 
 
+def test_without_an_audience_the_environments_resource_is_the_audience(
+    cli: Run, stub: StubIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    # As the examples are started: BEARERGUARD_RESOURCE, which their audience defaults to.
+    monkeypatch.setenv("BEARERGUARD_ISSUER", stub.url)
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", f" {AUDIENCE} ")
+    result = cli("token", "--client-id", "m2m-client", "--client-secret", "m2m-secret")
+    assert result.status == 0, result.err
+    [sent] = stub.all_requests_to("POST", "/oauth/token")
+    assert sent.params["audience"] == AUDIENCE
+    assert "resource" not in sent.params  # Auth0's parameter, as for BEARERGUARD_AUDIENCE
+
+
+def test_the_environments_audience_wins_over_its_resource(
+    cli: Run, stub: StubIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    # The app accepts BEARERGUARD_AUDIENCE's audiences then, whatever the resource.
+    monkeypatch.setenv("BEARERGUARD_AUDIENCE", f"{AUDIENCE},https://other.example")
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", OTHER_API)
+    result = cli("token", "--issuer", stub.url, "--client-id", "m2m-client",
+                 "--client-secret", "m2m-secret")  # fmt: skip
+    assert result.status == 0, result.err
+    assert stub.requests_to("POST", "/oauth/token")[0]["audience"] == AUDIENCE
+
+
+def test_the_environments_resource_is_not_sent_next_to_the_command_lines_api(
+    cli: Run, stub: StubIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", OTHER_API)
+    for named in (("--resource", AUDIENCE), ("--audience", AUDIENCE)):
+        result = cli("token", "--issuer", stub.url, "--client-id", "m2m-client",
+                     "--client-secret", "m2m-secret", *named)  # fmt: skip
+        assert result.status == 0, result.err
+    by_resource, by_audience = stub.all_requests_to("POST", "/oauth/token")
+    assert "audience" not in by_resource.params
+    assert by_resource.lists["resource"] == [AUDIENCE]
+    assert by_audience.params["audience"] == AUDIENCE
+    assert "resource" not in by_audience.params
+
+
+def test_help_says_the_audience_defaults_to_the_environments_audience_then_resource(
+    cli: Run, capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit) as exited:
+        cli("token", "--help")
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--audience defaults to the first value of BEARERGUARD_AUDIENCE, else to "
+        "BEARERGUARD_RESOURCE" in text
+    )
+
+
 def test_an_unknown_flow_is_refused_by_argparse(cli: Run, capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as exited:
         cli("token", "--flow", "password", "--client-id", "c")

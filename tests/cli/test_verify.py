@@ -256,6 +256,33 @@ def test_settings_come_from_the_environment_when_flags_are_absent(
     assert cli("verify", two_minutes_ago).status == 0
 
 
+def test_the_audience_defaults_to_the_resource_of_the_environment(
+    cli: Run, issuer: FakeIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    # As the examples are started: BEARERGUARD_RESOURCE, no BEARERGUARD_AUDIENCE.
+    monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", AUDIENCE)
+    assert cli("verify", issuer.token()).status == 0
+    refused = cli("verify", issuer.token(aud="https://other-api.example.test"))
+    assert refused.status == 1
+    # The refusal is the API's own: its challenge names the resource's metadata (RFC 9728).
+    metadata = f"{AUDIENCE}/.well-known/oauth-protected-resource"
+    assert f'resource_metadata="{metadata}"' in refused.out
+
+
+def test_help_names_the_resource_among_the_variables_read(
+    cli: Run, capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit) as exited:
+        cli("verify", "--help")
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # undo argparse's wrapping
+    assert (
+        "BEARERGUARD_ISSUER, BEARERGUARD_RESOURCE (the API's URL: the audience defaults to it), "
+        "BEARERGUARD_AUDIENCE" in text
+    )
+
+
 def test_flags_win_over_the_environment(
     cli: Run, issuer: FakeIssuer, monkeypatch: pytest.MonkeyPatch
 ):
@@ -278,7 +305,11 @@ def test_leeway_accepts_a_token_that_expired_within_it(cli: Run, issuer: FakeIss
     ("arguments", "message"),
     [
         (("--audience", AUDIENCE), "--issuer is required (or set BEARERGUARD_ISSUER)."),
-        (("--issuer", ISSUER), "--audience is required (or set BEARERGUARD_AUDIENCE)."),
+        (
+            ("--issuer", ISSUER),
+            "--audience is required (or set BEARERGUARD_AUDIENCE, or BEARERGUARD_RESOURCE, "
+            "which the audience defaults to).",
+        ),
         (
             ("--issuer", "http://tenant.example.test/", "--audience", AUDIENCE),
             "must use https://; plain http is allowed only for loopback hosts",

@@ -103,11 +103,25 @@ EXAMPLES: dict[str, Example] = {
 }
 
 
+def example_environment(issuers: Sequence[str], resource: str) -> dict[str, str]:
+    """The environment of an example's server, as the README starts them: the issuers and
+    ``BEARERGUARD_RESOURCE`` (the audience defaults to it), no ``BEARERGUARD_AUDIENCE``.
+
+    The example then serves its RFC 9728 metadata, and every refusal names it.
+    """
+    return {**_base_environment(issuers), "BEARERGUARD_RESOURCE": resource}
+
+
 def server_environment(issuers: Sequence[str], audience: str) -> dict[str, str]:
-    """The environment of a server: ours, minus anything that would change what it trusts."""
+    """The environment of a server of the tests' own apps: the issuers and
+    ``BEARERGUARD_AUDIENCE`` (no resource: no metadata, challenges without it)."""
+    return {**_base_environment(issuers), "BEARERGUARD_AUDIENCE": audience}
+
+
+def _base_environment(issuers: Sequence[str]) -> dict[str, str]:
+    """Ours, minus anything that would change what a server trusts, plus the issuers."""
     env = {name: value for name, value in os.environ.items() if not _inherited_setting(name)}
     env["BEARERGUARD_ISSUER"] = ",".join(issuers)
-    env["BEARERGUARD_AUDIENCE"] = audience
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
     )
@@ -130,17 +144,18 @@ Server = LoggedServer  # a running example server subprocess, leader of its own 
 
 @contextlib.contextmanager
 def serve(
-    example: Example, *, issuers: Sequence[str], audience: str, log_dir: Path
+    example: Example, *, issuers: Sequence[str], resource: str, log_dir: Path
 ) -> Iterator[Server]:
     """Run ``example`` on 127.0.0.1 until the block ends, then stop it and check it is gone.
 
-    Fails, quoting the server's log, if it dies starting or does not answer in time.
+    Started as the README starts it (:func:`example_environment`). Fails, quoting the
+    server's log, if it dies starting or does not answer in time.
     """
     log_path = log_dir / f"{example.name}.log"
     process = spawn_logged(
         example.server.command(example.target),
         cwd=REPO_ROOT,
-        env=server_environment(issuers, audience),
+        env=example_environment(issuers, resource),
         log_path=log_path,
     )
     server = Server(process, log_path, host=HOST, stop_deadline=STOP_DEADLINE)
@@ -196,10 +211,11 @@ class Deployment:
 
 @contextlib.contextmanager
 def deploy(example: str, tenant: Tenant, log_dir: Path) -> Iterator[Deployment]:
-    """Serve ``example`` trusting both issuers of ``tenant`` (its own and its custom domain)."""
+    """Serve ``example`` trusting both issuers of ``tenant`` (its own and its custom domain),
+    its resource the tenant's audience."""
     with (
         serve(
-            EXAMPLES[example], issuers=tenant.issuers, audience=tenant.audience, log_dir=log_dir
+            EXAMPLES[example], issuers=tenant.issuers, resource=tenant.audience, log_dir=log_dir
         ) as server,
         httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT) as client,
     ):
@@ -256,8 +272,9 @@ def serve_app(
     """Run ``app`` with ``environment`` until the block ends, then stop it and check it is gone.
 
     Like :func:`serve`, for an app of the tests' own (``app.target`` may name a module
-    under ``tests``): the caller gives the whole environment (start from
-    :func:`server_environment`) and the public path that answers once the server is up.
+    under ``tests``) or an example with settings of the test's own: the caller gives the
+    whole environment (start from :func:`server_environment`, or :func:`example_environment`
+    for an example) and the public path that answers once the server is up.
 
     Example::
 

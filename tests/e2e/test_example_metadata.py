@@ -1,8 +1,11 @@
-"""Every example, under its server with ``BEARERGUARD_RESOURCE`` set, serves the RFC 9728
-document at the URL their challenges name, and accept tokens issued for the resource.
+"""Every example, under its server with ``BEARERGUARD_RESOURCE`` set as the README sets it,
+serves the RFC 9728 document at the URL their challenges name, and accepts tokens issued
+for the resource.
 
-The resource is the only audience setting, as for an MCP server: the examples need
-nothing of their own to serve the document, the adapters do it.
+The resource is the only audience setting: the examples need nothing of their own to
+serve the document, the adapters do it. The README's resource is the API's origin
+(``tests/e2e/test_examples.py`` runs the examples so); here it has a path, which the
+document's path and the challenges must follow.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import httpx
 import pytest
 
 from .identity_provider import SUB, IdentityProvider, Tenant
-from .servers import EXAMPLES, REQUEST_TIMEOUT, Server, serve_app, server_environment
+from .servers import EXAMPLES, REQUEST_TIMEOUT, Server, example_environment, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +34,7 @@ def served(
     request: pytest.FixtureRequest, identity_provider: IdentityProvider, tmp_path_factory: Any
 ) -> Iterator[tuple[Server, Tenant]]:
     tenant = identity_provider.add_tenant(f"{request.param}-resource", audience=RESOURCE)
-    environment = server_environment(tenant.issuers, RESOURCE)
-    del environment["BEARERGUARD_AUDIENCE"]  # the resource is the audience
-    environment["BEARERGUARD_RESOURCE"] = RESOURCE
+    environment = example_environment(tenant.issuers, RESOURCE)
     log_dir: Path = tmp_path_factory.mktemp(f"{request.param}-resource")
     with serve_app(EXAMPLES[request.param], environment=environment, log_dir=log_dir) as server:
         yield server, tenant

@@ -1,8 +1,10 @@
 """Every example, under the server it is documented with, answers real HTTP requests.
 
 Each example runs as ``uvicorn``/``gunicorn`` does it in production, trusting
-one tenant of the loopback provider (its issuer and its custom domain), and
-must give the exact RFC 6750 answers of the shared adapter table.
+one tenant of the loopback provider (its issuer and its custom domain), started as
+the README starts it (``BEARERGUARD_RESOURCE``, which the audience defaults to), and
+must give the exact RFC 6750 answers of the shared adapter table, each challenge
+naming the resource's RFC 9728 metadata.
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ from tests.adapters.table import (
     invalid_request,
     invalid_token,
 )
-from tests.support import NO_TOKEN_CHALLENGE
+from tests.support import AUDIENCE, NO_TOKEN_CHALLENGE
 
 from .identity_provider import SUB, IdentityProvider
 from .servers import EXAMPLES, Deployment, deploy
 
 pytestmark = pytest.mark.e2e
+
+# Every challenge (Bearer, and DPoP) of an example started with its resource ends with this.
+METADATA = f'resource_metadata="{AUDIENCE}/.well-known/oauth-protected-resource"'
+
+
+def naming_the_metadata(challenge: str) -> str:
+    """``challenge`` of the adapter table, as an example with a resource sends it: each
+    challenge names the metadata (RFC 9728 §5.1)."""
+    return challenge.replace(", DPoP ", f", {METADATA}, DPoP ") + f", {METADATA}"
 
 
 @pytest.fixture(scope="module", params=list(EXAMPLES))
@@ -41,7 +52,7 @@ def api(
 def assert_refused(response: httpx.Response, status: int, challenge: str, body: object) -> None:
     assert (response.status_code, response.headers.get("www-authenticate"), response.json()) == (
         status,
-        challenge,
+        naming_the_metadata(challenge),
         body,
     )
     assert response.headers["content-type"].startswith("application/json")
@@ -62,6 +73,15 @@ def test_the_public_route_needs_no_token(api: Deployment) -> None:
 
 def test_a_private_route_without_a_token_gets_the_bare_challenge(api: Deployment) -> None:
     assert_refused(api.get("/api/private"), 401, NO_TOKEN_CHALLENGE, UNAUTHORIZED_BODY)
+
+
+def test_the_metadata_the_challenges_name_is_served(api: Deployment) -> None:
+    response = api.get("/.well-known/oauth-protected-resource")
+
+    assert response.status_code == 200
+    document = response.json()
+    assert document["resource"] == api.tenant.audience == AUDIENCE
+    assert document["authorization_servers"] == list(api.tenant.issuers)
 
 
 def test_a_valid_token_opens_a_private_route_and_names_its_subject(api: Deployment) -> None:

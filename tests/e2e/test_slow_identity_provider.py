@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.adapters.table import challenge
+from tests.support import AUDIENCE
 
 from .identity_provider import SUB, IdentityProvider
 from .servers import EXAMPLES, REQUEST_TIMEOUT, Deployment, deploy
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.e2e
 # Bounds for a broken run, not measurements: a passing run needs a fraction of them.
 WAIT = 30.0
 UNAVAILABLE = "The token cannot be checked right now; try again later"
+METADATA = f'resource_metadata="{AUDIENCE}/.well-known/oauth-protected-resource"'
 
 
 @pytest.fixture(scope="module", params=[name for name, example in EXAMPLES.items() if example.asgi])
@@ -78,7 +80,8 @@ def test_a_hanging_key_set_fetch_stalls_only_the_request_that_needs_it(api: Depl
 
     assert (refused.status_code, refused.headers["www-authenticate"], refused.json()) == (
         503,
-        challenge("temporarily_unavailable", UNAVAILABLE),
+        # The example is started with its resource: the challenge names its metadata.
+        challenge("temporarily_unavailable", UNAVAILABLE) + f", {METADATA}",
         {"error": "temporarily_unavailable", "error_description": UNAVAILABLE},
     )
     retry_after = refused.headers["retry-after"]

@@ -47,7 +47,8 @@ __all__ = [
     "serve_example",
 ]
 
-#: the API identifier (the audience) the examples are started with
+#: the API the examples are started with, as BEARERGUARD_RESOURCE: the dev issuer's API
+#: identifier, and the tokens' audience (the verifier's audience defaults to the resource)
 API = "https://api.example.com"
 #: the copy of ``examples/`` a wheel installs with the package (absent in a clone)
 PACKAGED = Path(__file__).resolve().parents[1] / "_examples"

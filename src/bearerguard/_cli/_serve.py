@@ -75,7 +75,9 @@ def _serve(framework: str, root: Path, listener: socket.socket, issuer_port: int
         return 1
     env = {
         "BEARERGUARD_ISSUER": f"{issuer.url},{issuer.custom_domain_url}",
-        "BEARERGUARD_AUDIENCE": API,
+        # The API's URL in production and the tokens' audience: the example serves its RFC 9728
+        # metadata, and every refusal names it.
+        "BEARERGUARD_RESOURCE": API,
         # The FastAPI example configures Swagger UI's Authorize with it; the others ignore it.
         "BEARERGUARD_DOCS_CLIENT_ID": DOCS_CLIENT,
     }

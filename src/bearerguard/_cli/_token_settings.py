@@ -46,13 +46,23 @@ def read_settings(args: argparse.Namespace) -> TokenSettings:
             raise TokenError(f"--resource {safe(resource)!r} {problem}.")
     audience = args.audience
     if audience is None and not resources:
-        # The environment's audience stands in only when the command line names no API,
-        # so that it never sends a second, different one next to a --resource.
-        audience = _first(os.environ.get("BEARERGUARD_AUDIENCE"))
+        # The environment's API stands in only when the command line names none, so that it
+        # never sends a second, different one next to a --resource.
+        audience = _environment_audience()
     secret = args.client_secret or os.environ.get("BEARERGUARD_CLIENT_SECRET") or None
     settings = TokenSettings(issuer=issuer, audience=audience, resources=resources, secret=secret)
     _check_usage(args, settings)
     return settings
+
+
+def _environment_audience() -> str | None:
+    """The API an app configured by the environment accepts tokens for: the first of
+    ``BEARERGUARD_AUDIENCE``, else ``BEARERGUARD_RESOURCE`` (the audience defaults to it,
+    and with Auth0 the API's identifier is the resource)."""
+    audience = _first(os.environ.get("BEARERGUARD_AUDIENCE"))
+    if audience is None:
+        audience = os.environ.get("BEARERGUARD_RESOURCE", "").strip() or None
+    return audience
 
 
 def _first(value: str | None) -> str | None:

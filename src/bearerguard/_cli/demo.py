@@ -33,6 +33,7 @@ import httpx
 from bearerguard._config import DPOP_ALGORITHMS
 from bearerguard._jose import b64url_decode
 from bearerguard._mint import SigningKey
+from bearerguard._resource import metadata_url
 from bearerguard.devissuer import DevIssuer, default_config
 from bearerguard.devissuer._pkce import s256
 
@@ -67,9 +68,14 @@ Out = Callable[[str], None]
 M2M_CLIENT, M2M_SECRET = "m2m-client", "m2m-secret"
 SPA_CLIENT, SPA_REDIRECT = "spa-client", "http://127.0.0.1:8080/callback"
 USER = "auth0|alice"
+# Every refusal of the example names its RFC 9728 metadata (§5.1): BEARERGUARD_RESOURCE is set.
+METADATA = f'resource_metadata="{metadata_url(API)}"'
 # Without a token, an API that takes DPoP next to Bearer (the default) offers both schemes,
-# DPoP with the proof algorithms it accepts (RFC 9449 §7.1).
-BARE_CHALLENGE = f'Bearer realm="api", DPoP realm="api", algs="{" ".join(sorted(DPOP_ALGORITHMS))}"'
+# DPoP with the proof algorithms it accepts (RFC 9449 §7.1), each naming the metadata.
+BARE_CHALLENGE = (
+    f'Bearer realm="api", {METADATA}, '
+    f'DPoP realm="api", algs="{" ".join(sorted(DPOP_ALGORITHMS))}", {METADATA}'
+)
 ISSUER_PORT, API_PORT = 9000, 8000  # --serve's defaults, the dev issuer's and uvicorn's own
 _SHORTENED = frozenset({"code", "code_verifier", "refresh_token"})
 
@@ -166,7 +172,7 @@ def run_demo(framework: str = "fastapi", out: Out = print, root: Path | None = N
         out(f"  dev issuer  {issuer.url}  (custom domain {issuer.custom_domain_url})")
         env = {
             "BEARERGUARD_ISSUER": f"{issuer.url},{issuer.custom_domain_url}",
-            "BEARERGUARD_AUDIENCE": API,
+            "BEARERGUARD_RESOURCE": API,  # the tokens' audience, and the RFC 9728 metadata
         }
         try:
             with serve_example(example, root, env) as api, httpx.Client(trust_env=False) as http:
@@ -256,8 +262,10 @@ class Walkthrough:
         )
 
         self.step("4. What an API answers when it must refuse")
-        self.out("   (without a token: one challenge per scheme the API takes, DPoP with its algs)")
+        self.out("   (without a token: one challenge per scheme the API takes, DPoP with its algs,")
+        self.out("   each naming the API's RFC 9728 metadata: where clients learn to get a token)")
         self.call("/api/private", None, 401, "without a token", challenge=BARE_CHALLENGE)
+        self.metadata()
         expired = self.issuer.mint_access_token(audience=API, sub=USER, expires_in=-3600)
         self.call(
             "/api/private",
@@ -324,6 +332,24 @@ class Walkthrough:
             client_id=M2M_CLIENT,
             client_secret=M2M_SECRET,
             audience=API,
+        )
+
+    def metadata(self) -> None:
+        """The document the challenges name, served by the example at its path (RFC 9728 §3)."""
+        path = urlsplit(metadata_url(API)).path
+        response = self.http.get(self.api + path)
+        self.out(f"   GET {path} (no token) -> {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            document = {}
+        servers = document.get("authorization_servers", []) if isinstance(document, dict) else []
+        self.out(f"       resource {document.get('resource')}, authorization_servers {servers}")
+        self.check(
+            response.status_code == 200
+            and document.get("resource") == API
+            and self.issuer.url in servers,
+            "the metadata names the API and the dev issuer as its authorization server",
         )
 
     def dpop(self) -> None:

@@ -71,9 +71,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "unless --token-endpoint and --authorization-endpoint name them. Exit status: "
         "0 success, 1 refused or unreachable, 2 usage error.",
         epilog="--issuer defaults to the first value of BEARERGUARD_ISSUER; without --audience "
-        "and --resource, --audience defaults to the first value of BEARERGUARD_AUDIENCE; "
-        "--client-secret defaults to BEARERGUARD_CLIENT_SECRET (a secret in the environment "
-        "stays out of the process list and the shell history).",
+        "and --resource, --audience defaults to the first value of BEARERGUARD_AUDIENCE, else "
+        "to BEARERGUARD_RESOURCE (which the app's audience defaults to); --client-secret "
+        "defaults to BEARERGUARD_CLIENT_SECRET (a secret in the environment stays out of the "
+        "process list and the shell history).",
     )
     parser.add_argument(
         "--issuer",

@@ -67,7 +67,8 @@ __all__ = ["Verdict", "check", "register"]
 
 _ENVIRONMENT = (
     "Settings missing from the flags are read from the environment, as Verifier.from_env() "
-    "reads them: BEARERGUARD_ISSUER, BEARERGUARD_AUDIENCE (comma-separated), "
+    "reads them: BEARERGUARD_ISSUER, BEARERGUARD_RESOURCE (the API's URL: the audience "
+    "defaults to it), BEARERGUARD_AUDIENCE (comma-separated), "
     "BEARERGUARD_ALGORITHMS, BEARERGUARD_JWKS_URI, BEARERGUARD_LEEWAY, BEARERGUARD_SCOPE_CLAIMS, "
     "BEARERGUARD_SECRET (for HS256), BEARERGUARD_RFC9068_STRICT, BEARERGUARD_MAX_AGE, "
     "BEARERGUARD_ORGANIZATION, BEARERGUARD_REALM. Flags win. "
@@ -289,9 +290,14 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "scope_claims": _split(args.scope_claim),
     }
     settings.update({name: value for name, value in flags.items() if value is not None})
-    for name in ("issuer", "audience"):
-        if not settings.get(name):
-            raise UsageError(f"--{name} is required (or set BEARERGUARD_{name.upper()}).")
+    if not settings.get("issuer"):
+        raise UsageError("--issuer is required (or set BEARERGUARD_ISSUER).")
+    # The audience defaults to the resource, as in the app that Verifier.from_env() configures.
+    if not settings.get("audience") and not settings.get("resource"):
+        raise UsageError(
+            "--audience is required (or set BEARERGUARD_AUDIENCE, or BEARERGUARD_RESOURCE, "
+            "which the audience defaults to)."
+        )
     return settings
 
 

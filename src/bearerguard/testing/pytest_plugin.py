@@ -10,7 +10,8 @@ Fixtures:
         ``issuer`` and ``audience`` (and optionally ``algorithm``, ``jwks_uri``,
         ``lifetime``). By default read from the variables ``Verifier.from_env()``
         reads, so that an app configured by the environment is matched as it is:
-        the first of ``BEARERGUARD_ISSUER`` and of ``BEARERGUARD_AUDIENCE``, the
+        the first of ``BEARERGUARD_ISSUER``, the first of ``BEARERGUARD_AUDIENCE``
+        (else ``BEARERGUARD_RESOURCE``, which the app's audience defaults to), the
         first asymmetric algorithm of ``BEARERGUARD_ALGORITHMS`` and
         ``BEARERGUARD_JWKS_URI``; FakeIssuer's defaults for what is not set.
         Define your own ``bearerguard_settings`` fixture to change them.
@@ -55,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bearerguard._config import ASYMMETRIC_ALGORITHMS, settings_from_mapping
+from bearerguard._errors import ConfigurationError
 from bearerguard._intercept import interceptions
 from bearerguard.testing import FakeIssuer
 from bearerguard.testing._refusals import Recorder
@@ -75,6 +77,7 @@ _ALLOWED = ", ".join(SETTINGS)
 _ENVIRONMENT = (
     "BEARERGUARD_ISSUER",
     "BEARERGUARD_AUDIENCE",
+    "BEARERGUARD_RESOURCE",
     "BEARERGUARD_ALGORITHMS",
     "BEARERGUARD_JWKS_URI",
 )
@@ -97,7 +100,11 @@ def bearerguard_settings() -> dict[str, Any]:
     reads (see the module's docstring), else FakeIssuer's defaults. Override this
     fixture to bind the fake to other values, e.g. your app's own settings.
     """
-    return {**_defaults(), **_from_environment(os.environ)}
+    try:
+        found = _from_environment(os.environ)
+    except ConfigurationError as exc:  # the app's Verifier.from_env() refuses the same value
+        raise _misuse(f"the environment cannot set the fake issuer up: {exc}") from None
+    return {**_defaults(), **found}
 
 
 @pytest.fixture
@@ -234,7 +241,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """The fake's settings matching an app configured by ``BEARERGUARD_*`` variables.
 
     An app trusting several issuers or audiences accepts a token from any of them,
-    so the first of each is enough.
+    so the first of each is enough. Without an audience, the app's defaults to its
+    resource (RFC 8707): the fake's tokens name that.
     """
     # Only the variables that matter here: an unrelated malformed one (e.g. LEEWAY) is the
     # application's error to report, not this fixture's.
@@ -243,6 +251,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in REQUIRED:
         if found.get(name):
             settings[name] = found[name][0]
+    if "audience" not in settings and found.get("resource"):
+        settings["audience"] = found["resource"]
     # The fake signs with a key pair of its own: the first asymmetric algorithm the app allows.
     signable = [name for name in found.get("algorithms", ()) if name in ASYMMETRIC_ALGORITHMS]
     if signable:

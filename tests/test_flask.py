@@ -119,9 +119,12 @@ def test_one_extension_serves_several_apps_each_with_its_own_settings():
 @pytest.mark.parametrize(
     ("config", "named"),
     [
-        ({}, ["BEARERGUARD_ISSUER", "BEARERGUARD_AUDIENCE"]),
+        ({}, ["BEARERGUARD_ISSUER", "BEARERGUARD_RESOURCE (or BEARERGUARD_AUDIENCE)"]),
         ({"BEARERGUARD_AUDIENCE": AUDIENCE}, ["BEARERGUARD_ISSUER"]),
-        ({"BEARERGUARD_ISSUER": ISSUER, "BEARERGUARD_AUDIENCE": " , "}, ["BEARERGUARD_AUDIENCE"]),
+        (
+            {"BEARERGUARD_ISSUER": ISSUER, "BEARERGUARD_AUDIENCE": " , "},
+            ["BEARERGUARD_RESOURCE (or BEARERGUARD_AUDIENCE)"],
+        ),
     ],
 )
 def test_init_app_says_which_settings_are_missing(config: dict[str, str], named: list[str]):

@@ -7,7 +7,7 @@ Example::
 
     app = Flask(__name__)
     app.config["BEARERGUARD_ISSUER"] = "tenant.auth0.com"
-    app.config["BEARERGUARD_AUDIENCE"] = "https://api.example.com"
+    app.config["BEARERGUARD_RESOURCE"] = "https://api.example.com"   # the audience too
     BearerGuard(app)
 
     @app.get("/api/contacts")
@@ -135,7 +135,7 @@ def _verifier_from_config(config: Mapping[str, Any]) -> Verifier:
     settings = settings_from_mapping(config, label=_config_key)
     missing = [] if settings.get("issuer") is not None else ["BEARERGUARD_ISSUER"]
     if settings.get("audience") is None and settings.get("resource") is None:
-        missing.append("BEARERGUARD_AUDIENCE")  # or BEARERGUARD_RESOURCE, which it defaults to
+        missing.append("BEARERGUARD_RESOURCE (or BEARERGUARD_AUDIENCE)")
     if missing:
         raise ConfigurationError(_UNSET.format(", ".join(missing)))
     return named_errors(lambda: Verifier(**settings), settings, label=_config_key)

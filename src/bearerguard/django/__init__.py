@@ -4,7 +4,7 @@ Example (``settings.py``)::
 
     INSTALLED_APPS = [..., "bearerguard.django"]
     MIDDLEWARE = [..., "bearerguard.django.BearerTokenMiddleware"]
-    BEARERGUARD = {"ISSUER": "tenant.auth0.com", "AUDIENCE": "https://api.example.com"}
+    BEARERGUARD = {"ISSUER": "tenant.auth0.com", "RESOURCE": "https://api.example.com"}
 
 and in ``views.py``::
 

@@ -4,7 +4,7 @@ Example (``settings.py``)::
 
     BEARERGUARD = {
         "ISSUER": ["tenant.auth0.com", "https://login.example.com/"],
-        "AUDIENCE": "https://api.example.com",
+        "RESOURCE": "https://api.example.com",  # the API's URL; the audience defaults to it
         "SCOPE_CLAIMS": ["scope", "permissions"],
         "LEEWAY": 30,
     }

@@ -14,7 +14,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +30,9 @@ from bearerguard import ConfigurationError, Verifier
 from bearerguard.asgi import ASGIApp
 from bearerguard.mcp import protect, sdk_access_token
 from bearerguard.mcp.fastmcp import BearerguardProvider
-from bearerguard.testing import DPoPKey, FakeIssuer
+from bearerguard.testing import FakeIssuer
 from tests.test_mcp import GUIDE, guide_python_block
+from tests.test_mcp_protect import DPoPAuth
 from tests.uvicorn_thread import loopback_socket, running
 
 ISSUER = "https://tenant.auth0.com/"
@@ -88,20 +89,6 @@ def loopback_client(
     return httpx2.AsyncClient(
         headers=headers, timeout=timeout or 10.0, auth=auth, trust_env=False, **settings
     )
-
-
-class DPoPAuth(httpx2.Auth):
-    """``Authorization: DPoP <token>`` and a fresh proof of each request, signed by ``key``."""
-
-    def __init__(self, issuer: FakeIssuer, token: str, key: DPoPKey) -> None:
-        self.issuer, self.token, self.key = issuer, token, key
-
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:
-        url = str(request.url.copy_with(query=None))
-        proof = self.issuer.dpop_proof(request.method, url, token=self.token, key=self.key)
-        request.headers["Authorization"] = f"DPoP {self.token}"
-        request.headers["DPoP"] = proof
-        yield request
 
 
 def contacts_server(served: Served, auth: AuthProvider | None = None) -> FastMCP:

@@ -14,7 +14,9 @@ comes from the dev issuer: none is made here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ from pydantic import AnyUrl
 
 from bearerguard.devissuer import DevIssuer, default_config
 
-from .servers import REQUEST_TIMEOUT, bound_listener, serve_on, server_environment
+from .servers import REQUEST_TIMEOUT, bound_listener, example_environment, serve_on
 
 pytestmark = pytest.mark.e2e
 
@@ -128,22 +130,29 @@ class Served:
         return self.url.replace("/mcp", METADATA_PATH)
 
 
+@contextlib.contextmanager
+def serving_example(
+    listener: socket.socket, environment: dict[str, str], log_dir: Path
+) -> Iterator[None]:
+    """``examples/mcp_server.py`` under uvicorn on ``listener`` until the block ends."""
+    with serve_on(
+        listener,
+        "examples.mcp_server:app",
+        environment=environment,
+        log_dir=log_dir,
+        ready_path=METADATA_PATH,
+    ):
+        yield
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with DevIssuer(default_config(), auto_approve=True) as issuer:
         listener = bound_listener()
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/mcp"
-        environment = server_environment([issuer.url], url)
-        del environment["BEARERGUARD_AUDIENCE"]  # the resource is the audience
-        environment["BEARERGUARD_RESOURCE"] = url
-        log_dir: Path = tmp_path_factory.mktemp("mcp-server")
-        with serve_on(
-            listener,
-            "examples.mcp_server:app",
-            environment=environment,
-            log_dir=log_dir,
-            ready_path=METADATA_PATH,
-        ):
+        # The resource is the audience: no BEARERGUARD_AUDIENCE.
+        environment = example_environment([issuer.url], url)
+        with serving_example(listener, environment, tmp_path_factory.mktemp("mcp-server")):
             yield Served(issuer, url)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +22,8 @@ import pytest
 from bearerguard.devissuer import DevIssuer
 from bearerguard.devissuer._loading import config_from_dict
 
-from .servers import REQUEST_TIMEOUT, bound_listener, example_environment, serve_on
-from .test_mcp_server import METADATA_PATH, Served, Session, call_tools
+from .servers import REQUEST_TIMEOUT, bound_listener, example_environment
+from .test_mcp_server import Served, Session, call_tools, serving_example
 
 pytestmark = pytest.mark.e2e
 
@@ -78,14 +77,7 @@ def served(
     with DevIssuer(config_from_dict(tenant(url)), auto_approve=True) as issuer:
         environment = example_environment([issuer.url], url)
         environment["BEARERGUARD_SCOPE_CLAIMS"] = request.param
-        log_dir: Path = tmp_path_factory.mktemp("mcp-server-auth0")
-        with serve_on(
-            listener,
-            "examples.mcp_server:app",
-            environment=environment,
-            log_dir=log_dir,
-            ready_path=METADATA_PATH,
-        ):
+        with serving_example(listener, environment, tmp_path_factory.mktemp("mcp-auth0")):
             yield AuthServed(issuer, url, request.param)
 
 

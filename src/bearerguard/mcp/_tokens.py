@@ -12,7 +12,7 @@ from bearerguard._verifier import Verifier, verifier_argument
 
 from ._sdk import MCPAccessToken, TokenVerifier
 
-__all__ = ["BearerTokenVerifier", "sdk_access_token"]
+__all__ = ["BearerTokenVerifier", "sdk_access_token", "verified_or_none"]
 
 logger = logging.getLogger("bearerguard")
 
@@ -78,17 +78,8 @@ class BearerTokenVerifier(TokenVerifier):
             access = await BearerTokenVerifier(verifier).verify_token(raw)
             access.subject, access.scopes    # ('auth0|123', ['read:contacts'])
         """
-        try:
-            verified = await self.verifier.averify(token)
-        except BearerError as refusal:
-            if refusal.status_code >= 500:  # the provider's fault, not the token's
-                raise
-            logger.info(
-                "MCP server refused a bearer token (%d %s): %s",
-                refusal.status_code,
-                refusal.error,
-                refusal.reason,
-            )
+        verified = await verified_or_none(self.verifier, token)
+        if verified is None:
             return None
         return self.access_token(verified)
 
@@ -135,3 +126,24 @@ def _resource_of(verifier: Verifier, token: AccessToken) -> str | None:
         if configured in claimed or any(same_issuer(configured, aud) for aud in claimed):
             return configured
     return None
+
+
+async def verified_or_none(verifier: Verifier, token: str) -> AccessToken | None:
+    """``token`` verified, or ``None`` when refused (the reason logged at INFO on the
+    ``bearerguard`` logger), as the SDKs' token-verifier protocols ask.
+
+    A provider outage is not a refusal: the 5xx error (``KeySetUnavailableError``) is
+    raised, for the caller to answer "try again later" however its SDK can.
+    """
+    try:
+        return await verifier.averify(token)
+    except BearerError as refusal:
+        if refusal.status_code >= 500:  # the provider's fault, not the token's
+            raise
+        logger.info(
+            "MCP server refused a bearer token (%d %s): %s",
+            refusal.status_code,
+            refusal.error,
+            refusal.reason,
+        )
+        return None

@@ -39,7 +39,6 @@ build the server without ``auth=`` and guard its app with
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,7 +52,7 @@ from bearerguard._verifier import Verifier, verifier_argument
 from bearerguard.asgi import Receive, Scope, Send, send_metadata
 
 from ._sdk import AuthContextMiddleware
-from ._tokens import sdk_access_token
+from ._tokens import sdk_access_token, verified_or_none
 
 try:
     from fastmcp.server.auth import AccessToken, TokenVerificationError, TokenVerifier
@@ -71,8 +70,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     ) from exc
 
 __all__ = ["BearerguardProvider"]
-
-logger = logging.getLogger("bearerguard")
 
 # RFC 9728's DPoP members: fastmcp's endpoint takes Bearer tokens only, so its document
 # must not invite clients to bind their tokens to a key (a bound token would then be
@@ -168,16 +165,10 @@ class BearerguardProvider(TokenVerifier):
             # ('auth0|123', ['mcp:tools'], 'https://tenant.auth0.com/')
         """
         try:
-            verified = await self.verifier.averify(token)
-        except BearerError as refused:
-            if refused.status_code >= 500:  # the provider's fault, not the token's
-                raise TokenVerificationError(refused.reason) from refused
-            logger.info(
-                "MCP server refused a bearer token (%d %s): %s",
-                refused.status_code,
-                refused.error,
-                refused.reason,
-            )
+            verified = await verified_or_none(self.verifier, token)
+        except BearerError as outage:  # fastmcp's way of saying "try again later"
+            raise TokenVerificationError(outage.reason) from outage
+        if verified is None:
             return None
         return self.access_token(verified)
 

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m benchmarks [--only micro,steps,dpop,load,jwks,memory] [--quick] [--save FILE]
+    python -m benchmarks [--only micro,steps,dpop,load,jwks,memory,signatures] [--quick]
+                         [--save FILE]
 
 Runs, in turn:
 
@@ -13,7 +14,9 @@ Runs, in turn:
 * ``load``: requests/s under wrk, guarded against unguarded, four adapters (and the
   DPoP route against its two-signature floor, ASGI and FastAPI);
 * ``jwks``: fetch counts under herds and unknown kids, latency while a fetch is in flight;
-* ``memory``: a million distinct tokens, the process's growth and every cache's size.
+* ``memory``: a million distinct tokens, the process's growth and every cache's size;
+* ``signatures``: ``verify()`` and the bare signature check per algorithm, ML-DSA's included
+  (figures to compare, no target).
 
 Each prints its own table; a summary of every target follows. ``--quick`` shrinks
 each run (a smoke test of the whole set, about two minutes, not figures to quote);
@@ -34,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import dpop, jwks, load, memory, micro, steps
+from benchmarks import dpop, jwks, load, memory, micro, signatures, steps
 from benchmarks._common import verdict
 
 Runner = Callable[[bool], dict[str, Any]]
@@ -53,6 +56,7 @@ RUNNERS: dict[str, Runner] = {
     ),
     "jwks": lambda quick: jwks.run(),
     "memory": lambda quick: memory.run(tokens=100_000 if quick else 1_000_000),
+    "signatures": lambda quick: signatures.run(1.0 if quick else 6.0),
 }
 REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "micro": micro.report,
@@ -61,6 +65,7 @@ REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "load": load.report,
     "jwks": jwks.report,
     "memory": memory.report,
+    "signatures": signatures.report,
 }
 
 

@@ -26,6 +26,7 @@ from ._resource import (
 )
 from ._scopes import ScopeHierarchy, check_scope_implications
 from ._settings import SETTING_NAMES, settings_from_mapping
+from ._signatures import mldsa_public_key_class
 from ._urls import check_url, is_loopback_host
 
 # What the proof algorithms may be: every asymmetric JWS algorithm (RFC 9449 §4.2: never
@@ -41,6 +42,7 @@ MAX_DPOP_PROOF_AGE = 300.0
 # Settings by name, URL checks and issuers live in their own modules; kept importable here.
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
+    "MLDSA_ALGORITHMS",
     "SETTING_NAMES",
     "CachePolicy",
     "VerifierConfig",
@@ -50,6 +52,9 @@ __all__ = [
     "settings_from_mapping",
 ]
 
+# ML-DSA (FIPS 204) by RFC 9964's names, verified with AKP keys. Never in a default: each level
+# is allowed by naming it in algorithms. Not for DPoP proofs (see _check_dpop).
+MLDSA_ALGORITHMS = frozenset({"ML-DSA-44", "ML-DSA-65", "ML-DSA-87"})
 ASYMMETRIC_ALGORITHMS = frozenset(
     {
         "RS256", "RS384", "RS512",
@@ -57,7 +62,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
         "ES256", "ES384", "ES512", "ES256K",
         "EdDSA", "Ed25519", "Ed448",  # Ed25519/Ed448: RFC 9864's fully-specified names
     }
-)  # fmt: skip
+) | MLDSA_ALGORITHMS  # fmt: skip
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS | HMAC_ALGORITHMS
 # Digest sizes; RFC 7518 §3.2 also makes them the minimum length of an HMAC key.
@@ -346,6 +351,7 @@ def _check_algorithms(algorithms: object, secret: bytes | None) -> frozenset[str
             f"choose from {sorted(SUPPORTED_ALGORITHMS)}.",
             setting="algorithms",
         )
+    _check_mldsa_available(names_ & MLDSA_ALGORITHMS)
     hmac = names_ & HMAC_ALGORITHMS
     if hmac and secret is None:
         raise ConfigurationError(
@@ -366,6 +372,22 @@ def _check_algorithms(algorithms: object, secret: bytes | None) -> frozenset[str
                 setting="secret",
             )
     return names_
+
+
+def _check_mldsa_available(levels: frozenset[str]) -> None:
+    """Refuse at start-up an ML-DSA level the installed ``cryptography`` cannot verify, rather
+    than every token of it later."""
+    missing = sorted(level for level in levels if mldsa_public_key_class(level) is None)
+    if missing:
+        import cryptography  # noqa: PLC0415 - only to name its version
+
+        raise ConfigurationError(
+            f"algorithms names {', '.join(missing)}, which the installed cryptography "
+            f"{cryptography.__version__} cannot verify: ML-DSA needs a cryptography release "
+            "with the ML-DSA module on a backend that provides it (OpenSSL 3.5 or later, or "
+            "AWS-LC). Upgrade cryptography, or leave ML-DSA out of algorithms.",
+            setting="algorithms",
+        )
 
 
 def _check_jwks_uris(jwks_uri: object, index: IssuerIndex) -> Mapping[str, str]:
@@ -405,6 +427,21 @@ def _check_dpop(config: VerifierConfig) -> None:
         )
     example = "dpop_algorithms=['ES256', 'EdDSA']"
     algorithms = frozenset(names(config.dpop_algorithms, "dpop_algorithms", example))
+    post_quantum = sorted(algorithms & MLDSA_ALGORITHMS)
+    if post_quantum:
+        # RFC 9449 allows any asymmetric alg, but a proof carries its public key in every
+        # request: 1.3 to 2.6 KB of key and 2.4 to 4.6 KB of signature in one header field,
+        # 5.9 to 11.1 KB once encoded, near or past the 8 KB many servers and proxies allow a
+        # field; and a bound token's cnf.jkt would need RFC 9964's AKP thumbprint (alg, kty,
+        # pub), which _dpop.jwk_thumbprint does not compute. Tokens may use ML-DSA; proofs not.
+        raise refuse(
+            "dpop_algorithms",
+            f"must not name {post_quantum[0]}: ML-DSA verifies access tokens (algorithms=...) "
+            "but not DPoP proofs, whose header would carry a public key of several kilobytes "
+            "in every request",
+            config.dpop_algorithms,
+            example,
+        )
     unknown = sorted(algorithms - DPOP_ALGORITHMS)
     if unknown:
         raise refuse(

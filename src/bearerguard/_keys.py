@@ -4,7 +4,8 @@ A key is imported only if it is a public signing key of sound size and shape;
 anything else in the set is skipped (RFC 7517 §5), with the reason kept for the
 log. Each key knows the algorithms it may verify, so a token's ``alg`` is bound
 to the key's type, curve and published ``alg`` (RFC 8725 §3.1). Symmetric
-(``oct``) keys from a key set are never used.
+(``oct``) keys from a key set are never used. An ``AKP`` key (RFC 9964: ML-DSA)
+must name its ``alg``, which is its level and the one algorithm it verifies.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ._errors import UnknownKeyError
 from ._jose import b64url_decode
+from ._signatures import MLDSA_SIZES, mldsa_public_key_class
+
+if TYPE_CHECKING:  # cryptography before ML-DSA has no such module: only for the types
+    from cryptography.hazmat.primitives.asymmetric import mldsa
 
 __all__ = ["KeySet", "KeySetError", "VerificationKey"]
 
@@ -47,12 +52,18 @@ _OKP_CURVES: Mapping[str, tuple[type[OkpPublicKey], int, frozenset[str], int]] =
 # let in, the key's curve having fixed the algorithm. Not the other way round: a JWK that
 # publishes "Ed25519" has moved to the fully specified name and verifies that name only.
 _FAMILIES: Mapping[str, frozenset[str]] = {"EdDSA": frozenset({"Ed25519", "Ed448"})}
-_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+# RFC 7518 §6, and AKP's priv (RFC 9964); seed held an ML-DSA seed in drafts before RFC 9964.
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv", "seed"})
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3
 MAX_RSA_BITS = 8192  # larger moduli only make every verification slow
 MAX_KEYS = 100
 
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | OkpPublicKey
+MldsaPublicKey: TypeAlias = (
+    "mldsa.MLDSA44PublicKey | mldsa.MLDSA65PublicKey | mldsa.MLDSA87PublicKey"
+)
+PublicKey: TypeAlias = (
+    "rsa.RSAPublicKey | ec.EllipticCurvePublicKey | OkpPublicKey | MldsaPublicKey"
+)
 
 
 class KeySetError(Exception):
@@ -98,6 +109,8 @@ class VerificationKey:
             public_key, algorithms, size = _import_ec(jwk)
         elif kty == "OKP":
             public_key, algorithms, size = _import_okp(jwk)
+        elif kty == "AKP":
+            public_key, algorithms, size = _import_akp(jwk, published)
         else:
             raise KeySetError(f"its kty {kty!r} is not a public signing key type")
         if published is not None:
@@ -184,6 +197,30 @@ def _import_okp(jwk: Mapping[str, Any]) -> tuple[OkpPublicKey, frozenset[str], i
     except ValueError:
         raise KeySetError("its public key bytes are invalid") from None
     return key, algorithms, size
+
+
+def _import_akp(
+    jwk: Mapping[str, Any], published: str | None
+) -> tuple[MldsaPublicKey, frozenset[str], int]:
+    # RFC 9964: an AKP key is only bytes; its alg (REQUIRED) says what they are, so the
+    # alg is the key's level and the one algorithm it verifies: an ML-DSA-44 key never
+    # serves an ML-DSA-65 token, whatever the token says.
+    if published is None:
+        raise KeySetError("its alg is missing, which an AKP key must name (RFC 9964)")
+    if published not in MLDSA_SIZES:
+        raise KeySetError(f"its alg {published!r} is not an ML-DSA algorithm of an AKP key")
+    pub = _member(jwk, "pub")
+    length, size = MLDSA_SIZES[published]
+    if len(pub) != length:
+        raise KeySetError(f"its {published} public key is not {length} bytes long")
+    key_class = mldsa_public_key_class(published)
+    if key_class is None:
+        raise KeySetError(f"the installed cryptography cannot verify {published}")
+    try:
+        key: MldsaPublicKey = key_class.from_public_bytes(pub)
+    except ValueError:  # pragma: no cover - every input of the right length decodes
+        raise KeySetError("its public key bytes are invalid") from None
+    return key, frozenset({published}), size
 
 
 _ABSENT: Any = object()

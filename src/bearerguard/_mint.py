@@ -9,8 +9,10 @@ Keys are generated, never loaded from disk here: nothing secret is ever
 committed, and a key that signs nothing costs nothing. Tokens are serialised
 here rather than with ``jwt.encode``, which refuses some of what negative tests
 need (a non-string ``iss``, a non-string ``kid``); PyJWT still does the signing
-and the JWK export. The thumbprint and ``ath`` come from the verifier's own
-:mod:`bearerguard._dpop`, so a minted proof and its check cannot drift apart.
+and the JWK export, except for ML-DSA (RFC 9964), which PyJWT does not know:
+``cryptography`` signs, and the ``AKP`` JWK is written here. The thumbprint and
+``ath`` come from the verifier's own :mod:`bearerguard._dpop`, so a minted proof
+and its check cannot drift apart.
 
 Example::
 
@@ -29,14 +31,19 @@ import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 
+from ._config import MLDSA_ALGORITHMS
 from ._dpop import jwk_thumbprint, token_hash
 from ._errors import SCOPE_TOKEN, ConfigurationError
 from ._jose import b64url_encode
+from ._signatures import mldsa_public_key_class
+
+if TYPE_CHECKING:  # cryptography before ML-DSA has no such module: only for the types
+    from cryptography.hazmat.primitives.asymmetric import mldsa
 
 __all__ = [
     "CLIENT_ID",
@@ -61,11 +68,12 @@ __all__ = [
 
 # --- keys and compact JWS ----------------------------------------------------------------------
 
-PrivateKey = (
-    rsa.RSAPrivateKey
-    | ec.EllipticCurvePrivateKey
-    | ed25519.Ed25519PrivateKey
-    | ed448.Ed448PrivateKey
+MldsaPrivateKey: TypeAlias = (
+    "mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey"
+)
+PrivateKey: TypeAlias = (
+    "rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey"
+    " | ed448.Ed448PrivateKey | MldsaPrivateKey"
 )
 
 _EC_CURVES: Mapping[str, type[ec.EllipticCurve]] = {
@@ -84,13 +92,15 @@ SIGNING_ALGORITHMS = (
     "PS256", "PS384", "PS512",
     "ES256", "ES384", "ES512", "ES256K",
     "EdDSA",
+    "ML-DSA-44", "ML-DSA-65", "ML-DSA-87",
 )  # fmt: skip
 # What a FakeIssuer signs with: the above and RFC 9864's fully specified names of EdDSA on
 # one curve. Those stay out of SIGNING_ALGORITHMS, which also says what the dev issuer's
-# keys files may name, and the dev issuer loads keys by PyJWT's names.
+# keys files may name, and the dev issuer loads keys by PyJWT's names (AKP keys by its own).
 FAKE_ALGORITHMS = (*SIGNING_ALGORITHMS, "Ed25519", "Ed448")
 # Only these members are ever published: PyJWT's export of a private key would add d, p, q ...
-_PUBLIC_MEMBERS = frozenset({"kty", "crv", "n", "e", "x", "y"})
+# (an AKP key's alg is one of its members too: RFC 9964 makes it REQUIRED.)
+_PUBLIC_MEMBERS = frozenset({"kty", "crv", "n", "e", "x", "y", "pub"})
 _PYJWT = get_default_algorithms()
 # PyJWT knows EdDSA by that name only and signs with the curve of the key it is given.
 _PYJWT.update(dict.fromkeys(("Ed25519", "Ed448"), _PYJWT["EdDSA"]))
@@ -104,7 +114,17 @@ def json_segment(value: Mapping[str, Any]) -> str:
     return b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
 
 
+def _mldsa_private_class(algorithm: str) -> Any:
+    """``cryptography``'s private-key class of ML-DSA level ``algorithm``."""
+    from cryptography.hazmat.primitives.asymmetric import mldsa  # noqa: PLC0415 - optional
+
+    return getattr(mldsa, "MLDSA" + algorithm[-2:] + "PrivateKey")
+
+
 def _generate(algorithm: str) -> PrivateKey:
+    if algorithm in MLDSA_ALGORITHMS:
+        key: PrivateKey = _mldsa_private_class(algorithm).generate()
+        return key
     if algorithm.startswith(("RS", "PS")):
         # 2048 bits: the smallest the verifier accepts (RFC 7518 §3.3), and the fastest.
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -126,6 +146,12 @@ class SigningKey:
     __slots__ = ("_jwk", "_lock", "_private", "algorithm", "kid")
 
     def __init__(self, algorithm: str) -> None:
+        if algorithm in MLDSA_ALGORITHMS and mldsa_public_key_class(algorithm) is None:
+            raise ConfigurationError(
+                f"{algorithm} keys need a cryptography release with ML-DSA on a backend that "
+                "provides it (OpenSSL 3.5 or later, or AWS-LC): upgrade cryptography, or sign "
+                "with another algorithm such as ES256."
+            )
         self.algorithm = algorithm
         # As random as Auth0's kids: a new fake never reuses an old fake's kid by accident.
         self.kid = secrets.token_urlsafe(16)
@@ -158,21 +184,36 @@ class SigningKey:
     def public_jwk(self) -> dict[str, Any]:
         """The public JWK, with ``kid``, ``alg`` and ``use: sig``; never a private member."""
         if self._jwk is None:
-            exported = self._pyjwt.to_jwk(self._key().public_key(), as_dict=True)
+            if self.algorithm in MLDSA_ALGORITHMS:
+                # RFC 9964: the key's bytes as pub; its alg says what they are.
+                public_key: Any = self._key().public_key()
+                exported = {"kty": "AKP", "pub": b64url(public_key.public_bytes_raw())}
+            else:
+                exported = self._pyjwt.to_jwk(self._key().public_key(), as_dict=True)
             public = {name: v for name, v in exported.items() if name in _PUBLIC_MEMBERS}
             self._jwk = {**public, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
         return dict(self._jwk)
 
     def bare_jwk(self) -> dict[str, Any]:
-        """The public key alone (``kty`` and its key members): a DPoP proof's ``jwk``."""
-        return {name: v for name, v in self.public_jwk().items() if name in _PUBLIC_MEMBERS}
+        """The public key alone (``kty`` and its key members): a DPoP proof's ``jwk``.
+
+        An ``AKP`` key keeps its ``alg``, without which its bytes mean nothing (RFC 9964).
+        """
+        jwk = self.public_jwk()
+        members = _PUBLIC_MEMBERS | {"alg"} if jwk["kty"] == "AKP" else _PUBLIC_MEMBERS
+        return {name: v for name, v in jwk.items() if name in members}
 
     def thumbprint(self) -> str:
         """The RFC 7638 thumbprint of the public key: what a bound token's ``cnf.jkt`` names."""
         return jwk_thumbprint(self.bare_jwk())
 
     def sign(self, signing_input: bytes) -> bytes:
-        """The JWS signature of ``signing_input`` (raw ``r || s`` for ECDSA, RFC 7518 §3.4)."""
+        """The JWS signature of ``signing_input`` (raw ``r || s`` for ECDSA, RFC 7518 §3.4;
+        ML-DSA with the empty context, RFC 9964)."""
+        if self.algorithm in MLDSA_ALGORITHMS:
+            private: Any = self._key()
+            signature: bytes = private.sign(signing_input, b"")
+            return signature
         return self._pyjwt.sign(signing_input, self._key())
 
     def __repr__(self) -> str:

@@ -1,5 +1,5 @@
-"""Signature primitives for the JWS algorithms (RFC 7518 §3, RFC 8037, RFC 9864), straight on
-``cryptography``.
+"""Signature primitives for the JWS algorithms (RFC 7518 §3, RFC 8037, RFC 9864, and RFC 9964's
+ML-DSA), straight on ``cryptography``.
 
 Each primitive is bound to one algorithm: its hash, padding, key type and (for ECDSA)
 curve. The verifier builds its own table from the allow-list, so an algorithm that is
@@ -11,18 +11,27 @@ after proof with it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-__all__ = ["KeyCheck", "SignaturePrimitive", "ecdsa_der", "signature_primitives"]
+__all__ = [
+    "MLDSA_SIZES",
+    "KeyCheck",
+    "SignaturePrimitive",
+    "ecdsa_der",
+    "mldsa_public_key_class",
+    "signature_primitives",
+]
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "256": hashes.SHA256,
@@ -287,6 +296,77 @@ def _eddsa(key_types: tuple[_EdKeyClass, ...]) -> _Family:
     return _Family(check, for_key)
 
 
+# ML-DSA (FIPS 204) under RFC 9964's JWS names: by level, the bytes of the public key ("pub" of
+# an AKP JWK) and of a signature (FIPS 204 Table 2). Each name is one parameter set, and a key is
+# of one level: nothing here is negotiated.
+MLDSA_SIZES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {"ML-DSA-44": (1312, 2420), "ML-DSA-65": (1952, 3309), "ML-DSA-87": (2592, 4627)}
+)
+# RFC 9964: JWS signs with the empty context string (ctx), as FIPS 204's ML-DSA.Sign allows.
+_EMPTY_CONTEXT = b""
+
+
+@functools.cache
+def mldsa_public_key_class(alg: str) -> Any:
+    """``cryptography``'s public-key class of ML-DSA level ``alg``, or ``None`` when the
+    installed ``cryptography`` lacks it: older releases have no ML-DSA, and a build whose
+    backend has none raises ``UnsupportedAlgorithm`` on first use. Decided once per level.
+
+    Example::
+
+        mldsa_public_key_class("ML-DSA-65")   # <class '...MLDSA65PublicKey'> (or None)
+    """
+    if alg not in MLDSA_SIZES:
+        return None
+    try:
+        from cryptography.hazmat.primitives.asymmetric import mldsa  # noqa: PLC0415 - optional
+
+        key_class = getattr(mldsa, "MLDSA" + alg[-2:] + "PublicKey")
+        # Any 32 + 320k bytes decode (pkDecode has no invalid input): this only asks the backend.
+        key_class.from_public_bytes(bytes(MLDSA_SIZES[alg][0]))
+    except (ImportError, AttributeError, UnsupportedAlgorithm, ValueError):
+        return None
+    return key_class
+
+
+def _mldsa(alg: str) -> _Family:
+    # One level per name: a key of another level is not a key of this algorithm (their classes
+    # differ). The length check costs nothing and keeps the primitive strict when called on its
+    # own; cryptography refuses any other length too, as InvalidSignature.
+    key_class = mldsa_public_key_class(alg)
+    if key_class is None:
+        return _NEVER
+    length = MLDSA_SIZES[alg][1]
+    seen, is_level = _instances_of(key_class)
+
+    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
+        if len(signature) != length or not (type(key) in seen or is_level(key)):
+            return False
+        try:
+            key.verify(signature, signing_input, _EMPTY_CONTEXT)
+        except InvalidSignature:
+            return False
+        return True
+
+    def for_key(key: Any) -> KeyCheck:
+        if not is_level(key):
+            return _refuse_all
+        verify = key.verify
+
+        def check_with_key(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != length:
+                return False
+            try:
+                verify(signature, signing_input, _EMPTY_CONTEXT)
+            except InvalidSignature:
+                return False
+            return True
+
+        return check_with_key
+
+    return _Family(check, for_key)
+
+
 def _hmac(hash_name: str) -> _Family:
     def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
         if not isinstance(key, bytes):
@@ -313,6 +393,8 @@ def _family_of(name: str) -> _Family:
     """Build the checks of one algorithm once, so verifying decides nothing per call."""
     if name in _EDDSA_KEYS:
         return _eddsa(_EDDSA_KEYS[name])
+    if name in MLDSA_SIZES:
+        return _mldsa(name)
     family, bits = name[:2], name[2:5]
     if bits not in _HASHES:
         return _NEVER

@@ -142,6 +142,13 @@ from .builders import (
     with_raw,
     with_signer,
 )
+from .mldsa_builders import (
+    MLDSA_LEVELS,
+    SIGNATURE_BYTES,
+    akp_jwk,
+    mldsa_signed,
+    public_bytes,
+)
 
 # Every id of the catalogue's §9 table, copied from hostile-tokens.md (T01-T95).
 CATALOGUE_IDS = (
@@ -1223,6 +1230,214 @@ EDDSA_ROWS: list[Case] = [
 ]
 
 
+# --- ML-DSA (RFC 9964): rows of T27, T29, T40, T47, T48, T51 and T52 ------------------------------
+# Sources: RFC 9964 (draft-ietf-cose-dilithium-11): the alg names ML-DSA-44/65/87; an AKP JWK
+# must carry its alg and its pub, never priv; JWS signs with the empty context. RFC 8725 §3.1:
+# a key verifies only the algorithm it is published for. ML-DSA is off by default: each level is
+# allowed by naming it. The tenant publishes one AKP key per level (q44, q65, q87) and its RSA
+# key k1; the attacker holds keys of every level (index 1) that nobody publishes.
+
+PQ_ALGORITHMS = ["RS256", *MLDSA_LEVELS]
+PQ_KIDS = {"ML-DSA-44": "q44", "ML-DSA-65": "q65", "ML-DSA-87": "q87"}
+PQ_KEYS = tuple(akp_jwk(level, kid=PQ_KIDS[level], use="sig") for level in MLDSA_LEVELS)
+GOOD_K1 = jwk(K0, kid="k1", alg="RS256")  # keeps a set usable next to a bad AKP key
+PQ = publishing(*PQ_KEYS, GOOD_K1, algorithms=PQ_ALGORITHMS)
+Q65_TOKEN = mldsa_signed("q65", "ML-DSA-65")
+
+
+def pq_publishing(*jwks: Callable[[], dict[str, Any]]) -> Settings:
+    """These JWKs next to the tenant's RSA key k1, every ML-DSA level allowed."""
+    return publishing(*jwks, GOOD_K1, algorithms=PQ_ALGORITHMS)
+
+
+def akp_with_pub(level: str, pub: bytes) -> Callable[[], dict[str, Any]]:
+    """Key q65 published with ``alg: level`` and these ``pub`` bytes."""
+    return lambda: {"kty": "AKP", "kid": "q65", "alg": level, "pub": b64url(pub)}
+
+
+MLDSA_ROWS: list[Case] = [
+    *(
+        ok(
+            f"T51-{alg}-token-by-its-published-akp-key",
+            mldsa_signed(PQ_KIDS[alg], alg),
+            settings=PQ,
+        )
+        for alg in MLDSA_LEVELS
+    ),
+    ok("T29-rs256-token-next-to-ml-dsa-keys", K1_TOKEN, settings=PQ),
+    *(
+        no(
+            f"T29-{alg}-token-when-ml-dsa-is-not-enabled",
+            InvalidTokenError,
+            mldsa_signed(PQ_KIDS[alg], alg),
+            settings=publishing(*PQ_KEYS, GOOD_K1),  # the default allow-list: RS256 only
+            hits=0,
+        )
+        for alg in MLDSA_LEVELS
+    ),
+    *(
+        no(
+            f"T29-{alg}-token-when-only-{allowed}-is-allowed",
+            InvalidTokenError,
+            mldsa_signed(PQ_KIDS[alg], alg),
+            settings=publishing(*PQ_KEYS, GOOD_K1, algorithms=["RS256", allowed]),
+            hits=0,
+        )
+        for alg, allowed in [("ML-DSA-44", "ML-DSA-65"), ("ML-DSA-87", "ML-DSA-65")]
+    ),
+    *(
+        no(
+            f"T27-alg-{name}",
+            InvalidTokenError,
+            mldsa_signed("q65", alg, level="ML-DSA-65"),
+            settings=PQ,
+            hits=0,
+        )
+        for name, alg in [
+            ("ml-dsa-65-lower-case", "ml-dsa-65"),
+            ("MLDSA65-without-hyphens", "MLDSA65"),
+            ("ML-DSA-65-trailing-space", "ML-DSA-65 "),
+            ("Dilithium3", "Dilithium3"),  # the pre-standard name of the same parameter set
+        ]
+    ),
+    # Confusion between levels: the header names another level than the key's published alg.
+    *(
+        no(
+            f"T48-{alg}-token-naming-the-{published}-key",
+            UnknownKeyError,
+            mldsa_signed(PQ_KIDS[published], alg, index=1),
+            settings=PQ,
+        )
+        for alg, published in [
+            ("ML-DSA-44", "ML-DSA-65"),
+            ("ML-DSA-65", "ML-DSA-87"),
+            ("ML-DSA-87", "ML-DSA-44"),
+            ("ML-DSA-65", "ML-DSA-44"),
+        ]
+    ),
+    *(
+        no(
+            f"T48-{name}",
+            UnknownKeyError,
+            token,
+            settings=pq_publishing(jwk(K0, kid="k1x", alg="ML-DSA-44")),
+        )
+        for name, token in [
+            (
+                "ml-dsa-44-token-naming-an-rsa-key-published-for-ml-dsa-44",
+                mldsa_signed("k1x", "ML-DSA-44", index=1),
+            ),
+            (
+                "rs256-token-naming-an-rsa-key-published-for-ml-dsa-44",
+                signed(kid="k1x", alg="RS256", key=K0),
+            ),
+        ]
+    ),
+    no(
+        "T48-ml-dsa-65-token-naming-an-ec-key-published-for-ml-dsa-65",
+        UnknownKeyError,
+        mldsa_signed("e1", "ML-DSA-65", index=1),
+        settings=pq_publishing(jwk(P256, kid="e1", alg="ML-DSA-65")),
+    ),
+    no(
+        "T48-es256-token-naming-an-akp-key-published-for-es256",
+        UnknownKeyError,
+        signed(kid="q65", alg="ES256", key=P256),
+        settings=publishing(
+            akp_jwk("ML-DSA-65", kid="q65", alg="ES256"), GOOD_K1, algorithms=["RS256", "ES256"]
+        ),
+    ),
+    # The signature: of another length, by another key, of another level, under another context.
+    *(
+        no(
+            f"T40-ml-dsa-65-signature-{name}",
+            InvalidSignatureError,
+            mldsa_signed("q65", "ML-DSA-65", change=change),
+            settings=PQ,
+        )
+        for name, change in [
+            ("of-3308-bytes", lambda s: s[:-1]),
+            ("of-3310-bytes", lambda s: s + b"\x00"),
+            ("of-the-ml-dsa-44-length", lambda s: s[: SIGNATURE_BYTES["ML-DSA-44"]]),
+            ("of-the-ml-dsa-87-length", lambda s: s + bytes(SIGNATURE_BYTES["ML-DSA-87"] - len(s))),
+            ("with-one-bit-flipped", lambda s: s[:100] + bytes([s[100] ^ 1]) + s[101:]),
+            ("of-zero-bytes", lambda s: bytes(len(s))),
+        ]
+    ),
+    no(
+        "T40-ml-dsa-65-token-carrying-an-ml-dsa-44-signature",
+        InvalidSignatureError,
+        mldsa_signed("q65", "ML-DSA-65", level="ML-DSA-44"),
+        settings=PQ,
+    ),
+    no(
+        "T40-ml-dsa-65-signature-by-the-attackers-key",
+        InvalidSignatureError,
+        mldsa_signed("q65", "ML-DSA-65", index=1),
+        settings=PQ,
+    ),
+    no(
+        "T40-ml-dsa-65-signature-under-a-non-empty-context",
+        InvalidSignatureError,
+        mldsa_signed("q65", "ML-DSA-65", context=b"bearerguard"),
+        settings=PQ,
+    ),
+    # The key: AKP JWKs a provider should never publish. Each is skipped, never used.
+    *(
+        no(f"T52-{name}", UnknownKeyError, Q65_TOKEN, settings=pq_publishing(bad))
+        for name, bad in [
+            ("akp-with-priv", akp_jwk("ML-DSA-65", kid="q65", priv=b64url(bytes(32)))),
+            ("akp-with-seed", akp_jwk("ML-DSA-65", kid="q65", seed=b64url(bytes(32)))),
+        ]
+    ),
+    *(
+        no(f"T51-{name}", UnknownKeyError, Q65_TOKEN, settings=pq_publishing(bad))
+        for name, bad in [
+            ("akp-without-alg", akp_jwk("ML-DSA-65", kid="q65", alg=None)),
+            ("akp-without-pub", akp_jwk("ML-DSA-65", kid="q65", pub=None)),
+            ("akp-pub-one-byte-short", akp_with_pub("ML-DSA-65", public_bytes("ML-DSA-65")[:-1])),
+            (
+                "akp-pub-one-byte-long",
+                akp_with_pub("ML-DSA-65", public_bytes("ML-DSA-65") + b"\x00"),
+            ),
+            ("akp-pub-of-an-ml-dsa-44-key", akp_with_pub("ML-DSA-65", public_bytes("ML-DSA-44"))),
+            ("akp-alg-of-another-family", akp_jwk("ML-DSA-65", kid="q65", alg="EdDSA")),
+            ("akp-alg-unknown-level", akp_jwk("ML-DSA-65", kid="q65", alg="ML-DSA-66")),
+            (
+                "akp-pub-padded",
+                lambda: {
+                    **akp_jwk("ML-DSA-65", kid="q65")(),
+                    "pub": b64url(public_bytes("ML-DSA-65")) + "=",
+                },
+            ),
+        ]
+    ),
+    no(
+        "T51-akp-published-as-ml-dsa-44-holding-an-ml-dsa-65-key",
+        UnknownKeyError,
+        Q65_TOKEN,
+        settings=pq_publishing(akp_with_pub("ML-DSA-44", public_bytes("ML-DSA-65"))),
+    ),
+    *(
+        no(f"T47-akp-{name}", UnknownKeyError, Q65_TOKEN, settings=pq_publishing(bad))
+        for name, bad in [
+            ("use-enc", akp_jwk("ML-DSA-65", kid="q65", use="enc")),
+            ("key-ops-sign-only", akp_jwk("ML-DSA-65", kid="q65", key_ops=["sign"])),
+        ]
+    ),
+    ok(
+        "T47-akp-key-ops-verify-accepted",
+        Q65_TOKEN,
+        settings=pq_publishing(akp_jwk("ML-DSA-65", kid="q65", key_ops=["verify"])),
+    ),
+    ok(
+        "T46-ml-dsa-65-token-without-kid-by-the-one-ml-dsa-65-key",
+        mldsa_signed(None, "ML-DSA-65"),
+        settings=PQ,
+    ),
+]
+
+
 # --- T56-T60: issuer and audience --------------------------------------------------------------
 
 # T56: RFC 3986's equivalent spellings of the configured URL name the same issuer
@@ -1891,6 +2106,7 @@ CATALOGUE: list[Case] = [
     *SIGNATURES,
     *JWKS_ROWS,
     *EDDSA_ROWS,
+    *MLDSA_ROWS,
     *ISSUERS,
     *CLAIMS,
     *SCOPES,

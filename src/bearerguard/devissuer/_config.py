@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bearerguard._mint import namespace_prefix
+from bearerguard._mint import SIGNING_ALGORITHMS, namespace_prefix
 
 from ._checks import (
     DAY,
@@ -285,6 +285,9 @@ class DevIssuerConfig:
     dpop_nonce: bool = False
     #: whether a loopback URL names an API of its own, granting the scopes asked for
     loopback_resources: bool = False
+    #: what new signing keys sign with: RS256 when unset (or what a keys file holds); an
+    #: ML-DSA level makes the key set publish AKP keys (RFC 9964)
+    signing_algorithm: str | None = None
 
     def __post_init__(self) -> None:
         for name, kind in (("apis", ApiConfig), ("clients", ClientConfig), ("users", UserConfig)):
@@ -321,6 +324,11 @@ class DevIssuerConfig:
         check_lifetime(self.refresh_token_lifetime, "refresh_token_lifetime")
         check_flag(self.dpop_nonce, "dpop_nonce")
         check_flag(self.loopback_resources, "loopback_resources")
+        if self.signing_algorithm is not None and self.signing_algorithm not in SIGNING_ALGORITHMS:
+            raise KeyProblem(
+                "signing_algorithm",
+                f"must be one of {', '.join(SIGNING_ALGORITHMS)}; got {self.signing_algorithm!r}.",
+            )
         for index, client in enumerate(self.clients):
             self._check_grants(index, client)
         self._check_users()

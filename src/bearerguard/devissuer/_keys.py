@@ -8,7 +8,8 @@ previous key stays published, so tokens issued before it keep verifying.
 A keys file is a JWKS whose keys carry their private members, in that order:
 current, next, previous. Keeping one lets tokens minted before a restart still
 verify, and lets an application cache the key set across restarts as it would
-a real provider's.
+a real provider's. An ML-DSA key is written as RFC 9964's ``AKP`` JWK, its
+private half the 32-byte seed (``priv``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
+from bearerguard._config import MLDSA_ALGORITHMS
 from bearerguard._errors import ConfigurationError
+from bearerguard._jose import b64url_decode, b64url_encode
 from bearerguard._mint import SIGNING_ALGORITHMS, PrivateKey, SigningKey
 
 __all__ = ["KeyStore", "StoredKey"]
@@ -62,6 +65,10 @@ class StoredKey(SigningKey):
             raise ConfigurationError(
                 f"{where}: 'alg' must be one of {', '.join(SIGNING_ALGORITHMS)}, got {algorithm!r}."
             )
+        if algorithm in MLDSA_ALGORITHMS:
+            stored = cls(algorithm, kid=kid)  # refuses a cryptography without ML-DSA
+            stored._private = _akp_private_key(jwk, algorithm, where)
+            return stored
         if "d" not in jwk or jwk.get("use", "sig") != "sig":
             raise ConfigurationError(
                 f"{where} must be a private signing key (with 'd'; 'use' absent or 'sig')."
@@ -80,29 +87,74 @@ class StoredKey(SigningKey):
 
     def private_jwk(self) -> dict[str, Any]:
         """The whole key as a JWK, private members included: for the keys file only."""
+        if self.algorithm in MLDSA_ALGORITHMS:
+            # RFC 9964: an ML-DSA private key is its seed, never the expanded form.
+            private: Any = self._key()
+            seed = b64url_encode(private.private_bytes_raw())
+            return {**self.public_jwk(), "priv": seed}
         exported = _PYJWT[self.algorithm].to_jwk(self._key(), as_dict=True)
         return {**exported, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
 
 
+def _akp_private_key(jwk: Mapping[str, Any], algorithm: str, where: str) -> PrivateKey:
+    """The private key of an AKP JWK of a keys file: its seed, which must give its pub."""
+    if jwk.get("kty") != "AKP" or jwk.get("use", "sig") != "sig":
+        raise ConfigurationError(
+            f"{where} must be an AKP signing key for {algorithm} (kty 'AKP'; 'use' absent or "
+            "'sig')."
+        )
+    try:
+        seed, pub = b64url_decode(jwk["priv"]), b64url_decode(jwk["pub"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigurationError(
+            f"{where} needs 'priv' (its 32-byte seed) and 'pub', both in base64url."
+        ) from None
+    if len(seed) != 32:
+        raise ConfigurationError(f"{where}: 'priv' must be a 32-byte seed (RFC 9964).")
+    from cryptography.hazmat.primitives.asymmetric import mldsa  # noqa: PLC0415 - optional
+
+    private: Any = getattr(mldsa, "MLDSA" + algorithm[-2:] + "PrivateKey").from_seed_bytes(seed)
+    # RFC 9964: a pub that its priv does not make is a mismatched, tampered key.
+    if private.public_key().public_bytes_raw() != pub:
+        raise ConfigurationError(f"{where}: 'pub' is not the public key of its 'priv' seed.")
+    key: PrivateKey = private
+    return key
+
+
 class KeyStore:
     """The current, next and previous signing keys, optionally kept in ``path``.
+
+    ``algorithm`` is what new keys sign with (default RS256); a keys file that holds
+    keys of another algorithm is refused rather than silently kept or replaced.
 
     Example::
 
         keys = KeyStore("dev-keys.json")   # loaded if the file exists, else created
         keys.current.kid
         keys.rotate()                      # the next key signs; the old one stays published
+        KeyStore(algorithm="ML-DSA-65").jwks()["keys"][0]["kty"]   # 'AKP'
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, algorithm: str = "RS256"
+        self, path: str | os.PathLike[str] | None = None, algorithm: str | None = None
     ) -> None:
         self._path = None if path is None else os.fspath(path)
         self._lock = threading.Lock()  # rotations come from any request thread
         loaded: tuple[StoredKey, ...] = ()
         if self._path is not None and os.path.exists(self._path):
             loaded = _load(self._path)
-        current = loaded[0] if loaded else StoredKey(algorithm)
+        if loaded and algorithm is not None and loaded[0].algorithm != algorithm:
+            raise ConfigurationError(
+                f"{self._path}: the keys file signs with {loaded[0].algorithm}, but the "
+                f"configuration asks for {algorithm}: delete the file to have {algorithm} keys "
+                f"made, or set signing_algorithm to {loaded[0].algorithm}."
+            )
+        if not loaded and algorithm is not None and algorithm not in SIGNING_ALGORITHMS:
+            raise ConfigurationError(
+                f"signing_algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}; "
+                f"got {algorithm!r}."
+            )
+        current = loaded[0] if loaded else StoredKey(algorithm or "RS256")
         following = loaded[1] if len(loaded) > 1 else StoredKey(current.algorithm)
         self._keys: tuple[StoredKey, ...] = (current, following, *loaded[2:3])
         if self._keys != loaded:

@@ -150,12 +150,14 @@ def _tenant(top: _Object) -> DevIssuerConfig:
         refresh_token_lifetime=top.get("refresh_token_lifetime", int, 30 * 86400),
         dpop_nonce=top.get("dpop_nonce", bool, False),
         loopback_resources=top.get("loopback_resources", bool, False),
+        signing_algorithm=top.get("signing_algorithm", str, None),
     )
 
 
 _TOP = (
     "apis", "clients", "users", "namespace", "default_audience",
     "id_token_lifetime", "refresh_token_lifetime", "dpop_nonce", "loopback_resources",
+    "signing_algorithm",
 )  # fmt: skip
 _API = (
     "identifier", "name", "scopes", "token_lifetime", "token_lifetime_for_web",

@@ -97,7 +97,7 @@ class DevIssuer:
         self._host = host
         self._port = port
         self._auto_approve = auto_approve
-        self._keys = KeyStore(keys_file)
+        self._keys = KeyStore(keys_file, config.signing_algorithm)
         self._minter = Minter(config, self._keys)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None

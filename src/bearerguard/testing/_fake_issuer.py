@@ -70,7 +70,8 @@ class FakeIssuer:
             application's own issuer setting. ``http://`` only for loopback hosts.
         audience: the default ``aud`` of the tokens (one string or several).
         algorithm: RS256/384/512, PS256/384/512, ES256/384/512, ES256K, EdDSA (an Ed25519
-            key), or RFC 9864's Ed25519 or Ed448.
+            key), RFC 9864's Ed25519 or Ed448, or RFC 9964's ML-DSA-44/65/87 (an ``AKP``
+            key; the verifier must name that level in ``algorithms``).
         jwks_uri: where the key set is published; default ``<issuer>/.well-known/jwks.json``.
             Set it to the application's ``jwks_uri`` when it configures one.
         lifetime: seconds from ``iat`` to ``exp`` of the tokens.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import sys
 import httpx
 import pytest
 
-from bearerguard.devissuer import DevIssuer, cli
+from bearerguard import Verifier
+from bearerguard.devissuer import DevIssuer, cli, default_config
 
 from .proofs import ClientKey
 
@@ -147,3 +149,27 @@ def test_a_real_ctrl_c_stops_the_command_cleanly():
     assert process.returncode == 0, err
     assert "Stopping the dev-issuer." in out
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "ML-DSA-65"])
+def test_the_banners_verifier_accepts_the_issuers_tokens(algorithm):
+    # The printed line is what a newcomer pastes: it must name any algorithm that is not
+    # the default, or every token would be a 401 (ML-DSA is never allowed by default).
+    config = dataclasses.replace(default_config(), signing_algorithm=algorithm)
+    with DevIssuer(config, port=0) as issuer:
+        (line,) = [line for line in cli.banner(issuer) if line.startswith("  Verifier(")]
+        verifier = eval(line.strip(), {"Verifier": Verifier})  # noqa: S307 - our own output
+        with httpx.Client(trust_env=False) as http:
+            answer = http.post(
+                issuer.url + "oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "m2m-client",
+                    "client_secret": "m2m-secret",
+                    "audience": "https://api.example.com",
+                },
+            )
+        token = verifier.verify(answer.json()["access_token"])
+
+    assert token.header["alg"] == algorithm
+    assert ("algorithms=" in line) is (algorithm != "RS256")

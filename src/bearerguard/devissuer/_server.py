@@ -191,6 +191,11 @@ class DevIssuer:
         """The ``kid`` of the current signing key."""
         return self._keys.current.kid
 
+    @property
+    def signing_algorithm(self) -> str:
+        """What the current key signs tokens with (``RS256`` unless configured otherwise)."""
+        return self._keys.current.algorithm
+
     def _issuer_host(self) -> str:
         # Plain http is trusted for loopback issuers only, so a server bound elsewhere
         # (allow_remote) still calls itself by its loopback name.

@@ -189,10 +189,18 @@ def banner(
     audience = audiences[0] if len(audiences) == 1 else audiences
     lines += [
         "Verify its tokens with:",
-        f"  Verifier(issuer={list(issuer.issuers)!r}, audience={audience!r})",
+        f"  Verifier(issuer={list(issuer.issuers)!r}, audience={audience!r}"
+        + _algorithms_argument(issuer.signing_algorithm)
+        + ")",
         "Press Ctrl-C to stop.",
     ]
     return lines
+
+
+def _algorithms_argument(algorithm: str) -> str:
+    """What the printed verifier needs to accept the tokens: RS256 is the default, any other
+    algorithm (ML-DSA above all, never allowed by default) must be named."""
+    return "" if algorithm == "RS256" else f", algorithms=[{algorithm!r}]"
 
 
 def _client_line(client: ClientConfig) -> str:

@@ -152,6 +152,15 @@ def test_settings_dependent_facts_are_notes_not_problems(cli: Run):
     assert "looks like an ID token" in result.out
 
 
+def test_an_ml_dsa_token_notes_that_its_level_must_be_named(cli: Run):
+    with FakeIssuer("https://tenant.auth0.com/", algorithm="ML-DSA-65") as issuer:
+        result = cli("decode", issuer.token())
+
+    assert "EVERY VERIFIER REFUSES" not in result.out
+    assert "alg ML-DSA-65 is post-quantum" in result.out
+    assert "named in its algorithms" in result.out
+
+
 def test_a_padded_token_is_decoded_leniently_but_listed_as_refused(cli: Run, issuer: FakeIssuer):
     header, claims, signature = issuer.token().split(".")
     padded = f"{header}{'=' * (-len(header) % 4)}.{claims}.{signature}"

@@ -30,7 +30,12 @@ from bearerguard._claims import (
     granted_scopes,
     numeric_date,
 )
-from bearerguard._config import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, VerifierConfig
+from bearerguard._config import (
+    HMAC_ALGORITHMS,
+    MLDSA_ALGORITHMS,
+    SUPPORTED_ALGORITHMS,
+    VerifierConfig,
+)
 from bearerguard._errors import EncryptedTokenError, InvalidTokenError, MalformedTokenError
 from bearerguard._jose import parse_json_object, parse_token
 
@@ -316,6 +321,11 @@ def _header_structure(header: Mapping[str, Any], problems: list[str], notes: lis
         notes.append(
             f"alg {alg} uses a shared secret: a verifier accepts it only when configured with "
             "that secret (BEARERGUARD_SECRET), never by default."
+        )
+    elif alg in MLDSA_ALGORITHMS:
+        notes.append(
+            f"alg {alg} is post-quantum (ML-DSA, RFC 9964): a verifier accepts it only when "
+            f"{alg} is named in its algorithms (BEARERGUARD_ALGORITHMS), never by default."
         )
     try:
         # Every header rule except the algorithm allow-list, exactly as the verifier has them.

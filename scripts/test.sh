@@ -23,6 +23,14 @@ if ! bash "$root/scripts/redis-setup.sh"; then
     echo "The redis set-up failed (see above): the Redis tests will fail." >&2
 fi
 
+# The certificate-binding end-to-end test (tests/e2e/test_mtls_nginx.py) runs a real nginx in
+# front of the apps; this installs Debian's package when it is missing (a second run only
+# checks). Should it fail, the rest still runs and that test fails, saying what is missing.
+echo "== nginx set-up (nginx)"
+if ! bash "$root/scripts/nginx-setup.sh"; then
+    echo "The nginx set-up failed (see above): the nginx end-to-end test will fail." >&2
+fi
+
 echo "== ruff"
 "$venv/bin/ruff" check src tests examples benchmarks hatch_build.py
 "$venv/bin/ruff" format --check src tests examples benchmarks hatch_build.py

@@ -242,6 +242,17 @@ def test_the_document_is_completed_once_and_rebuilt_with_new_routes(auth: Bearer
 # --- the login: Swagger UI's Authorize button -------------------------------------------------
 
 
+def test_an_auth0_login_needs_the_tenant_when_the_issuer_is_a_function() -> None:
+    verifier = Verifier(
+        issuer=lambda iss: iss.endswith(".id.example.com/"), audience="https://api.example.com"
+    )
+
+    with pytest.raises(ConfigurationError, match="needs the tenant's URL"):
+        BearerAuth.auth0(verifier, client_id="spa")
+    auth = BearerAuth.auth0(verifier, client_id="spa", issuer="https://a.id.example.com/")
+    assert auth.login is not None
+
+
 def test_an_auth0_login_beside_the_bearer_box(make_verifier: MakeVerifier) -> None:
     scopes = {"read:contacts": "Read your contacts", "write:contacts": "Change them"}
     auth = BearerAuth.auth0(make_verifier(), scopes=scopes, client_id="spa")

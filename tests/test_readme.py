@@ -35,9 +35,11 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from bearerguard import AccessToken, Verifier
+from bearerguard import AccessToken, BearerError, HttpRequest, InvalidClaimsError, Verifier
 from bearerguard.testing import FakeIssuer
 from tests.support import DPOP_ALGS
 from tests.test_pytest_plugin import INI, plugin_args
@@ -121,11 +123,17 @@ HOW: dict[tuple[str, int], str] = {
     ("Testing your API", 0): "test_the_testing_snippet_passes_its_three_tests",
     ("Command line", 0): "test_the_command_line_block",
     ("Configuration", 0): "test_the_configuration_block_builds_a_working_verifier",
+    ("Configuration", 1): "test_the_keys_and_issuers_block_trusts_what_it_says",
+    ("Claim rules", 0): "test_the_claim_rules_block_refuses_as_it_says",
 }
 
 # The fragments that use names they do not define, the names, and what provides them.
 # run_block() gives a block exactly these names, and only if the block uses them.
 GIVEN: dict[tuple[str, int], tuple[frozenset[str], str]] = {
+    ("Configuration", 1): (
+        frozenset({"PEM"}),
+        "the tenant's public key, as PEM text",
+    ),
     ("30-second example", 1): (
         frozenset({"token"}),
         "the AccessToken that the app of the block above verified",
@@ -686,3 +694,62 @@ def test_the_configuration_block_builds_a_working_verifier() -> None:
             token = verifier.verify(fake.token(scopes=["read:contacts"]))
         assert token.issuer == issuer
         assert token.scopes == {"read:contacts"}
+
+
+def test_the_claim_rules_block_refuses_as_it_says() -> None:
+    """The verifier-wide rules refuse with 401; the route's rule lets analysts in only."""
+    module, _ = run_block(block("Claim rules", 0))
+    verifier: Verifier = module.verifier
+    rule = module.Rule("/api/reports", "read:reports", claims=module.analysts)
+    roles = "https://example.com/roles"
+    with FakeIssuer("https://your-tenant.auth0.com/", audience="https://api.example.com") as fake:
+        good = verifier.verify(
+            fake.token(org_id="org_1", email_verified=True, **{roles: ["analyst"]})
+        )
+        other = verifier.verify(
+            fake.token(org_id="org_1", email_verified=True, **{roles: ["sales"]})
+        )
+        with pytest.raises(InvalidClaimsError) as unverified:
+            verifier.verify(fake.token(org_id="org_1", email_verified="true"))
+        with pytest.raises(InvalidClaimsError):
+            verifier.verify(fake.token(email_verified=True))
+
+    assert unverified.value.status_code == 401
+    assert unverified.value.error == "invalid_token"
+    assert "true" not in unverified.value.description  # no claim value echoed
+    assert [rule_.passes(good.claims) for rule_ in module.analysts] == [True]
+    assert [rule_.passes(other.claims) for rule_ in module.analysts] == [False]
+    assert rule is not None
+
+
+def test_the_keys_and_issuers_block_trusts_what_it_says() -> None:
+    """Pinned keys verify without a fetch; the tenant pattern and the per-host issuers
+    trust exactly what the comments say."""
+    api = "https://api.example.com"
+    with FakeIssuer("https://tenant.auth0.com/", audience=api) as pinned_tenant:
+        jwk = pinned_tenant.jwks()["keys"][0]
+        pem = (
+            jwt.algorithms.RSAAlgorithm.from_jwk(jwk)
+            .public_bytes(  # type: ignore[union-attr]
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        raw = pinned_tenant.token()
+    module, _ = run_block(block("Configuration", 1), given={"PEM": pem})
+    # Verified with the pinned key, no issuer serving anything any more.
+    assert module.pinned.verify(raw).issuer == "https://tenant.auth0.com/"
+
+    with FakeIssuer("https://acme.id.example.com/", audience=api) as acme:
+        assert module.tenants.verify(acme.token()).issuer == "https://acme.id.example.com/"
+    evil = FakeIssuer("https://acme.id.example.com.evil.example/", audience=api)
+    with evil, pytest.raises(BearerError):
+        module.tenants.verify(evil.token())
+
+    with FakeIssuer("https://login.brand-a.com/", audience=api) as brand_a:
+        headers = {"Authorization": f"Bearer {brand_a.token()}"}
+        home = HttpRequest("GET", "https://api.brand-a.com/contacts", headers)
+        away = HttpRequest("GET", "https://api.brand-b.com/contacts", headers)
+        assert module.brands.verify_request(home).issuer == "https://login.brand-a.com/"
+        with pytest.raises(BearerError):
+            module.brands.verify_request(away)

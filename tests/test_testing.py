@@ -85,7 +85,7 @@ def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_the_public_surface_is_one_sorted_all():
     assert bearerguard.testing.__all__ == sorted(bearerguard.testing.__all__)
-    assert bearerguard.testing.__all__ == ["DPoPKey", "FakeIssuer"]
+    assert bearerguard.testing.__all__ == ["ClientCertificate", "DPoPKey", "FakeIssuer"]
     assert FakeIssuer.__module__.startswith("bearerguard.testing")
 
 

@@ -85,7 +85,7 @@ def decode(jws: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def test_the_public_surface_adds_the_client_key():
-    assert bearerguard.testing.__all__ == ["DPoPKey", "FakeIssuer"]
+    assert bearerguard.testing.__all__ == ["ClientCertificate", "DPoPKey", "FakeIssuer"]
     assert DPoPKey.__module__.startswith("bearerguard.testing")
 
 

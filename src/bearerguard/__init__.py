@@ -14,11 +14,13 @@ Example::
 This module imports no web framework; the adapters live in ``bearerguard.asgi``,
 ``bearerguard.wsgi``, ``bearerguard.starlette``, ``bearerguard.fastapi``,
 ``bearerguard.flask`` and ``bearerguard.django`` (each import path is also the
-name of the extra that installs its framework).
+name of the extra that installs its framework). Claim rules, for the verifier and
+for routes, are built with ``bearerguard.claims``.
 """
 
 from __future__ import annotations
 
+from ._claim_rules import ClaimRule
 from ._config import CachePolicy, VerifierConfig
 from ._credentials import token_from_authorization
 from ._errors import (
@@ -27,6 +29,7 @@ from ._errors import (
     EncryptedTokenError,
     ExpiredTokenError,
     ImmatureTokenError,
+    InsufficientClaimsError,
     InsufficientScopeError,
     InvalidAudienceError,
     InvalidClaimsError,
@@ -52,11 +55,13 @@ __all__ = [
     "AccessToken",
     "BearerError",
     "CachePolicy",
+    "ClaimRule",
     "ConfigurationError",
     "EncryptedTokenError",
     "ExpiredTokenError",
     "HttpRequest",
     "ImmatureTokenError",
+    "InsufficientClaimsError",
     "InsufficientScopeError",
     "InvalidAudienceError",
     "InvalidClaimsError",

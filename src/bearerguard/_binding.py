@@ -3,8 +3,15 @@
 The order (``docs/design.md``): the credentials and their scheme -> the DPoP
 proof's own checks and its binding to this request (pure, before any network) ->
 the token, as for a bearer token but with ``cnf`` left to the next step -> the
-binding of the token to the proof's key (``cnf.jkt``) -> the server nonce -> the
+binding of the token to the proof's key (``cnf.jkt``) and to the client
+certificate (``cnf["x5t#S256"]``, RFC 8705 §3) -> the server nonce -> the
 replay check, last, so that no refused request uses up a ``jti``.
+
+A verifier that reads client certificates (``client_certificate=``) verifies
+Bearer requests on the bound plan too, their ``cnf`` left to :meth:`bind_bearer`:
+a token bound to a certificate passes with that certificate only, and any other
+``cnf`` is refused as before. Without a source, a certificate-bound token is
+refused whatever the scheme: there is nothing to match it with.
 
 The rules of the schemes (RFC 9449 §7, choices written in ``docs/security.md``):
 
@@ -21,20 +28,24 @@ Example::
     binding = DPoPBinding(config, nonces=None, replays=MemoryReplayStore())
     prepared = binding.prepare(request, now)      # None: no credentials
     ...verify prepared.token (prepared.bound: on the DPoP plan)...
-    key, expires = binding.bind(token, prepared, now)
+    key, expires = binding.bind(token, prepared, now, request)
     if not binding.replays.remember(key, expires, now):
         raise binding.replayed()
+    # a Bearer request, client certificates read: binding.bind_bearer(token, request)
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from ._certificates import certificate_thumbprint
+from ._claims import _bound_reason
 from ._config import VerifierConfig
 from ._credentials import (
     credentials_from_authorization,
@@ -50,6 +61,7 @@ from ._errors import (
     InvalidTokenError,
     KeySetUnavailableError,
     MissingTokenError,
+    SenderConstrainedTokenError,
     UseDPoPNonceError,
 )
 from ._jose import b64url_encode
@@ -59,7 +71,14 @@ from ._request import HttpRequest
 from ._signatures import signature_primitives
 from ._token import AccessToken
 
-__all__ = ["DPoPBinding", "Prepared", "replay_store_argument"]
+__all__ = ["CERTIFICATE_DESCRIPTION", "DPoPBinding", "Prepared", "replay_store_argument"]
+
+#: The one description of every certificate refusal (no certificate, an unreadable one,
+#: another): the reason, in the log, says which (RFC 8705 §3: 401 invalid_token).
+CERTIFICATE_DESCRIPTION = (
+    "The access token is bound to a client certificate that the request does not present"
+)
+_THUMBPRINT = "x5t#S256"
 
 
 class Prepared(NamedTuple):
@@ -93,6 +112,9 @@ class DPoPBinding:
         self.algorithms = tuple(sorted(config.dpop_algorithms))
         self.nonces = nonces
         self.replays = replays
+        #: where requests carry their client certificate; None: certificate-bound tokens
+        #: are refused, and Bearer requests take the bearer plan
+        self.certificates = config.certificate_source
         # The proof's checks, with the memos of what a client sends again and again (its
         # key's header, its URLs, its token's hash), each bounded (docs/performance.md).
         self._proofs = ProofChecker(
@@ -175,9 +197,13 @@ class DPoPBinding:
         parts = urlsplit(url)
         return base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
-    def bind(self, token: AccessToken, prepared: Prepared, now: float) -> tuple[str, float]:
+    def bind(
+        self, token: AccessToken, prepared: Prepared, now: float, request: HttpRequest
+    ) -> tuple[str, float]:
         """The steps after the token (a DPoP request): the token is bound to the proof's key
-        (``cnf.jkt``, RFC 9449 §6 and §4.3 check 12), the server nonce is current (§9).
+        (``cnf.jkt``, RFC 9449 §6 and §4.3 check 12) and, if it names one, to the request's
+        client certificate (``cnf["x5t#S256"]``, RFC 8705 §3), the server nonce is current
+        (§9).
 
         Returns the replay store's entry for the proof: its key (per client key and
         ``jti``, hashed: a store adds its own prefix) and when the proof is too old anyway.
@@ -198,12 +224,55 @@ class DPoPBinding:
             raise InvalidDPoPProofError(
                 reason="The DPoP proof's key is not the key the token is bound to (cnf.jkt)."
             )
+        if cnf is not None and _THUMBPRINT in cnf:  # bound both ways: both are needed
+            self._certificate_matches(cnf[_THUMBPRINT], request)
         # The token passed and the proof hashed it: its ath is worth remembering now.
         self._hashes.keep(prepared.token, proof.claims["ath"])
         if self.nonces is not None and not self.nonces.accepts(proof.claims.get("nonce"), now):
             raise UseDPoPNonceError(self.nonces.issue(now))
         digest = hashlib.sha256(f"{proof.jkt}\x00{proof.jti}".encode()).digest()
         return b64url_encode(digest), proof.iat + self._replay_window
+
+    def bind_bearer(self, token: AccessToken, request: HttpRequest) -> None:
+        """The binding of a Bearer request verified on the bound plan (client certificates
+        are read): no ``cnf`` passes; a ``cnf`` naming a certificate needs the request's
+        (RFC 8705 §3); any other ``cnf`` (a DPoP key, a key of no kind this verifier
+        checks) is refused, as on the bearer path: a bound token is never a bearer token.
+        """
+        claims = token.claims
+        if "cnf" not in claims:
+            return
+        cnf = claims["cnf"]
+        if not isinstance(cnf, Mapping) or _THUMBPRINT not in cnf or "jkt" in cnf:
+            raise SenderConstrainedTokenError(reason=_bound_reason(cnf))
+        self._certificate_matches(cnf[_THUMBPRINT], request)
+
+    def _certificate_matches(self, thumbprint: object, request: HttpRequest) -> None:
+        """The token's ``cnf["x5t#S256"]`` is the thumbprint of the request's client
+        certificate (RFC 8705 §3.1: the base64url SHA-256 of its DER), compared in
+        constant time; else 401 ``invalid_token``, the reason saying what was wrong."""
+        if self.certificates is None:
+            raise SenderConstrainedTokenError(
+                reason="The token is bound to a client certificate (cnf.x5t#S256, RFC 8705), "
+                "and this verifier reads none: set client_certificate= to where requests "
+                "carry it (docs/security.md), or the token is refused."
+            )
+        if not isinstance(thumbprint, str) or not _is_sha256_thumbprint(thumbprint):
+            raise _certificate_refusal(
+                "The token's cnf.x5t#S256 is not a base64url SHA-256 thumbprint (43 characters, "
+                "RFC 8705 §3.1): no certificate can match it."
+            )
+        der = request.client_certificate
+        if der is None:
+            raise _certificate_refusal(
+                request.client_certificate_error
+                or "The request presents no client certificate, and the token is bound to one."
+            )
+        if not hmac.compare_digest(certificate_thumbprint(der), thumbprint):
+            raise _certificate_refusal(
+                "The client certificate's SHA-256 thumbprint is not the token's cnf.x5t#S256: "
+                "the token is bound to another certificate."
+            )
 
     @staticmethod
     def replayed() -> InvalidDPoPProofError:
@@ -222,6 +291,24 @@ class DPoPBinding:
             "rather than risk accepting a replayed proof.",
             retry_after=why.retry_after,
         )
+
+
+def _certificate_refusal(reason: str) -> InvalidTokenError:
+    return InvalidTokenError(CERTIFICATE_DESCRIPTION, reason=reason)
+
+
+_THUMBPRINT_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+
+def _is_sha256_thumbprint(text: str) -> bool:
+    """43 base64url characters, the last one of the 16 that end a 256-bit value."""
+    return (
+        len(text) == 43
+        and _THUMBPRINT_CHARACTERS.issuperset(text)
+        and text[-1] in "AEIMQUYcgkosw048"
+    )
 
 
 def replay_store_argument(store: object) -> ReplayStore:

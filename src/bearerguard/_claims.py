@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ._claim_rules import first_failing, verifier_refusal
 from ._config import DEFAULT_SCOPE_CLAIMS, VerifierConfig
 from ._errors import (
     ExpiredTokenError,
@@ -24,6 +25,7 @@ from ._errors import (
     SenderConstrainedTokenError,
 )
 from ._issuers import near_miss
+from ._resolvers import IssuerPattern
 from ._token import AccessToken, verified_token
 
 __all__ = [
@@ -91,8 +93,10 @@ def unverified_issuer(claims: Mapping[str, Any], config: VerifierConfig) -> str:
 
     ``iss`` may be any equivalent spelling of a configured issuer's URL (see
     ``_issuers``); what is returned is the configured issuer, whose key set the
-    token must be signed with. Anything else is refused, with a hint for the log
-    when the refusal looks like a configuration mistake rather than an attack.
+    token must be signed with. With ``issuer=`` a function, an ``iss`` it trusts
+    (asked once per spelling, about sound URLs only: ``_resolvers``) is returned in
+    its normal form. Anything else is refused, with a hint for the log when the
+    refusal looks like a configuration mistake rather than an attack.
     """
     issuer = claims.get("iss")
     if type(issuer) is str:  # JSON gives exact types; the usual spellings in one lookup
@@ -105,7 +109,10 @@ def unverified_issuer(claims: Mapping[str, Any], config: VerifierConfig) -> str:
 def _other_spelling(issuer: object, config: VerifierConfig) -> str:
     """The configured issuer a less usual spelling names, or the refusal."""
     if isinstance(issuer, str):
-        configured = config.issuer_index.find(issuer)
+        index = config.issuer_index
+        if isinstance(index, IssuerPattern):  # issuer= a function: trusted, or refused saying why
+            return index.resolve(issuer)
+        configured = index.find(issuer)
         if configured is not None:
             return configured
         error = InvalidIssuerError()
@@ -178,10 +185,15 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
             "The access token is not valid for this organization",
             reason="The org_id/org_name claim names none of the configured organizations.",
         )
+    # The parser's fresh dicts are handed over (no copy); anything else is copied.
+    view = MappingProxyType(claims if type(claims) is dict and owned else dict(claims))
+    if config.claim_checks:  # the verifier's claim rules: read-only claims for check()
+        failed = first_failing(config.claim_checks, view)
+        if failed is not None:
+            raise verifier_refusal(failed, view)
 
     return verified_token(  # positional: the hot path, in AccessToken's field order
-        # The parser's fresh dicts are handed over (no copy); anything else is copied.
-        MappingProxyType(claims if type(claims) is dict and owned else dict(claims)),
+        view,
         header if type(header) is MappingProxyType else MappingProxyType(dict(header)),
         granted_scopes(claims, config.scope_claims),
         claims["iss"],  # as the token spells it; ``issuer`` is the configured spelling

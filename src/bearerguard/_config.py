@@ -9,15 +9,19 @@ Every message names the setting, what it was given and what to write instead
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._certificates import CertificateSource, check_client_certificate
+from ._claim_rules import ClaimRule, check_rules, required
 from ._coerce import LISTS, integer, names, number, refuse, switch
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError
 from ._issuers import IssuerIndex, UrlIndex, issuer_key, normalize_issuer
+from ._resolvers import IssuerPattern, RequestResolver, as_predicate, check_issuer_for_request
 from ._resource import (
+    check_authorization_servers,
     check_resource,
     check_resource_documentation,
     check_resource_name,
@@ -27,7 +31,11 @@ from ._resource import (
 from ._scopes import ScopeHierarchy, check_scope_implications
 from ._settings import SETTING_NAMES, settings_from_mapping
 from ._signatures import mldsa_public_key_class
+from ._static_keys import StaticKeySet, static_keys
 from ._urls import check_url, is_loopback_host
+
+if TYPE_CHECKING:
+    from ._request import HttpRequest
 
 # What the proof algorithms may be: every asymmetric JWS algorithm (RFC 9449 §4.2: never
 # none, never a MAC). The same set as _dpop.DPOP_ALGORITHMS, which imports this module.
@@ -71,6 +79,9 @@ MAX_LEEWAY = 600.0  # ten minutes, as Tink caps clock skew; more hides broken cl
 DEFAULT_SCOPE_CLAIMS = ("scope", "scp")
 DEFAULT_TOKEN_CACHE_SIZE = 1024
 MAX_TOKEN_CACHE_SIZE = 1 << 20
+# Issuers resolved at run time (issuer= a function): kept, and taken in per minute.
+DEFAULT_MAX_ISSUERS, MAX_ISSUERS = 1000, 100_000
+DEFAULT_NEW_ISSUERS_PER_MINUTE, MAX_NEW_ISSUERS_PER_MINUTE = 60, 6000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,11 @@ class CachePolicy:
 
     Times are seconds. ``ttl`` applies when the response has no usable
     ``Cache-Control: max-age``; a max-age is honoured within ``min_ttl..max_ttl``.
+    With ``issuer=`` a function (issuers resolved at run time), ``max_issuers`` bounds
+    the issuers it keeps keys for (least recently used forgotten first; 1 to
+    100,000) and ``new_issuers_per_minute`` the issuers it takes in (a token bucket of
+    that size, refilled at that rate; 1 to 6,000): beyond it, a new issuer's token is
+    answered 503 with ``Retry-After`` (``docs/security.md``).
 
     Example::
 
@@ -95,6 +111,8 @@ class CachePolicy:
     discovery_ttl: float = 86400.0
     fetch_timeout: float = 5.0
     max_document_bytes: int = 256 * 1024
+    max_issuers: int = DEFAULT_MAX_ISSUERS
+    new_issuers_per_minute: int = DEFAULT_NEW_ISSUERS_PER_MINUTE
 
     def __post_init__(self) -> None:
         for name in (
@@ -120,6 +138,14 @@ class CachePolicy:
             1024,
             1 << 30,
             "CachePolicy(max_document_bytes=262144)",
+        )
+        integer(self.max_issuers, "max_issuers", 1, MAX_ISSUERS, "CachePolicy(max_issuers=1000)")
+        integer(
+            self.new_issuers_per_minute,
+            "new_issuers_per_minute",
+            1,
+            MAX_NEW_ISSUERS_PER_MINUTE,
+            "CachePolicy(new_issuers_per_minute=60)",
         )
 
 
@@ -160,6 +186,9 @@ class VerifierConfig:
     dpop_proof_max_age: float = 60.0
     #: scheme://host[:port][/prefix] clients use, when a proxy hides it from the framework
     public_url: str | None = None
+    #: RFC 8705: where requests carry the client certificate ("tls", "header:Client-Cert",
+    #: ...); None reads none, and certificate-bound tokens are refused
+    client_certificate: str | None = None
     #: RFC 9728: the protected resource's identifier, the URL clients call
     resource: str | None = None
     #: RFC 9728 scopes_supported: the scopes clients may ask for this resource
@@ -171,11 +200,19 @@ class VerifierConfig:
     #: broader scope -> the narrower scopes it implies (a list, or space-separated);
     #: kept as declared, each list a tuple
     scope_implications: Mapping[str, Sequence[str]] | None = None
+    #: claims every token must carry, present and not null (401 otherwise)
+    required_claims: tuple[str, ...] = ()
+    #: rules every token's claims must meet (bearerguard.claims; 401 otherwise)
+    claim_rules: tuple[ClaimRule, ...] = ()
+    #: the issuers' public keys written in the configuration (keys=): never fetched
+    keys: Any = field(default=None, repr=False)
+    #: a function of the request returning the issuers trusted for it, within issuers
+    issuer_for_request: Callable[[HttpRequest], object] | None = None
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
-    #: the issuers as configured (a bare domain as https://domain/): the metadata's
-    #: authorization_servers, spelt as the provider was named, one per issuer
-    authorization_servers: tuple[str, ...] = field(init=False, repr=False)
+    #: the metadata's authorization_servers, spelt as written (a bare domain as
+    #: https://domain/): those given, each a trusted issuer; by default the issuers
+    authorization_servers: tuple[str, ...] = field(default=(), repr=False)
     #: where the resource's RFC 9728 metadata is (§3.1); ``None`` without a resource
     resource_metadata_url: str | None = field(init=False, repr=False)
     #: the issuers, found by any equivalent spelling of their URL (RFC 3986 §6.2.2-6.2.3)
@@ -185,17 +222,30 @@ class VerifierConfig:
     #: scope_implications closed under transitivity, what scope checks consult; None
     #: without any, so that tokens of a verifier without a hierarchy skip it at once
     scope_hierarchy: ScopeHierarchy | None = field(init=False, repr=False, compare=False)
+    #: required_claims as a rule, then claim_rules: what the claim checks run, in order
+    claim_checks: tuple[ClaimRule, ...] = field(init=False, repr=False, compare=False)
+    #: what reads client_certificate's source (a memo of the certificates seen); None without
+    certificate_source: CertificateSource | None = field(init=False, repr=False, compare=False)
+    #: issuer= as a function of the iss (issuers resolved at run time), else None
+    issuer_predicate: Callable[[str], object] | None = field(init=False, repr=False, compare=False)
+    #: configured issuer -> its keys= (no discovery, no fetch)
+    static_keys: Mapping[str, StaticKeySet] = field(init=False, repr=False, compare=False)
+    #: issuer_for_request with a memo of its answers, within issuer_index; None without
+    request_issuers: RequestResolver | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
-        given_issuers = names(self.issuers, "issuer", issuer_example)
-        normal_issuers = [normalize_issuer(i) for i in given_issuers]
-        index = IssuerIndex(normal_issuers)
+        predicate = as_predicate(self.issuers)
+        index: IssuerIndex
+        if predicate is None:
+            given_issuers = names(self.issuers, "issuer", issuer_example)
+            normal_issuers = [normalize_issuer(i) for i in given_issuers]
+            index = IssuerIndex(normal_issuers)
+        else:  # the issuers it names come from keys=, jwks_uri= and authorization_servers=
+            given_issuers, normal_issuers, index = (), [], IssuerPattern(predicate, ())
+        object.__setattr__(self, "issuer_predicate", predicate)
         object.__setattr__(self, "issuers", index.issuers)
         object.__setattr__(self, "issuer_index", index)
-        object.__setattr__(
-            self, "authorization_servers", _as_written(given_issuers, normal_issuers)
-        )
 
         _check_resource(self)
         audiences = _check_audiences(self.audiences, self.resource)
@@ -210,6 +260,7 @@ class VerifierConfig:
             max_age = number(self.max_age, "max_age", math.inf, "max_age=3600")
             object.__setattr__(self, "max_age", max_age)
         object.__setattr__(self, "jwks_uris", _check_jwks_uris(self.jwks_uri, index))
+        _check_trust(self, given_issuers, normal_issuers)
         organizations = names(
             self.organizations, "organization", "organization='org_abc123'", allow_empty=True
         )
@@ -241,6 +292,12 @@ class VerifierConfig:
                 "realm='api'",
             )
         _check_dpop(self)
+        source = check_client_certificate(self.client_certificate)
+        object.__setattr__(self, "client_certificate", source)
+        object.__setattr__(
+            self, "certificate_source", None if source is None else CertificateSource(source)
+        )
+        _check_claim_rules(self)
         implications = check_scope_implications(self.scope_implications)
         object.__setattr__(self, "scope_implications", implications)
         object.__setattr__(
@@ -256,6 +313,14 @@ class VerifierConfig:
                 cache,
                 "cache=CachePolicy(ttl=300)",
             )
+
+    @property
+    def whole_requests(self) -> bool:
+        """Whether every request with credentials must reach the verifier whole
+        (``verify_request``), not just its ``Authorization`` field: when client
+        certificates are read (a token's binding to one is known only once it is verified)
+        or the trusted issuers depend on the request (``issuer_for_request``)."""
+        return self.certificate_source is not None or self.request_issuers is not None
 
     @property
     def dpop_schemes(self) -> tuple[str, ...]:
@@ -277,6 +342,71 @@ def _as_written(given: tuple[str, ...], normal: list[str]) -> tuple[str, ...]:
             issuer_key(normalised) or normalised, spelt if "://" in spelt else normalised
         )
     return tuple(written.values())
+
+
+def _check_trust(config: VerifierConfig, given: tuple[str, ...], normal: list[str]) -> None:
+    """``keys=``, ``authorization_servers=`` and ``issuer_for_request=`` against the trusted
+    issuers. With ``issuer=`` a function, the issuers these name (and ``jwks_uri=``'s) are
+    the configured ones: it must trust each, and they are never forgotten."""
+    index, predicate = config.issuer_index, config.issuer_predicate
+    if predicate is not None and isinstance(config.jwks_uri, str):
+        raise ConfigurationError(
+            "jwks_uri must be a mapping {issuer: URL} when issuer= is a function: one URL "
+            "cannot serve the issuers it trusts at run time, which are found by discovery.",
+            setting="jwks_uri",
+        )
+    keys = static_keys(
+        config.keys,
+        index,
+        config.algorithms,
+        one_issuer=predicate is None and len(index.issuers) == 1,
+    )
+    both = [issuer for issuer in keys if issuer in config.jwks_uris]
+    if both:
+        raise ConfigurationError(
+            f"The issuer {both[0]!r} has both keys= and jwks_uri=: drop jwks_uri= for it "
+            "(keys= are its keys, and nothing is fetched), or drop its keys= to fetch them.",
+            setting="keys",
+        )
+    object.__setattr__(config, "static_keys", MappingProxyType(keys))
+    servers = check_authorization_servers(config.authorization_servers, index)
+    if predicate is not None:
+        named = [normalize_issuer(s) for s in servers] + [*config.jwks_uris, *keys]
+        index = IssuerPattern(predicate, named)
+        object.__setattr__(config, "issuers", index.issuers)
+        object.__setattr__(config, "issuer_index", index)
+        servers = servers or index.issuers
+        if not servers and config.resource is not None:
+            raise ConfigurationError(
+                "authorization_servers must name the issuer(s) clients get tokens from: with "
+                "issuer= a function, the RFC 9728 metadata of resource= cannot list them by "
+                "itself. Write e.g. authorization_servers=['https://tenant.auth0.com/'].",
+                setting="authorization_servers",
+            )
+    object.__setattr__(config, "authorization_servers", servers or _as_written(given, normal))
+    function = check_issuer_for_request(config.issuer_for_request)
+    object.__setattr__(
+        config, "request_issuers", None if function is None else RequestResolver(function, index)
+    )
+
+
+def _check_claim_rules(config: VerifierConfig) -> None:
+    """``required_claims`` (names) and ``claim_rules`` (bearerguard.claims), as one list."""
+    example, given_names = "required_claims=['org_id', 'email']", config.required_claims
+    names_ = names(given_names, "required_claims", example, allow_empty=True)
+    rules = check_rules(config.claim_rules, "claim_rules")
+    object.__setattr__(config, "required_claims", names_)
+    object.__setattr__(config, "claim_rules", rules)
+    try:
+        checks = (required(*names_), *rules) if names_ else rules
+    except ConfigurationError:  # a list in one string ("org_id email"), a control character
+        raise refuse(
+            "required_claims",
+            "must hold one claim name per item (no spaces, commas or control characters)",
+            given_names,
+            example,
+        ) from None
+    object.__setattr__(config, "claim_checks", checks)
 
 
 def _check_resource(config: VerifierConfig) -> None:

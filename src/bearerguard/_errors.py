@@ -19,6 +19,8 @@ Exception tree::
     │   ├── ImmatureTokenError       ``nbf`` or ``iat`` lies in the future
     │   ├── InvalidClaimsError       a claim has the wrong type or fails a policy
     ├── InsufficientScopeError       403, error="insufficient_scope", scope="..." all needed
+    │   └── InsufficientClaimsError  403, error="insufficient_scope", no scope: a route's
+    │                                claim rule refused the token
     ├── InvalidDPoPProofError        401, DPoP error="invalid_dpop_proof" (RFC 9449 §7.1)
     │   └── UseDPoPNonceError        401, DPoP error="use_dpop_nonce" + DPoP-Nonce
     └── KeySetUnavailableError       503 + Retry-After: the provider's keys cannot be had
@@ -49,6 +51,7 @@ __all__ = [
     "EncryptedTokenError",
     "ExpiredTokenError",
     "ImmatureTokenError",
+    "InsufficientClaimsError",
     "InsufficientScopeError",
     "InvalidAudienceError",
     "InvalidClaimsError",
@@ -421,6 +424,37 @@ class InsufficientScopeError(BearerError):
 
     def challenge_params(self) -> list[tuple[str, str]]:
         return super().challenge_params() + _scope_param(self.required_scopes)
+
+
+class InsufficientClaimsError(InsufficientScopeError):
+    """A valid token whose claims a route's claim rules refuse: 403 ``insufficient_scope``,
+    without ``scope`` (RFC 6750 §3.1).
+
+    RFC 6750 defines one error for a valid token that may not do what the request
+    asks, ``insufficient_scope``: "the request requires higher privileges than
+    provided by the access token". Its ``scope`` attribute is optional, and left out
+    here: the claims are no scope, and no scope a client could ask for would change
+    the answer. The description is a fixed sentence (no claim value); ``reason``
+    names the rule that failed, for logs.
+
+    Example::
+
+        InsufficientClaimsError().www_authenticate
+        # 'Bearer realm="api", error="insufficient_scope", '
+        # 'error_description="The claims of the access token do not grant access to this resource"'
+    """
+
+    default_description = "The claims of the access token do not grant access to this resource"
+    default_reason = "The token's claims do not meet a claim rule of this resource."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        super().__init__((), description=description, reason=reason, realm=realm)
 
 
 class InvalidDPoPProofError(BearerError):

@@ -6,8 +6,8 @@ settled in the cache; it returns the :class:`AccessToken`. The sync and async
 drivers in ``_verifier.py`` differ only in how they wait for a fetch.
 
 Order (each step only after the previous one passed):
-size and shape -> header -> issuer allow-list (before any network) -> key ->
-signature -> claims.
+size and shape -> header -> issuer allow-list (before any network; narrowed to the
+request's issuers with ``issuer_for_request=``) -> key -> signature -> claims.
 
 A token that passed before is answered from the verified-token cache
 (``_tokencache.py``) once its lifetime and its key set pass their re-checks.
@@ -33,6 +33,7 @@ from ._errors import InvalidSignatureError, InvalidTokenError, KeySetUnavailable
 from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
 from ._keycache import Fetch, KeyCache, KeySetStamp
 from ._keys import VerificationKey
+from ._resolvers import RequestIssuers
 from ._signatures import SignaturePrimitive
 from ._token import AccessToken
 from ._tokencache import CachedToken, TokenCache
@@ -71,21 +72,33 @@ class VerifyPlan:
     bound: bool = False
 
 
-def verify_flow(token: str, plan: VerifyPlan, now: float, monotonic: float) -> VerifyFlow:
+def verify_flow(
+    token: str,
+    plan: VerifyPlan,
+    now: float,
+    monotonic: float,
+    trusted: RequestIssuers | None = None,
+) -> VerifyFlow:
     """Verify ``token`` at wall-clock ``now``; yield whenever the provider must be asked."""
-    outcome = verify_now(token, plan, now, monotonic)
+    outcome = verify_now(token, plan, now, monotonic, trusted)
     if isinstance(outcome, AccessToken):
         return outcome
     return (yield from outcome)
 
 
 def verify_now(
-    token: str, plan: VerifyPlan, now: float, monotonic: float
+    token: str,
+    plan: VerifyPlan,
+    now: float,
+    monotonic: float,
+    trusted: RequestIssuers | None = None,
 ) -> AccessToken | VerifyFlow:
     """The flow's first leg, run at once: the token, or the flow that must fetch first.
 
     With the keys cached (the usual case), this verifies without a generator and
     without a driver; the drivers then only take over the flows that fetch.
+    ``trusted`` narrows the issuers to the request's (``issuer_for_request=``), a
+    remembered token's included; ``None``: every configured issuer.
     """
     config = plan.config
     tokens = plan.tokens
@@ -95,7 +108,9 @@ def verify_now(
         if cached is None:
             keep = tokens.admit(token)
         else:
-            if _still_valid(cached, plan, now, monotonic):
+            if _still_valid(cached, plan, now, monotonic) and (
+                trusted is None or trusted.admits(cached.token.issuer)
+            ):
                 return cached.token
             tokens.discard(token)  # the full path below raises the error a fresh check would
             keep = True
@@ -110,6 +125,8 @@ def verify_now(
         parsed = parse_token(token, config.max_token_size)
         alg, kid = check_header(parsed.header, config)
     issuer = unverified_issuer(parsed.claims, config)
+    if trusted is not None:
+        trusted.check(issuer)  # before any network: another request's issuer costs no fetch
 
     if alg in HMAC_ALGORITHMS:
         assert config.secret is not None  # guaranteed by VerifierConfig  # noqa: S101
@@ -144,9 +161,16 @@ def _remember_header(
     headers[segment] = (MappingProxyType(dict(header)), alg, kid)
 
 
-def remembered(token: str, plan: VerifyPlan, now: float, monotonic: float) -> AccessToken | None:
-    """The token, if the verified-token cache holds it and it passes its re-checks; else
-    ``None``, changing nothing (:func:`verify_now` then decides).
+def remembered(
+    token: str,
+    plan: VerifyPlan,
+    now: float,
+    monotonic: float,
+    trusted: RequestIssuers | None = None,
+) -> AccessToken | None:
+    """The token, if the verified-token cache holds it and it passes its re-checks (its
+    issuer one of ``trusted``, when given); else ``None``, changing nothing
+    (:func:`verify_now` then decides).
 
     Adapters' fast path: most requests carry a token the verifier has seen.
     """
@@ -154,7 +178,11 @@ def remembered(token: str, plan: VerifyPlan, now: float, monotonic: float) -> Ac
     if tokens is None:
         return None
     cached = tokens.get(token)
-    if cached is not None and _still_valid(cached, plan, now, monotonic):
+    if (
+        cached is not None
+        and _still_valid(cached, plan, now, monotonic)
+        and (trusted is None or trusted.admits(cached.token.issuer))
+    ):
         return cached.token
     return None
 

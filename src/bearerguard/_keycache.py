@@ -23,7 +23,13 @@ Rules:
   backs off like any other fetch;
 - failures are never cached as key sets: they keep the last good set and delay
   the next attempt with an exponential backoff;
-- a discovery document must name the configured issuer (any equivalent spelling of its URL).
+- a discovery document must name the configured issuer (any equivalent spelling of its URL);
+- an issuer's configured keys (``keys=``, :mod:`._static_keys`) are an entry that is always
+  fresh: found as fetched keys are, and a token whose kid they lack is refused (401), never
+  fetched for.
+
+The cache of a verifier whose issuers are resolved at run time bounds them
+(:mod:`._resolved_cache`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from ._issuers import same_issuer
 from ._keys import KeySet, KeySetError, VerificationKey, load_json_document
 
 __all__ = [
+    "STATIC_KEYS",
     "Document",
     "Fetch",
     "FetchDiscovery",
@@ -52,6 +59,9 @@ __all__ = [
     "json_body",
 ]
 
+#: how the key set of an issuer with configured keys is named in place of a URL: no URL
+#: starts so (check_url requires http or https), so nothing can be fetched from it
+STATIC_KEYS = "keys="
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|=|$)", re.IGNORECASE)
 
@@ -170,10 +180,22 @@ class KeyCache:
         else: fetch step.plan() and cache.store(step, outcome, now)
     """
 
-    def __init__(self, policy: CachePolicy, jwks_uris: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        policy: CachePolicy,
+        jwks_uris: Mapping[str, str],
+        static: Mapping[str, KeySet] | None = None,
+    ) -> None:
         self.policy = policy
         self._jwks_uris = dict(jwks_uris)
         self._entries: dict[tuple[str, str], _Entry[Any]] = {}
+        # Configured keys: fresh for ever, under a name no URL has, so that the lookup of
+        # every other issuer pays nothing for them. Their key sets raise on a miss.
+        self._static: dict[tuple[str, str], _Entry[KeySet]] = {}
+        for issuer, keys in (static or {}).items():
+            url = self._jwks_uris[issuer] = STATIC_KEYS + issuer
+            entry = _Entry(value=keys, fresh_until=math.inf, usable_until=math.inf)
+            self._static["jwks", url] = self._entries["jwks", url] = entry
 
     # --- questions ------------------------------------------------------------------------
 
@@ -282,9 +304,11 @@ class KeyCache:
         Taken *before* a key is located, so that a refresh landing in between can only
         make the stamp look older than the key, never newer.
         """
-        url = self.jwks_uri(issuer)
+        url = self._jwks_uris.get(issuer)
         if url is None:
-            return None
+            url = self._entries.get(("discovery", issuer), _EMPTY).value
+            if url is None:
+                return None
         entry = self._entries.get(("jwks", url))
         if entry is None or entry.value is None:
             return None
@@ -307,10 +331,11 @@ class KeyCache:
         return KeySetUnavailableError(retry_after=wait)
 
     def jwks_uri(self, issuer: str) -> str | None:
-        """The configured or discovered JWKS URL of ``issuer``, if known yet."""
+        """The configured or discovered JWKS URL of ``issuer``, if known yet (``None`` for an
+        issuer with configured keys: it has none)."""
         url = self._jwks_uris.get(issuer)
         if url is not None:
-            return url
+            return None if url.startswith(STATIC_KEYS) else url
         entry: _Entry[str] = self._entries.get(("discovery", issuer), _EMPTY)
         return entry.value
 
@@ -394,11 +419,13 @@ class KeyCache:
 
         Generations move on, so a fetch still in flight can no longer store its
         outcome; the next verification fetches afresh. The unknown-kid cooldown goes
-        too. (Testing support calls this when a fake issuer starts or stops answering
-        for an issuer.)
+        too. Configured keys (``keys=``) stay: they were never fetched. (Testing support
+        calls this when a fake issuer starts or stops answering for an issuer.)
         """
+        static = self._static
         self._entries = {
-            key: _Entry(generation=entry.generation + 1) for key, entry in self._entries.items()
+            key: static.get(key) or _Entry(generation=entry.generation + 1)
+            for key, entry in self._entries.items()
         }
 
     def abandon(self, fetch: Fetch, now: float) -> tuple[str, ...]:

@@ -3,10 +3,12 @@
 A verifier given a ``resource`` (the URL clients call, an MCP server's
 ``https://api.example.com/mcp``) describes itself to clients. The §2 document is
 derived from the verifier's settings, never configured twice: the issuers are its
-authorization servers, the DPoP mode gives the DPoP fields, the configured scopes
-(else those the routes require) its ``scopes_supported``. The document's URL (§3.1)
-is named by every challenge the verifier's refusals render (§5.1), so that a
-client refused for want of a token learns where to get one.
+authorization servers (or those ``authorization_servers=`` names among them, which a
+verifier whose ``issuer=`` is a function must), the DPoP mode gives the DPoP fields,
+a client-certificate source ``tls_client_certificate_bound_access_tokens`` (RFC 8705),
+the configured scopes (else those the routes require) its ``scopes_supported``. The
+document's URL (§3.1) is named by every challenge the verifier's refusals render
+(§5.1), so that a client refused for want of a token learns where to get one.
 
 Pure: no I/O.
 """
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._coerce import LISTS, names, refuse
 from ._errors import SCOPE_TOKEN, ConfigurationError
-from ._issuers import issuer_key
+from ._issuers import IssuerIndex, issuer_key, normalize_issuer
 from ._urls import check_page_url, check_url, resource_problem
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WELL_KNOWN_PATH",
+    "check_authorization_servers",
     "check_resource",
     "check_resource_documentation",
     "check_resource_name",
@@ -63,6 +66,34 @@ def check_resource(value: object) -> str:
         raise refuse("resource", problem, value, _RESOURCE_EXAMPLE)
     check_url(value, what="resource")
     return value
+
+
+def check_authorization_servers(value: object, trusted: IssuerIndex) -> tuple[str, ...]:
+    """The ``authorization_servers`` setting: the issuers the metadata names (RFC 9728 §2),
+    each one ``trusted`` (a configured issuer, or one ``issuer=``'s function accepts), spelt
+    as written (a bare domain as its https URL); ``()`` when not set (the default: every
+    issuer).
+
+    Example::
+
+        check_authorization_servers(["login.example.com"], index)
+        # ('https://login.example.com/',)
+    """
+    example = "authorization_servers=['https://tenant.auth0.com/']"
+    if value is None or (isinstance(value, LISTS) and not value):
+        return ()
+    servers = names(value, "authorization_servers", example)
+    written: dict[str, str] = {}
+    for server in servers:
+        normal = normalize_issuer(server, setting="authorization_servers")
+        if trusted.find(normal) is None:
+            raise ConfigurationError(
+                f"authorization_servers names {server!r}, which is not a trusted issuer: "
+                "clients would get tokens this verifier refuses. Name issuers of issuer=.",
+                setting="authorization_servers",
+            )
+        written.setdefault(issuer_key(normal) or normal, server if "://" in server else normal)
+    return tuple(written.values())
 
 
 def check_scopes_supported(value: object) -> tuple[str, ...]:
@@ -180,6 +211,8 @@ def metadata_document(config: VerifierConfig, scopes: Iterable[str] = ()) -> dic
         document["dpop_signing_alg_values_supported"] = sorted(config.dpop_algorithms)
     if config.dpop == "required":
         document["dpop_bound_access_tokens_required"] = True
+    if config.client_certificate is not None:  # RFC 8705 bound tokens: the default is false
+        document["tls_client_certificate_bound_access_tokens"] = True
     if config.resource_name is not None:
         document["resource_name"] = config.resource_name
     if config.resource_documentation is not None:

@@ -8,12 +8,13 @@ valid token (fail closed) unless the table was built with a public default.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from ._claim_rules import ClaimRule, check_rules, requirement
 from ._coerce import names as coerce_names
 from ._coerce import switch
 from ._errors import ConfigurationError
-from ._token import AccessToken, RequiredScopes
+from ._token import AccessToken
 
 __all__ = ["Rule", "RuleTable"]
 
@@ -30,6 +31,9 @@ class Rule:
     ``scopes`` (none: any valid token). ``any_of=True`` asks for at least one of
     them; ``public=True`` lets requests through unchecked; ``optional=True``
     verifies a token when one is sent and lets requests without one through.
+    ``claims`` are claim rules (:mod:`bearerguard.claims`) the token must meet too,
+    checked after the scopes: a valid token that fails one gets 403
+    ``insufficient_scope`` without a ``scope`` (claims are no scope to ask for).
 
     Patterns use Starlette's syntax: ``{id}`` matches one path segment and
     ``{rest:path}`` the remainder; a trailing slash on the request is ignored.
@@ -41,10 +45,12 @@ class Rule:
         Rule("/api/contacts", "read:contacts", methods=["GET"])
         Rule("/api/contacts/{id}", "write:contacts", methods=["PUT", "DELETE"])
         Rule("/api/reports/{rest:path}", "read:reports", "admin", any_of=True)
+        Rule("/api/admin/{rest:path}", claims=[claims.includes("roles", "admin")])
     """
 
     __slots__ = (
-        "_regex", "_required", "any_of", "methods", "optional", "pattern", "public", "scopes",
+        "_regex", "_required", "any_of", "claims", "methods", "optional", "pattern", "public",
+        "scopes",
     )  # fmt: skip
 
     def __init__(
@@ -55,6 +61,7 @@ class Rule:
         any_of: bool = False,
         public: bool = False,
         optional: bool = False,
+        claims: Sequence[ClaimRule] = (),
     ) -> None:
         if not isinstance(pattern, str) or not pattern.startswith("/"):
             raise ConfigurationError(f"A rule's path pattern must start with '/', got {pattern!r}.")
@@ -67,8 +74,14 @@ class Rule:
             )
         if public and optional:
             raise ConfigurationError(f"Rule {pattern!r}: choose public or optional, not both.")
+        self.claims = check_rules(claims, "Rule(claims=...)")
+        if (public or optional) and self.claims:
+            raise ConfigurationError(
+                f"Rule {pattern!r}: a public or optional route cannot require claims (a "
+                "request without a token would pass them by)."
+            )
         self.pattern = pattern
-        self._required = RequiredScopes(scopes, any_of=any_of)
+        self._required = requirement(scopes, any_of=any_of, claims=self.claims)
         self.scopes = self._required.names
         self.any_of = any_of
         self.public = public
@@ -90,11 +103,14 @@ class Rule:
         return self._regex.fullmatch(path) is not None
 
     def authorize(self, token: AccessToken) -> None:
-        """Raise :class:`InsufficientScopeError` (403) unless ``token`` has the scopes."""
+        """Raise :class:`InsufficientScopeError` (403) unless ``token`` has the scopes, and
+        :class:`InsufficientClaimsError` (403) unless its claims meet the rule's claims."""
         self._required.enforce(token)
 
     def __repr__(self) -> str:
         parts = [repr(self.pattern), *map(repr, self.scopes)]
+        if self.claims:
+            parts.append(f"claims=[{', '.join(map(repr, self.claims))}]")
         if self.methods is not None:
             parts.append(f"methods={sorted(self.methods)!r}")
         flags = ("any_of", "public", "optional")

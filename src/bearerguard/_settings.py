@@ -55,11 +55,17 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
         "DPOP_NONCE_SECRET": "dpop_nonce",
         "REPLAY_STORE": "replay_store",
         "PUBLIC_URL": "public_url",
+        "CLIENT_CERTIFICATE": "client_certificate",
         "RESOURCE": "resource",
         "SCOPES_SUPPORTED": "scopes_supported",
         "RESOURCE_NAME": "resource_name",
         "RESOURCE_DOCUMENTATION": "resource_documentation",
         "SCOPE_IMPLICATIONS": "scope_implications",
+        "REQUIRED_CLAIMS": "required_claims",
+        "CLAIM_RULES": "claim_rules",
+        "KEYS": "keys",
+        "AUTHORIZATION_SERVERS": "authorization_servers",
+        "ISSUER_FOR_REQUEST": "issuer_for_request",
     }
 )
 #: ``BEARERGUARD_*`` names read elsewhere in the project, never by the Verifier:
@@ -67,7 +73,16 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
 #: scripts' virtualenv, the fuzz run's size.
 OTHER_NAMES = frozenset({"CLIENT_SECRET", "DOCS_CLIENT_ID", "VENV", "FUZZ_EXAMPLES"})
 _LIST_SETTINGS = frozenset(
-    {"issuer", "audience", "algorithms", "organization", "scope_claims", "dpop_algorithms"}
+    {
+        "issuer",
+        "audience",
+        "algorithms",
+        "organization",
+        "scope_claims",
+        "dpop_algorithms",
+        "required_claims",
+        "authorization_servers",
+    }
 )
 # Scope names hold no spaces (RFC 6749 §3.3): a list of them may be written either way,
 # the way OAuth writes scopes ("read:a write:b") or the way the other lists are.
@@ -206,6 +221,23 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
                 setting=name,
             )
         return [scope for part in parts for scope in part.split()]
+    if name == "claim_rules":
+        # Rules hold functions and typed values: no text says them (required_claims does).
+        raise ConfigurationError(
+            f"{variable} cannot be written as text: claim rules are built in Python, e.g. "
+            "[claims.equals('org_id', 'org_123')] (from bearerguard import claims), and given "
+            "as Verifier(claim_rules=...), app.config['BEARERGUARD_CLAIM_RULES'] or "
+            "BEARERGUARD['CLAIM_RULES']. Claims every token must carry go in "
+            "BEARERGUARD_REQUIRED_CLAIMS (comma-separated names).",
+            setting=name,
+        )
+    if name == "issuer_for_request":
+        raise ConfigurationError(
+            f"{variable} cannot be written as text: it is a function of the request returning "
+            "the issuers trusted for it, given as Verifier(issuer_for_request=...), "
+            "app.config['BEARERGUARD_ISSUER_FOR_REQUEST'] or BEARERGUARD['ISSUER_FOR_REQUEST'].",
+            setting=name,
+        )
     if name in _JSON_SETTINGS:
         return _from_json(text, variable, name)
     if name == "secret":

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ._binding import DPoPBinding, replay_store_argument
+from ._claim_rules import ClaimRule
 from ._coerce import LISTS
 from ._config import (
     DEFAULT_SCOPE_CLAIMS,
@@ -38,6 +39,8 @@ from ._nonces import NonceSource
 from ._refresh import Refresher, logger
 from ._replay import ReplayStore, ReplayStoreUnavailable
 from ._request import HttpRequest
+from ._resolved_cache import ResolvedKeyCache
+from ._resolvers import WITHOUT_REQUEST
 from ._resource import metadata_document
 from ._settings import check_names, named_errors, settings_from_mapping
 from ._signatures import signature_primitives
@@ -110,6 +113,20 @@ def _route_scopes(scopes: object) -> tuple[str, ...]:
     )
 
 
+def _key_cache(config: VerifierConfig) -> KeyCache:
+    """The key cache: bounded, and taking issuers in within a budget, when ``issuer=`` is a
+    function (issuers resolved at run time); else the plain one, at no cost to its lookups."""
+    if config.issuer_predicate is None:
+        return KeyCache(config.cache, config.jwks_uris, config.static_keys)
+    return ResolvedKeyCache(
+        config.cache,
+        config.jwks_uris,
+        config.static_keys,
+        configured=config.issuers,
+        lock=threading.Lock(),
+    )
+
+
 class Verifier:
     """Verifies JWT bearer access tokens issued by one or more OAuth 2.0 / OIDC issuers.
 
@@ -127,12 +144,26 @@ class Verifier:
 
     Arguments (keyword-only):
         issuer: the ``iss`` to trust, a URL or a bare domain; a list for several
-            (an Auth0 custom domain and the canonical one, several tenants).
+            (an Auth0 custom domain and the canonical one, several tenants); or a
+            function of the unverified ``iss`` returning ``True`` to trust it (tenants
+            of one domain pattern: asked about sound https URLs only, in their normal
+            form; issuers it trusts are kept within ``CachePolicy.max_issuers`` and taken
+            in at ``CachePolicy.new_issuers_per_minute``; docs/security.md).
+        issuer_for_request: a function of the :class:`HttpRequest` returning the issuers
+            trusted for that request (a string, a list, or ``None``), among ``issuer``'s:
+            multiple custom domains, a tenant per host. Applies to :meth:`verify_request`
+            and :meth:`authenticate_request`; a token given without its request is refused.
+        keys: the public keys of the issuer instead of fetching them: a PEM public key, a
+            JWK, a JWK Set (a dict, its JSON text, or the path of a file with either), or
+            ``{issuer: keys}`` for several issuers. Imported as strictly as fetched keys; a
+            key without ``kid`` (a PEM) serves tokens whatever their ``kid``.
         audience: your API's identifier(s); the token's ``aud`` must name one (a URL
             in any spelling RFC 3986 makes equivalent). Default: ``resource``.
         algorithms: the allow-list; default ``["RS256"]``. HS256/384/512 need ``secret``.
         leeway: seconds of clock skew tolerated on ``exp``/``nbf``/``iat`` (max 600).
         jwks_uri: skip discovery: one URL for every issuer, or ``{issuer: url}``.
+        authorization_servers: the issuers the RFC 9728 metadata names (default: every
+            issuer; required with ``issuer`` a function and a ``resource``).
         secret: the shared key for HS* tokens (at least as long as the hash).
         rfc9068_strict: require ``typ: at+jwt`` and the RFC 9068 claims.
         max_age: refuse tokens issued (``iat``) longer ago than this many seconds.
@@ -154,6 +185,13 @@ class Verifier:
         replay_store: where proofs' ``jti`` are remembered: ``None`` or ``"memory"`` (this
             process, bounded), a ``redis://`` URL, or a store object.
         public_url: ``scheme://host[:port][/prefix]`` clients use, when a proxy hides it.
+        client_certificate: where requests carry the client's TLS certificate, for tokens
+            bound to one (RFC 8705 ``cnf["x5t#S256"]``): ``"tls"`` (the server's own TLS),
+            ``"header:Client-Cert"`` (RFC 9440), ``"header:X-Forwarded-Client-Cert"``
+            (Envoy) or ``"header:X-SSL-Client-Cert"`` (nginx's escaped PEM). A header is
+            read only when named here, the statement that a trusted proxy sets it and
+            strips it from clients; default ``None``: none is read and certificate-bound
+            tokens are refused.
         resource: the URL clients call (RFC 9728, RFC 8707; an MCP server's URL): the
             audience by default, named by :meth:`resource_metadata`, and every refusal's
             challenge names :attr:`resource_metadata_url`.
@@ -163,6 +201,13 @@ class Verifier:
         scope_implications: a scope hierarchy, ``{broader: [narrower, ...]}`` (transitive):
             every scope check counts a required scope as granted when the token holds a
             broader scope implying it; the token's ``scopes`` stay what it says.
+        required_claims: claims every token must carry, present and not null (e.g.
+            ``["org_id"]``); else 401 ``invalid_token``.
+        claim_rules: rules every token's claims must meet, built with
+            :mod:`bearerguard.claims` (``[claims.equals("email_verified", True)]``);
+            checked after the standard claims, else 401 ``invalid_token`` with a fixed
+            description and a ``reason`` naming the rule. Per-route rules (403) are the
+            adapters' ``claims=``.
         transport, async_transport: httpx transports for the fetches (proxies, tests).
         clock, monotonic: time sources, for tests.
     """
@@ -170,7 +215,7 @@ class Verifier:
     def __init__(
         self,
         *,
-        issuer: str | Sequence[str],
+        issuer: str | Sequence[str] | Callable[[str], object],
         audience: str | Sequence[str] | None = None,
         algorithms: Sequence[str] = ("RS256",),
         leeway: float = 30.0,
@@ -190,11 +235,17 @@ class Verifier:
         dpop_nonce: str | bytes | None = None,
         replay_store: ReplayStore | None = None,
         public_url: str | None = None,
+        client_certificate: str | None = None,
         resource: str | None = None,
         scopes_supported: str | Sequence[str] | None = None,
         resource_name: str | None = None,
         resource_documentation: str | None = None,
         scope_implications: Mapping[str, str | Sequence[str]] | None = None,
+        required_claims: str | Sequence[str] = (),
+        claim_rules: Sequence[ClaimRule] = (),
+        keys: object = None,
+        issuer_for_request: Callable[[HttpRequest], object] | None = None,
+        authorization_servers: str | Sequence[str] | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -219,18 +270,24 @@ class Verifier:
             "dpop_algorithms": dpop_algorithms,
             "dpop_proof_max_age": dpop_proof_max_age,
             "public_url": public_url,
+            "client_certificate": client_certificate,
             "resource": resource,
             "scopes_supported": scopes_supported,
             "resource_name": resource_name,
             "resource_documentation": resource_documentation,
             "scope_implications": scope_implications,
+            "required_claims": required_claims,
+            "claim_rules": claim_rules,
+            "keys": keys,
+            "issuer_for_request": issuer_for_request,
+            "authorization_servers": authorization_servers,
         }
         config = VerifierConfig(**settings)
         _check_hooks(transport, async_transport, clock, monotonic)
         self._config = config
         self._clock = clock
         self._monotonic = monotonic
-        cache_state = KeyCache(config.cache, config.jwks_uris)
+        cache_state = _key_cache(config)
         self._plan = VerifyPlan(
             config,
             cache_state,
@@ -257,6 +314,9 @@ class Verifier:
         )
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
         self._hints = HintLimiter(monotonic)
+        # What tokens without their request are judged by: every configured issuer, or,
+        # with issuer_for_request=, none (refused, saying to verify the request).
+        self._without_request = None if config.request_issuers is None else WITHOUT_REQUEST
         interceptions.track(self)  # so a fake issuer (bearerguard.testing) can reset the keys
 
     @classmethod
@@ -269,9 +329,13 @@ class Verifier:
         ``_SECRET``, ``_RFC9068_STRICT``, ``_MAX_AGE``, ``_ORGANIZATION``,
         ``_SCOPE_CLAIMS``, ``_MAX_TOKEN_SIZE``, ``_TOKEN_CACHE_SIZE``, ``_REALM``,
         ``_DPOP``, ``_DPOP_ALGORITHMS``, ``_DPOP_PROOF_MAX_AGE``, ``_DPOP_NONCE_SECRET``,
-        ``_REPLAY_STORE``, ``_PUBLIC_URL``, ``_SCOPES_SUPPORTED`` (comma- or
-        space-separated), ``_RESOURCE_NAME``, ``_RESOURCE_DOCUMENTATION`` and
-        ``_SCOPE_IMPLICATIONS`` (a JSON object, ``{"admin": ["read:contacts"]}``) are optional.
+        ``_REPLAY_STORE``, ``_PUBLIC_URL``, ``_CLIENT_CERTIFICATE``, ``_SCOPES_SUPPORTED``
+        (comma- or space-separated), ``_RESOURCE_NAME``, ``_RESOURCE_DOCUMENTATION``,
+        ``_SCOPE_IMPLICATIONS`` (a JSON object, ``{"admin": ["read:contacts"]}``),
+        ``_REQUIRED_CLAIMS`` (comma-separated claim names), ``_KEYS`` (a key file's path, or a
+        JWK Set or ``{issuer: keys}`` as JSON) and ``_AUTHORIZATION_SERVERS`` (comma-separated)
+        are optional. Claim rules, an issuer function and ``issuer_for_request`` have no text
+        form: pass them as overrides.
         Keyword ``overrides`` win over the environment.
 
         Example::
@@ -332,7 +396,8 @@ class Verifier:
         Derived from the settings: ``resource``, ``authorization_servers`` (the
         issuers), ``scopes_supported`` (the configured ones, else ``scopes``: what the
         routes require), ``bearer_methods_supported``, the DPoP members for the ``dpop``
-        mode, ``resource_name`` and ``resource_documentation`` when set. Raises
+        mode, ``tls_client_certificate_bound_access_tokens`` with ``client_certificate``,
+        ``resource_name`` and ``resource_documentation`` when set. Raises
         :class:`ConfigurationError` when no ``resource`` is configured.
 
         Example::
@@ -365,7 +430,7 @@ class Verifier:
     def _begin(self, token: str, now: float, monotonic: float) -> AccessToken | VerifyFlow:
         """The verification up to the first fetch: with the keys cached, all of it."""
         try:
-            return verify_now(token, self._plan, now, monotonic)
+            return verify_now(token, self._plan, now, monotonic, self._without_request)
         except BearerError as exc:
             self._refused(exc)
             raise
@@ -469,8 +534,11 @@ class Verifier:
         """Verify the credentials of a whole request: Bearer, or DPoP with its proof.
 
         The request's method, URL and header fields are what DPoP (RFC 9449) binds
-        a token to; a bearer token is judged as :meth:`verify_authorization` judges
-        it. Refusals offer every scheme this verifier accepts (``dpop=``).
+        a token to, and its client certificate what RFC 8705 does (with
+        ``client_certificate=``); a bearer token is judged as
+        :meth:`verify_authorization` judges it. A token bound both ways needs both.
+        With ``issuer_for_request=``, the token's issuer must be one of this request's.
+        Refusals offer every scheme this verifier accepts (``dpop=``).
 
         Example::
 
@@ -549,16 +617,20 @@ class Verifier:
             if prepared is None:
                 return None
             proof = prepared.proof
-            outcome = verify_now(prepared.token, self._plan_for(proof), now, monotonic)
+            resolver = self._config.request_issuers  # issuer_for_request=: this request's
+            trusted = None if resolver is None else resolver.resolve(request)
+            outcome = verify_now(prepared.token, self._plan_for(proof), now, monotonic, trusted)
             token = outcome if isinstance(outcome, AccessToken) else drive(outcome, self._settle)
             if proof is not None:  # the replay check last: a refused request uses up no jti
-                key, expires = binding.bind(token, prepared, now)
+                key, expires = binding.bind(token, prepared, now, request)
                 try:
                     fresh = binding.replays.remember(key, expires, now)
                 except ReplayStoreUnavailable as why:
                     raise binding.unavailable(why) from None
                 if not fresh:
                     raise binding.replayed()
+            elif binding.certificates is not None:  # verified on the bound plan: cnf is ours
+                binding.bind_bearer(token, request)
             return token
         except BearerError as exc:
             self._refused(binding.offer(exc))
@@ -575,28 +647,35 @@ class Verifier:
             if prepared is None:
                 return None
             proof = prepared.proof
-            outcome = verify_now(prepared.token, self._plan_for(proof), now, monotonic)
+            resolver = self._config.request_issuers  # issuer_for_request=: this request's
+            trusted = None if resolver is None else resolver.resolve(request)
+            outcome = verify_now(prepared.token, self._plan_for(proof), now, monotonic, trusted)
             if isinstance(outcome, AccessToken):
                 token = outcome
             else:
                 token = await adrive(outcome, self._asettle)
             if proof is not None:
-                key, expires = binding.bind(token, prepared, now)
+                key, expires = binding.bind(token, prepared, now, request)
                 try:
                     fresh = await binding.replays.aremember(key, expires, now)
                 except ReplayStoreUnavailable as why:
                     raise binding.unavailable(why) from None
                 if not fresh:
                     raise binding.replayed()
+            elif binding.certificates is not None:
+                binding.bind_bearer(token, request)
             return token
         except BearerError as exc:
             self._refused(binding.offer(exc))
             raise
 
     def _plan_for(self, proof: Proof | None) -> VerifyPlan:
-        """The DPoP path's plan (cnf left to the binding, a cache of its own) for a request
-        with a proof, else the bearer's."""
-        return self._plan if proof is None else self._bound_plan
+        """The bound plan (cnf left to the binding, a cache of its own) for a request with a
+        proof, and for every request when client certificates are read (a Bearer token may
+        be bound to one); else the bearer's."""
+        if proof is None and self._binding.certificates is None:
+            return self._plan
+        return self._bound_plan
 
     def _start(
         self, header: str | Sequence[str] | None, query: str | None
@@ -612,7 +691,7 @@ class Verifier:
         now, monotonic = self._clock(), self._monotonic()  # read once for the whole request
         raw = usual_bearer(header)
         if raw is not None and not (query and query_has_access_token(query)):
-            token = remembered(raw, self._plan, now, monotonic)
+            token = remembered(raw, self._plan, now, monotonic, self._without_request)
             if token is not None:
                 return token
             if not is_b64token(raw):
@@ -661,6 +740,12 @@ class Verifier:
         interceptions) but not cached: the FastAPI adapter reads Swagger UI's
         endpoints from it once. Raises :class:`MetadataUnavailable`.
         """
+        if issuer is None and not self._config.issuers:
+            raise ConfigurationError(
+                "This verifier's issuer= is a function and names no issuer: say which "
+                "issuer's metadata to read (authorization_servers=, or the issuer argument).",
+                setting="issuer",
+            )
         return read_metadata(issuer or self._config.issuers[0], self._refresher.fetch)
 
     def forget_keys(self) -> None:
@@ -683,4 +768,6 @@ class Verifier:
 
     def __repr__(self) -> str:
         config = self._config
-        return f"Verifier(issuer={list(config.issuers)!r}, audience={list(config.audiences)!r})"
+        predicate = config.issuer_predicate
+        issuer = list(config.issuers) if predicate is None else getattr(predicate, "__name__", "?")
+        return f"Verifier(issuer={issuer!r}, audience={list(config.audiences)!r})"

@@ -99,6 +99,19 @@ class BearerMiddleware(Guarded[ASGIApp]):
         app = BearerMiddleware(app, verifier=verifier, rules=[Rule("/health", public=True)])
     """
 
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: Verifier,
+        rules: Iterable[Rule] = (),
+        public_by_default: bool = False,
+    ) -> None:
+        super().__init__(app, verifier=verifier, rules=rules, public_by_default=public_by_default)
+        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
+        self._certificates = self.verifier.config.certificate_source
+        self._whole = self.verifier.config.whole_requests
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
@@ -126,9 +139,12 @@ class BearerMiddleware(Guarded[ASGIApp]):
         token = None
         if rule is not None:
             query = (scope.get("query_string") or b"").decode("latin-1")
+            certificates = self._certificates
             try:
-                if wants_request(self._dpop, authorization, proof):  # DPoP: the whole request
-                    sent = await self.verifier.aauthenticate_request(asgi_request(scope))
+                # DPoP, or a token that may be bound to the client certificate: the whole request
+                if wants_request(self._dpop, authorization, proof, whole=self._whole):
+                    whole = asgi_request(scope, certificates)
+                    sent = await self.verifier.aauthenticate_request(whole)
                     nonce = self.verifier.dpop_nonce_for(sent)
                     if nonce is not None and kind == "http":
                         send = _with_header(send, b"dpop-nonce", nonce.encode("ascii"))

@@ -10,6 +10,10 @@ Example (``examples/fastapi_app.py`` is a whole app)::
     async def contacts(token: Annotated[AccessToken, Security(auth, scopes=["read:contacts"])]):
         return {"sub": token.subject}
 
+Claim rules (:mod:`bearerguard.claims`) go on a sibling dependency:
+``Security(auth.with_claims(claims.includes("roles", "analyst")), scopes=[...])``
+refuses a valid token whose claims fail a rule with 403 (no ``scope`` named).
+
 The scopes of a router's and a route's ``Security(auth, scopes=[...])`` all apply
 (FastAPI's ``SecurityScopes``) and each OpenAPI operation lists them. A refusal's
 challenge (``scope="..."``: 401 without a token, 403 without the scopes) names the
@@ -27,12 +31,14 @@ metadata document, listing the scopes of the routes' ``Security`` markers.
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, ClassVar, Final, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 from . import asgi
-from ._errors import BearerError, ConfigurationError
+from ._claim_rules import ClaimRule, check_rules, first_failing, route_refusal
+from ._errors import BearerError, ConfigurationError, InsufficientClaimsError
 from ._login import Login, login_from_settings
 from ._metadata_route import MetadataRoute
 from ._openapi import (
@@ -134,6 +140,7 @@ class _ResourceMetadata(asgi.MetadataServer):
 # (the load benchmark compares a guarded route with an unguarded one).
 
 _UNSEEN: Final = object()  # the memo's "not verified yet" (None means "no credentials")
+_B = TypeVar("_B", bound="_Bearer")
 
 
 class _Bearer(SecurityBase):
@@ -148,6 +155,8 @@ class _Bearer(SecurityBase):
 
     _any_of: ClassVar[bool] = False
     _optional: ClassVar[bool] = False
+    #: the claim rules a token must meet too (:meth:`with_claims`); most have none
+    _claims: tuple[ClaimRule, ...] = ()
     #: where the documentation logs in (shared by the siblings of a BearerAuth)
     login: Login | None = None
 
@@ -159,6 +168,9 @@ class _Bearer(SecurityBase):
         # dependency per call and scopes): verify once per request, keyed by verifier.
         self._memo = f"bearerguard.token.{id(verifier):x}"
         self._dpop = self.verifier.config.dpop  # whether a request may be DPoP-bound
+        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
+        self._certificates = self.verifier.config.certificate_source
+        self._whole = self.verifier.config.whole_requests
 
     async def __call__(
         self, conn: HTTPConnection, security_scopes: SecurityScopes, response: Response
@@ -170,9 +182,12 @@ class _Bearer(SecurityBase):
             token: AccessToken | None = scope.get(self._memo, _UNSEEN)
             if token is _UNSEEN:
                 authorization, proof = _authorization(scope)
-                if wants_request(self._dpop, authorization, proof):
-                    # DPoP: the whole request (its URL as Starlette builds request.url)
-                    token = await self.verifier.aauthenticate_request(asgi_request(scope))
+                certificates = self._certificates
+                if wants_request(self._dpop, authorization, proof, whole=self._whole):
+                    # DPoP, or a token that may be bound to the client certificate: the whole
+                    # request (its URL as Starlette builds request.url)
+                    whole = asgi_request(scope, certificates)
+                    token = await self.verifier.aauthenticate_request(whole)
                     nonce = self.verifier.dpop_nonce_for(token)
                     if nonce is not None:  # FastAPI adds the fields of this response to its own
                         response.headers["DPoP-Nonce"] = nonce
@@ -185,6 +200,10 @@ class _Bearer(SecurityBase):
                 required = _required(security_scopes, self._any_of)
                 if not required.granted_by(token):
                     raise self._refusal(scope, required, token)
+            if token is not None and self._claims:  # after the scopes: their 403 comes first
+                failed = first_failing(self._claims, token.claims)
+                if failed is not None:
+                    raise route_refusal(failed, token)
         except BearerError as exc:
             raise BearerHTTPException(exc) from exc
         if token is None and not self._optional:
@@ -194,6 +213,30 @@ class _Bearer(SecurityBase):
             needed = _names(_route_scopes(scope, self.verifier), own)
             raise BearerHTTPException(self.verifier.missing_token(needed))
         return token
+
+    def with_claims(self: _B, *rules: ClaimRule) -> _B:
+        """This dependency, also requiring ``rules`` (:mod:`bearerguard.claims`) of the token.
+
+        The rules are checked after the ``Security`` scopes; a valid token that fails
+        one is refused with 403 ``insufficient_scope`` naming no scope (claims are no
+        scope to ask for). The result is documented as this dependency is (the same
+        scheme, the same scopes) and verifies the token once per request with it.
+
+        Example::
+
+            analysts = auth.with_claims(claims.includes("roles", "analyst"))
+            Annotated[AccessToken, Security(analysts, scopes=["read:reports"])]
+        """
+        checked = check_rules(rules, "with_claims(...)")
+        if not checked:
+            raise ConfigurationError(
+                "with_claims() needs at least one claim rule: e.g. "
+                "auth.with_claims(claims.includes('roles', 'admin')).",
+                setting="claims",
+            )
+        sibling = copy.copy(self)  # the same verifier, scheme and login: one OpenAPI scheme
+        sibling._claims = (*self._claims, *checked)
+        return sibling
 
     def _refusal(
         self, scope: MutableMapping[str, Any], required: RequiredScopes, token: AccessToken
@@ -408,9 +451,24 @@ def _complete_operation(
     refusals = error_responses(
         alternatives, realm=realm, schema_ref=f"#/components/schemas/{ERROR_SCHEMA_NAME}"
     )
+    if any(bearer._claims for bearer, _ in uses):
+        _document_claims(refusals["403"], realm)
     responses = operation.setdefault("responses", {})
     for status, response in refusals.items():
         responses.setdefault(status, response)
+
+
+def _document_claims(forbidden: dict[str, Any], realm: str) -> None:
+    """The 403 of an operation with claim rules: the claims' refusal beside the scopes'."""
+    forbidden["description"] += (
+        " Or the claims of the token fail a claim rule of the operation: the challenge then "
+        "names no scope."
+    )
+    content = forbidden["content"]["application/json"]
+    content["examples"] = {
+        "insufficient scope": {"value": content.pop("example")},
+        "claims refused": {"value": InsufficientClaimsError(realm=realm).to_json()},
+    }
 
 
 def _api_routes(routes: list[Any]) -> Iterator[Any]:
@@ -517,6 +575,20 @@ class BearerAuth(_Bearer):
         self.any_of = AnyOfBearerAuth(verifier, model, scheme_name)
         self.optional.login = self.any_of.login = self.login
 
+    def with_claims(self, *rules: ClaimRule) -> BearerAuth:
+        """This dependency requiring ``rules`` too (see :meth:`_Bearer.with_claims`); its
+        ``optional`` and ``any_of`` siblings require them as well.
+
+        Example::
+
+            analysts = auth.with_claims(claims.includes("roles", "analyst"))
+            Security(analysts.any_of, scopes=["read:reports", "admin"])
+        """
+        sibling = super().with_claims(*rules)
+        sibling.optional = self.optional.with_claims(*rules)
+        sibling.any_of = self.any_of.with_claims(*rules)
+        return sibling
+
     @property
     def swagger_ui_init_oauth(self) -> dict[str, Any]:
         """Swagger UI's OAuth client settings, for ``FastAPI(swagger_ui_init_oauth=...)``.
@@ -551,6 +623,12 @@ class BearerAuth(_Bearer):
                                     scopes={"read:contacts": "Read your contacts"})
         """
         verifier = verifier_argument(verifier, "BearerAuth.auth0(verifier)")
+        if issuer is None and not verifier.config.issuers:
+            raise ConfigurationError(
+                "BearerAuth.auth0() needs the tenant's URL: this verifier's issuer= is a "
+                "function and names none. Pass issuer='https://your-tenant.auth0.com/'.",
+                setting="issuer",
+            )
         base = (issuer or verifier.config.issuers[0]).rstrip("/")
         return cls(
             verifier,

@@ -24,7 +24,7 @@ werkzeug's ``ProxyFix`` behind a proxy.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from inspect import iscoroutinefunction
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -35,12 +35,13 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError("bearerguard.flask needs Flask: pip install 'bearerguard[flask]'") from exc
 
+from ._claim_rules import ClaimRule, check_rules, requirement
 from ._config import settings_from_mapping
 from ._errors import BearerError, ConfigurationError
 from ._metadata_route import SCOPES_MARK, MetadataRoute, marked_scopes, wsgi_path
-from ._request import HttpRequest, wants_request, wsgi_headers
+from ._request import wants_request, wsgi_request
 from ._settings import check_names, named_errors
-from ._token import AccessToken, RequiredScopes
+from ._token import AccessToken
 from ._verifier import Verifier, verifier_argument
 
 __all__ = ["BearerGuard", "current_token", "error_response", "protect", "requires"]
@@ -153,13 +154,18 @@ def error_response(exc: BearerError) -> Response:
 
 
 def requires(
-    *scopes: str, any_of: bool = False, optional: bool = False
+    *scopes: str,
+    any_of: bool = False,
+    optional: bool = False,
+    claims: Sequence[ClaimRule] = (),
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Let a view run only for a valid bearer token granting ``scopes``.
 
     All of ``scopes`` are needed (``any_of=True``: one suffices; none: any valid
     token). With ``optional=True`` a request without a token reaches the view with
-    ``current_token`` falsy, while a bad token is still refused. Works on
+    ``current_token`` falsy, while a bad token is still refused. ``claims`` are claim
+    rules (:mod:`bearerguard.claims`) the token must meet too, checked after the
+    scopes: a valid token that fails one gets 403 without a ``scope``. Works on
     ``async def`` views, which it runs through ``current_app.ensure_sync`` as Flask does.
 
     Example::
@@ -168,8 +174,10 @@ def requires(
         @requires("read:reports", "admin", any_of=True)
         def reports():
             return {"sub": current_token.subject}
+
+        @requires("read:reports", claims=[claims.includes("roles", "analyst")])
     """
-    check = _check(scopes, any_of=any_of, optional=optional)
+    check = _check(scopes, any_of=any_of, optional=optional, claims=claims)
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         # Flask's own test in ensure_sync, made once here: a plain view is called as is
@@ -196,23 +204,37 @@ def requires(
     return decorator
 
 
-def protect(scaffold: Blueprint | Flask, *scopes: str, any_of: bool = False) -> None:
-    """Require a valid token granting ``scopes`` on every route of a blueprint (or app).
+def protect(
+    scaffold: Blueprint | Flask,
+    *scopes: str,
+    any_of: bool = False,
+    claims: Sequence[ClaimRule] = (),
+) -> None:
+    """Require a valid token granting ``scopes`` (and meeting ``claims``) on every route of
+    a blueprint (or app).
 
     Example: ``protect(admin_blueprint, "admin")``.
     """
-    scaffold.before_request(_check(scopes, any_of=any_of, optional=False))
+    scaffold.before_request(_check(scopes, any_of=any_of, optional=False, claims=claims))
 
 
-def _check(scopes: tuple[str, ...], *, any_of: bool, optional: bool) -> Callable[[], None]:
+def _check(
+    scopes: tuple[str, ...], *, any_of: bool, optional: bool, claims: Sequence[ClaimRule]
+) -> Callable[[], None]:
     # Checked when the module loads: a bad requirement must fail then, not per request.
     if scopes and callable(scopes[0]):
         raise ConfigurationError(
             "Write @requires() with parentheses, e.g. @requires('read:contacts')."
         )
-    required = RequiredScopes(scopes, any_of=any_of)  # names checked here, once
+    rules = check_rules(claims, "requires(claims=...)")
+    required = requirement(scopes, any_of=any_of, claims=rules)  # checked here, once
     if optional and scopes:
         raise ConfigurationError("An optional route cannot require scopes: drop one or the other.")
+    if optional and rules:
+        raise ConfigurationError(
+            "An optional route cannot require claims (a request without a token would pass "
+            "them by): drop one or the other."
+        )
 
     def check() -> None:
         token = _authenticate(_current_request())
@@ -234,10 +256,15 @@ def _authenticate(req: Request) -> AccessToken | None:
     # request.headers and request.query_string are built from, without building them.
     environ = req.environ
     verifier = _verifier()
+    config = verifier.config
+    certificates = config.certificate_source  # where a client certificate is, if read
     authorization = environ.get("HTTP_AUTHORIZATION")
-    if wants_request(verifier.config.dpop, authorization, "HTTP_DPOP" in environ):
-        # DPoP: the whole request, its URL as werkzeug builds it (an IRI, made a URI again).
-        whole = HttpRequest(req.method, iri_to_uri(req.url), wsgi_headers(environ))
+    if wants_request(
+        config.dpop, authorization, "HTTP_DPOP" in environ, whole=config.whole_requests
+    ):
+        # DPoP, or a token that may be bound to the client certificate: the whole request,
+        # its URL as werkzeug builds it (an IRI, made a URI again).
+        whole = wsgi_request(environ, certificates, method=req.method, url=iri_to_uri(req.url))
         token = verifier.authenticate_request(whole)
         nonce = verifier.dpop_nonce_for(token)
         if nonce is not None:

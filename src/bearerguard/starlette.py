@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ParamSpec, cast
 
 from . import asgi
+from ._claim_rules import ClaimRule, requirement
 from ._errors import DEFAULT_REALM, BearerError, InsufficientScopeError, MissingTokenError
 from ._metadata_route import SCOPES_MARK, MetadataRoute, marked_scopes
 from ._request import asgi_request, wants_request
-from ._token import AccessToken, scope_names
+from ._token import AccessToken
 from ._verifier import Verifier, verifier_argument
 
 try:
@@ -115,14 +116,19 @@ class BearerAuthBackend(AuthenticationBackend):
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier_argument(verifier, "BearerAuthBackend(verifier)")
+        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
+        self._certificates = self.verifier.config.certificate_source
+        self._whole = self.verifier.config.whole_requests
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         conn.scope[_MISSING_KEY] = self.verifier.missing_token  # for requires(): its challenge
         authorization = conn.headers.getlist("authorization")
         dpop = self.verifier.config.dpop
+        certificates = self._certificates
         try:
-            if wants_request(dpop, authorization, "dpop" in conn.headers):
-                token = await self.verifier.aauthenticate_request(asgi_request(conn.scope))
+            if wants_request(dpop, authorization, "dpop" in conn.headers, whole=self._whole):
+                whole = asgi_request(conn.scope, certificates)
+                token = await self.verifier.aauthenticate_request(whole)
                 conn.scope[_NONCE_KEY] = self.verifier.dpop_nonce_for(token)
             else:
                 token = await self.verifier.aauthenticate(
@@ -149,7 +155,7 @@ def on_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
 
 
 def requires(
-    *scopes: str, any_of: bool = False
+    *scopes: str, any_of: bool = False, claims: Sequence[ClaimRule] = ()
 ) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
     """Guard an endpoint: 401 without a token, 403 ``insufficient_scope`` without the scopes.
 
@@ -159,15 +165,22 @@ def requires(
     server offers the denial-response extension, else a close (1008) before accept.
     The 401's challenges name ``scopes`` (``scope="..."``, every alternative for
     ``any_of``) and the 403's too. The realm is the token's, else the one
-    :class:`BearerAuthBackend` recorded for the request, else ``"api"``.
+    :class:`BearerAuthBackend` recorded for the request, else ``"api"``. ``claims``
+    are claim rules (:mod:`bearerguard.claims`) the token must meet too, checked after
+    the scopes: a valid token that fails one gets 403 without a ``scope``.
 
     Example::
 
         @requires("read:contacts", "read:messages", any_of=True)
         async def inbox(request):
             return JSONResponse({"sub": request.user.identity})
+
+        @requires("read:reports", claims=[claims.includes("roles", "analyst")])
+        async def reports(request): ...
     """
-    required = scope_names(scopes)  # a bad scope name fails at import, not per request
+    # Names and rules are checked here, at import, not per request.
+    needed = requirement(scopes, any_of=any_of, claims=claims)
+    required = needed.names
 
     def refusal(conn: HTTPConnection) -> BearerError | None:
         user = conn.user  # Starlette asserts that AuthenticationMiddleware is installed
@@ -177,8 +190,8 @@ def requires(
                 return cast(BearerError, missing(required))
             return MissingTokenError(required_scopes=required, realm=DEFAULT_REALM)
         try:
-            user.token.require_scopes(*required, any_of=any_of)
-        except InsufficientScopeError as exc:
+            needed.enforce(user.token)
+        except InsufficientScopeError as exc:  # the scopes' 403, or the claims'
             return exc
         return None
 

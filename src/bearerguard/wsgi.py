@@ -60,7 +60,9 @@ from ._rules import Rule
 from ._token import AccessToken
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ._verifier import Verifier
 
 __all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
 
@@ -92,6 +94,19 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
         )
     """
 
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        verifier: Verifier,
+        rules: Iterable[Rule] = (),
+        public_by_default: bool = False,
+    ) -> None:
+        super().__init__(app, verifier=verifier, rules=rules, public_by_default=public_by_default)
+        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
+        self._certificates = self.verifier.config.certificate_source
+        self._whole = self.verifier.config.whole_requests
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         method = environ.get("REQUEST_METHOD", "GET")
@@ -108,9 +123,16 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
             # is not a single b64token and so is refused (400) like the repeat itself.
             authorization = environ.get("HTTP_AUTHORIZATION")
             query = environ.get("QUERY_STRING", "")
+            certificates = self._certificates
             try:
-                if wants_request(self._dpop, authorization, "HTTP_DPOP" in environ):
-                    sent = self.verifier.authenticate_request(wsgi_request(environ))  # DPoP
+                # DPoP, or a token that may be bound to the client certificate: the whole request
+                if wants_request(
+                    self._dpop,
+                    authorization,
+                    "HTTP_DPOP" in environ,
+                    whole=self._whole,
+                ):
+                    sent = self.verifier.authenticate_request(wsgi_request(environ, certificates))
                     nonce = self.verifier.dpop_nonce_for(sent)
                     if nonce is not None:
                         start_response = _with_header(start_response, "DPoP-Nonce", nonce)

@@ -15,6 +15,7 @@ path                     needs                                       200 body
 ``/api/all-of``          ``read:contacts`` and ``write:contacts``    ``{"sub": <sub>}``
 ``/api/any-of``          ``read:contacts`` or ``read:messages``      ``{"sub": <sub>}``
 ``/api/optional``        a valid token if one is sent                ``{"sub": <sub> or null}``
+``/api/claims``          ``read:contacts``, ``CONTRACT_CLAIMS``      ``{"sub": <sub>}``
 =======================  ==========================================  ========================
 
 The verifier is built here (two trusted issuers: a tenant and its custom
@@ -30,7 +31,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bearerguard import Rule, Verifier
+from bearerguard import Rule, Verifier, claims
 from tests.support import AUDIENCE, CUSTOM_DOMAIN, ISSUER, Clock, Provider, Providers
 
 # One module per adapter under tests/adapters/apps/, each with client(verifier).
@@ -43,8 +44,16 @@ ROUTES = (
     "/api/all-of",
     "/api/any-of",
     "/api/optional",
+    "/api/claims",
 )
 SCOPE_CLAIMS = ("scope", "scp", "permissions")
+# Auth0's custom claims are namespaced URLs.
+NAMESPACE = "https://example.com/"
+# What /api/claims requires of a token besides read:contacts, in each adapter's own form.
+CONTRACT_CLAIMS = (
+    claims.includes("roles", "admin", namespace=NAMESPACE),
+    claims.equals("email_verified", True),
+)
 # The contract as middleware rules: /api/private matches none, so it needs any valid token.
 CONTRACT_RULES = (
     Rule("/api/public", public=True),
@@ -53,6 +62,7 @@ CONTRACT_RULES = (
     Rule("/api/contacts", "read:contacts"),
     Rule("/api/all-of", "read:contacts", "write:contacts"),
     Rule("/api/any-of", "read:contacts", "read:messages", any_of=True),
+    Rule("/api/claims", "read:contacts", claims=CONTRACT_CLAIMS),
 )
 
 

@@ -5,7 +5,9 @@ answer with exactly this status, ``WWW-Authenticate`` challenge and JSON body.
 Row ids carry the hostile-tokens catalogue id (``T..``) where one applies, and the
 hostile DPoP catalogue's (``D..``, ``tests/hostile/dpop_catalogue.py``) for the DPoP
 rows: those run against a verifier with the row's ``settings`` and build their
-request with the test client's URL (a proof names it) through ``Caller``.
+request with the test client's URL (a proof names it) through ``Caller``. The
+certificate rows (``C..``, ``tests/hostile/certificate_catalogue.py``) send the field
+a TLS-terminating proxy sets to a verifier told to read it (``client_certificate``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 
+from bearerguard import claims as rules
 from bearerguard.testing import DPoPKey
+from bearerguard.testing._certificates import ClientCertificate
 from bearerguard.testing._proofs import BrokenProof, mint_proof
 from tests.support import (
     CUSTOM_DOMAIN,
@@ -36,7 +40,7 @@ from tests.support import (
     sign_token,
 )
 
-from .harness import Answer, IdentityProviders
+from .harness import NAMESPACE, Answer, IdentityProviders
 
 Headers = list[tuple[str, str]]
 SUB = "auth0|123"
@@ -218,6 +222,40 @@ def basic_credentials(idp: IdentityProviders) -> Headers:
     return [("Authorization", "Basic " + base64.b64encode(b"user:pass").decode())]
 
 
+# --- claim rules ---------------------------------------------------------------------------------
+
+ROLES = NAMESPACE + "roles"  # the namespaced claim /api/claims reads
+# Every claim /api/claims requires, met: roles holds admin (and more), email_verified is true.
+MET = {ROLES: ["editor", "admin"], "email_verified": True}
+ROUTE_CLAIMS_DESCRIPTION = "The claims of the access token do not grant access to this resource"
+VERIFIER_CLAIMS_DESCRIPTION = (
+    "The claims of the access token do not meet the requirements of this API"
+)
+
+
+def claims_refused() -> dict[str, Any]:
+    """A route's claim rule refuses a valid token: 403 insufficient_scope, and no scope named
+    (no scope would let the token in)."""
+    return {
+        "challenge": challenge("insufficient_scope", ROUTE_CLAIMS_DESCRIPTION),
+        "body": {"error": "insufficient_scope", "error_description": ROUTE_CLAIMS_DESCRIPTION},
+    }
+
+
+def with_claims(**overrides: Any) -> Callable[[IdentityProviders], Headers]:
+    """A token granting read:contacts and meeting /api/claims' rules, but for ``overrides``."""
+    return with_token(**{**MET, **overrides})
+
+
+def with_roles(roles: Any) -> Callable[[IdentityProviders], Headers]:
+    return with_claims(**{ROLES: roles})
+
+
+def raising_check(token_claims: Any) -> bool:
+    """A verifier-wide check with a bug: it reads a claim the tokens do not all carry."""
+    return bool(token_claims["tenant"]["active"])
+
+
 # --- DPoP rows ---------------------------------------------------------------------------------
 
 NONCE_SECRET = "a-shared-secret-of-the-api-workers-0123456789"
@@ -281,6 +319,155 @@ def with_the_nonce(caller: Caller) -> Headers:
     asked = caller.send(caller.dpop_headers())
     assert asked.status == 401
     return caller.dpop_headers(nonce=asked.headers["dpop-nonce"])
+
+
+# --- certificate-bound tokens (RFC 8705): the field a TLS-terminating proxy sets ----------------
+
+CERTIFICATE = ClientCertificate("table client")
+OTHER_CERTIFICATE = ClientCertificate("another client")
+CERTIFICATE_DESCRIPTION = (
+    "The access token is bound to a client certificate that the request does not present"
+)
+
+
+def reading(source: str) -> dict[str, Any]:
+    """The settings of a verifier told where the proxy puts the client certificate."""
+    return {"client_certificate": source}
+
+
+def certificate_bound(
+    source: str | None, certificate: ClientCertificate = CERTIFICATE, **claims: Any
+) -> Callable[[IdentityProviders], Headers]:
+    """A token bound to CERTIFICATE, and ``certificate``'s field as the proxy ``source``
+    names it sets it (none for ``None``)."""
+
+    def build(idp: IdentityProviders) -> Headers:
+        extra = dict(claims)  # each adapter builds the request afresh
+        cnf = {"x5t#S256": CERTIFICATE.thumbprint, **extra.pop("cnf", {})}
+        fields = bearer(idp.token(cnf=cnf, **extra))
+        return fields + list(certificate.headers(source).items()) if source else fields
+
+    return build
+
+
+def certificate_refused() -> dict[str, Any]:
+    """401 invalid_token, on the whole-request path (both schemes offered)."""
+    return {
+        "challenge": both_challenges(
+            bearer=f'error="invalid_token", error_description="{CERTIFICATE_DESCRIPTION}"'
+        ),
+        "body": {"error": "invalid_token", "error_description": CERTIFICATE_DESCRIPTION},
+    }
+
+
+CLIENT_CERT = "header:Client-Cert"
+XFCC = "header:X-Forwarded-Client-Cert"
+NGINX = "header:X-SSL-Client-Cert"
+
+CERTIFICATE_CASES: list[Case] = [
+    *(
+        Case(
+            f"C00-bound-token-and-its-certificate-in-{source.partition(':')[2].lower()}",
+            "/api/contacts",
+            certificate_bound(source),
+            settings=reading(source),
+            **ok(),
+        )
+        for source in (CLIENT_CERT, XFCC, NGINX)
+    ),
+    Case(
+        "C00-a-plain-token-needs-no-certificate",
+        "/api/contacts",
+        with_token(),
+        settings=reading(CLIENT_CERT),
+        **ok(),
+    ),
+    Case(
+        "C00-a-plain-token-and-an-unreadable-field",
+        "/api/contacts",
+        lambda idp: [*bearer(idp.token()), ("Client-Cert", "not a certificate")],
+        settings=reading(CLIENT_CERT),
+        **ok(),
+    ),
+    Case(
+        "C01-bound-token-without-a-certificate",
+        "/api/contacts",
+        certificate_bound(None),
+        401,
+        settings=reading(NGINX),
+        **certificate_refused(),
+    ),
+    Case(
+        "C02-bound-token-and-another-certificate",
+        "/api/contacts",
+        certificate_bound(XFCC, OTHER_CERTIFICATE),
+        401,
+        settings=reading(XFCC),
+        **certificate_refused(),
+    ),
+    Case(
+        "C03-a-thumbprint-in-hex",
+        "/api/contacts",
+        lambda idp: (
+            bearer(idp.token(cnf={"x5t#S256": hashlib.sha256(CERTIFICATE.der).hexdigest()}))
+            + list(CERTIFICATE.headers(CLIENT_CERT).items())
+        ),
+        401,
+        settings=reading(CLIENT_CERT),
+        **certificate_refused(),
+    ),
+    Case(
+        "C05-the-field-unread-when-not-configured",
+        "/api/contacts",
+        certificate_bound(CLIENT_CERT),
+        401,
+        **invalid_token(BOUND_DESCRIPTION),
+    ),
+    Case(
+        "C06-two-fields",
+        "/api/contacts",
+        lambda idp: (
+            certificate_bound(CLIENT_CERT, OTHER_CERTIFICATE)(idp)
+            + list(CERTIFICATE.headers(CLIENT_CERT).items())
+        ),
+        401,
+        settings=reading(CLIENT_CERT),
+        **certificate_refused(),
+    ),
+    Case(
+        "C07-an-unreadable-field",
+        "/api/contacts",
+        lambda idp: [*certificate_bound(None)(idp), ("X-SSL-Client-Cert", "%ZZnot-a-pem")],
+        401,
+        settings=reading(NGINX),
+        **certificate_refused(),
+    ),
+    Case(
+        "C08-a-dpop-bound-token-with-a-certificate-as-bearer",
+        "/api/contacts",
+        certificate_bound(CLIENT_CERT, cnf={"jkt": DPoPKey().jkt}),
+        401,
+        settings=reading(CLIENT_CERT),
+        challenge=both_challenges(
+            bearer=f'error="invalid_token", error_description="{BOUND_DESCRIPTION}"'
+        ),
+        body={"error": "invalid_token", "error_description": BOUND_DESCRIPTION},
+    ),
+]
+
+
+def bound_both_ways(caller: Caller) -> Headers:
+    """A token bound to the client's DPoP key and to CERTIFICATE, its proof and the field."""
+    token = caller.idp.token(cnf={"jkt": caller.key.jkt, "x5t#S256": CERTIFICATE.thumbprint})
+    return [
+        ("Authorization", f"DPoP {token}"),
+        ("DPoP", caller.proof(token)),
+        *CERTIFICATE.headers(CLIENT_CERT).items(),
+    ]
+
+
+def bound_both_ways_without_the_certificate(caller: Caller) -> Headers:
+    return bound_both_ways(caller)[:2]
 
 
 CASES: list[Case] = [
@@ -548,6 +735,157 @@ CASES: list[Case] = [
         403,
         **insufficient_scope("read:contacts read:messages"),
     ),
+    # Claim rules of one route (403: the token is valid, its claims do not let it in)
+    Case("claims-met", "/api/claims", with_claims(), **ok()),
+    Case(
+        "claims-roles-as-a-space-separated-string",
+        "/api/claims",
+        with_roles("editor admin"),
+        **ok(),
+    ),
+    Case("claims-role-missing", "/api/claims", with_roles(["editor"]), 403, **claims_refused()),
+    Case("claims-role-case-matters", "/api/claims", with_roles(["Admin"]), 403, **claims_refused()),
+    Case(
+        "claims-role-as-a-prefix",
+        "/api/claims",
+        with_roles("administrator"),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-roles-an-object",
+        "/api/claims",
+        with_roles({"admin": True}),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-roles-null-items",
+        "/api/claims",
+        with_roles([None, 1, ["admin"]]),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-role-not-namespaced",
+        "/api/claims",
+        with_token(roles=["admin"], email_verified=True),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-email-verified-as-text",
+        "/api/claims",
+        with_claims(email_verified="true"),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-email-verified-as-a-number",
+        "/api/claims",
+        with_claims(email_verified=1),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-email-verified-false",
+        "/api/claims",
+        with_claims(email_verified=False),
+        403,
+        **claims_refused(),
+    ),
+    Case(
+        "claims-email-verified-missing",
+        "/api/claims",
+        with_claims(email_verified=None),
+        403,
+        **claims_refused(),
+    ),
+    # The scopes come first: their 403 names them, so that a client can step up.
+    Case(
+        "claims-met-scope-missing",
+        "/api/claims",
+        with_claims(scope="openid"),
+        403,
+        **insufficient_scope("read:contacts"),
+    ),
+    Case(
+        "claims-neither",
+        "/api/claims",
+        with_token(scope="openid"),
+        403,
+        **insufficient_scope("read:contacts"),
+    ),
+    Case(
+        "claims-no-token",
+        "/api/claims",
+        no_headers,
+        401,
+        no_token_for("read:contacts"),
+        UNAUTHORIZED_BODY,
+    ),
+    Case(
+        "claims-expired-token",
+        "/api/claims",
+        with_claims(exp=int(NOW) - 3600),
+        401,
+        **invalid_token("The access token expired"),
+    ),
+    # Claim rules of the verifier (401: every token must meet them, as Express answers)
+    Case(
+        "verifier-claims-required-missing",
+        "/api/private",
+        with_token(),
+        401,
+        **invalid_token(VERIFIER_CLAIMS_DESCRIPTION),
+        settings={"required_claims": ["org_id"]},
+    ),
+    Case(
+        "verifier-claims-required-present",
+        "/api/private",
+        with_token(org_id="org_1"),
+        settings={"required_claims": ["org_id"]},
+        **ok(),
+    ),
+    Case(
+        "verifier-claims-equals-refused",
+        "/api/contacts",
+        with_token(org_id="org_2"),
+        401,
+        **invalid_token(VERIFIER_CLAIMS_DESCRIPTION),
+        settings={"claim_rules": [rules.equals("org_id", "org_1")]},
+    ),
+    Case(
+        "verifier-claims-on-an-optional-route",
+        "/api/optional",
+        with_token(),
+        401,
+        **invalid_token(VERIFIER_CLAIMS_DESCRIPTION),
+        settings={"claim_rules": [rules.includes("roles", "staff")]},
+    ),
+    Case(
+        "verifier-claims-check-raises",
+        "/api/private",
+        with_token(),
+        401,
+        **invalid_token(VERIFIER_CLAIMS_DESCRIPTION),
+        settings={"claim_rules": [rules.check(raising_check, "active tenants only")]},
+    ),
+    Case(
+        "verifier-claims-check-passes",
+        "/api/private",
+        with_token(tenant={"active": True}),
+        settings={"claim_rules": [rules.check(raising_check, "active tenants only")]},
+        **ok(),
+    ),
+    Case(
+        "verifier-claims-before-route-claims",
+        "/api/claims",
+        with_claims(),
+        401,
+        **invalid_token(VERIFIER_CLAIMS_DESCRIPTION),
+        settings={"required_claims": ["org_id"]},
+    ),
     # Hostile tokens (T10-T12 on every row below): one answer, no detail, never a 500
     Case(
         "T13-not-a-jwt",
@@ -656,6 +994,23 @@ CASES: list[Case] = [
         settings={"dpop_nonce": NONCE_SECRET},
         fresh_nonce=True,  # a nonce for the next request comes with the answer
         **ok(),
+    ),
+    # Certificate-bound tokens (RFC 8705), the certificate forwarded by a proxy
+    *CERTIFICATE_CASES,
+    dpop_case(
+        "C09-bound-both-ways-with-the-proof-and-the-certificate",
+        "/api/contacts",
+        bound_both_ways,
+        settings=reading(CLIENT_CERT),
+        **ok(),
+    ),
+    dpop_case(
+        "C09-bound-both-ways-with-the-proof-alone",
+        "/api/contacts",
+        bound_both_ways_without_the_certificate,
+        401,
+        settings=reading(CLIENT_CERT),
+        **certificate_refused(),
     ),
 ]
 

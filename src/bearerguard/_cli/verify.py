@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from bearerguard._config import settings_from_mapping
@@ -69,7 +70,8 @@ _ENVIRONMENT = (
     "Settings missing from the flags are read from the environment, as Verifier.from_env() "
     "reads them: BEARERGUARD_ISSUER, BEARERGUARD_RESOURCE (the API's URL: the audience "
     "defaults to it), BEARERGUARD_AUDIENCE (comma-separated), "
-    "BEARERGUARD_ALGORITHMS, BEARERGUARD_JWKS_URI, BEARERGUARD_LEEWAY, BEARERGUARD_SCOPE_CLAIMS, "
+    "BEARERGUARD_ALGORITHMS, BEARERGUARD_JWKS_URI, BEARERGUARD_KEYS (a key file's path, or the "
+    "JWK Set as JSON), BEARERGUARD_LEEWAY, BEARERGUARD_SCOPE_CLAIMS, "
     "BEARERGUARD_SECRET (for HS256), BEARERGUARD_RFC9068_STRICT, BEARERGUARD_MAX_AGE, "
     "BEARERGUARD_ORGANIZATION, BEARERGUARD_REALM. Flags win. "
     "Exit status: 0 valid, 1 refused, 2 usage or configuration error."
@@ -137,6 +139,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument(
         "--jwks-uri", metavar="URL", help="the key set's URL, skipping OIDC discovery"
+    )
+    parser.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="the issuer's public keys, skipping discovery and every fetch: a PEM public key, "
+        "a JWK or a JWK Set (JSON) file",
     )
     parser.add_argument(
         "--leeway", type=float, metavar="N", help="seconds of clock skew tolerated (default 30)"
@@ -231,6 +239,11 @@ def check(
                 token = verifier.verify_request(request)
             elif header is None:
                 token = verifier.verify(raw)
+            elif verifier.config.certificate_source is not None:
+                # An API that reads client certificates judges every request whole: a token
+                # bound to one meets a request that presents none here.
+                whole = HttpRequest("GET", "https://localhost/", {"Authorization": header})
+                token = verifier.verify_request(whole)
             else:
                 token = verifier.verify_authorization(header)
         except MissingTokenError as exc:
@@ -286,6 +299,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "audience": args.audience,
         "algorithms": _split(args.algorithm),
         "jwks_uri": args.jwks_uri,
+        "keys": None if args.keys is None else Path(args.keys),
         "leeway": args.leeway,
         "scope_claims": _split(args.scope_claim),
     }

@@ -22,7 +22,7 @@ from typing import Any
 from django.http import HttpResponse  # type: ignore[import-untyped]
 
 from bearerguard._errors import BearerError, InsufficientScopeError
-from bearerguard._request import HttpRequest, wants_request, wsgi_headers
+from bearerguard._request import HttpRequest, wants_request, wsgi_request
 from bearerguard._token import AccessToken, RequiredScopes
 from bearerguard._verifier import Verifier
 
@@ -73,8 +73,8 @@ def authenticate(request: Any) -> Outcome:
     verifier = get_verifier()
     header, query = _credentials(request)
     try:
-        if wants_request(verifier.config.dpop, header, "HTTP_DPOP" in request.META):
-            token = verifier.authenticate_request(_whole(request))
+        if _wants_request(verifier, header, request):
+            token = verifier.authenticate_request(_whole(request, verifier))
         else:
             token = verifier.authenticate(header, query=query)
     except BearerError as exc:
@@ -87,8 +87,8 @@ async def aauthenticate(request: Any) -> Outcome:
     verifier = get_verifier()
     header, query = _credentials(request)
     try:
-        if wants_request(verifier.config.dpop, header, "HTTP_DPOP" in request.META):
-            token = await verifier.aauthenticate_request(_whole(request))
+        if _wants_request(verifier, header, request):
+            token = await verifier.aauthenticate_request(_whole(request, verifier))
         else:
             token = await verifier.aauthenticate(header, query=query)
     except BearerError as exc:
@@ -141,9 +141,29 @@ def _credentials(request: Any) -> tuple[str | None, str]:
     return meta.get("HTTP_AUTHORIZATION"), meta.get("QUERY_STRING", "")
 
 
-def _whole(request: Any) -> HttpRequest:
-    """The request as DPoP binds a token to it: method, Django's absolute URL, the fields."""
-    return HttpRequest(request.method, request.build_absolute_uri(), wsgi_headers(request.META))
+def _wants_request(verifier: Verifier, header: str | None, request: Any) -> bool:
+    """Whether the verifier judges the whole request: DPoP, client certificates read, or
+    issuers resolved from the request."""
+    config = verifier.config
+    return wants_request(
+        config.dpop,
+        header,
+        "HTTP_DPOP" in request.META,
+        whole=config.whole_requests,
+    )
+
+
+def _whole(request: Any, verifier: Verifier) -> HttpRequest:
+    """The request as DPoP and certificate binding see it: method, Django's absolute URL,
+    the fields, and the client certificate where the verifier reads it (under ASGI, the
+    scope's tls extension for "tls")."""
+    return wsgi_request(
+        request.META,
+        verifier.config.certificate_source,
+        method=request.method,
+        url=request.build_absolute_uri(),
+        asgi_scope=getattr(request, "scope", None),
+    )
 
 
 def _record(request: Any, found: Outcome) -> Outcome:

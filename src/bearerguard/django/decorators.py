@@ -24,6 +24,9 @@ Example::
     @requires_scopes("write:contacts")       # wraps dispatch: every method
     class ContactView(View): ...
 
+    @requires_scopes("read:reports", claims=[claims.includes("roles", "analyst")])
+    def reports(request): ...
+
     @optional_token                          # a token if one is sent, and then a valid one
     def greeting(request):
         token = request.access_token         # None without a token
@@ -32,12 +35,13 @@ Example::
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 
+from bearerguard._claim_rules import ClaimRule, requirement
 from bearerguard._metadata_route import SCOPES_MARK
 from bearerguard._token import RequiredScopes
 
@@ -49,12 +53,17 @@ __all__ = ["optional_token", "requires_scopes"]
 V = TypeVar("V", bound=Callable[..., Any])
 
 
-def requires_scopes(*scopes: str, any_of: bool = False) -> Callable[[V], V]:
+def requires_scopes(
+    *scopes: str, any_of: bool = False, claims: Sequence[ClaimRule] = ()
+) -> Callable[[V], V]:
     """Require a valid token granting all of ``scopes`` (any one with ``any_of=True``).
 
-    No scopes: any valid token. A request without a token gets 401, a malformed
-    one 400, a bad token 401, a missing scope 403, an unreachable provider 503,
-    each with its ``WWW-Authenticate`` challenge and JSON body (RFC 6750).
+    No scopes: any valid token. ``claims`` are claim rules
+    (:mod:`bearerguard.claims`) the token must meet too, checked after the scopes.
+    A request without a token gets 401, a malformed one 400, a bad token 401, a
+    missing scope 403, claims that fail a rule 403 (without a ``scope``), an
+    unreachable provider 503, each with its ``WWW-Authenticate`` challenge and
+    JSON body (RFC 6750).
     Decorating a class-based view guards its ``dispatch``, hence every method;
     ``method_decorator(requires_scopes(...), name="dispatch")`` does the same
     for sync views (async class-based views: decorate the class). The view
@@ -71,7 +80,7 @@ def requires_scopes(*scopes: str, any_of: bool = False) -> Callable[[V], V]:
             "requires_scopes takes scope names: write @requires_scopes() with parentheses "
             "to require any valid token."
         )
-    return _Guard(RequiredScopes(scopes, any_of=any_of), optional=False)
+    return _Guard(requirement(scopes, any_of=any_of, claims=claims), optional=False)
 
 
 def optional_token(view: V) -> V:

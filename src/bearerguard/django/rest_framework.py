@@ -3,7 +3,8 @@
 ``BearerTokenAuthentication`` makes ``request.auth`` the verified
 :class:`~bearerguard.AccessToken` and ``request.user`` a
 :class:`~bearerguard.django.TokenUser` (no Django user, no database).
-``HasScopes`` enforces the view's ``required_scopes``. Refusals are DRF
+``HasScopes`` enforces the view's ``required_scopes`` and, when it sets them, its
+``required_claims`` (rules from :mod:`bearerguard.claims`). Refusals are DRF
 exceptions (:class:`BearerTokenError`) that DRF's exception handler renders
 with the RFC 6750 status, ``WWW-Authenticate`` challenge, ``Retry-After`` and
 ``{"error": ..., "error_description": ...}`` body.
@@ -26,6 +27,7 @@ Example::
         authentication_classes = [BearerTokenAuthentication]
         permission_classes = [HasScopes]
         required_scopes = {"GET": ["read:contacts"], "POST": ["write:contacts"]}
+        required_claims = [claims.equals("org_id", "org_123")]
 
         def get(self, request):
             return Response({"sub": request.auth.subject})
@@ -48,7 +50,13 @@ except ImportError as exc:
 
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 
-from bearerguard._errors import BearerError, InsufficientScopeError
+from bearerguard._claim_rules import ClaimRule, check_rules, first_failing, route_refusal
+from bearerguard._errors import (
+    BearerError,
+    ConfigurationError,
+    InsufficientClaimsError,
+    InsufficientScopeError,
+)
 from bearerguard._token import AccessToken, scope_names
 
 from ._requests import outcome, recorded
@@ -104,13 +112,18 @@ class BearerTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
 
 
 class HasScopes(BasePermission):  # type: ignore[misc]
-    """Require a bearer token granting the view's ``required_scopes``.
+    """Require a bearer token granting the view's ``required_scopes`` (and meeting its
+    ``required_claims``, when it sets them).
 
     ``required_scopes`` is a list of scopes (``[]``: any valid token) or a
     mapping from HTTP method to such a list; a method the mapping does not name
     is refused (``HEAD`` follows ``GET``). Set ``required_scopes_any_of = True``
-    to accept any one of the scopes instead of all of them. Without a token the
-    answer is 401, with too few scopes 403, both with their challenge.
+    to accept any one of the scopes instead of all of them. ``required_claims``
+    is a list of claim rules (:mod:`bearerguard.claims`) or such a mapping, read
+    the same way (a method it does not name is refused; ``[]``: no rules), and
+    checked after the scopes. Without a token the answer is 401, with too few
+    scopes 403 naming them, with claims that fail a rule 403 naming no scope, each
+    with its challenge.
 
     Example::
 
@@ -118,6 +131,7 @@ class HasScopes(BasePermission):  # type: ignore[misc]
             permission_classes = [HasScopes]
             required_scopes = ["read:reports", "admin"]
             required_scopes_any_of = True
+            required_claims = [claims.includes("roles", "analyst")]
     """
 
     def has_permission(self, request: Any, view: Any) -> bool:
@@ -133,6 +147,9 @@ class HasScopes(BasePermission):  # type: ignore[misc]
             token.require_scopes(*required, any_of=any_of)
         except InsufficientScopeError as exc:
             raise BearerTokenError(exc) from None
+        claims_refusal = _claims_refusal(view, request.method, token)
+        if claims_refusal is not None:
+            raise BearerTokenError(claims_refusal)
         return True
 
 
@@ -175,6 +192,32 @@ def _required_scopes(view: Any, method: str) -> tuple[str, ...] | None:
             return None  # fail closed: a method nobody thought of needs no less than any other
         required = required[method]
     return scope_names((required,) if isinstance(required, str) else tuple(required))
+
+
+def _claims_refusal(view: Any, method: str, token: AccessToken) -> BearerError | None:
+    """The 403 of the view's ``required_claims`` for this method, else ``None``."""
+    rules = getattr(view, "required_claims", None)
+    if rules is None:
+        return None  # the view sets none: nothing to check
+    if isinstance(rules, Mapping):
+        method = method.upper()
+        if method not in rules and method == "HEAD":
+            method = "GET"
+        if method not in rules:  # fail closed, as for required_scopes
+            refused = InsufficientClaimsError(
+                reason=f"The view's required_claims name no rules for {method}.",
+                realm=token.realm,
+            )
+            return refused.with_resource_metadata(token.resource_metadata)
+        rules = rules[method]
+    try:
+        checked = check_rules(rules, f"{type(view).__name__}.required_claims")
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(
+            f"{exc} (a list of rules, or {{method: [rules]}}; [] for none)"
+        ) from None
+    failed: ClaimRule | None = first_failing(checked, token.claims)
+    return None if failed is None else route_refusal(failed, token)
 
 
 def _django_request(request: Any) -> Any:

@@ -20,11 +20,15 @@ Example::
 For DPoP-bound tokens (RFC 9449) the fake also plays the client: a
 :class:`DPoPKey` from ``issuer.dpop_key()``, tokens bound to it, and proofs of
 each request (``issuer.auth_header(dpop=("GET", url))`` gives both headers).
+For certificate-bound tokens (RFC 8705) likewise: a client's certificate and key
+from ``issuer.client_certificate()``, tokens bound to it, and the header a proxy
+sets for it (``issuer.auth_header(client_certificate="header:Client-Cert")``).
 """
 
 from __future__ import annotations
 
+from ._certificates import ClientCertificate
 from ._fake_issuer import FakeIssuer
 from ._proofs import DPoPKey
 
-__all__ = ["DPoPKey", "FakeIssuer"]
+__all__ = ["ClientCertificate", "DPoPKey", "FakeIssuer"]

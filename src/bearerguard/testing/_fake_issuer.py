@@ -19,6 +19,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
+from bearerguard._certificates import certificate_der, certificate_thumbprint
 from bearerguard._coerce import names
 from bearerguard._config import check_url, normalize_issuer
 from bearerguard._errors import ConfigurationError
@@ -33,6 +34,7 @@ from bearerguard._mint import (
 )
 
 from ._activation import Activation, active_during
+from ._certificates import ClientCertificate
 from ._proofs import BrokenProof, DPoPKey, mint_proof
 
 __all__ = ["FakeIssuer"]
@@ -83,7 +85,11 @@ class FakeIssuer:
     For DPoP (RFC 9449) it also plays the client: :meth:`dpop_key` makes a client
     key, ``token(dpop_key=key)`` binds a token to it, :meth:`dpop_proof` signs the
     proof of a request (or a broken one), and ``auth_header(dpop=(method, url))``
-    gives both headers at once.
+    gives both headers at once. For certificate binding (RFC 8705) likewise:
+    :meth:`client_certificate` makes a client's certificate and key,
+    ``token(certificate=cert)`` binds a token to it, and
+    ``auth_header(client_certificate="header:Client-Cert")`` adds the field a proxy
+    sets for it.
     """
 
     def __init__(
@@ -206,6 +212,7 @@ class FakeIssuer:
         headers: Mapping[str, Any] | None = None,
         namespace: str | None = None,
         dpop_key: DPoPKey | None = None,
+        certificate: ClientCertificate | bytes | None = None,
         **claims: Any,
     ) -> str:
         """A valid access token, signed by the current key.
@@ -219,12 +226,16 @@ class FakeIssuer:
         ``namespace`` prefixes the ``**claims`` that are not registered claims, as
         Auth0 requires of custom claims. ``dpop_key`` (from :meth:`dpop_key`) binds
         the token to that key: ``cnf: {"jkt": <its thumbprint>}`` (RFC 9449 §6).
+        ``certificate`` (from :meth:`client_certificate`, or a certificate's DER) binds
+        it to that certificate: ``cnf: {"x5t#S256": <its thumbprint>}`` (RFC 8705 §3.1);
+        with both, the token is bound both ways.
 
         Example::
 
             issuer.token(scopes=["read:contacts"], namespace="https://example.com/",
                          roles=["admin"])        # claims["https://example.com/roles"]
             issuer.token(dpop_key=key)           # claims["cnf"] == {"jkt": key.jkt}
+            issuer.token(certificate=cert)       # claims["cnf"] == {"x5t#S256": cert.thumbprint}
             issuer.token(aud="https://other-api.example")   # InvalidAudienceError
             issuer.token(exp=None)                          # no exp: InvalidClaimsError
         """
@@ -239,6 +250,7 @@ class FakeIssuer:
             headers=headers,
             namespace=namespace,
             dpop_key=dpop_key,
+            certificate=certificate,
             claims=claims,
         )
         return compact_jws(header, payload, key)
@@ -248,6 +260,7 @@ class FakeIssuer:
         *,
         dpop: tuple[str, str] | None = None,
         dpop_nonce: str | None = None,
+        client_certificate: str | None = None,
         **kwargs: Any,
     ) -> dict[str, str]:
         """``{"Authorization": "Bearer <token>"}`` for test clients; takes :meth:`token`'s
@@ -259,17 +272,36 @@ class FakeIssuer:
         method and URL, carrying ``dpop_nonce`` when given (a nonce the API issued
         in ``DPoP-Nonce``). A proof is good for one request: call again for the next.
 
+        With ``client_certificate`` (the API's ``client_certificate`` setting, e.g.
+        ``"header:Client-Cert"``), the token is bound to ``certificate`` (a fresh
+        :meth:`client_certificate` when not given) and the field a proxy sets for that
+        certificate is added, as the API reads it.
+
         Example::
 
             client.get("/contacts", headers=issuer.auth_header(scopes="read:contacts"))
             url = "https://api.example.com/contacts"
             headers = issuer.auth_header(scopes="read:contacts", dpop=("GET", url))
             verifier.verify_request(HttpRequest("GET", url, headers))
+            issuer.auth_header(client_certificate="header:Client-Cert")
+            # {'Authorization': 'Bearer <a token bound to a new certificate>',
+            #  'Client-Cert': ':MIIB...:'}
         """
+        forwarded: dict[str, str] = {}
+        if client_certificate is not None:
+            certificate = kwargs.get("certificate") or self.client_certificate()
+            if not isinstance(certificate, ClientCertificate):
+                raise TypeError(
+                    "client_certificate=... adds the certificate's header: pass a "
+                    "ClientCertificate (from issuer.client_certificate()) as certificate=..., "
+                    f"not {type(certificate).__name__}."
+                )
+            forwarded = certificate.headers(client_certificate)
+            kwargs["certificate"] = certificate
         if dpop is None:
             if dpop_nonce is not None:
                 raise TypeError("dpop_nonce=... goes with dpop=(method, url).")
-            return {"Authorization": f"Bearer {self.token(**kwargs)}"}
+            return {"Authorization": f"Bearer {self.token(**kwargs)}", **forwarded}
         if not (
             isinstance(dpop, tuple) and len(dpop) == 2 and all(isinstance(v, str) for v in dpop)
         ):
@@ -281,7 +313,7 @@ class FakeIssuer:
         key = kwargs.pop("dpop_key", None) or self.dpop_key()
         token = self.token(dpop_key=key, **kwargs)
         proof = self.dpop_proof(method, url, token=token, key=key, nonce=dpop_nonce)
-        return {"Authorization": f"DPoP {token}", "DPoP": proof}
+        return {"Authorization": f"DPoP {token}", "DPoP": proof, **forwarded}
 
     # --- DPoP (RFC 9449): the client's key and proofs ------------------------------------
 
@@ -357,6 +389,23 @@ class FakeIssuer:
             broken=broken,
             claims=claims,
         )
+
+    # --- certificate binding (RFC 8705): the client's certificate --------------------------
+
+    def client_certificate(self, name: str = "bearerguard test client") -> ClientCertificate:
+        """A new client certificate and key (self-signed, ECDSA P-256): the test holds it,
+        as an mTLS client holds its own.
+
+        Bind a token to it with ``token(certificate=cert)``; the API sees it where its
+        ``client_certificate`` setting says (``cert.headers("header:Client-Cert")``, or
+        the server's TLS layer: ``cert.tls_extension()``, ``cert.wsgi_environ()``).
+
+        Example::
+
+            cert = issuer.client_certificate()
+            cert.thumbprint     # what a bound token names in cnf["x5t#S256"]
+        """
+        return ClientCertificate(name)
 
     # Deliberately broken tokens: each one fails exactly one check of the verifier.
 
@@ -447,6 +496,7 @@ class FakeIssuer:
             headers=arguments.pop("headers", None),
             namespace=arguments.pop("namespace", None),
             dpop_key=arguments.pop("dpop_key", None),
+            certificate=arguments.pop("certificate", None),
             claims=arguments,
         )
 
@@ -462,18 +512,26 @@ class FakeIssuer:
         headers: Mapping[str, Any] | None,
         namespace: str | None,
         dpop_key: DPoPKey | None,
+        certificate: ClientCertificate | bytes | None,
         claims: Mapping[str, Any],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         header: dict[str, Any] = {"alg": self._algorithm, "typ": "at+jwt", "kid": key.kid}
+        cnf: dict[str, str] = {}
         if dpop_key is not None:
             if not isinstance(dpop_key, DPoPKey):
                 raise TypeError(
                     "dpop_key must be a DPoPKey (from issuer.dpop_key()), "
                     f"got {type(dpop_key).__name__}."
                 )
+            cnf["jkt"] = dpop_key.jkt
+        if certificate is not None:
+            cnf["x5t#S256"] = _thumbprint_of(certificate)
+        if cnf:
             if "cnf" in claims:
-                raise TypeError("Pass dpop_key=... or a raw cnf=... claim, not both.")
-            claims = {**claims, "cnf": {"jkt": dpop_key.jkt}}
+                raise TypeError(
+                    "Pass dpop_key=... / certificate=... or a raw cnf=... claim, not both."
+                )
+            claims = {**claims, "cnf": cnf}
         if headers:
             if "alg" in headers:
                 raise ConfigurationError(
@@ -590,6 +648,21 @@ class FakeIssuer:
             f"FakeIssuer(issuer={self._issuer!r}, algorithm={self._algorithm!r}, "
             f"kid={self.kid!r}, active={self.active})"
         )
+
+
+def _thumbprint_of(certificate: object) -> str:
+    """``cnf["x5t#S256"]`` for a :class:`ClientCertificate` or a certificate's DER."""
+    if isinstance(certificate, ClientCertificate):
+        return certificate.thumbprint
+    if isinstance(certificate, (bytes, bytearray, memoryview)):
+        try:
+            return certificate_thumbprint(certificate_der(certificate))
+        except ValueError as exc:
+            raise TypeError(f"certificate=... holds bytes that are no certificate: {exc}") from None
+    raise TypeError(
+        "certificate must be a ClientCertificate (from issuer.client_certificate()) or a "
+        f"certificate's DER bytes, got {type(certificate).__name__}."
+    )
 
 
 def _check_audience(audience: str | Sequence[str]) -> str | tuple[str, ...]:

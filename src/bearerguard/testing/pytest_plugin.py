@@ -24,6 +24,11 @@ Fixtures:
     ``dpop_headers``: ``dpop_headers(method, url, **kwargs) -> {"Authorization": "DPoP ...",
         "DPoP": ...}``: a token bound to a fresh client key and that key's proof of the
         request (RFC 9449), i.e. ``fake_issuer.auth_header(dpop=(method, url), **kwargs)``.
+    ``certificate_headers``: ``certificate_headers(client_certificate, **kwargs) ->
+        {"Authorization": "Bearer ...", <the proxy's field>: ...}``: a token bound to a fresh
+        client certificate and the field a proxy sets for it, as the app's
+        ``client_certificate`` setting names it (RFC 8705), i.e.
+        ``fake_issuer.auth_header(client_certificate=client_certificate, **kwargs)``.
 
 Marker:
     ``@pytest.mark.bearerguard(issuer=..., audience=..., ...)`` on a test, class or
@@ -65,7 +70,14 @@ from bearerguard.testing._report import Binding, describe
 if TYPE_CHECKING:
     from bearerguard import Verifier
 
-__all__ = ["bearer_headers", "bearer_token", "bearerguard_settings", "dpop_headers", "fake_issuer"]
+__all__ = [
+    "bearer_headers",
+    "bearer_token",
+    "bearerguard_settings",
+    "certificate_headers",
+    "dpop_headers",
+    "fake_issuer",
+]
 
 MARKER = "bearerguard"
 # What the settings may name: FakeIssuer's keyword arguments, except the clock (a test
@@ -149,6 +161,25 @@ def dpop_headers(fake_issuer: FakeIssuer) -> Callable[..., dict[str, str]]:
         return fake_issuer.auth_header(dpop=(method, url), **kwargs)
 
     return dpop_headers
+
+
+@pytest.fixture
+def certificate_headers(fake_issuer: FakeIssuer) -> Callable[..., dict[str, str]]:
+    """``certificate_headers(client_certificate, scopes=[...], **claims)``: the headers of a
+    request with a certificate-bound token (RFC 8705), as the app's proxy forwards it.
+
+    ``client_certificate`` is the app's setting of that name (``"header:Client-Cert"``,
+    ``"header:X-Forwarded-Client-Cert"`` or ``"header:X-SSL-Client-Cert"``): the answer
+    is ``{"Authorization": "Bearer <token>", <that field>: <the certificate>}``, the token
+    bound to a fresh client certificate. ``certificate=`` uses one of your own (from
+    ``fake_issuer.client_certificate()``), e.g. to send another one's field; the other
+    arguments are :meth:`FakeIssuer.token <bearerguard.testing.FakeIssuer.token>`'s.
+    """
+
+    def certificate_headers(client_certificate: str, **kwargs: Any) -> dict[str, str]:
+        return fake_issuer.auth_header(client_certificate=client_certificate, **kwargs)
+
+    return certificate_headers
 
 
 # --- the report of refusals -------------------------------------------------------------------

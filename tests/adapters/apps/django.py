@@ -19,7 +19,7 @@ from django.views import View
 from bearerguard import Verifier
 from bearerguard._resource import WELL_KNOWN_PATH
 from bearerguard.django import optional_token, requires_scopes
-from tests.adapters.harness import Answer
+from tests.adapters.harness import CONTRACT_CLAIMS, Answer
 
 from .django_project import answer, request_headers, serving
 
@@ -65,6 +65,11 @@ def optional(request: Any) -> JsonResponse:
     return subject(request)
 
 
+@requires_scopes("read:contacts", claims=CONTRACT_CLAIMS)
+def with_claims(request: Any) -> JsonResponse:
+    return subject(request)
+
+
 urlpatterns = [
     path("api/public", public),
     path("api/private", private),
@@ -73,6 +78,7 @@ urlpatterns = [
     path("api/all-of", AllOf.as_view()),
     path("api/any-of", any_of),
     path("api/optional", optional),
+    path("api/claims", with_claims),
 ]
 
 

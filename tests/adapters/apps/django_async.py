@@ -18,7 +18,7 @@ from django.views import View
 
 from bearerguard import Verifier
 from bearerguard.django import optional_token, requires_scopes
-from tests.adapters.harness import Answer
+from tests.adapters.harness import CONTRACT_CLAIMS, Answer
 
 from .django_project import answer, request_headers, serving
 
@@ -63,6 +63,12 @@ async def optional(request: Any) -> JsonResponse:
     return subject(request)
 
 
+@requires_scopes("read:contacts", claims=CONTRACT_CLAIMS)
+class WithClaims(View):
+    async def get(self, request: Any) -> JsonResponse:
+        return subject(request)
+
+
 urlpatterns = [
     path("api/public", public),
     path("api/private", private),
@@ -71,6 +77,7 @@ urlpatterns = [
     path("api/all-of", all_of),
     path("api/any-of", any_of),
     path("api/optional", optional),
+    path("api/claims", WithClaims.as_view()),
 ]
 
 

@@ -9,6 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bearerguard.claims import ClaimRule
+from tests.adapters.harness import CONTRACT_CLAIMS
+
 
 def subject(request: Request) -> Response:
     return Response({"sub": request.auth.subject if request.auth else None})
@@ -62,6 +65,15 @@ class AnyOf(APIView):
         return subject(request)
 
 
+class WithClaims(APIView):
+    required_scopes: ClassVar[list[str]] = ["read:contacts"]
+    # Per method, as required_scopes may be: GET needs the contract's claims.
+    required_claims: ClassVar[dict[str, tuple[ClaimRule, ...]]] = {"GET": CONTRACT_CLAIMS}
+
+    def get(self, request: Request) -> Response:
+        return subject(request)
+
+
 class Optional(APIView):
     # Authenticated when a token is sent (and refused if it is bad), anonymous otherwise.
     permission_classes: ClassVar[list[Any]] = []
@@ -78,4 +90,5 @@ urlpatterns = [
     path("api/all-of", AllOf.as_view()),
     path("api/any-of", AnyOf.as_view()),
     path("api/optional", Optional.as_view()),
+    path("api/claims", WithClaims.as_view()),
 ]

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from bearerguard import AccessToken, Verifier
 from bearerguard.fastapi import BearerAuth, install
 from tests.adapters.apps.starlette import StarletteClient, mounted
+from tests.adapters.harness import CONTRACT_CLAIMS
 
 
 def build_app(verifier: Verifier) -> FastAPI:
@@ -58,6 +59,14 @@ def build_app(verifier: Verifier) -> FastAPI:
         token: AccessToken | None = Security(auth.optional),
     ) -> dict[str, str | None]:
         return {"sub": token.subject if token else None}
+
+    admins = auth.with_claims(*CONTRACT_CLAIMS)
+
+    @app.get("/api/claims")
+    async def with_claims(
+        token: AccessToken = Security(admins, scopes=["read:contacts"]),
+    ) -> dict[str, str | None]:
+        return {"sub": token.subject}
 
     return app
 

@@ -14,7 +14,7 @@ from bearerguard import Verifier
 from bearerguard._resource import WELL_KNOWN_PATH
 from bearerguard.flask import BearerGuard, current_token, requires
 from tests.adapters.apps.wsgi import WSGIClient, not_found
-from tests.adapters.harness import Answer, join_repeated
+from tests.adapters.harness import CONTRACT_CLAIMS, Answer, join_repeated
 
 
 def create_app(verifier: Verifier) -> Flask:
@@ -36,6 +36,9 @@ def create_app(verifier: Verifier) -> Flask:
         "/api/any-of", "any_of", requires("read:contacts", "read:messages", any_of=True)(sub)
     )
     app.add_url_rule("/api/optional", "optional", requires(optional=True)(sub))
+    app.add_url_rule(
+        "/api/claims", "claims", requires("read:contacts", claims=CONTRACT_CLAIMS)(sub)
+    )
     return app
 
 

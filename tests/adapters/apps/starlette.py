@@ -24,7 +24,7 @@ from bearerguard.starlette import (
     on_error,
     requires,
 )
-from tests.adapters.harness import Answer
+from tests.adapters.harness import CONTRACT_CLAIMS, Answer
 
 
 def sub(request: Request) -> JSONResponse:
@@ -65,6 +65,11 @@ async def optional(request: Request) -> JSONResponse:
     return sub(request)
 
 
+@requires("read:contacts", claims=CONTRACT_CLAIMS)
+async def with_claims(request: Request) -> JSONResponse:
+    return sub(request)
+
+
 def build_app(
     verifier: Verifier, routes: Sequence[Any] = (), *, metadata: bool = False
 ) -> Starlette:
@@ -80,6 +85,7 @@ def build_app(
             Route("/api/all-of", all_of),
             Route("/api/any-of", any_of),
             Route("/api/optional", optional),
+            Route("/api/claims", with_claims),
             *routes,
         ],
         middleware=[

@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["command_line", "emit", "interleaved", "seconds_main", "time_round", "verdict"]
+__all__ = [
+    "command_line",
+    "emit",
+    "interleaved",
+    "seconds_main",
+    "time_round",
+    "verdict",
+    "warmed_and_timed",
+]
 
 
 def verdict(flag: bool) -> str:
@@ -59,6 +68,27 @@ def interleaved(
             samples[name].append(time_round(fn, position, per_round))
         position += per_round
     return samples
+
+
+def warmed_and_timed(
+    candidates: Mapping[str, Callable[[int], object]],
+    rounds: int,
+    per_round: int,
+    warm_up: range,
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Each candidate called on the ``warm_up`` indices first, then timed as
+    :func:`interleaved` times them: the samples (mean ns per call, round by round) and
+    their medians in µs.
+
+    Example::
+
+        samples, medians = warmed_and_timed(candidates, 7, 200, range(pool_size - 20, pool_size))
+    """
+    for fn in candidates.values():
+        for i in warm_up:
+            fn(i)
+    samples = interleaved(candidates, rounds, per_round)
+    return samples, {name: statistics.median(values) / 1000 for name, values in samples.items()}
 
 
 def seconds_main(

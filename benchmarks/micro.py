@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import json
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bearerguard import Verifier
 from bearerguard._jose import parse_token
-from benchmarks._common import interleaved, seconds_main, verdict
+from benchmarks._common import seconds_main, verdict, warmed_and_timed
 
 ISSUER = "https://tenant.auth0.com/"
 API = "https://api.example.com"
@@ -76,10 +75,10 @@ def _jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
     return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID, "n": _b64(n), "e": _b64(e)}
 
 
-def _sign(key: rsa.RSAPrivateKey, now: int, serial: int, **claims: Any) -> str:
-    """A token like the provider's, signed by ``key``; ``claims`` are added (``cnf``, ...)."""
-    header = {"alg": "RS256", "typ": "JWT", "kid": KID}
-    claims = {
+def token_claims(now: int, serial: int, **claims: Any) -> dict[str, Any]:
+    """An Auth0-shaped access token's claims, its subject made of ``serial``; ``claims`` are
+    added (``cnf``, ...)."""
+    return {
         "iss": ISSUER,
         "sub": f"auth0|{600000 + serial:024x}",
         "aud": [API, USERINFO],
@@ -90,25 +89,38 @@ def _sign(key: rsa.RSAPrivateKey, now: int, serial: int, **claims: Any) -> str:
         "https://example.com/roles": ["admin", "editor"],
         **claims,
     }
+
+
+def _sign(key: rsa.RSAPrivateKey, now: int, serial: int, **claims: Any) -> str:
+    """A token like the provider's, signed by ``key``; ``claims`` are added (``cnf``, ...)."""
+    header = {"alg": "RS256", "typ": "JWT", "kid": KID}
     signing_input = (
         _b64(json.dumps(header, separators=(",", ":")).encode())
         + "."
-        + _b64(json.dumps(claims, separators=(",", ":")).encode())
+        + _b64(json.dumps(token_claims(now, serial, **claims), separators=(",", ":")).encode())
     )
     signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
     return signing_input + "." + _b64(signature)
 
 
-def warm_verifier(key: rsa.RSAPrivateKey) -> Verifier:
-    """A verifier with default settings whose key set (``key``'s) is already cached."""
-    jwks = json.dumps({"keys": [_jwk(key)]}).encode()
+def cached_verifier(jwk: dict[str, Any], **settings: Any) -> Verifier:
+    """A verifier of the issuer and API above (and ``settings``) whose key set, ``jwk`` alone,
+    is served in-process and already cached."""
+    jwks = json.dumps({"keys": [jwk]}).encode()
     headers = {"content-type": "application/json"}
     transport = httpx.MockTransport(
         lambda request: httpx.Response(200, content=jwks, headers=headers)
     )
-    verifier = Verifier(issuer=ISSUER, audience=API, jwks_uri=JWKS_URI, transport=transport)
+    verifier = Verifier(
+        issuer=ISSUER, audience=API, jwks_uri=JWKS_URI, transport=transport, **settings
+    )
     verifier.warm_up()
     return verifier
+
+
+def warm_verifier(key: rsa.RSAPrivateKey) -> Verifier:
+    """A verifier with default settings whose key set (``key``'s) is already cached."""
+    return cached_verifier(_jwk(key))
 
 
 def _signature_of(token: str) -> tuple[bytes, bytes]:
@@ -182,11 +194,8 @@ def run(seconds: float) -> dict[str, Any]:
         "pyjwt": pyjwt,
         "parse": parse,
     }
-    for fn in candidates.values():  # warm-up, on the last 50 tokens of the pool
-        for i in range(pool_size - 50, pool_size):
-            fn(i)
-    samples = interleaved(candidates, rounds, per_round)
-    medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    warm_up = range(pool_size - 50, pool_size)  # the last 50 tokens of the pool
+    samples, medians = warmed_and_timed(candidates, rounds, per_round, warm_up)
     return {
         "python": platform.python_version(),
         "cryptography": cryptography.__version__,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -32,47 +31,20 @@ if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import cryptography
-import httpx
 
 from bearerguard import Verifier
 from bearerguard._keys import VerificationKey
 from bearerguard._mint import SigningKey, compact_jws
-from benchmarks._common import interleaved, seconds_main
-from benchmarks.micro import API, ISSUER, JWKS_URI, SCOPE, USERINFO
+from benchmarks._common import seconds_main, warmed_and_timed
+from benchmarks.micro import ISSUER, cached_verifier, token_claims
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87")
 ROUNDS = 7
 
 
-def _claims(now: int, serial: int) -> dict[str, Any]:
-    return {
-        "iss": ISSUER,
-        "sub": f"auth0|{600000 + serial:024x}",
-        "aud": [API, USERINFO],
-        "iat": now,
-        "exp": now + 86400,
-        "azp": "Xq7sdf8Gh2kLmN3pQrStUvWx9YzAbC1d",
-        "scope": SCOPE,
-        "https://example.com/roles": ["admin", "editor"],
-    }
-
-
 def _warm_verifier(key: SigningKey) -> Verifier:
     """A verifier allowing ``key``'s algorithm alone, its key set already cached."""
-    jwks = json.dumps({"keys": [key.public_jwk()]}).encode()
-    headers = {"content-type": "application/json"}
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, content=jwks, headers=headers)
-    )
-    verifier = Verifier(
-        issuer=ISSUER,
-        audience=API,
-        jwks_uri=JWKS_URI,
-        algorithms=[key.algorithm],
-        transport=transport,
-    )
-    verifier.warm_up()
-    return verifier
+    return cached_verifier(key.public_jwk(), algorithms=[key.algorithm])
 
 
 def _decoded(token: str) -> tuple[bytes, bytes]:
@@ -92,14 +64,14 @@ def run(seconds: float, algorithms: tuple[str, ...] = ALGORITHMS) -> dict[str, A
         key = SigningKey(alg)
         verifier = _warm_verifier(key)
         header = {"alg": alg, "typ": "JWT", "kid": key.kid}
-        pool = [compact_jws(header, _claims(now, serial), key) for serial in range(pool_size)]
+        pool = [compact_jws(header, token_claims(now, serial), key) for serial in range(pool_size)]
         signatures = [_decoded(token) for token in pool]
         plan = verifier._plan  # the benchmark times the pipeline's own signature check
         found = plan.cache.locate(ISSUER, key.kid, alg, time.monotonic(), set())
         assert isinstance(found, VerificationKey)  # noqa: S101 - warm_up() cached the key set
         primitive, public_key = plan.primitives[alg], found.public_key
         # Sanity: the verifier accepts the token, and the primitive its signature.
-        assert verifier.verify(pool[0]).subject == _claims(now, 0)["sub"]  # noqa: S101
+        assert verifier.verify(pool[0]).subject == token_claims(now, 0)["sub"]  # noqa: S101
         assert primitive.verify(signatures[0][0], public_key, signatures[0][1])  # noqa: S101
         verify = verifier.verify
         check = primitive.verify
@@ -121,11 +93,8 @@ def run(seconds: float, algorithms: tuple[str, ...] = ALGORITHMS) -> dict[str, A
             "signature_bytes": len(signatures[0][1]),
             "jwk_chars": len(jwk_text),
         }
-    for fn in candidates.values():  # warm-up, on the last 20 tokens of each pool
-        for i in range(pool_size - 20, pool_size):
-            fn(i)
-    samples = interleaved(candidates, ROUNDS, per_round)
-    medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    warm_up = range(pool_size - 20, pool_size)  # the last 20 tokens of each pool
+    _, medians = warmed_and_timed(candidates, ROUNDS, per_round, warm_up)
     return {
         "python": platform.python_version(),
         "cryptography": cryptography.__version__,

@@ -1,6 +1,9 @@
 """Certificates the tests make with ``cryptography``: a CA, the certificates it signs (a
 server's, clients'), and the ways a proxy forwards a client certificate to the API.
 
+They are made and encoded as :class:`bearerguard.testing.ClientCertificate` is (its
+builder, its ``der``/``pem``/``thumbprint``), but signed by a CA: what nginx verifies.
+
 Example::
 
     ca = Authority("test CA")
@@ -12,62 +15,46 @@ Example::
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import ipaddress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from bearerguard._certificates import certificate_thumbprint
+from bearerguard.testing._certificates import CertificateAndKey, certificate_builder
 
-_DAY = datetime.timedelta(days=1)
+DAYS = 30  # how long every certificate made here is valid
 
 
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-@dataclass(frozen=True)
-class Issued:
-    """A certificate and its private key."""
+class Issued(CertificateAndKey):
+    """A certificate and its private key: ``der``, ``pem``, ``private_key_pem`` (also
+    ``key_pem``) and ``thumbprint`` as a :class:`~bearerguard.testing.ClientCertificate`
+    has them, the certificate and the key themselves besides."""
 
-    certificate: x509.Certificate
-    key: Any
-
-    @property
-    def der(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.DER)
+    __slots__ = ()
 
     @property
-    def pem(self) -> str:
-        return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    def certificate(self) -> x509.Certificate:
+        return self._certificate
 
     @property
-    def key_pem(self) -> str:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
+    def key(self) -> Any:
+        return self._key
 
-    @property
-    def thumbprint(self) -> str:
-        return certificate_thumbprint(self.der)
+    key_pem = CertificateAndKey.private_key_pem
 
     def write(self, folder: Path, stem: str) -> tuple[Path, Path]:
         """``<stem>.crt`` and ``<stem>.key`` in ``folder``: what nginx and httpx read."""
-        certificate, key = folder / f"{stem}.crt", folder / f"{stem}.key"
-        certificate.write_text(self.pem)
-        key.write_text(self.key_pem)
-        key.chmod(0o600)
-        return certificate, key
+        return self._write(folder, stem)
 
 
 class Authority:
@@ -75,15 +62,8 @@ class Authority:
 
     def __init__(self, name: str = "bearerguard test CA") -> None:
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
         certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(_name(name))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _DAY)
-            .not_valid_after(now + 30 * _DAY)
+            certificate_builder(_name(name), _name(name), key, days=DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -124,16 +104,10 @@ class Authority:
                 if rsa_bits
                 else ec.generate_private_key(ec.SECP256R1())
             )
-        now = datetime.datetime.now(datetime.timezone.utc)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server_ip else ExtendedKeyUsageOID.CLIENT_AUTH
+        issuer = self.issued.certificate.subject
         builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(self.issued.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _DAY)
-            .not_valid_after(now + 30 * _DAY)
+            certificate_builder(_name(name), issuer, key, days=DAYS)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         )

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import os
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from unittest import mock
 
 import httpx
 from cryptography.hazmat.primitives import hashes
@@ -48,6 +51,17 @@ def no_token_challenge(realm: str = "api") -> str:
 
 
 NO_TOKEN_CHALLENGE = no_token_challenge()
+
+
+@contextlib.contextmanager
+def no_settings_in_the_environment() -> Iterator[None]:
+    """Inside, the environment holds no ``BEARERGUARD_*`` variable (all is restored on
+    leaving): a pytester run in this process sees none of the test process's settings."""
+    with mock.patch.dict(os.environ):
+        for name in list(os.environ):
+            if name.startswith("BEARERGUARD_"):
+                del os.environ[name]
+        yield
 
 
 def b64url(data: bytes) -> str:
@@ -190,8 +204,28 @@ class Clock:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
+class Responder:
+    """What serves a verifier's fetches in-process: a subclass's ``respond``, on the sync and
+    the async transport alike, after ``delay`` seconds when it is set (a slow IdP)."""
+
+    delay: float
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        raise NotImplementedError  # pragma: no cover - every responder defines it
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.delay:
+            time.sleep(self.delay)
+        return self.respond(request)
+
+    async def ahandle(self, request: httpx.Request) -> httpx.Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return self.respond(request)
+
+
 @dataclass
-class Provider:
+class Provider(Responder):
     """An in-process OIDC provider: discovery and JWKS served to a MockTransport.
 
     ``keys`` maps kid -> (alg, private key). Tests change ``keys``, ``jwks_extra``
@@ -234,16 +268,6 @@ class Provider:
         return sign_token(
             {k: v for k, v in head.items() if v is not None}, claims(**overrides), key, alg
         )
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.delay:
-            time.sleep(self.delay)
-        return self.respond(request)
-
-    async def ahandle(self, request: httpx.Request) -> httpx.Response:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return self.respond(request)
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path

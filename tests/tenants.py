@@ -11,17 +11,27 @@ Shared by the tests of ``issuer=`` as a function (``test_issuer_resolvers.py``,
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from .support import b64url, claims, encode_part, public_jwk, rsa_key, sign_token
+from bearerguard import Verifier
+
+from .support import (
+    AUDIENCE,
+    Clock,
+    Responder,
+    b64url,
+    claims,
+    encode_part,
+    public_jwk,
+    rsa_key,
+    sign_token,
+)
 
 DOMAIN = "id.example.com"
 #: the issuer= function docs/security.md shows: the tenants of a domain you control, matched
@@ -35,7 +45,7 @@ def trusted_tenant(iss: str) -> bool:
 
 
 @dataclass
-class Tenants:
+class Tenants(Responder):
     """Every tenant of :data:`DOMAIN` (or only the ``real`` ones), as one transport."""
 
     real: set[str] | None = None
@@ -90,19 +100,21 @@ class Tenants:
             return httpx.Response(200, json={"keys": [key]})
         return httpx.Response(404)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.delay:
-            time.sleep(self.delay)
-        return self.respond(request)
-
-    async def ahandle(self, request: httpx.Request) -> httpx.Response:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return self.respond(request)
-
     def transports(self) -> dict[str, Any]:
         """Verifier settings: both transports."""
         return {
             "transport": httpx.MockTransport(self.handle),
             "async_transport": httpx.MockTransport(self.ahandle),
         }
+
+    def verifier(self, clock: Clock, **settings: Any) -> Verifier:
+        """A verifier trusting every tenant :func:`trusted_tenant` accepts, served by these
+        tenants, on ``clock``; ``settings`` add to these or replace them."""
+        defaults: dict[str, Any] = {
+            "issuer": trusted_tenant,
+            "audience": AUDIENCE,
+            "clock": clock.time,
+            "monotonic": clock.monotonic,
+            **self.transports(),
+        }
+        return Verifier(**{**defaults, **settings})

@@ -12,6 +12,7 @@ The bounds of what such a verifier keeps and fetches are ``test_resolved_cache.p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import warnings
@@ -43,20 +44,8 @@ def tenants() -> Tenants:
 
 @pytest.fixture
 def pattern(tenants: Tenants, clock: Clock) -> MakeVerifier:
-    """A verifier trusting every tenant the documented function accepts."""
-
-    def make(**overrides: Any) -> Verifier:
-        settings: dict[str, Any] = {
-            "issuer": trusted_tenant,
-            "audience": AUDIENCE,
-            "clock": clock.time,
-            "monotonic": clock.monotonic,
-            **tenants.transports(),
-        }
-        settings.update(overrides)
-        return Verifier(**settings)
-
-    return make
+    """A verifier trusting every tenant the documented function accepts; kwargs override."""
+    return functools.partial(tenants.verifier, clock)
 
 
 class Recorder:

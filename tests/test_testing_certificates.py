@@ -14,7 +14,6 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from cryptography import x509
@@ -24,6 +23,7 @@ from bearerguard import ConfigurationError, HttpRequest, InvalidTokenError, Veri
 from bearerguard._request import asgi_request
 from bearerguard.testing import FakeIssuer
 
+from .support import no_settings_in_the_environment
 from .test_pytest_plugin import INI, plugin_args
 from .test_testing import nothing_left_active  # noqa: F401 - autouse: no fake left active
 
@@ -241,10 +241,7 @@ def test_the_field_needs_a_client_certificate_object(issuer: FakeIssuer):
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
     pytester.makeini(INI)
-    with mock.patch.dict(os.environ):  # the run sees no BEARERGUARD_* of this process
-        for name in list(os.environ):
-            if name.startswith("BEARERGUARD_"):
-                del os.environ[name]
+    with no_settings_in_the_environment():  # the run sees no BEARERGUARD_* of this process
         yield pytester
 
 

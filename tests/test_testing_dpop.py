@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
-from unittest import mock
 
 import pytest
 
@@ -36,7 +34,7 @@ from bearerguard._mint import SigningKey, dpop_proof, proof_target
 from bearerguard.testing import DPoPKey, FakeIssuer
 from bearerguard.testing._proofs import BROKEN_PROOFS, PROOF_ALGORITHMS
 
-from .support import NOW, Clock
+from .support import NOW, Clock, no_settings_in_the_environment
 from .test_pytest_plugin import INI, plugin_args
 from .test_testing import nothing_left_active  # noqa: F401 - autouse: no fake left active
 
@@ -490,10 +488,7 @@ def test_the_old_import_paths_still_work():
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
     pytester.makeini(INI)
-    with mock.patch.dict(os.environ):  # the run sees no BEARERGUARD_* of this process
-        for name in list(os.environ):
-            if name.startswith("BEARERGUARD_"):
-                del os.environ[name]
+    with no_settings_in_the_environment():  # the run sees no BEARERGUARD_* of this process
         yield pytester
 
 

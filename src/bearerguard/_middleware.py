@@ -72,8 +72,9 @@ class Guard:
 
 class Guarded(Generic[App]):
     """What the ASGI and the WSGI middleware hold: the app they wrap, the verifier, the rules,
-    and, when the verifier has a resource, the route of its RFC 9728 metadata (its
-    ``scopes_supported``, unless configured, are the rules' scopes)."""
+    what the verifier reads of a request (DPoP, a client certificate) and, when it has a
+    resource, the route of its RFC 9728 metadata (its ``scopes_supported``, unless
+    configured, are the rules' scopes)."""
 
     def __init__(
         self,
@@ -87,6 +88,9 @@ class Guarded(Generic[App]):
         self.verifier = verifier_argument(verifier, "BearerMiddleware(verifier=...)")
         self._guard = Guard(self.verifier, rules, public_by_default=public_by_default)
         self._dpop = self.verifier.config.dpop  # whether a request may be DPoP-bound
+        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
+        self._certificates = self.verifier.config.certificate_source
+        self._whole = self.verifier.config.whole_requests
         self._metadata = MetadataRoute.of(self.verifier, self._guard.scopes)
 
 

@@ -136,28 +136,33 @@ def _rsa_pkcs1(bits: str) -> _Family:
     return _Family(check, for_key)
 
 
-def _rsa_pss(digest: hashes.HashAlgorithm) -> _Family:
-    # RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
-    pad = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
-    seen, is_rsa = _instances_of(rsa.RSAPublicKey)
+def _verifying(key_types: tuple[type, ...], *options: Any, length: int = 0) -> _Family:
+    """The checks of a family whose keys verify with ``key.verify(signature, signing_input,
+    *options)``, which raises ``InvalidSignature`` for a wrong one: RSA-PSS, EdDSA, ML-DSA.
+    A key of another type than ``key_types`` verifies nothing; with ``length``, neither
+    does a signature of any other length.
+    """
+    seen, fits = _instances_of(*key_types)
 
     def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
-        if type(key) not in seen and not is_rsa(key):
+        if (length and len(signature) != length) or not (type(key) in seen or fits(key)):
             return False
         try:
-            key.verify(signature, signing_input, pad, digest)
+            key.verify(signature, signing_input, *options)
         except InvalidSignature:
             return False
         return True
 
     def for_key(key: Any) -> KeyCheck:
-        if not is_rsa(key):
+        if not fits(key):
             return _refuse_all
         verify = key.verify
 
         def check_with_key(signing_input: bytes, signature: bytes) -> bool:
+            if length and len(signature) != length:
+                return False
             try:
-                verify(signature, signing_input, pad, digest)
+                verify(signature, signing_input, *options)
             except InvalidSignature:
                 return False
             return True
@@ -165,6 +170,12 @@ def _rsa_pss(digest: hashes.HashAlgorithm) -> _Family:
         return check_with_key
 
     return _Family(check, for_key)
+
+
+def _rsa_pss(digest: hashes.HashAlgorithm) -> _Family:
+    # RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash.
+    pad = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+    return _verifying((rsa.RSAPublicKey,), pad, digest)
 
 
 def ecdsa_der(size: int) -> Callable[[bytes], bytes]:
@@ -268,32 +279,7 @@ def _eddsa(key_types: tuple[_EdKeyClass, ...]) -> _Family:
     # No length check here: the verifier has compared the length with the key's (64
     # bytes for Ed25519, 114 for Ed448), and called on its own, ``verify`` refuses any
     # other length (test_signatures.py holds it to that).
-    seen, is_ed = _instances_of(*key_types)
-
-    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
-        if type(key) not in seen and not is_ed(key):
-            return False
-        try:
-            key.verify(signature, signing_input)
-        except InvalidSignature:
-            return False
-        return True
-
-    def for_key(key: Any) -> KeyCheck:
-        if not is_ed(key):
-            return _refuse_all
-        verify = key.verify
-
-        def check_with_key(signing_input: bytes, signature: bytes) -> bool:
-            try:
-                verify(signature, signing_input)
-            except InvalidSignature:
-                return False
-            return True
-
-        return check_with_key
-
-    return _Family(check, for_key)
+    return _verifying(key_types)
 
 
 # ML-DSA (FIPS 204) under RFC 9964's JWS names: by level, the bytes of the public key ("pub" of
@@ -336,35 +322,7 @@ def _mldsa(alg: str) -> _Family:
     key_class = mldsa_public_key_class(alg)
     if key_class is None:
         return _NEVER
-    length = MLDSA_SIZES[alg][1]
-    seen, is_level = _instances_of(key_class)
-
-    def check(signing_input: bytes, key: Any, signature: bytes) -> bool:
-        if len(signature) != length or not (type(key) in seen or is_level(key)):
-            return False
-        try:
-            key.verify(signature, signing_input, _EMPTY_CONTEXT)
-        except InvalidSignature:
-            return False
-        return True
-
-    def for_key(key: Any) -> KeyCheck:
-        if not is_level(key):
-            return _refuse_all
-        verify = key.verify
-
-        def check_with_key(signing_input: bytes, signature: bytes) -> bool:
-            if len(signature) != length:
-                return False
-            try:
-                verify(signature, signing_input, _EMPTY_CONTEXT)
-            except InvalidSignature:
-                return False
-            return True
-
-        return check_with_key
-
-    return _Family(check, for_key)
+    return _verifying((key_class,), _EMPTY_CONTEXT, length=MLDSA_SIZES[alg][1])
 
 
 def _hmac(hash_name: str) -> _Family:

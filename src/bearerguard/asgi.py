@@ -99,19 +99,6 @@ class BearerMiddleware(Guarded[ASGIApp]):
         app = BearerMiddleware(app, verifier=verifier, rules=[Rule("/health", public=True)])
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        verifier: Verifier,
-        rules: Iterable[Rule] = (),
-        public_by_default: bool = False,
-    ) -> None:
-        super().__init__(app, verifier=verifier, rules=rules, public_by_default=public_by_default)
-        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
-        self._certificates = self.verifier.config.certificate_source
-        self._whole = self.verifier.config.whole_requests
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):

@@ -60,9 +60,7 @@ from ._rules import Rule
 from ._token import AccessToken
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from ._verifier import Verifier
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
 
 __all__ = ["ACCESS_TOKEN_KEY", "BearerMiddleware", "Rule", "access_token"]
 
@@ -93,19 +91,6 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
             application, verifier=verifier, rules=[Rule("/health", public=True)]
         )
     """
-
-    def __init__(
-        self,
-        app: WSGIApplication,
-        *,
-        verifier: Verifier,
-        rules: Iterable[Rule] = (),
-        public_by_default: bool = False,
-    ) -> None:
-        super().__init__(app, verifier=verifier, rules=rules, public_by_default=public_by_default)
-        # Where requests carry a client certificate (RFC 8705), if the verifier reads one.
-        self._certificates = self.verifier.config.certificate_source
-        self._whole = self.verifier.config.whole_requests
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ

@@ -25,8 +25,7 @@ from bearerguard import BearerError
 from bearerguard._mint import SigningKey
 from tests.certificates import Authority, Issued, client_cert_field, escaped_pem, xfcc_field
 
-from .builders import Env
-from .dpop_builders import PATH, proof
+from .dpop_builders import PATH, RequestWorld, proof
 
 CA = Authority("hostile test CA")
 # The client: a certificate whose thumbprint holds a "-" or "_" (three in four do), so that
@@ -63,14 +62,6 @@ def field_of(source: str, certificate: Issued) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Reply:
-    """An answer as a case sees it: the status and the response headers (lower-case names)."""
-
-    status: int
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
 class Sent:
     """One request: header fields (names may repeat) and what a TLS server reports.
 
@@ -87,24 +78,8 @@ class Sent:
     path: str = PATH
 
 
-@dataclass
-class World:
-    """The world of one run: the identity provider(s), the client's URL, the way to send."""
-
-    env: Env
-    base_url: str
-    #: sends a request and returns the answer: for the cases that need one first
-    exchange: Callable[[Sent], Reply]
-
-    def now(self) -> int:
-        return int(self.env.clock.time())
-
-    def url(self, path: str = PATH) -> str:
-        return self.base_url + path
-
-    def token(self, **claims: Any) -> str:
-        """A tenant token with ``openid read:contacts``; claim overrides as in support."""
-        return self.env.provider.token(**claims)
+class World(RequestWorld[Sent]):
+    """A certificate case's world: tokens bound to a client certificate."""
 
     def bound_token(self, certificate: Issued = CLIENT, **cnf: Any) -> str:
         """A tenant token bound to ``certificate`` (``cnf["x5t#S256"]``), plus ``cnf``."""

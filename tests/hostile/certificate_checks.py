@@ -14,7 +14,6 @@ servers do; ``SSL_CLIENT_CERT`` when the case has one).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -28,10 +27,10 @@ from bearerguard._request import asgi_request, wsgi_request
 from tests.adapters.harness import IdentityProviders, join_repeated
 from tests.support import DPOP_ALGS
 
-from .certificate_builders import CLIENT, CertificateCase, Reply, Sent, World, thumbprint
-from .checks import DESCRIPTIONS, assert_nothing_from_the_tokens, assert_safe_answer
-from .dpop_builders import CORE_BASE_URL
-from .dpop_checks import Answer, world_env
+from .certificate_builders import CLIENT, CertificateCase, Sent, World, thumbprint
+from .checks import DESCRIPTIONS, Mode, assert_nothing_from_the_tokens, assert_safe_answer
+from .dpop_builders import CORE_BASE_URL, Reply
+from .dpop_checks import Answer, answer_of, outcome_of, world_env
 
 SUBJECT = "auth0|123"
 Builder = Literal["asgi", "wsgi"]
@@ -105,27 +104,10 @@ def http_request(verifier: Verifier, sent: Sent, builder: Builder) -> HttpReques
     return wsgi_request(environ, source)
 
 
-def outcome_of(verifier: Verifier, request: HttpRequest, mode: str) -> AccessToken | BearerError:
-    """Whatever is not a token or a :class:`BearerError` escapes and fails the test."""
-    try:
-        if mode == "sync":
-            return verifier.verify_request(request)
-        return asyncio.run(verifier.averify_request(request))
-    except BearerError as exc:
-        return exc
-
-
-def answer_of(outcome: AccessToken | BearerError) -> Answer:
-    if isinstance(outcome, AccessToken):
-        return Answer(200, {}, {"sub": outcome.subject})
-    headers = {name.lower(): value for name, value in outcome.headers.items()}
-    return Answer(outcome.status_code, headers, json.loads(outcome.json_body()))
-
-
 def run_in_core(
     case: CertificateCase,
     idp: IdentityProviders,
-    mode: str,
+    mode: Mode,
     builder: Builder,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

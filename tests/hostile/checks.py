@@ -1,4 +1,5 @@
-"""How a case is run through the core and judged: one set of rules for every table.
+"""How a case is run through the core, or its answer through an adapter, and judged: one set
+of rules for every table.
 
 A case passes when each attempt is accepted or refused exactly as it says, and
 when what the refusal shows is safe (RFC 6750 §3, hostile-tokens T10-T12):
@@ -27,8 +28,10 @@ import pytest
 
 import bearerguard as bg
 from bearerguard import AccessToken, BearerError, ConfigurationError, Verifier
+from tests.adapters.harness import Answer
+from tests.support import NO_TOKEN_CHALLENGE
 
-from .builders import Attempt, Case, Env, b64decode
+from .builders import Attempt, Case, Env, Request, b64decode
 
 Mode = Literal["sync", "async"]
 MODES: tuple[Mode, ...] = ("sync", "async")  # verify() one by one, averify() all at once
@@ -242,6 +245,52 @@ def judge_fetches(case: Case, env: Env, error: type[BearerError] | None) -> None
         assert env.hits() == case.hits, env.requested
     if error in BEFORE_ANY_FETCH and not case.prepare:
         assert env.requested == [], f"{error.__name__} only after a fetch: {env.requested}"
+
+
+# --- running a case through an adapter ---------------------------------------------------------
+
+
+def http_error(case: Case) -> type[BearerError] | None:
+    """The error an HTTP request gets: the case's own, or the one its ``http`` names."""
+    if isinstance(case.http, type):
+        return case.http
+    assert case.error is None or issubclass(case.error, BearerError)
+    return case.error
+
+
+def adapter_challenge(case: Case, error: type[BearerError], verifier: Verifier) -> str:
+    """The challenge an adapter answers with: the case's own, except that a request without
+    credentials is offered every scheme the verifier accepts (RFC 9449 §7.1): with DPoP
+    allowed (the default), Bearer and DPoP."""
+    if error is bg.MissingTokenError and verifier.config.dpop == "allowed":
+        return NO_TOKEN_CHALLENGE
+    return challenge_of(case, error)
+
+
+def judge_adapter_answer(
+    case: Case, env: Env, verifier: Verifier, request: Request, answer: Answer
+) -> None:
+    """An adapter's answer to the case's ``request``: exactly its outcome over HTTP (200 and
+    the subject, or the refusal's status, challenge and JSON body, ``Retry-After`` on a
+    503), nothing of the tokens or of ``never_shown`` in it, and the fetches it costs."""
+    error = http_error(case)
+    if error is None:
+        assert (answer.status, answer.challenge, answer.body) == (200, None, {"sub": "auth0|123"})
+    else:
+        assert answer.status == status_of(error)
+        assert answer.challenge == adapter_challenge(case, error, verifier)
+        assert answer.body == body_of(case, error)
+        assert answer.headers["content-type"].split(";")[0] == "application/json"
+        if error is bg.KeySetUnavailableError:
+            assert int(answer.headers["retry-after"]) >= 1
+    shown = [f"{name}: {value}" for name, value in answer.headers.items()]
+    assert_safe_answer(
+        [*shown, json.dumps(answer.body, ensure_ascii=False)],
+        request.tokens,
+        case.never_shown,
+        claim_values=error not in (None, bg.InsufficientScopeError),  # it names *required* scopes
+    )
+    judge_fetches(case, env, error)
 
 
 # --- what an answer may show ---------------------------------------------------------------------

@@ -9,7 +9,8 @@ to be handed a server nonce). Every token and every proof is signed for real:
 tokens by the tenant's key, proofs by the client keys below or by an attacker's.
 
 Shared by the DPoP catalogue (``dpop_catalogue.py``), its checks (``dpop_checks.py``)
-and the properties of ``tests/fuzz/test_dpop.py``.
+and the properties of ``tests/fuzz/test_dpop.py``; the certificate cases' world
+(``certificate_builders.py``) is a :class:`RequestWorld` too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bearerguard import BearerError
 from bearerguard._dpop import jwk_thumbprint, token_hash
@@ -66,14 +67,18 @@ class Sent:
     secrets: tuple[str, ...] = ()
 
 
+SentT = TypeVar("SentT")
+
+
 @dataclass
-class World:
-    """The world of one run: the identity provider(s), the client's URL, the way to send."""
+class RequestWorld(Generic[SentT]):
+    """The world of one run of a request case: the identity provider(s), the client's URL,
+    the way to send. What a DPoP case's :class:`World` and a certificate case's share."""
 
     env: Env
     base_url: str
     #: sends a request and returns the answer; the cases that need a request first use it
-    exchange: Callable[[Sent], Reply]
+    exchange: Callable[[SentT], Reply]
 
     def now(self) -> int:
         return int(self.env.clock.time())
@@ -84,6 +89,10 @@ class World:
     def token(self, **claims: Any) -> str:
         """A tenant token with ``openid read:contacts``; claim overrides as in support."""
         return self.env.provider.token(**claims)
+
+
+class World(RequestWorld[Sent]):
+    """A DPoP case's world: tokens bound to a client key, and the API's nonces."""
 
     def bound_token(self, key: SigningKey = CLIENT, **claims: Any) -> str:
         """A tenant token bound to ``key`` (``cnf.jkt`` its RFC 7638 thumbprint)."""

@@ -18,9 +18,10 @@ import pytest
 
 from tests.adapters.harness import ADAPTERS, IdentityProviders, client_factory
 
-from .certificate_builders import CertificateCase, Reply, Sent, World
+from .certificate_builders import CertificateCase, Sent, World
 from .certificate_catalogue import CERTIFICATE_CATALOGUE
 from .certificate_checks import SUBJECT, expected_challenge, judge_answer, verifier_for
+from .dpop_builders import Reply
 from .dpop_checks import Answer, world_env
 
 SENDABLE = [case for case in CERTIFICATE_CATALOGUE if case.sendable]

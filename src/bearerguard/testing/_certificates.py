@@ -22,62 +22,59 @@ from urllib.parse import quote
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 from bearerguard._certificates import certificate_thumbprint, check_client_certificate
 from bearerguard._errors import ConfigurationError
 
-__all__ = ["ClientCertificate"]
+__all__ = ["CertificateAndKey", "ClientCertificate", "certificate_builder"]
 
 _DAY = datetime.timedelta(days=1)
 
 
-class ClientCertificate:
-    """A TLS client's certificate and private key: self-signed, ECDSA P-256, made now.
-
-    Valid from a day ago for ``days`` days (what a TLS server checks; a verifier checks
-    only the thumbprint, RFC 8705 §3). ``name`` is its subject's common name.
-
-    Made by :meth:`FakeIssuer.client_certificate()
-    <bearerguard.testing.FakeIssuer.client_certificate>`.
+def certificate_builder(
+    subject: x509.Name, issuer: x509.Name, key: CertificateIssuerPrivateKeyTypes, *, days: int
+) -> x509.CertificateBuilder:
+    """What every certificate made here starts from: ``key``'s, of ``subject`` and signed by
+    ``issuer``, with a random serial number, valid from a day ago for ``days`` days (a
+    day of slack for a clock behind).
 
     Example::
 
-        certificate = issuer.client_certificate()
-        certificate.thumbprint            # what a token bound to it names in cnf["x5t#S256"]
-        certificate.headers("header:Client-Cert")   # {'Client-Cert': ':MIIB...:'}
-        token = issuer.token(certificate=certificate)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+        certificate = certificate_builder(name, name, key, days=30).sign(key, hashes.SHA256())
+    """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _DAY)
+        .not_valid_after(now + days * _DAY)
+    )
+
+
+class CertificateAndKey:
+    """A certificate and its private key, in the encodings a TLS client, a TLS server and a
+    proxy's header field take. :class:`ClientCertificate` is one; so is a certificate a
+    test's own CA signs.
+
+    Example::
+
+        pair = CertificateAndKey(certificate, key)
+        pair.thumbprint      # cnf["x5t#S256"] of a token bound to it
     """
 
-    __slots__ = ("_certificate", "_key", "name")
+    __slots__ = ("_certificate", "_key")
 
-    def __init__(self, name: str = "bearerguard test client", *, days: int = 30) -> None:
-        if not isinstance(name, str) or not name.strip() or len(name) > 64:
-            raise ConfigurationError(
-                f"name must be a common name of 1 to 64 characters, got {name!r}."
-            )
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise ConfigurationError(
-                f"days must be a whole number of days of 1 or more, got {days!r}."
-            )
-        self.name = name
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self._certificate = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)  # self-signed: its own issuer
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _DAY)
-            .not_valid_after(now + days * _DAY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-            )
-            .sign(self._key, hashes.SHA256())
-        )
+    def __init__(
+        self, certificate: x509.Certificate, key: CertificateIssuerPrivateKeyTypes
+    ) -> None:
+        self._certificate = certificate
+        self._key = key
 
     @property
     def der(self) -> bytes:
@@ -102,6 +99,59 @@ class ClientCertificate:
     def thumbprint(self) -> str:
         """The RFC 8705 §3.1 thumbprint (base64url SHA-256 of the DER): ``cnf["x5t#S256"]``."""
         return certificate_thumbprint(self.der)
+
+    def _write(self, folder: Path, stem: str) -> tuple[Path, Path]:
+        """``<stem>.crt`` and ``<stem>.key`` in ``folder``, the key readable by its owner only."""
+        certificate_file = folder / f"{stem}.crt"
+        key_file = folder / f"{stem}.key"
+        certificate_file.write_text(self.pem)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as key:
+            os.chmod(key_file, 0o600)  # an older file keeps its mode otherwise
+            key.write(self.private_key_pem)
+        return certificate_file, key_file
+
+
+class ClientCertificate(CertificateAndKey):
+    """A TLS client's certificate and private key: self-signed, ECDSA P-256, made now.
+
+    Valid from a day ago for ``days`` days (what a TLS server checks; a verifier checks
+    only the thumbprint, RFC 8705 §3). ``name`` is its subject's common name.
+
+    Made by :meth:`FakeIssuer.client_certificate()
+    <bearerguard.testing.FakeIssuer.client_certificate>`.
+
+    Example::
+
+        certificate = issuer.client_certificate()
+        certificate.thumbprint            # what a token bound to it names in cnf["x5t#S256"]
+        certificate.headers("header:Client-Cert")   # {'Client-Cert': ':MIIB...:'}
+        token = issuer.token(certificate=certificate)
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str = "bearerguard test client", *, days: int = 30) -> None:
+        if not isinstance(name, str) or not name.strip() or len(name) > 64:
+            raise ConfigurationError(
+                f"name must be a common name of 1 to 64 characters, got {name!r}."
+            )
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ConfigurationError(
+                f"days must be a whole number of days of 1 or more, got {days!r}."
+            )
+        self.name = name
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        certificate = (
+            certificate_builder(subject, subject, key, days=days)  # self-signed: its own issuer
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            )
+            .sign(key, hashes.SHA256())
+        )
+        super().__init__(certificate, key)
 
     def headers(self, client_certificate: str) -> dict[str, str]:
         """The header field a proxy sets for this certificate, as the verifier's
@@ -164,16 +214,8 @@ class ClientCertificate:
         """Write the certificate and its key as PEM files in ``directory``; their paths, as a
         TLS client takes them (``context.load_cert_chain(*certificate.write(tmp_path))``).
         The key file is readable by its owner only."""
-        folder = Path(directory)
         stem = "".join(c if c.isalnum() else "-" for c in self.name)
-        certificate_file = folder / f"{stem}.crt"
-        key_file = folder / f"{stem}.key"
-        certificate_file.write_text(self.pem)
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as key:
-            os.chmod(key_file, 0o600)  # an older file keeps its mode otherwise
-            key.write(self.private_key_pem)
-        return certificate_file, key_file
+        return self._write(Path(directory), stem)
 
     def __repr__(self) -> str:
         # Never the key: a repr ends up in logs and assertion messages.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._certificates import CertificateSource, check_client_certificate
 from ._claim_rules import ClaimRule, check_rules, required
 from ._coerce import LISTS, integer, names, number, refuse, switch
+from ._decryption_keys import DecryptionKeys, decryption_keys
 from ._errors import DEFAULT_REALM, SCOPE_TOKEN, ConfigurationError
 from ._issuers import IssuerIndex, UrlIndex, issuer_key, normalize_issuer
 from ._resolvers import IssuerPattern, RequestResolver, as_predicate, check_issuer_for_request
@@ -208,6 +209,8 @@ class VerifierConfig:
     keys: Any = field(default=None, repr=False)
     #: a function of the request returning the issuers trusted for it, within issuers
     issuer_for_request: Callable[[HttpRequest], object] | None = None
+    #: the API's private keys for encrypted tokens (JWE): without them, a JWE is refused
+    decryption_keys: Any = field(default=None, repr=False)
     #: issuer -> JWKS URL for the issuers whose key set is not found by discovery
     jwks_uris: Mapping[str, str] = field(init=False, repr=False)
     #: the metadata's authorization_servers, spelt as written (a bare domain as
@@ -232,6 +235,8 @@ class VerifierConfig:
     static_keys: Mapping[str, StaticKeySet] = field(init=False, repr=False, compare=False)
     #: issuer_for_request with a memo of its answers, within issuer_index; None without
     request_issuers: RequestResolver | None = field(init=False, repr=False, compare=False)
+    #: decryption_keys imported (chosen by kid, alg and enc); None without: JWEs refused
+    decryption: DecryptionKeys | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
@@ -292,6 +297,7 @@ class VerifierConfig:
                 "realm='api'",
             )
         _check_dpop(self)
+        object.__setattr__(self, "decryption", decryption_keys(self.decryption_keys))
         source = check_client_certificate(self.client_certificate)
         object.__setattr__(self, "client_certificate", source)
         object.__setattr__(

@@ -320,7 +320,8 @@ class EncryptedTokenError(InvalidTokenError):
         "issue encrypted tokens meant for themselves (or for an API that holds the decryption "
         "key), e.g. when the client asks for a token without naming this API: request the "
         "token with your API's identifier as its audience (resource, RFC 8707), and make sure "
-        "the API is not set up at the provider to receive encrypted tokens."
+        "the API is not set up at the provider to receive encrypted tokens, or, if it is, give "
+        "the verifier the API's private key (decryption_keys=)."
     )
 
 

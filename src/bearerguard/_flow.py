@@ -6,6 +6,8 @@ settled in the cache; it returns the :class:`AccessToken`. The sync and async
 drivers in ``_verifier.py`` differ only in how they wait for a fetch.
 
 Order (each step only after the previous one passed):
+[an encrypted token, with decryption keys: decryption (``_jwe.py``), then the signed JWT
+inside, whose claims the JWE header may repeat only as they are] ->
 size and shape -> header -> issuer allow-list (before any network; narrowed to the
 request's issuers with ``issuer_for_request=``) -> key -> signature -> claims.
 
@@ -31,6 +33,7 @@ from ._claims import (
 from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig
 from ._errors import InvalidSignatureError, InvalidTokenError, KeySetUnavailableError
 from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
+from ._jwe import check_replicated_claims, decrypt, is_jwe
 from ._keycache import Fetch, KeyCache, KeySetStamp
 from ._keys import VerificationKey
 from ._resolvers import RequestIssuers
@@ -115,15 +118,25 @@ def verify_now(
             tokens.discard(token)  # the full path below raises the error a fresh check would
             keep = True
 
-    # A header segment is never longer than the limit parse_token enforces: bounded work.
-    end = token.find(".", 0, MAX_HEADER_SEGMENT + 1) if isinstance(token, str) else -1
-    known = plan.headers.get(token[:end]) if end > 0 else None
-    if known is not None:
-        header, alg, kid = known
-        parsed = parse_token(token, config.max_token_size, header)
-    else:
-        parsed = parse_token(token, config.max_token_size)
+    decryption = config.decryption
+    if decryption is not None and is_jwe(token):
+        # An encrypted token: the signed JWT inside goes through every step below. Its
+        # header segment is the JWE's, never remembered (end 0), nor looked up.
+        end, known = 0, None
+        opened = decrypt(token, decryption, config.max_token_size)
+        parsed = parse_token(opened.payload, config.max_token_size)
         alg, kid = check_header(parsed.header, config)
+        check_replicated_claims(opened.header, parsed.claims)
+    else:
+        # A header segment is never longer than the limit parse_token enforces: bounded work.
+        end = token.find(".", 0, MAX_HEADER_SEGMENT + 1) if isinstance(token, str) else -1
+        known = plan.headers.get(token[:end]) if end > 0 else None
+        if known is not None:
+            header, alg, kid = known
+            parsed = parse_token(token, config.max_token_size, header)
+        else:
+            parsed = parse_token(token, config.max_token_size)
+            alg, kid = check_header(parsed.header, config)
     issuer = unverified_issuer(parsed.claims, config)
     if trusted is not None:
         trusted.check(issuer)  # before any network: another request's issuer costs no fetch
@@ -142,7 +155,7 @@ def verify_now(
             )
         size = step.signature_size
         verified = _finish(parsed, step, size, plan, now, token, issuer, alg, keep, stamp)
-    if known is None:
+    if known is None and end > 0:
         _remember_header(plan.headers, token[:end], parsed.header, alg, kid)
     return verified
 

@@ -64,6 +64,7 @@ SETTING_NAMES: Mapping[str, str] = MappingProxyType(
         "REQUIRED_CLAIMS": "required_claims",
         "CLAIM_RULES": "claim_rules",
         "KEYS": "keys",
+        "DECRYPTION_KEYS": "decryption_keys",
         "AUTHORIZATION_SERVERS": "authorization_servers",
         "ISSUER_FOR_REQUEST": "issuer_for_request",
     }

@@ -157,6 +157,12 @@ class Verifier:
             JWK, a JWK Set (a dict, its JSON text, or the path of a file with either), or
             ``{issuer: keys}`` for several issuers. Imported as strictly as fetched keys; a
             key without ``kid`` (a PEM) serves tokens whatever their ``kid``.
+        decryption_keys: the API's private key(s) for encrypted access tokens (JWE, RFC
+            7516): a PEM private key, a private JWK or JWK Set (a dict, its JSON text, or
+            the path of a file with either), or a list of them, chosen by the token's
+            ``kid``. RSA-OAEP-256, ECDH-ES(+A128KW/A192KW/A256KW) and dir, with A*GCM or
+            A*CBC-HS*; never RSA1_5 or PBES2. The token inside must be a signed JWT, then
+            verified like any other. Default ``None``: encrypted tokens are refused.
         audience: your API's identifier(s); the token's ``aud`` must name one (a URL
             in any spelling RFC 3986 makes equivalent). Default: ``resource``.
         algorithms: the allow-list; default ``["RS256"]``. HS256/384/512 need ``secret``.
@@ -244,6 +250,7 @@ class Verifier:
         required_claims: str | Sequence[str] = (),
         claim_rules: Sequence[ClaimRule] = (),
         keys: object = None,
+        decryption_keys: object = None,
         issuer_for_request: Callable[[HttpRequest], object] | None = None,
         authorization_servers: str | Sequence[str] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -279,6 +286,7 @@ class Verifier:
             "required_claims": required_claims,
             "claim_rules": claim_rules,
             "keys": keys,
+            "decryption_keys": decryption_keys,
             "issuer_for_request": issuer_for_request,
             "authorization_servers": authorization_servers,
         }
@@ -333,9 +341,10 @@ class Verifier:
         (comma- or space-separated), ``_RESOURCE_NAME``, ``_RESOURCE_DOCUMENTATION``,
         ``_SCOPE_IMPLICATIONS`` (a JSON object, ``{"admin": ["read:contacts"]}``),
         ``_REQUIRED_CLAIMS`` (comma-separated claim names), ``_KEYS`` (a key file's path, or a
-        JWK Set or ``{issuer: keys}`` as JSON) and ``_AUTHORIZATION_SERVERS`` (comma-separated)
-        are optional. Claim rules, an issuer function and ``issuer_for_request`` have no text
-        form: pass them as overrides.
+        JWK Set or ``{issuer: keys}`` as JSON), ``_DECRYPTION_KEYS`` (a private key file's
+        path, a PEM private key, or a private JWK or JWK Set as JSON) and
+        ``_AUTHORIZATION_SERVERS`` (comma-separated) are optional. Claim rules, an issuer
+        function and ``issuer_for_request`` have no text form: pass them as overrides.
         Keyword ``overrides`` win over the environment.
 
         Example::

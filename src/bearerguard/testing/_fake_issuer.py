@@ -35,6 +35,7 @@ from bearerguard._mint import (
 
 from ._activation import Activation, active_during
 from ._certificates import ClientCertificate
+from ._encryption import encrypt_token
 from ._proofs import BrokenProof, DPoPKey, mint_proof
 
 __all__ = ["FakeIssuer"]
@@ -89,7 +90,8 @@ class FakeIssuer:
     :meth:`client_certificate` makes a client's certificate and key,
     ``token(certificate=cert)`` binds a token to it, and
     ``auth_header(client_certificate="header:Client-Cert")`` adds the field a proxy
-    sets for it.
+    sets for it. For encrypted tokens (JWE), :meth:`encrypted_token` encrypts a token to
+    the API's key, as providers do.
     """
 
     def __init__(
@@ -406,6 +408,36 @@ class FakeIssuer:
             cert.thumbprint     # what a bound token names in cnf["x5t#S256"]
         """
         return ClientCertificate(name)
+
+    def encrypted_token(
+        self,
+        to: object,
+        *,
+        alg: str = "RSA-OAEP-256",
+        enc: str = "A256GCM",
+        kid: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """A valid token, encrypted to the API (JWE, RFC 7516) as providers encrypt them.
+
+        ``to`` is the API's key: its public key, or what the verifier's
+        ``decryption_keys`` holds (a PEM private key, a private JWK, a key object; an
+        ``oct`` JWK or ``bytes`` for ``dir``). ``alg`` is RSA-OAEP-256, ECDH-ES,
+        ECDH-ES+A128KW/A192KW/A256KW or dir; ``enc`` A128GCM/A192GCM/A256GCM or
+        A128CBC-HS256/A192CBC-HS384/A256CBC-HS512; ``kid`` names the API's key in the
+        JWE header. The JWE's ``cty`` is ``JWT``; inside is :meth:`token`, which takes
+        every other argument.
+
+        Example::
+
+            verifier = Verifier(issuer=..., audience=..., decryption_keys=api_key_pem)
+            verifier.verify(issuer.encrypted_token(api_key_pem, scopes="read:contacts"))
+        """
+        signed = self.token(**kwargs)
+        try:
+            return encrypt_token(signed, to, alg=alg, enc=enc, kid=kid)
+        except ValueError as exc:  # a key that does not fit alg and enc
+            raise ConfigurationError(f"encrypted_token(): {exc}") from None
 
     # Deliberately broken tokens: each one fails exactly one check of the verifier.
 

@@ -37,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import dpop, jwks, load, memory, micro, signatures, steps
+from benchmarks import dpop, jwe, jwks, load, memory, micro, signatures, steps
 from benchmarks._common import verdict
 
 Runner = Callable[[bool], dict[str, Any]]
@@ -57,6 +57,7 @@ RUNNERS: dict[str, Runner] = {
     "jwks": lambda quick: jwks.run(),
     "memory": lambda quick: memory.run(tokens=100_000 if quick else 1_000_000),
     "signatures": lambda quick: signatures.run(1.0 if quick else 6.0),
+    "jwe": lambda quick: jwe.run(1.0 if quick else 4.0),
 }
 REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "micro": micro.report,
@@ -66,6 +67,7 @@ REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "jwks": jwks.report,
     "memory": memory.report,
     "signatures": signatures.report,
+    "jwe": jwe.report,
 }
 
 

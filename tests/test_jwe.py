@@ -243,14 +243,39 @@ def test_cty_may_announce_the_jwt_as_providers_write_it(
     assert make().verify(encrypt_token(provider.token(), RSA_DECRYPTION, cty=cty))
 
 
+def test_an_absent_cty_is_a_jwt_as_auth0_sends_it(
+    make: Callable[..., Verifier], provider: Provider
+) -> None:
+    # Auth0's documented JWE header is alg, enc and kid: no cty. The payload must still
+    # be a signed JWT, verified in full.
+    encrypted = encrypt_token(provider.token(), RSA_DECRYPTION, cty=None)
+
+    assert make().verify(encrypted).subject == "auth0|123"
+
+
+def test_without_cty_an_unsigned_payload_is_still_refused(
+    make: Callable[..., Verifier], provider: Provider
+) -> None:
+    unsigned = provider.token().rsplit(".", 1)[0] + "."
+    refusal(make(), encrypt_token(unsigned, RSA_DECRYPTION, cty=None))
+
+
 @pytest.mark.parametrize("cty", [None, "json", "application/json", 1])
 def test_a_cty_that_announces_no_jwt_is_refused(
     make: Callable[..., Verifier], provider: Provider, cty: Any
 ) -> None:
+    # None here is a cty member that is JSON null: present, and not a JWT.
     encrypted = encrypt_token(provider.token(), RSA_DECRYPTION, cty=None, header={"cty": cty})
-    if cty is None:
-        encrypted = encrypt_token(provider.token(), RSA_DECRYPTION, cty=None)
     refusal(make(), encrypted)
+
+
+@pytest.mark.parametrize("alg", ["RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512"])
+def test_every_rsa_oaep_hash_auth0_offers_opens(
+    make: Callable[..., Verifier], provider: Provider, alg: str
+) -> None:
+    encrypted = encrypt_token(provider.token(), RSA_DECRYPTION, alg=alg, enc="A256GCM")
+
+    assert make().verify(encrypted).subject == "auth0|123"
 
 
 def test_replicated_claims_must_equal_the_signed_ones(

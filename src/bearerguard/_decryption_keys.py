@@ -9,7 +9,7 @@ no key has.
 
 Each key serves the algorithms its type fits, narrowed by its JWK ``alg``:
 
-* RSA (2048 to 8192 bits): ``RSA-OAEP-256``;
+* RSA (2048 to 8192 bits): ``RSA-OAEP-256``, ``RSA-OAEP-384``, ``RSA-OAEP-512``;
 * EC on P-256, P-384 or P-521: ``ECDH-ES`` and ``ECDH-ES+A128KW/A192KW/A256KW``;
 * ``oct`` of 16, 24, 32, 48 or 64 bytes: ``dir``, with the content encryption of its size.
 
@@ -63,10 +63,9 @@ CONTENT_KEY_SIZES: Mapping[str, int] = {
 }
 #: the key management algorithms decrypted (RFC 7518 §4.1): never RSA1_5 (Bleichenbacher),
 #: RSA-OAEP with SHA-1, PBES2 (passwords, iteration bombs) nor AES key wrap with a shared key
-KEY_ALGORITHMS = frozenset(
-    {"RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW", "dir"}
-)
+_RSA_OAEP = frozenset({"RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512"})
 _ECDH = frozenset({"ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"})
+KEY_ALGORITHMS = _RSA_OAEP | _ECDH | {"dir"}
 EC_CURVES: Mapping[str, tuple[ec.EllipticCurve, int]] = {
     # crv: (curve, coordinate bytes)
     "P-256": (ec.SECP256R1(), 32),
@@ -284,7 +283,7 @@ def _from_pem(text: str, where: str) -> DecryptionKey:
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise ConfigurationError(
             f"{where} is a {type(key).__name__.removeprefix('_')}; decryption keys are RSA "
-            "(RSA-OAEP-256) or EC P-256/P-384/P-521 (ECDH-ES) private keys.",
+            "(RSA-OAEP-256/384/512) or EC P-256/P-384/P-521 (ECDH-ES) private keys.",
             setting=_SETTING,
         )
     return _from_object(key, None, where)
@@ -300,7 +299,7 @@ def _from_object(
                 "(RFC 7518 §4.3).",
                 setting=_SETTING,
             )
-        return DecryptionKey(kid, frozenset({"RSA-OAEP-256"}), key)
+        return DecryptionKey(kid, _RSA_OAEP, key)
     crv = _CURVE_NAMES.get(key.curve.name)
     if crv is None:
         raise ConfigurationError(

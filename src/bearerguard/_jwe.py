@@ -6,10 +6,11 @@ CVE-2023-51774), only the inner signature does.
 
 Refused before any cryptography: anything but five canonical base64url segments within
 the token size limit, a header that is not strict JSON, an ``alg`` or ``enc`` outside the
-allow-list (``RSA-OAEP-256``, ``ECDH-ES``, ``ECDH-ES+A128KW/A192KW/A256KW``, ``dir``;
+allow-list (``RSA-OAEP-256/384/512``, ``ECDH-ES``, ``ECDH-ES+A128KW/A192KW/A256KW``, ``dir``;
 ``A128GCM/A192GCM/A256GCM``, ``A128CBC-HS256/A192CBC-HS384/A256CBC-HS512``: never
 ``RSA1_5``, never PBES2 and its iteration count), ``zip`` (no compression bomb),
-``crit``, a ``cty`` that does not announce a JWT, and parts of the wrong size.
+``crit``, a ``cty`` that does not announce a JWT (an absent one is taken as a JWT), and
+parts of the wrong size.
 
 Every failure of the cryptography itself (a wrong key, an RSA block that does not
 decrypt, a key unwrap that fails, an ephemeral key off its curve or on another, a bad
@@ -52,11 +53,13 @@ from ._jose import MAX_HEADER_SEGMENT, b64url_decode, parse_json_object
 __all__ = [
     "CONTENT_ENCRYPTIONS",
     "KEY_ALGORITHMS",
+    "RSA_OAEP_ALGORITHMS",
     "UNDECRYPTABLE",
     "Decrypted",
     "check_replicated_claims",
     "decrypt",
     "is_jwe",
+    "oaep_padding",
 ]
 
 CONTENT_ENCRYPTIONS = frozenset(CONTENT_KEY_SIZES)
@@ -72,9 +75,28 @@ _GCM_IV, _GCM_TAG, _CBC_IV = 12, 16, 16
 _CBC_HASHES = {"A128CBC-HS256": hashlib.sha256, "A192CBC-HS384": hashlib.sha384,
                "A256CBC-HS512": hashlib.sha512}  # fmt: skip
 _MAX_PARTY_INFO = 512  # bytes of apu/apv: identifiers, never more than a few dozen
-_OAEP = asymmetric_padding.OAEP(
-    mgf=asymmetric_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
-)
+# RSA-OAEP with SHA-256 (RFC 7518 §4.3) and the SHA-384/SHA-512 variants registered for JOSE
+# (IANA JWA registry), which Auth0 offers for encrypted access tokens too.
+_OAEP_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "RSA-OAEP-256": hashes.SHA256,
+    "RSA-OAEP-384": hashes.SHA384,
+    "RSA-OAEP-512": hashes.SHA512,
+}
+RSA_OAEP_ALGORITHMS = frozenset(_OAEP_HASHES)
+
+
+def oaep_padding(alg: str) -> asymmetric_padding.OAEP:
+    """The OAEP padding of ``alg`` (one of :data:`RSA_OAEP_ALGORITHMS`): MGF1 and the label
+    hash both the algorithm's hash, no label.
+
+    Example::
+
+        key.decrypt(encrypted_key, oaep_padding("RSA-OAEP-256"))
+    """
+    digest = _OAEP_HASHES[alg]
+    return asymmetric_padding.OAEP(
+        mgf=asymmetric_padding.MGF1(algorithm=digest()), algorithm=digest(), label=None
+    )
 
 
 class Decrypted(NamedTuple):
@@ -146,7 +168,7 @@ def _check_header(header: Mapping[str, Any]) -> tuple[str, str, str | None]:
     if not isinstance(alg, str) or alg not in KEY_ALGORITHMS:
         raise InvalidTokenError(
             reason="The encrypted token's alg is not one of the allowed key management "
-            "algorithms (RSA-OAEP-256, ECDH-ES, ECDH-ES+A*KW, dir)."
+            "algorithms (RSA-OAEP-256/384/512, ECDH-ES, ECDH-ES+A*KW, dir)."
         )
     if not isinstance(enc, str) or enc not in CONTENT_ENCRYPTIONS:
         raise InvalidTokenError(
@@ -159,8 +181,11 @@ def _check_header(header: Mapping[str, Any]) -> tuple[str, str, str | None]:
         raise MalformedTokenError(reason="The encrypted token is compressed (zip).")
     if "crit" in header:
         raise MalformedTokenError(reason="The encrypted token's header lists critical extensions.")
+    # RFC 7519 §5.2 asks a nested JWT to say cty "JWT", but providers leave it out (Auth0's
+    # documented header is alg, enc and kid): an absent cty is taken as a JWT, which the
+    # payload must then be, a signed one. A cty that says something else is refused.
     cty = header.get("cty")
-    if not isinstance(cty, str) or cty.lower() not in _JWT_CONTENT:
+    if "cty" in header and (not isinstance(cty, str) or cty.lower() not in _JWT_CONTENT):
         raise MalformedTokenError(
             reason="The encrypted token's cty is not JWT or at+jwt: its payload must be a "
             "signed JWT (RFC 7519 §5.2)."
@@ -201,13 +226,13 @@ def _content_key(  # noqa: PLR0917
         if encrypted_key or not isinstance(key, bytes):
             raise _Undecryptable
         return key
-    if alg == "RSA-OAEP-256":
+    if alg in RSA_OAEP_ALGORITHMS:
         assert isinstance(key, rsa.RSAPrivateKey)  # noqa: S101 - chosen by alg
         # RFC 7516 §11.5: a block that does not decrypt goes on with a random key, so that
         # what fails is the tag, like for any other wrong key, and no step is told apart.
         random_cek = os.urandom(size)
         try:
-            cek = key.decrypt(encrypted_key, _OAEP)
+            cek = key.decrypt(encrypted_key, oaep_padding(alg))
         except ValueError:
             return random_cek
         return cek if len(cek) == size else random_cek

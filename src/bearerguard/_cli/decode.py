@@ -10,6 +10,10 @@ base64url), the segments are decoded leniently so the user still sees what the
 token claims, next to the reason every verifier refuses it. The JSON itself is
 only ever parsed strictly: hostile JSON (duplicate names, NaN, deep nesting) is
 reported, never rendered.
+
+An encrypted token (JWE) shows its protected header, the one part readable without the
+API's private key; with ``--decryption-keys FILE`` (that key) the signed token inside is
+decrypted and shown like any other, still NOT verified.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bearerguard._claims import (
@@ -36,12 +41,27 @@ from bearerguard._config import (
     SUPPORTED_ALGORITHMS,
     VerifierConfig,
 )
-from bearerguard._errors import EncryptedTokenError, InvalidTokenError, MalformedTokenError
+from bearerguard._decryption_keys import DecryptionKeys, decryption_keys
+from bearerguard._errors import (
+    ConfigurationError,
+    EncryptedTokenError,
+    InvalidTokenError,
+    MalformedTokenError,
+)
 from bearerguard._jose import parse_json_object, parse_token
+from bearerguard._jwe import decrypt
 
 from ._output import error, field, pretty_json, relative_time, safe, section, time_claims
 
-__all__ = ["Inspection", "UsageError", "inspect_token", "read_token", "register", "render"]
+__all__ = [
+    "Inspection",
+    "UsageError",
+    "inspect_token",
+    "open_encrypted",
+    "read_token",
+    "register",
+    "render",
+]
 
 # The longest max_token_size a Verifier accepts: anything longer is no token.
 MAX_INPUT = 1 << 20
@@ -50,10 +70,14 @@ BANNER = (
     "'bearerguard verify' checks the signature, issuer, audience and expiry."
 )
 JWE_ADVICE = (
-    "Its claims can be read only with the decryption key, and an API cannot verify it as a "
-    "signed access token. Ask for the token with your API's identifier as its audience "
+    "Its claims can be read only with the decryption key. If the provider encrypts tokens to "
+    "your API, give the API's private key with --decryption-keys FILE (decryption_keys= in "
+    "the verifier). Otherwise ask for the token with your API's identifier as its audience "
     "(resource, RFC 8707; Auth0's audience parameter); the provider then issues a signed JWT."
 )
+DECRYPTED = "Decrypted with the given key: the signed token inside follows, NOT verified."
+INNER = "of the signed token inside"
+DECRYPTED_LABEL = "(decrypted, NOT verified)"
 OPAQUE_ADVICE = (
     "A string without dots is an opaque access token, not a JWT: providers issue those for "
     "their own endpoints (e.g. Auth0's /userinfo when no audience is requested). Only the "
@@ -83,6 +107,8 @@ class Inspection:
 
     kind: str  # "jws" (three segments), "jwe" (five) or "unreadable"
     header: Mapping[str, Any] | None = None
+    #: an encrypted token opened with the API's key: what the signed token inside holds
+    inner: Inspection | None = None
     claims: Mapping[str, Any] | None = None
     signature_size: int | None = None
     problems: tuple[str, ...] = ()
@@ -106,6 +132,7 @@ class Inspection:
             "problems": list(self.problems),
             "notes": list(self.notes),
             "error": self.error,
+            "inner": None if self.inner is None else self.inner.to_json(now),
         }
 
 
@@ -120,6 +147,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Exit status: 0 decoded, 1 not decodable, 2 usage error.",
     )
     add_token_argument(parser)
+    add_decryption_argument(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
     parser.set_defaults(run=run)
 
@@ -134,20 +162,34 @@ def add_token_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_decryption_argument(parser: argparse.ArgumentParser) -> None:
+    """``--decryption-keys FILE``: the API's private key(s), to open an encrypted token."""
+    parser.add_argument(
+        "--decryption-keys",
+        metavar="FILE",
+        help="the API's private key(s) for encrypted tokens (JWE): a PEM private key, a "
+        "private JWK or a JWK Set (JSON) file",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Decode, print, and return 0 if the header and the claims could be decoded."""
     try:
         raw = read_token(args.token)
-    except UsageError as exc:
+        keys = None if args.decryption_keys is None else decryption_keys(Path(args.decryption_keys))
+    except (UsageError, ConfigurationError) as exc:
         error("decode", str(exc))
         return 2
     now = time.time()
     inspection = inspect_token(raw, now)
+    if keys is not None and inspection.kind == "jwe":
+        inspection = open_encrypted(inspection, raw, keys, now)
     if args.json:
         print(pretty_json(inspection.to_json(now)))
     else:
         print("\n\n".join(render(inspection, now)))
-    return 0 if inspection.decoded else 1
+    inner = inspection.inner
+    return 0 if inspection.decoded or (inner is not None and inner.decoded) else 1
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -245,6 +287,19 @@ def inspect_token(raw: str, now: float) -> Inspection:
         problems=problems,
         notes=notes,
     )
+
+
+def open_encrypted(
+    inspection: Inspection, raw: str, keys: DecryptionKeys, now: float
+) -> Inspection:
+    """``inspection`` of an encrypted token, with the signed token inside when ``keys``
+    open it, or why they do not (the verifier's own reason) in its ``problems``."""
+    try:
+        opened = decrypt(raw, keys, MAX_INPUT)
+    except InvalidTokenError as exc:
+        return Inspection("jwe", header=inspection.header, problems=(exc.reason,))
+    inner = inspect_token(opened.payload, now)
+    return Inspection("jwe", header=inspection.header, inner=inner)
 
 
 def _inspect_leniently(raw: str, reason: str, now: float) -> Inspection:
@@ -392,13 +447,17 @@ def render_contents(inspection: Inspection, now: float, label: str) -> list[str]
     return blocks
 
 
-def render(inspection: Inspection, now: float) -> list[str]:
+def render(inspection: Inspection, now: float, label: str = "(decoded, NOT verified)") -> list[str]:
     """Every section ``bearerguard decode`` prints, in order."""
-    blocks = [BANNER, *render_contents(inspection, now, "(decoded, NOT verified)")]
+    blocks = [BANNER, *render_contents(inspection, now, label)]
     if inspection.kind == "jwe":
-        blocks.append(
-            section("ENCRYPTED TOKEN (JWE)", [*inspection.problems, inspection.error or ""])
-        )
+        if inspection.inner is not None:
+            blocks.append(section("ENCRYPTED TOKEN (JWE)", [DECRYPTED]))
+            # The banner once; the inner token's sections named apart from the JWE header's.
+            return blocks + render(inspection.inner, now, f"{INNER} {DECRYPTED_LABEL}")[1:]
+        lines = [safe(problem) for problem in inspection.problems]
+        lines += [inspection.error] if inspection.error else []
+        blocks.append(section("ENCRYPTED TOKEN (JWE)", lines))
         return blocks
     if inspection.signature_size is not None:
         size = inspection.signature_size

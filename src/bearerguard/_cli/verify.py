@@ -10,6 +10,10 @@ With ``--dpop-proof PROOF --method M --url URL`` it judges a DPoP request
 (RFC 9449) as ``Verifier.verify_request`` does, token and proof together, and
 shows the binding: the token's ``cnf.jkt``, each check of the proof, or why the
 proof was refused (:mod:`._dpop_report`).
+
+With ``--decryption-keys FILE`` (or ``BEARERGUARD_DECRYPTION_KEYS``) it verifies an
+encrypted token (JWE) as an API holding that private key does, and shows the signed
+token inside next to the encrypted token's header.
 """
 
 from __future__ import annotations
@@ -53,11 +57,14 @@ from ._dpop_report import (
 )
 from ._output import as_numeric_date, error, field, iso_time, pretty_json, safe, section, timestamp
 from .decode import (
+    INNER,
     Inspection,
     UsageError,
+    add_decryption_argument,
     add_token_argument,
     header_value,
     inspect_token,
+    open_encrypted,
     read_input,
     render_contents,
     token_of,
@@ -72,7 +79,8 @@ _ENVIRONMENT = (
     "defaults to it), BEARERGUARD_AUDIENCE (comma-separated), "
     "BEARERGUARD_ALGORITHMS, BEARERGUARD_JWKS_URI, BEARERGUARD_KEYS (a key file's path, or the "
     "JWK Set as JSON), BEARERGUARD_LEEWAY, BEARERGUARD_SCOPE_CLAIMS, "
-    "BEARERGUARD_SECRET (for HS256), BEARERGUARD_RFC9068_STRICT, BEARERGUARD_MAX_AGE, "
+    "BEARERGUARD_SECRET (for HS256), BEARERGUARD_DECRYPTION_KEYS (the API's private key(s) "
+    "for encrypted tokens), BEARERGUARD_RFC9068_STRICT, BEARERGUARD_MAX_AGE, "
     "BEARERGUARD_ORGANIZATION, BEARERGUARD_REALM. Flags win. "
     "Exit status: 0 valid, 1 refused, 2 usage or configuration error."
 )
@@ -156,6 +164,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a claim that grants scopes (default: scope and scp; add permissions for Auth0 "
         "RBAC); repeat for several",
     )
+    add_decryption_argument(parser)
     _add_request_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
     parser.set_defaults(run=run)
@@ -193,6 +202,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     now = time.time()
     inspection = inspect_token(raw, now)
+    keys = verifier.config.decryption
+    if keys is not None and inspection.kind == "jwe":
+        # What the verifier decrypts, shown; the verdict below is the verifier's own.
+        inspection = open_encrypted(inspection, raw, keys, now)
     view = None if args.dpop_proof is None else read_proof_view(args.dpop_proof)
     verdict = check(
         verifier, raw, required, any_of=args.any_scope, header=header_value(text), request=request
@@ -201,6 +214,9 @@ def run(args: argparse.Namespace) -> int:
         print(pretty_json(_to_json(inspection, verdict, now, view)))
     else:
         blocks = render_contents(inspection, now, "(decoded, not verified yet)")
+        if inspection.inner is not None:
+            label = f"{INNER} (decrypted, not verified yet)"
+            blocks += render_contents(inspection.inner, now, label)
         if inspection.kind != "jwe" and not inspection.decoded:
             blocks.append(section("CANNOT BE DECODED", [safe(inspection.error or "")]))
         if view is not None:
@@ -300,6 +316,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "algorithms": _split(args.algorithm),
         "jwks_uri": args.jwks_uri,
         "keys": None if args.keys is None else Path(args.keys),
+        "decryption_keys": None if args.decryption_keys is None else Path(args.decryption_keys),
         "leeway": args.leeway,
         "scope_claims": _split(args.scope_claim),
     }
@@ -401,6 +418,7 @@ def _hints(
     refusal: BearerError, inspection: Inspection, verifier: Verifier, now: float
 ) -> list[str]:
     """What to look at next, from the unverified claims and the settings."""
+    inspection = inspection.inner or inspection  # an encrypted token: the signed one inside
     claims = inspection.claims or {}
     header = inspection.header or {}
     config = verifier.config
@@ -430,7 +448,11 @@ def _hints(
             ]
         return []
     if isinstance(refusal, EncryptedTokenError):
-        return ["Request the token with your API's identifier as its audience (or resource)."]
+        return [
+            "Request the token with your API's identifier as its audience (or resource); if "
+            "the provider encrypts tokens to your API, give its private key with "
+            "--decryption-keys FILE (or BEARERGUARD_DECRYPTION_KEYS)."
+        ]
     if isinstance(refusal, UnknownKeyError):
         kid = header.get("kid")
         return [f"The key set of {claims.get('iss')} has no key for kid {kid} (another tenant?)."]
@@ -450,6 +472,8 @@ def _to_json(
     inspection: Inspection, verdict: Verdict, now: float, view: ProofView | None
 ) -> dict[str, Any]:
     token, refusal = verdict.token, verdict.refusal
+    inner = inspection.inner
+    shown = inner or inspection  # the claims of an encrypted token are those inside
     result: dict[str, Any] = {
         "valid": verdict.valid,
         "status": 200 if refusal is None else refusal.status_code,
@@ -459,8 +483,10 @@ def _to_json(
         "www_authenticate": None if refusal is None else refusal.www_authenticate,
         "headers": {} if refusal is None else refusal.headers,
         "header": None if inspection.header is None else dict(inspection.header),
-        "claims": None if inspection.claims is None else dict(inspection.claims),
-        "times": inspection.to_json(now)["times"],
+        "encrypted": inspection.kind == "jwe",
+        "inner_header": None if inner is None or inner.header is None else dict(inner.header),
+        "claims": None if shown.claims is None else dict(shown.claims),
+        "times": shown.to_json(now)["times"],
         "subject": token.subject if token else None,
         "scopes": sorted(token.scopes) if token else None,
         "expires_at": iso_time(token.expires_at.timestamp()) if token else None,

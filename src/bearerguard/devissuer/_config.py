@@ -32,6 +32,7 @@ from ._checks import (
     check_text,
     check_unique,
 )
+from ._encryption import EncryptionKey, encryption_key
 
 __all__ = [
     "GRANT_TYPES",
@@ -69,9 +70,15 @@ class Organization:
 class ApiConfig:
     """An API (an Auth0 "resource server"): the ``audience`` of its access tokens.
 
+    With ``encryption_key`` (the API's RSA public key: PEM text, a certificate, a JWK, or
+    a file's path), its access tokens are encrypted to it (JWE: RSA-OAEP-256 and A256GCM),
+    as Auth0 encrypts tokens for an API with JSON Web Encryption on; once built, the
+    setting holds the key read and checked (:class:`._encryption.EncryptionKey`).
+
     Example::
 
         ApiConfig(identifier="https://api.example.com", scopes=("read:messages",))
+        ApiConfig(identifier="https://api.example.com", encryption_key="keys/api.pub.pem")
     """
 
     identifier: str
@@ -83,6 +90,8 @@ class ApiConfig:
     token_lifetime_for_web: int = 7200
     #: whether refresh tokens (scope offline_access) may be issued for this API
     allow_offline_access: bool = True
+    #: the API's public key: its access tokens are then encrypted to it (JWE)
+    encryption_key: EncryptionKey | object | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_object("API", self.identifier, self._check)
@@ -102,6 +111,13 @@ class ApiConfig:
         check_lifetime(self.token_lifetime, "token_lifetime")
         check_lifetime(self.token_lifetime_for_web, "token_lifetime_for_web")
         check_flag(self.allow_offline_access, "allow_offline_access")
+        object.__setattr__(self, "encryption_key", encryption_key(self.encryption_key))
+
+    @property
+    def encryption(self) -> EncryptionKey | None:
+        """The key this API's access tokens are encrypted to; ``None``: they are not."""
+        key = self.encryption_key
+        return key if isinstance(key, EncryptionKey) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

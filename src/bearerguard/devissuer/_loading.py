@@ -161,7 +161,7 @@ _TOP = (
 )  # fmt: skip
 _API = (
     "identifier", "name", "scopes", "token_lifetime", "token_lifetime_for_web",
-    "allow_offline_access",
+    "allow_offline_access", "encryption_key",
 )  # fmt: skip
 _CLIENT = (
     "client_id", "client_secret", "name", "public", "grant_types", "grants",
@@ -307,7 +307,19 @@ def _api(item: _Object) -> ApiConfig:
         token_lifetime=item.get("token_lifetime", int, 86400),
         token_lifetime_for_web=item.get("token_lifetime_for_web", int, 7200),
         allow_offline_access=item.get("allow_offline_access", bool, True),
+        encryption_key=_encryption_key(item),
     )
+
+
+def _encryption_key(item: _Object) -> str | dict[str, Any] | None:
+    """A PEM text or a file's path (a string), or a JWK (an object); checked by ApiConfig."""
+    value = item.value.get("encryption_key")
+    if value is not None and not isinstance(value, (str, dict)):
+        raise ConfigurationError(
+            f"{item.path('encryption_key')} must be a string (PEM text, or the path of a PEM "
+            f"or JWK file) or a JWK object, got {_kind(value)}."
+        )
+    return value
 
 
 def _client(item: _Object) -> ClientConfig:

@@ -4,7 +4,8 @@ Claims are built by :func:`bearerguard._mint.build_claims`, the same code
 :class:`~bearerguard.testing.FakeIssuer` uses, and signed with the key store's
 current key by :func:`bearerguard._mint.compact_jws`. An access token issued
 to a client that proved a DPoP key (RFC 9449 §6.1) names that key's RFC 7638
-thumbprint in ``cnf.jkt``.
+thumbprint in ``cnf.jkt``. An access token for an API configured with an
+``encryption_key`` is then encrypted to that API (:mod:`._encryption`), as Auth0 does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from bearerguard._mint import build_claims, compact_jws
 
 from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
+from ._encryption import EncryptionKey
 from ._keys import KeyStore
 from ._resources import find_api
 from ._store import Approval
@@ -61,7 +63,8 @@ class Minter:
 
         ``jkt``: the thumbprint of the client's DPoP key; the token is then bound to
         it (``cnf: {"jkt": ...}``) and a resource server accepts it with a proof by
-        that key only.
+        that key only. For an API with an ``encryption_key`` (the first configured API
+        ``audience`` names), the signed token is encrypted to it: a JWE.
         """
         claims = dict(extra or {})
         if client_id is not None:
@@ -80,7 +83,18 @@ class Minter:
             namespace=self._config.namespace,
             extra=claims,
         )
-        return self._sign("at+jwt", payload)
+        signed = self._sign("at+jwt", payload)
+        encryption = self._encryption(audience)
+        return signed if encryption is None else encryption.encrypt(signed)
+
+    def _encryption(self, audience: str | Sequence[str] | None) -> EncryptionKey | None:
+        """The key of the API the token is for, if that API asks for encrypted tokens."""
+        names = [audience] if isinstance(audience, str) else list(audience or ())
+        for name in names:
+            api = self._config.api(name)
+            if api is not None:  # the API; a user's token also names userinfo, after it
+                return api.encryption
+        return None
 
     def client_token(
         self,

@@ -21,7 +21,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric import padding as asymmetric_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 
 from bearerguard._decryption_keys import CONTENT_KEY_SIZES, EC_CURVES, KEY_ALGORITHMS
 from bearerguard._jose import b64url_decode, b64url_encode
+from bearerguard._jwe import RSA_OAEP_ALGORITHMS, oaep_padding
 
 __all__ = ["JWE_ALGORITHMS", "encrypt_token", "recipient_public_key"]
 
@@ -117,18 +117,11 @@ def encrypt_token(
         if not isinstance(key, bytes) or len(key) != size:
             raise ValueError(f"dir with {enc} takes a key of {size} bytes.")
         cek = key
-    elif alg == "RSA-OAEP-256":
+    elif alg in RSA_OAEP_ALGORITHMS:
         if not isinstance(key, rsa.RSAPublicKey):
-            raise ValueError("RSA-OAEP-256 takes an RSA key.")
+            raise ValueError(f"{alg} takes an RSA key.")
         cek = os.urandom(size)
-        encrypted_key = key.encrypt(
-            cek,
-            asymmetric_padding.OAEP(
-                mgf=asymmetric_padding.MGF1(algorithm=hashes.SHA256()),
-                algorithm=hashes.SHA256(),
-                label=None,
-            ),
-        )
+        encrypted_key = key.encrypt(cek, oaep_padding(alg))
     else:
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _CURVES:
             raise ValueError(f"{alg} takes an EC key on P-256, P-384 or P-521.")

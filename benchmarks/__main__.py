@@ -37,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import dpop, jwe, jwks, load, memory, micro, signatures, steps
+from benchmarks import dpop, introspection, jwe, jwks, load, memory, micro, signatures, steps
 from benchmarks._common import verdict
 
 Runner = Callable[[bool], dict[str, Any]]
@@ -69,6 +69,8 @@ REPORTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "signatures": signatures.report,
     "jwe": jwe.report,
 }
+RUNNERS["introspection"] = lambda quick: introspection.run(1.0 if quick else 3.0)
+REPORTS["introspection"] = introspection.report
 
 
 def summary(results: dict[str, dict[str, Any]]) -> str:

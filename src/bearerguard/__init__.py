@@ -21,7 +21,7 @@ for routes, are built with ``bearerguard.claims``.
 from __future__ import annotations
 
 from ._claim_rules import ClaimRule
-from ._config import CachePolicy, VerifierConfig
+from ._config import CachePolicy, Introspection, VerifierConfig
 from ._credentials import token_from_authorization
 from ._errors import (
     BearerError,
@@ -31,6 +31,7 @@ from ._errors import (
     ImmatureTokenError,
     InsufficientClaimsError,
     InsufficientScopeError,
+    IntrospectionUnavailableError,
     InvalidAudienceError,
     InvalidClaimsError,
     InvalidDPoPProofError,
@@ -63,6 +64,8 @@ __all__ = [
     "ImmatureTokenError",
     "InsufficientClaimsError",
     "InsufficientScopeError",
+    "Introspection",
+    "IntrospectionUnavailableError",
     "InvalidAudienceError",
     "InvalidClaimsError",
     "InvalidDPoPProofError",

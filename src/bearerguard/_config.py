@@ -54,6 +54,7 @@ __all__ = [
     "MLDSA_ALGORITHMS",
     "SETTING_NAMES",
     "CachePolicy",
+    "Introspection",
     "VerifierConfig",
     "check_url",
     "is_loopback_host",
@@ -150,6 +151,102 @@ class CachePolicy:
         )
 
 
+INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+_MAX_ANSWER_TTL = 86400.0
+_MAX_ANSWERS = 1 << 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Introspection:
+    """How opaque access tokens are checked: by the provider's introspection endpoint.
+
+    Example::
+
+        verifier = Verifier(
+            issuer="https://login.example.com/realms/api",
+            audience="https://api.example.com",
+            introspection=Introspection(client_id="api", client_secret=os.environ["SECRET"]),
+        )
+
+    Arguments (keyword-only):
+        client_id, client_secret: this API's credentials at the provider.
+        url: the endpoint; default the ``introspection_endpoint`` of the issuer's
+            discovery document (read once, on the first opaque token).
+        issuer: whose endpoint it is, one of the verifier's issuers (default: the
+            verifier's only issuer). Answers speak for it.
+        auth: ``"client_secret_basic"`` (default, HTTP Basic) or ``"client_secret_post"``.
+        introspect_jwts: send JWTs to the endpoint too (default ``False``: a JWT is
+            verified locally with the issuer's keys, and never introspected).
+        cache_ttl: the longest an active answer is reused, in seconds (default 300;
+            never past the token's ``exp``; 0: every request asks the endpoint).
+        inactive_ttl: how long an inactive answer is reused (default 10 seconds).
+        cache_size: how many answers are kept (default 10,000; the oldest go first).
+        shared_cache: answers shared by every worker and host, e.g.
+            ``bearerguard.redis.RedisIntrospectionCache(url)``: a fleet asks the endpoint
+            about once per token. When it fails, the endpoint is asked (a WARNING logged).
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    url: str | None = None
+    issuer: str | None = None
+    auth: str = "client_secret_basic"
+    introspect_jwts: bool = False
+    cache_ttl: float = 300.0
+    inactive_ttl: float = 10.0
+    cache_size: int = 10_000
+    shared_cache: Any = None
+
+    def __post_init__(self) -> None:
+        example = 'Introspection(client_id="api", client_secret="...")'
+        for name in ("client_id", "client_secret"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ConfigurationError(
+                    f"Introspection {name} must be a non-empty string (this API's credentials "
+                    f"at the provider), got {type(value).__name__}: e.g. {example}.",
+                    setting=name,
+                )
+        for name in ("url", "issuer"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigurationError(
+                    f"Introspection {name} must be a URL or None, got {type(value).__name__}.",
+                    setting=name,
+                )
+        if self.url is not None:
+            check_url(self.url, what="Introspection url")
+        if self.auth not in INTROSPECTION_AUTH_METHODS:
+            raise ConfigurationError(
+                f"Introspection auth must be one of {', '.join(INTROSPECTION_AUTH_METHODS)}, got "
+                f"{self.auth!r}: e.g. auth='client_secret_post'.",
+                setting="auth",
+            )
+        switch(self.introspect_jwts, "introspect_jwts")
+        for name, default in (("cache_ttl", 300), ("inactive_ttl", 10)):
+            value = number(
+                getattr(self, name), name, _MAX_ANSWER_TTL, f"Introspection({name}={default})"
+            )
+            object.__setattr__(self, name, value)
+        integer(self.cache_size, "cache_size", 1, _MAX_ANSWERS, "Introspection(cache_size=10000)")
+        shared = self.shared_cache
+        if shared is not None and not all(
+            callable(getattr(shared, name, None)) for name in ("get", "put", "aget", "aput")
+        ):
+            raise ConfigurationError(
+                "Introspection shared_cache must be a shared answer cache (get, put, aget, "
+                f"aput), got {type(shared).__name__}: e.g. shared_cache="
+                'bearerguard.redis.RedisIntrospectionCache("redis://localhost:6379/0").',
+                setting="shared_cache",
+            )
+
+
+def looks_like_jwt(token: str) -> bool:
+    """A compact JWS (three parts) or JWE (five), whose header is a JSON object (``eyJ``:
+    ``{"`` in base64url). Opaque tokens may hold dots (``ory_at_...``), never that shape."""
+    return token.startswith("eyJ") and token.count(".") in (2, 4)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifierConfig:
     """Validated settings of a :class:`~bearerguard.Verifier`.
@@ -237,6 +334,10 @@ class VerifierConfig:
     request_issuers: RequestResolver | None = field(init=False, repr=False, compare=False)
     #: decryption_keys imported (chosen by kid, alg and enc); None without: JWEs refused
     decryption: DecryptionKeys | None = field(init=False, repr=False, compare=False)
+    #: RFC 7662: opaque tokens judged by the provider's introspection endpoint; None: refused
+    introspection: Introspection | None = None
+    #: the configured issuer whose endpoint answers (introspection's, or the only issuer)
+    introspection_issuer: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         issuer_example = "issuer='your-tenant.auth0.com' (or the full URL of your tokens' iss)"
@@ -298,6 +399,7 @@ class VerifierConfig:
             )
         _check_dpop(self)
         object.__setattr__(self, "decryption", decryption_keys(self.decryption_keys))
+        object.__setattr__(self, "introspection_issuer", _check_introspection(self))
         source = check_client_certificate(self.client_certificate)
         object.__setattr__(self, "client_certificate", source)
         object.__setattr__(
@@ -394,6 +496,38 @@ def _check_trust(config: VerifierConfig, given: tuple[str, ...], normal: list[st
     object.__setattr__(
         config, "request_issuers", None if function is None else RequestResolver(function, index)
     )
+
+
+def _check_introspection(config: VerifierConfig) -> str | None:
+    """``introspection=``: the settings object, and the configured issuer whose endpoint it is."""
+    settings: Any = config.introspection
+    if settings is None:
+        return None
+    if not isinstance(settings, Introspection):
+        raise refuse(
+            "introspection",
+            "must be a bearerguard Introspection",
+            settings,
+            "introspection=Introspection(client_id='api', client_secret='...')",
+        )
+    if settings.issuer is not None:
+        issuer = config.issuer_index.find(normalize_issuer(settings.issuer, setting="issuer"))
+        if issuer is None:
+            raise ConfigurationError(
+                f"Introspection issuer {settings.issuer!r} is not one of the verifier's "
+                "issuers: name one of them (its endpoint's answers speak for it).",
+                setting="introspection",
+            )
+        return issuer
+    if len(config.issuers) != 1:
+        raise ConfigurationError(
+            "Introspection needs issuer=...: the verifier trusts "
+            f"{'several issuers' if config.issuers else 'issuers chosen at run time'}, and "
+            "the endpoint's answers speak for one of them. Write e.g. "
+            "Introspection(issuer='https://login.example.com/', client_id=..., client_secret=...).",
+            setting="introspection",
+        )
+    return config.issuers[0]
 
 
 def _check_claim_rules(config: VerifierConfig) -> None:

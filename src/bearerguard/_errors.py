@@ -24,6 +24,7 @@ Exception tree::
     ├── InvalidDPoPProofError        401, DPoP error="invalid_dpop_proof" (RFC 9449 §7.1)
     │   └── UseDPoPNonceError        401, DPoP error="use_dpop_nonce" + DPoP-Nonce
     └── KeySetUnavailableError       503 + Retry-After: the provider's keys cannot be had
+        └── IntrospectionUnavailableError  503 + Retry-After: no usable introspection answer
 
     ConfigurationError (ValueError)  raised at construction, never per request
 
@@ -53,6 +54,7 @@ __all__ = [
     "ImmatureTokenError",
     "InsufficientClaimsError",
     "InsufficientScopeError",
+    "IntrospectionUnavailableError",
     "InvalidAudienceError",
     "InvalidClaimsError",
     "InvalidDPoPProofError",
@@ -529,3 +531,15 @@ class KeySetUnavailableError(BearerError):
     @property
     def headers(self) -> dict[str, str]:
         return {**super().headers, "Retry-After": str(self.retry_after)}
+
+
+class IntrospectionUnavailableError(KeySetUnavailableError):
+    """The introspection endpoint gave no usable answer (RFC 7662): 503 with ``Retry-After``.
+
+    The provider is down or slow, answered something else than a JSON object, or
+    refused this API's client credentials (the log says which, at ERROR level).
+    Never a 401: the token may well be good. A :class:`KeySetUnavailableError`, so
+    that whatever handles one handles both.
+    """
+
+    default_reason = "The introspection endpoint gave no usable answer about the token."

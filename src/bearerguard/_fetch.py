@@ -4,7 +4,10 @@ A fetch never raises: it returns the final :class:`Document` (any status; the
 cache decides what a status means) or a :class:`FetchFailure`. It has a total
 deadline, caps the body size while streaming, and follows redirects only within
 the same origin (scheme, host and port), so a key-set URL can never be bounced
-to another host.
+to another host. :func:`post` and :func:`apost` send a form (an introspection
+request, RFC 7662) within the same bounds, and follow no redirect at all: a
+redirected POST would carry the token and the client's credentials wherever it
+points.
 
 The deadline is hard: the caller has its answer when it passes, whatever the
 provider does (a sync fetch runs on a worker thread whose sockets are shut down
@@ -33,7 +36,7 @@ from ._config import CachePolicy
 from ._keycache import Document, FetchFailure, Outcome
 from ._version import __version__
 
-__all__ = ["afetch", "fetch"]
+__all__ = ["afetch", "apost", "fetch", "post"]
 
 _MAX_REDIRECTS = 3
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -106,9 +109,15 @@ def _next_hop(url: httpx.URL, response: httpx.Response) -> httpx.URL | FetchFail
 
 
 def _look(
-    url: httpx.URL, response: httpx.Response, policy: CachePolicy, deadline: float
+    url: httpx.URL,
+    response: httpx.Response,
+    policy: CachePolicy,
+    deadline: float,
+    form: Form | None = None,
 ) -> _Body | httpx.URL | FetchFailure:
     """What to do with a response's head: follow a redirect, refuse, or read the body."""
+    if form is not None and response.status_code in _REDIRECTS:
+        return FetchFailure(f"the endpoint redirected (HTTP {response.status_code}): not followed")
     hop = _next_hop(url, response)
     if hop is not None:
         return hop
@@ -123,6 +132,38 @@ def _failure(exc: Exception) -> FetchFailure:
         return FetchFailure("the URL cannot be fetched")
     # Anything else, e.g. a custom transport's own exception: never a 500 for the caller.
     return FetchFailure(f"the request failed ({type(exc).__name__})")
+
+
+# A POST's form and its extra header fields (e.g. Authorization).
+Form = dict[str, str]
+
+
+def post(
+    url: str,
+    form: Form,
+    headers: Form,
+    policy: CachePolicy,
+    transport: httpx.BaseTransport | None = None,
+) -> Outcome:
+    """POST ``form`` to ``url`` synchronously, as :func:`fetch` GETs; no redirect followed."""
+    attempt = _Attempt(url, policy, transport, form, headers)
+    context = contextvars.copy_context()
+    worker = threading.Thread(
+        target=context.run, args=(attempt.run,), name="bearerguard-fetch", daemon=True
+    )
+    worker.start()
+    return attempt.outcome()
+
+
+async def apost(
+    url: str,
+    form: Form,
+    headers: Form,
+    policy: CachePolicy,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Outcome:
+    """Async :func:`post`, within one total deadline as :func:`afetch`."""
+    return await afetch(url, policy, transport, form, headers)
 
 
 def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None = None) -> Outcome:
@@ -147,9 +188,16 @@ class _Attempt:
     """One sync fetch: run on a worker thread, waited for until the deadline, then cut off."""
 
     def __init__(
-        self, url: str, policy: CachePolicy, transport: httpx.BaseTransport | None
+        self,
+        url: str,
+        policy: CachePolicy,
+        transport: httpx.BaseTransport | None,
+        form: Form | None = None,
+        headers: Form | None = None,
     ) -> None:
         self.url = url
+        self.form = form
+        self.headers = headers
         self.policy = policy
         self.transport = transport
         self.deadline = time.monotonic() + policy.fetch_timeout
@@ -200,9 +248,14 @@ class _Attempt:
                     if remaining <= 0:
                         return FetchFailure("the provider did not answer in time")
                     with client.stream(
-                        "GET", target, timeout=remaining, extensions=extensions
+                        "GET" if self.form is None else "POST",
+                        target,
+                        data=self.form,
+                        headers=self.headers,
+                        timeout=remaining,
+                        extensions=extensions,
                     ) as response:
-                        step = _look(target, response, self.policy, self.deadline)
+                        step = _look(target, response, self.policy, self.deadline, self.form)
                         if isinstance(step, _Body):
                             for chunk in response.iter_bytes():
                                 if refused := step.add(chunk):
@@ -247,7 +300,11 @@ def _shut(sock: socket.socket) -> None:
 
 
 async def afetch(
-    url: str, policy: CachePolicy, transport: httpx.AsyncBaseTransport | None = None
+    url: str,
+    policy: CachePolicy,
+    transport: httpx.AsyncBaseTransport | None = None,
+    form: Form | None = None,
+    headers: Form | None = None,
 ) -> Outcome:
     """GET ``url`` asynchronously, within one total deadline.
 
@@ -259,7 +316,7 @@ async def afetch(
     task = asyncio.current_task()
     if task is None:  # not run by an asyncio task: wait_for is all there is
         return await _settled(
-            asyncio.wait_for(_afetch(url, policy, transport), policy.fetch_timeout)
+            asyncio.wait_for(_afetch(url, policy, transport, form, headers), policy.fetch_timeout)
         )
     expired = False
 
@@ -270,7 +327,7 @@ async def afetch(
 
     timer = asyncio.get_running_loop().call_later(policy.fetch_timeout, expire)
     try:
-        return await _afetch(url, policy, transport)
+        return await _afetch(url, policy, transport, form, headers)
     except asyncio.CancelledError:
         if not expired or _cancelled_by_others(task):
             raise  # the caller's cancellation (or shutdown) goes on
@@ -298,7 +355,11 @@ def _cancelled_by_others(task: asyncio.Task[Any]) -> bool:
 
 
 async def _afetch(
-    url: str, policy: CachePolicy, transport: httpx.AsyncBaseTransport | None
+    url: str,
+    policy: CachePolicy,
+    transport: httpx.AsyncBaseTransport | None,
+    form: Form | None = None,
+    headers: Form | None = None,
 ) -> Outcome:
     deadline = time.monotonic() + policy.fetch_timeout
     tls: ssl.SSLContext | bool = True
@@ -313,8 +374,9 @@ async def _afetch(
     ) as client:
         target = httpx.URL(url)
         for _ in range(_MAX_REDIRECTS + 1):
-            async with client.stream("GET", target) as response:
-                step = _look(target, response, policy, deadline)
+            method = "GET" if form is None else "POST"
+            async with client.stream(method, target, data=form, headers=headers) as response:
+                step = _look(target, response, policy, deadline, form)
                 if isinstance(step, _Body):
                     async for chunk in response.aiter_bytes():
                         if refused := step.add(chunk):

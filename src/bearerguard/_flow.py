@@ -13,6 +13,11 @@ request's issuers with ``issuer_for_request=``) -> key -> signature -> claims.
 
 A token that passed before is answered from the verified-token cache
 (``_tokencache.py``) once its lifetime and its key set pass their re-checks.
+
+With ``introspection=``, a token that is not a JWT (or any token, with
+``introspect_jwts=True``) takes another path: the answer cache
+(``_introspection_cache.py``), else an :class:`Introspect` yielded for the shell to
+ask the endpoint, then the answer judged (``_introspection.py``).
 """
 
 from __future__ import annotations
@@ -30,8 +35,17 @@ from ._claims import (
     claim_lifetime,
     unverified_issuer,
 )
-from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig
-from ._errors import InvalidSignatureError, InvalidTokenError, KeySetUnavailableError
+from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig, looks_like_jwt
+from ._credentials import is_b64token
+from ._errors import (
+    IntrospectionUnavailableError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    KeySetUnavailableError,
+    MalformedTokenError,
+)
+from ._introspection import Introspect, judge, token_key
+from ._introspection_cache import AnswerCache
 from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
 from ._jwe import check_replicated_claims, decrypt, is_jwe
 from ._keycache import Fetch, KeyCache, KeySetStamp
@@ -50,7 +64,7 @@ __all__ = [
     "warm_up_flow",
 ]
 
-VerifyFlow = Generator[Fetch, float, AccessToken]
+VerifyFlow = Generator[Fetch | Introspect, float, AccessToken]
 _MAX_FETCHES = 4  # discovery, key set, and one retry each: anything more is a loop
 _MAX_KNOWN_HEADERS = 64
 _NOTHING_REFRESHED: frozenset[tuple[str, str]] = frozenset()  # a verification's first lookup
@@ -73,6 +87,8 @@ class VerifyPlan:
     # Such a plan has a token cache of its own, so a bound token it passed is never
     # answered from the cache of the bearer path, which refuses cnf.
     bound: bool = False
+    # The introspection answers (RFC 7662), by token hash; None without introspection=.
+    answers: AnswerCache | None = None
 
 
 def verify_flow(
@@ -104,6 +120,13 @@ def verify_now(
     remembered token's included; ``None``: every configured issuer.
     """
     config = plan.config
+    introspection = config.introspection
+    if (
+        introspection is not None
+        and type(token) is str
+        and (introspection.introspect_jwts or not looks_like_jwt(token))
+    ):
+        return _introspected(token, plan, now, trusted)
     tokens = plan.tokens
     keep = False  # whether to remember the token once it passes
     if tokens is not None and type(token) is str and len(token) <= config.max_token_size:
@@ -158,6 +181,40 @@ def verify_now(
     if known is None and end > 0:
         _remember_header(plan.headers, token[:end], parsed.header, alg, kid)
     return verified
+
+
+def _introspected(
+    token: str, plan: VerifyPlan, now: float, trusted: RequestIssuers | None
+) -> AccessToken | VerifyFlow:
+    """An opaque token: the cached answer, judged, or the flow that asks the endpoint first."""
+    config = plan.config
+    if len(token) > config.max_token_size:  # bounded work, and never sent anywhere
+        raise MalformedTokenError(reason="The token is longer than max_token_size.")
+    issuer = config.introspection_issuer
+    assert issuer is not None  # noqa: S101 - set with introspection
+    assert plan.answers is not None  # noqa: S101
+    if trusted is not None:
+        trusted.check(issuer)  # another request's issuer: no call to this one's endpoint
+    key = token_key(token)
+    answer = plan.answers.get(key, now)
+    if answer is not None:
+        judged = answer.judged[plan.bound]  # the usual hit: judged before, lifetime still good
+        if judged is not None and now < answer.dead_at:
+            return judged
+        return judge(answer, issuer, config, now, token, plan.bound)
+    if not is_b64token(token):  # what no Authorization field carries is sent nowhere
+        raise MalformedTokenError(reason="The token is not an RFC 6750 b64token.")
+    return _asking(token, key, issuer, plan, now)
+
+
+def _asking(token: str, key: bytes, issuer: str, plan: VerifyPlan, now: float) -> VerifyFlow:
+    """Yield the question for the shell, then judge the answer it stored."""
+    yield Introspect(key, token)
+    assert plan.answers is not None  # noqa: S101
+    answer = plan.answers.get(key, now)
+    if answer is None:  # the shell logged why (provider down, our credentials refused, ...)
+        raise IntrospectionUnavailableError()
+    return judge(answer, issuer, plan.config, now, token, plan.bound)
 
 
 def _remember_header(

@@ -19,6 +19,7 @@ from ._config import (
     DEFAULT_TOKEN_CACHE_SIZE,
     DPOP_ALGORITHMS,
     CachePolicy,
+    Introspection,
     VerifierConfig,
 )
 from ._credentials import (
@@ -33,6 +34,9 @@ from ._errors import DEFAULT_REALM, BearerError, ConfigurationError, MissingToke
 from ._flow import VerifyFlow, VerifyPlan, remembered, verify_now, warm_up_flow
 from ._hints import HintLimiter
 from ._intercept import interceptions
+from ._introspection import Introspect
+from ._introspection_cache import AnswerCache
+from ._introspector import Introspector
 from ._keycache import Fetch, KeyCache
 from ._metadata import ProviderMetadata, read_metadata
 from ._nonces import NonceSource
@@ -198,6 +202,11 @@ class Verifier:
             read only when named here, the statement that a trusted proxy sets it and
             strips it from clients; default ``None``: none is read and certificate-bound
             tokens are refused.
+        introspection: an :class:`Introspection` (RFC 7662): tokens that are not JWTs
+            (opaque tokens) are judged by the provider's introspection endpoint, called
+            with this API's client credentials, its answers cached by token hash; the
+            answer's claims then meet the same checks as a JWT's. Default ``None``: opaque
+            tokens are refused (docs/security.md, "Opaque tokens and introspection").
         resource: the URL clients call (RFC 9728, RFC 8707; an MCP server's URL): the
             audience by default, named by :meth:`resource_metadata`, and every refusal's
             challenge names :attr:`resource_metadata_url`.
@@ -251,6 +260,7 @@ class Verifier:
         claim_rules: Sequence[ClaimRule] = (),
         keys: object = None,
         decryption_keys: object = None,
+        introspection: Introspection | None = None,
         issuer_for_request: Callable[[HttpRequest], object] | None = None,
         authorization_servers: str | Sequence[str] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -287,6 +297,7 @@ class Verifier:
             "claim_rules": claim_rules,
             "keys": keys,
             "decryption_keys": decryption_keys,
+            "introspection": introspection,
             "issuer_for_request": issuer_for_request,
             "authorization_servers": authorization_servers,
         }
@@ -296,6 +307,13 @@ class Verifier:
         self._clock = clock
         self._monotonic = monotonic
         cache_state = _key_cache(config)
+        # One answer cache for both paths: an answer is judged per path (cnf is the bound
+        # path's to check), and the judged tokens are kept per path inside each answer.
+        answers = (
+            None
+            if config.introspection is None
+            else AnswerCache(config.introspection.cache_size, lock=threading.Lock())
+        )
         self._plan = VerifyPlan(
             config,
             cache_state,
@@ -303,6 +321,7 @@ class Verifier:
             tokens=TokenCache(config.token_cache_size, lock=threading.Lock())
             if config.token_cache_size
             else None,
+            answers=answers,
         )
         # The DPoP path: the same keys and signature checks, cnf left to the binding, and a
         # token cache of its own (a bound token must never be answered on the bearer path).
@@ -314,6 +333,7 @@ class Verifier:
             if config.token_cache_size
             else None,
             bound=True,
+            answers=answers,
         )
         self._binding = DPoPBinding(
             config,
@@ -321,6 +341,18 @@ class Verifier:
             replays=replay_store_argument(replay_store),
         )
         self._refresher = Refresher(cache_state, monotonic, transport, async_transport)
+        self._introspector = (
+            None
+            if answers is None
+            else Introspector(
+                config,
+                answers,
+                clock,
+                self._refresher.fetch,
+                transport=transport,
+                async_transport=async_transport,
+            )
+        )
         self._hints = HintLimiter(monotonic)
         # What tokens without their request are judged by: every configured issuer, or,
         # with issuer_for_request=, none (refused, saying to verify the request).
@@ -766,13 +798,23 @@ class Verifier:
         self._plan.cache.forget()
         if self._plan.tokens is not None:
             self._plan.tokens.clear()  # their stamps no longer hold anyway: free the memory
+        if self._introspector is not None:
+            self._introspector.forget()  # the answers of a provider that changed hands
 
-    def _settle(self, request: Fetch) -> float:
-        self._refresher.refresh(request)
+    def _settle(self, request: Fetch | Introspect) -> float:
+        if isinstance(request, Introspect):
+            assert self._introspector is not None  # noqa: S101 - asked only with introspection=
+            self._introspector.settle(request)
+        else:
+            self._refresher.refresh(request)
         return self._monotonic()
 
-    async def _asettle(self, request: Fetch) -> float:
-        await self._refresher.arefresh(request)
+    async def _asettle(self, request: Fetch | Introspect) -> float:
+        if isinstance(request, Introspect):
+            assert self._introspector is not None  # noqa: S101
+            await self._introspector.asettle(request)
+        else:
+            await self._refresher.arefresh(request)
         return self._monotonic()
 
     def __repr__(self) -> str:

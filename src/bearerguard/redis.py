@@ -1,4 +1,8 @@
-"""A DPoP replay store shared through Redis: every worker on every host refuses a replayed proof.
+"""Redis shared by workers and hosts: the DPoP replay store and the introspection cache.
+
+:class:`RedisIntrospectionCache` (at the end) shares introspection answers (RFC 7662), so that
+a fleet asks the provider once per token; the rest of this docstring is the replay store's.
+
 
 :class:`RedisReplayStore` records each accepted proof's key with one atomic command,
 ``SET <prefix><key> 1 NX PX <ms>``: of any number of workers, threads or tasks
@@ -81,7 +85,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         "bearerguard.redis needs the redis client: pip install 'bearerguard[redis]'"
     ) from exc
 
-__all__ = ["RedisReplayStore"]
+__all__ = ["RedisIntrospectionCache", "RedisReplayStore"]
 
 _SETTING = "replay_store"
 _EXAMPLE = 'RedisReplayStore("redis://localhost:6379/0")'
@@ -410,3 +414,117 @@ def _describe(url: str) -> tuple[str, str | None]:
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{credentials}{host}:{options.get('port', 6379)}/{db}", password
+
+
+class RedisIntrospectionCache:
+    """Introspection answers shared by every worker and host, in Redis (RFC 7662).
+
+    Pass it as ``Introspection(shared_cache=...)``. A worker that has no answer of its
+    own for a token reads this cache before asking the endpoint, and writes every
+    answer it gets (active or not) here, for as long as its own cache keeps it: never
+    past the token's ``exp`` nor ``cache_ttl`` (``inactive_ttl`` for an inactive one).
+    So a fleet asks the provider about a token about once per ``cache_ttl``.
+
+    Keys are ``<prefix><SHA-256 of the token, hex>``: the token's text never reaches
+    Redis. Values are the endpoint's JSON answer (the token's claims) and the time
+    until which it holds; each key expires by itself.
+
+    **Redis down.** Any Redis error (refused, timed out after ``timeout``, an error
+    reply) falls back to asking the endpoint, as a worker without this cache would:
+    the endpoint is the authority, and a cache outage must not become an outage of
+    the API. The verifier logs a WARNING and leaves Redis alone for
+    ``CachePolicy.failure_backoff`` seconds (at least 5), so requests do not each
+    wait ``timeout`` for it.
+
+    **Trust.** Whoever can write to this Redis can make tokens pass: an answer found
+    here is taken as the endpoint's. Give it the protection of the verifier's own
+    settings (a password, TLS, a network only the API reaches), as for the replay
+    store.
+
+    Arguments as :class:`RedisReplayStore`'s: a ``url`` (``redis://``, ``rediss://``,
+    ``unix://``) or lent ``client`` / ``async_client``; ``prefix`` (default
+    ``"bearerguard:introspection:"``) and ``timeout`` (seconds, default 1).
+
+    Example::
+
+        from bearerguard import Introspection, Verifier
+        from bearerguard.redis import RedisIntrospectionCache
+
+        verifier = Verifier(
+            issuer="https://login.example.com/",
+            audience="https://api.example.com",
+            introspection=Introspection(
+                client_id="api",
+                client_secret=os.environ["INTROSPECTION_SECRET"],
+                shared_cache=RedisIntrospectionCache("redis://cache.internal:6379/0"),
+            ),
+        )
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: redis.Redis | redis.RedisCluster | None = None,
+        async_client: redis.asyncio.Redis | redis.asyncio.RedisCluster | None = None,
+        prefix: str = "bearerguard:introspection:",
+        timeout: float = 1.0,
+    ) -> None:
+        try:
+            # The same clients, bounds and checks as the replay store: one way to reach Redis.
+            self._redis = RedisReplayStore(
+                url, client=client, async_client=async_client, prefix=prefix, timeout=timeout
+            )
+        except ConfigurationError as exc:
+            message = (
+                str(exc)
+                .replace(f"{_SETTING}: ", "")
+                .replace("RedisReplayStore", "RedisIntrospectionCache")
+                .replace(":dpop:", ":introspection:")
+            )
+            raise ConfigurationError(message, setting="shared_cache") from None
+        self.prefix = self._redis.prefix
+        self.timeout = self._redis.timeout
+
+    def get(self, key: str) -> bytes | None:
+        """The value stored under ``key`` (a token hash), or ``None``; raises when Redis fails."""
+        try:
+            value = self._redis._sync_client().get(self.prefix + key)
+        except _CAUGHT as exc:
+            raise self._redis._unavailable(exc) from exc
+        return value if isinstance(value, bytes) else None
+
+    async def aget(self, key: str) -> bytes | None:
+        """:meth:`get` for asyncio callers."""
+        try:
+            client = await self._redis._async_client()
+            value = await client.get(self.prefix + key)
+        except _CAUGHT as exc:
+            raise self._redis._unavailable(exc) from exc
+        return value if isinstance(value, bytes) else None
+
+    def put(self, key: str, value: bytes, ttl: float) -> None:
+        """Store ``value`` under ``key`` for ``ttl`` seconds (at least 1 ms)."""
+        try:
+            self._redis._sync_client().set(self.prefix + key, value, px=_milliseconds(ttl))
+        except _CAUGHT as exc:
+            raise self._redis._unavailable(exc) from exc
+
+    async def aput(self, key: str, value: bytes, ttl: float) -> None:
+        """:meth:`put` for asyncio callers."""
+        try:
+            client = await self._redis._async_client()
+            await client.set(self.prefix + key, value, px=_milliseconds(ttl))
+        except _CAUGHT as exc:
+            raise self._redis._unavailable(exc) from exc
+
+    def close(self) -> None:
+        """Close the connections of the sync client the cache made."""
+        self._redis.close()
+
+    async def aclose(self) -> None:
+        """Close the running loop's client and the sync client, those the cache made."""
+        await self._redis.aclose()
+
+    def __repr__(self) -> str:
+        return repr(self._redis).replace("RedisReplayStore", "RedisIntrospectionCache", 1)

@@ -9,21 +9,26 @@ its real settings and its real verifier, and every signature is really checked.
 
 from __future__ import annotations
 
+import base64
 import enum
+import hmac
 import json
 import math
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from bearerguard._certificates import certificate_der, certificate_thumbprint
 from bearerguard._coerce import names
-from bearerguard._config import check_url, normalize_issuer
+from bearerguard._config import Introspection, check_url, normalize_issuer
 from bearerguard._errors import ConfigurationError
-from bearerguard._keycache import discovery_urls
+from bearerguard._introspector import endpoints
+from bearerguard._keycache import Document, discovery_urls
 from bearerguard._mint import (
     FAKE_ALGORITHMS,
     SigningKey,
@@ -91,7 +96,11 @@ class FakeIssuer:
     ``token(certificate=cert)`` binds a token to it, and
     ``auth_header(client_certificate="header:Client-Cert")`` adds the field a proxy
     sets for it. For encrypted tokens (JWE), :meth:`encrypted_token` encrypts a token to
-    the API's key, as providers do.
+    the API's key, as providers do. For opaque tokens (RFC 7662), :meth:`opaque_token`
+    issues one and the fake's introspection endpoint (named by its discovery document)
+    answers for it, to the client ``introspection_client_id`` /
+    ``introspection_client_secret`` only; :meth:`introspection` gives the matching
+    :class:`~bearerguard.Introspection`.
     """
 
     def __init__(
@@ -103,8 +112,17 @@ class FakeIssuer:
         jwks_uri: str | None = None,
         lifetime: float = _HOUR,
         clock: Callable[[], float] = time.time,
+        introspection_client_id: str = "bearerguard-test-api",
+        introspection_client_secret: str = "bearerguard-test-secret",  # noqa: S107 - a fake's
     ) -> None:
         self._issuer = normalize_issuer(issuer)
+        for name, value in (
+            ("introspection_client_id", introspection_client_id),
+            ("introspection_client_secret", introspection_client_secret),
+        ):
+            if not isinstance(value, str) or not value:
+                raise ConfigurationError(f"{name} must be a non-empty string.")
+        self._client = (introspection_client_id, introspection_client_secret)
         self._audience = _check_audience(audience)
         if not isinstance(algorithm, str) or algorithm not in FAKE_ALGORITHMS:
             raise ConfigurationError(
@@ -126,6 +144,8 @@ class FakeIssuer:
         self._stranger: SigningKey | None = None  # signs unknown_key_token(); never published
         self._lock = threading.Lock()  # guards the keys
         self._activation = Activation(self._issuer, self._serve)
+        self._opaque: dict[str, dict[str, Any]] = {}  # opaque token -> its introspection answer
+        self._introspection_calls = 0
 
     # --- settings -----------------------------------------------------------------------
 
@@ -155,6 +175,26 @@ class FakeIssuer:
         return self._lifetime
 
     @property
+    def introspection_endpoint(self) -> str:
+        """Where the fake answers introspection requests (RFC 7662)."""
+        return self._issuer.rstrip("/") + "/oauth/introspect"
+
+    @property
+    def introspection_client_id(self) -> str:
+        """The client id the introspection endpoint accepts."""
+        return self._client[0]
+
+    @property
+    def introspection_client_secret(self) -> str:
+        """The client secret the introspection endpoint accepts."""
+        return self._client[1]
+
+    @property
+    def introspection_calls(self) -> int:
+        """How many introspection requests the endpoint has answered (any answer)."""
+        return self._introspection_calls
+
+    @property
     def kid(self) -> str:
         """The ``kid`` of the current signing key."""
         return self._keys[0].kid
@@ -177,6 +217,11 @@ class FakeIssuer:
             "device_authorization_endpoint": f"{base}/oauth/device/code",
             "userinfo_endpoint": f"{base}/userinfo",
             "revocation_endpoint": f"{base}/oauth/revoke",
+            "introspection_endpoint": self.introspection_endpoint,
+            "introspection_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
             "jwks_uri": self._jwks_uri,
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "response_types_supported": ["code"],
@@ -256,6 +301,71 @@ class FakeIssuer:
             claims=claims,
         )
         return compact_jws(header, payload, key)
+
+    def opaque_token(
+        self,
+        *,
+        scopes: str | Iterable[str] = (),
+        sub: str | None = _SUBJECT,
+        aud: str | Sequence[str] | _Default | None = _DEFAULT,
+        iss: str | _Default | None = _DEFAULT,
+        expires_in: float | None = None,
+        active: Any = True,
+        dpop_key: DPoPKey | None = None,
+        certificate: ClientCertificate | bytes | None = None,
+        **claims: Any,
+    ) -> str:
+        """An opaque access token: random text, judged by the fake's introspection endpoint.
+
+        The endpoint answers ``{"active": true, ...}`` with the claims :meth:`token`
+        would sign (``iss``, ``sub``, ``aud``, ``exp``, ``iat``, ``scope``,
+        ``client_id``, ...) plus ``token_type: Bearer``; set, replace or remove them
+        (``None``) as there. ``active`` is sent as given (``"true"``, a string, for the
+        hostile cases); ``dpop_key`` / ``certificate`` put the binding in ``cnf``.
+        :meth:`revoke` makes the endpoint answer ``{"active": false}``.
+
+        Example::
+
+            verifier = Verifier(issuer=..., audience=..., introspection=issuer.introspection())
+            with issuer:
+                verifier.verify(issuer.opaque_token(scopes=["read:contacts"])).scopes
+                # frozenset({'read:contacts'})
+        """
+        key = self._keys[0]
+        _, answer = self._build(
+            key,
+            scopes=scopes,
+            sub=sub,
+            aud=aud,
+            iss=iss,
+            expires_in=expires_in,
+            headers=None,
+            namespace=None,
+            dpop_key=dpop_key,
+            certificate=certificate,
+            claims={"token_type": "Bearer", **claims},
+        )
+        token = "bgo_" + secrets.token_urlsafe(32)
+        with self._lock:
+            self._opaque[token] = {"active": active, **answer}
+        return token
+
+    def revoke(self, token: str) -> None:
+        """Make the introspection endpoint answer ``{"active": false}`` for ``token``."""
+        with self._lock:
+            self._opaque.pop(token, None)
+
+    def introspection(self, **settings: Any) -> Introspection:
+        """The :class:`~bearerguard.Introspection` of a client the fake's endpoint accepts.
+
+        Example::
+
+            Verifier(issuer=issuer.issuer, audience=issuer.audience,
+                     introspection=issuer.introspection(cache_ttl=60))
+        """
+        return Introspection(
+            **{"client_id": self._client[0], "client_secret": self._client[1], **settings}
+        )
 
     def auth_header(
         self,
@@ -627,6 +737,7 @@ class FakeIssuer:
             issuer.stop()
         """
         self._activation.start()
+        endpoints.activate(self.introspection_endpoint, self._introspect)
         return self
 
     def stop(self) -> None:
@@ -637,6 +748,7 @@ class FakeIssuer:
             issuer.stop()
             issuer.active   # False
         """
+        endpoints.deactivate(self.introspection_endpoint)
         self._activation.stop()
 
     def __enter__(self) -> FakeIssuer:
@@ -674,12 +786,46 @@ class FakeIssuer:
             return json.dumps(self.discovery_document()).encode()
         return None
 
+    def _introspect(self, form: Mapping[str, str], headers: Mapping[str, str]) -> Document:
+        """The introspection endpoint: the client authenticated, then the token's answer."""
+        with self._lock:
+            self._introspection_calls += 1
+            answer = self._opaque.get(form.get("token", ""))
+        if not self._authenticated(form, headers):
+            return _json(401, {"error": "invalid_client"})
+        if answer is None or (
+            isinstance(answer.get("exp"), (int, float)) and answer["exp"] <= self._clock()
+        ):
+            return _json(200, {"active": False})
+        return _json(200, {name: value for name, value in answer.items() if value is not None})
+
+    def _authenticated(self, form: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+        """client_secret_basic or client_secret_post, with the fake's client, and not both."""
+        basic = headers.get("Authorization", "")
+        if basic.startswith("Basic ") and "client_secret" not in form:
+            try:
+                pair = base64.b64decode(basic[6:], validate=True).decode()
+            except ValueError:
+                return False
+            given = tuple(unquote(part) for part in pair.partition(":")[::2])
+        elif not basic and "client_secret" in form:
+            given = (form.get("client_id", ""), form["client_secret"])
+        else:
+            return False
+        return hmac.compare_digest(given[0], self._client[0]) and hmac.compare_digest(
+            given[1], self._client[1]
+        )
+
     def __repr__(self) -> str:
         # Never the keys themselves: a repr ends up in logs and assertion messages.
         return (
             f"FakeIssuer(issuer={self._issuer!r}, algorithm={self._algorithm!r}, "
             f"kid={self.kid!r}, active={self.active})"
         )
+
+
+def _json(status: int, body: Mapping[str, Any]) -> Document:
+    return Document(status, {"content-type": "application/json"}, json.dumps(body).encode())
 
 
 def _thumbprint_of(certificate: object) -> str:

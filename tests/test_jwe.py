@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from joserfc import jwe, jwk
@@ -46,50 +45,11 @@ from bearerguard._jwe import (
     decrypt,
 )
 from bearerguard.testing._encryption import encrypt_token
+from tests.jwe_keys import private_jwk, private_pem, public_pem
 from tests.support import AUDIENCE, ISSUER, Clock, Provider, b64url, ec_key, rsa_key
 
 CONTENT = ("A128GCM", "A192GCM", "A256GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512")
 DIR_KEY = bytes(range(32))
-
-
-def private_pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def public_pem(key: Any) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def private_jwk(key: Any, **members: Any) -> dict[str, Any]:
-    if isinstance(key, rsa.RSAPrivateKey):
-        n = key.private_numbers()
-        pub = n.public_numbers
-        ints = {"n": pub.n, "e": pub.e, "d": n.d, "p": n.p, "q": n.q, "dp": n.dmp1,
-                "dq": n.dmq1, "qi": n.iqmp}  # fmt: skip
-        jwk: dict[str, Any] = {"kty": "RSA"}
-        for name, value in ints.items():
-            jwk[name] = b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-    else:
-        size = (key.curve.key_size + 7) // 8
-        numbers = key.private_numbers()
-        crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[key.curve.name]
-        jwk = {
-            "kty": "EC",
-            "crv": crv,
-            "x": b64url(numbers.public_numbers.x.to_bytes(size, "big")),
-            "y": b64url(numbers.public_numbers.y.to_bytes(size, "big")),
-            "d": b64url(numbers.private_value.to_bytes(size, "big")),
-        }
-    jwk.update(members)
-    return jwk
 
 
 RSA_DECRYPTION = rsa_key(5)

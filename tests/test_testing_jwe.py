@@ -9,31 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bearerguard import ConfigurationError, EncryptedTokenError, Verifier
 from bearerguard.testing import FakeIssuer
+from tests.jwe_keys import private_pem, public_pem
 from tests.support import b64url, ec_key, rsa_key
 
 ISSUER = "https://tenant.bearerguard.test/"
 AUDIENCE = "https://api.bearerguard.test"
-
-
-def private_pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def public_pem(key: Any) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
 
 
 def test_an_encrypted_token_opens_with_the_apis_key() -> None:

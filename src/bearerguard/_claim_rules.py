@@ -30,6 +30,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -70,7 +71,7 @@ _VOCABULARY = (
 )
 
 
-class ClaimRule:
+class ClaimRule(ABC):
     """A rule a verified token's claims must meet. Build one with :mod:`bearerguard.claims`.
 
     Rules are immutable and may be shared by any number of verifiers and routes.
@@ -85,13 +86,13 @@ class ClaimRule:
 
     __slots__ = ()
 
+    @abstractmethod
     def passes(self, claims: Mapping[str, Any]) -> bool:
         """Whether ``claims`` meet the rule."""
-        raise NotImplementedError  # pragma: no cover - every rule defines it
 
+    @abstractmethod
     def failure(self, claims: Mapping[str, Any]) -> str:
         """Why ``claims`` fail the rule, for logs: the claim and the rule, never its value."""
-        raise NotImplementedError  # pragma: no cover - every rule defines it
 
 
 @dataclass(frozen=True, slots=True, repr=False)

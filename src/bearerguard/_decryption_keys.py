@@ -27,11 +27,8 @@ Example::
 from __future__ import annotations
 
 import binascii
-import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeAlias
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -41,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from ._coerce import LISTS
 from ._errors import ConfigurationError
 from ._jose import b64url_decode
+from ._key_material import KeyMaterial
 
 __all__ = [
     "CONTENT_KEY_SIZES",
@@ -149,7 +147,7 @@ def decryption_keys(value: object) -> DecryptionKeys | None:
     keys: list[DecryptionKey] = []
     for position, item in enumerate(items, 1):
         where = _SETTING if len(items) == 1 else f"{_SETTING} item {position}"
-        keys.extend(_imported_all(_loaded(item, where), where))
+        keys.extend(_imported_all(_MATERIAL.loaded(item, where), where))
     if len(keys) > _MAX_KEYS:
         raise ConfigurationError(
             f"{_SETTING} holds {len(keys)} keys, more than {_MAX_KEYS}: keep the current key "
@@ -163,72 +161,13 @@ def decryption_keys(value: object) -> DecryptionKeys | None:
 # --- reading: PEM text or a JSON value, from a string, bytes or a path ------------------------
 
 
-def _loaded(value: object, where: str) -> object:
-    if isinstance(value, os.PathLike):
-        return _text(_read_file(Path(value), where, shown=True), where)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return _text(bytes(value), where)
-    if isinstance(value, str):
-        text = value.strip()
-        if "-----BEGIN" in text or text.startswith(("{", "[")):
-            return _text(text.encode("utf-8", "surrogatepass"), where)
-        if not text:
-            raise ConfigurationError(
-                f"{where} is an empty string (an unset environment variable?); write e.g. "
-                f"{_EXAMPLE}.",
-                setting=_SETTING,
-            )
-        # A string that is no PEM and no JSON is a path; shown only if it looks like one.
-        shown = len(text) < 256 and ("/" in text or "." in text) and " " not in text
-        return _text(_read_file(Path(text), where, shown=shown), where)
-    return value
+def _shows_path(text: str) -> bool:
+    return len(text) < 256 and ("/" in text or "." in text) and " " not in text
 
 
-def _read_file(path: Path, where: str, *, shown: bool) -> bytes:
-    named = f"the file {str(path)!r}" if shown else "a string that is neither PEM nor JSON"
-    try:
-        with path.open("rb") as file:
-            data = file.read(_MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"{where} names {named}, and no such file exists: give the path of a PEM or JSON "
-            "key file, or the private key itself (PEM text, a JWK or JWK Set).",
-            setting=_SETTING,
-        ) from None
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigurationError(
-            f"{where} names {named}, which cannot be read ({why}).", setting=_SETTING
-        ) from None
-    if len(data) > _MAX_FILE_BYTES:
-        raise ConfigurationError(
-            f"{where} names {named}, which is larger than {_MAX_FILE_BYTES} bytes: a key "
-            "file holds a few keys.",
-            setting=_SETTING,
-        )
-    return data
-
-
-def _text(data: bytes, where: str) -> object:
-    try:
-        text = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise ConfigurationError(
-            f"{where} is not PEM or JSON text (a DER file? write it as PEM: openssl pkey "
-            "-inform DER -in key.der -out key.pem).",
-            setting=_SETTING,
-        ) from None
-    if "-----BEGIN" in text:
-        return text
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        why = (
-            f" ({exc.msg} at character {exc.pos})" if isinstance(exc, json.JSONDecodeError) else ""
-        )
-        raise ConfigurationError(
-            f"{where} is neither a PEM key nor valid JSON{why}.", setting=_SETTING
-        ) from None
+_MATERIAL = KeyMaterial(
+    _SETTING, _EXAMPLE, shows_path=_shows_path, private=True, max_bytes=_MAX_FILE_BYTES
+)
 
 
 # --- importing --------------------------------------------------------------------------------

@@ -26,11 +26,8 @@ Example::
 from __future__ import annotations
 
 import binascii
-import json
-import os
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -44,6 +41,7 @@ from cryptography.hazmat.primitives.serialization import (
 from ._errors import ConfigurationError, UnknownKeyError
 from ._issuers import IssuerIndex, normalize_issuer
 from ._jose import b64url_encode
+from ._key_material import KeyMaterial
 from ._keys import _PRIVATE_MEMBERS, MAX_KEYS, KeySet, KeySetError, VerificationKey
 from ._signatures import MLDSA_SIZES, mldsa_public_key_class
 
@@ -125,7 +123,7 @@ def static_keys(
     """
     if value is None:
         return {}
-    document = _loaded(value, "keys")
+    document = _MATERIAL.loaded(value, "keys")
     if _is_key_material(document):
         if not one_issuer:
             raise ConfigurationError(
@@ -170,7 +168,7 @@ def static_keys(
                 "its keys once.",
                 setting=_SETTING,
             )
-        loaded = _loaded(keys, f"keys[{given_issuer!r}]")
+        loaded = _MATERIAL.loaded(keys, f"keys[{given_issuer!r}]")
         if not _is_key_material(loaded):
             raise ConfigurationError(
                 f"keys[{given_issuer!r}] must be a PEM public key, a JWK or a JWK Set (or "
@@ -184,75 +182,11 @@ def static_keys(
 # --- reading: str, bytes, a path or a dict, into PEM text or a JSON object --------------------
 
 
-def _loaded(value: object, where: str) -> object:
-    """PEM text (a str holding a ``-----BEGIN``), or a JSON value; anything else as given."""
-    if isinstance(value, os.PathLike):
-        return _text(_read_file(Path(value), where, shown=True), where)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return _text(bytes(value), where)
-    if isinstance(value, str):
-        text = value.strip()
-        if "-----BEGIN" in text or text.startswith(("{", "[")):
-            return _text(text.encode("utf-8", "surrogatepass"), where)
-        if not text:
-            raise ConfigurationError(
-                f"{where} is an empty string (an unset environment variable?); write e.g. "
-                f"{_EXAMPLE}.",
-                setting=_SETTING,
-            )
-        shown = "." in text and _SHOWN_PATH.fullmatch(text) is not None
-        return _text(_read_file(Path(text), where, shown=shown), where)
-    return value
+def _shows_path(text: str) -> bool:
+    return "." in text and _SHOWN_PATH.fullmatch(text) is not None
 
 
-def _read_file(path: Path, where: str, *, shown: bool) -> bytes:
-    """The file's bytes: a string that names no file is told apart from one that cannot be
-    read, and a string that is not shown as a path (it could be key material) is not
-    repeated."""
-    named = f"the file {str(path)!r}" if shown else "a string that is neither PEM nor JSON"
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_KEY_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"{where} names {named}, and no such file exists: give the path of a PEM or "
-            "JSON key file, or the key itself (PEM text, a JWK or JWK Set).",
-            setting=_SETTING,
-        ) from None
-    except (OSError, ValueError) as exc:  # a directory, no permission, a NUL in the path
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigurationError(
-            f"{where} names {named}, which cannot be read ({why}).", setting=_SETTING
-        ) from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise ConfigurationError(
-            f"{where} names {named}, which is larger than {MAX_KEY_FILE_BYTES} bytes: a key "
-            "file holds a few keys.",
-            setting=_SETTING,
-        )
-    return data
-
-
-def _text(data: bytes, where: str) -> object:
-    try:
-        text = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise ConfigurationError(
-            f"{where} is not PEM or JSON text (a DER file? write it as PEM: openssl pkey "
-            "-pubin -inform DER -in key.der -out key.pem).",
-            setting=_SETTING,
-        ) from None
-    if "-----BEGIN" in text:
-        return text
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        why = ""
-        if isinstance(exc, json.JSONDecodeError):
-            why = f" ({exc.msg} at character {exc.pos})"
-        raise ConfigurationError(
-            f"{where} is neither a PEM key nor valid JSON{why}.", setting=_SETTING
-        ) from None
+_MATERIAL = KeyMaterial(_SETTING, _EXAMPLE, shows_path=_shows_path, max_bytes=MAX_KEY_FILE_BYTES)
 
 
 def _is_key_material(value: object) -> bool:

@@ -28,40 +28,13 @@ from bearerguard._jwe import UNDECRYPTABLE
 from bearerguard.devissuer import DevIssuer, config_from_dict
 from bearerguard.devissuer._config import ApiConfig
 from bearerguard.devissuer._loading import DEFAULT_CONFIG
+from tests.jwe_keys import private_jwk, private_pem, public_pem
 from tests.support import ec_key, public_jwk, rsa_key
 
 from .flows import API, M2M, exchange, tokens
 
 PLAIN = "https://plain.example.com"
 API_KEY = rsa_key(5)  # the API's own key pair: the issuer holds only the public half
-
-
-def private_pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def public_pem(key: Any) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def private_jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
-    numbers = key.private_numbers()
-    public = numbers.public_numbers
-    members = {"n": public.n, "e": public.e, "d": numbers.d, "p": numbers.p, "q": numbers.q,
-               "dp": numbers.dmp1, "dq": numbers.dmq1, "qi": numbers.iqmp}  # fmt: skip
-    jwk = {"kty": "RSA"}
-    for name, value in members.items():
-        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-        jwk[name] = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    return jwk
 
 
 def certificate_pem(key: rsa.RSAPrivateKey) -> str:

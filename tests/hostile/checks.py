@@ -28,7 +28,7 @@ import pytest
 
 import bearerguard as bg
 from bearerguard import AccessToken, BearerError, ConfigurationError, Verifier
-from tests.adapters.harness import Answer
+from tests.adapters.harness import ADAPTERS, Answer, client_factory
 from tests.support import NO_TOKEN_CHALLENGE
 
 from .builders import Attempt, Case, Env, Request, b64decode
@@ -265,6 +265,33 @@ def adapter_challenge(case: Case, error: type[BearerError], verifier: Verifier) 
     if error is bg.MissingTokenError and verifier.config.dpop == "allowed":
         return NO_TOKEN_CHALLENGE
     return challenge_of(case, error)
+
+
+def adapter_runs(catalogue: Iterable[Case]) -> list[Any]:
+    """Each row of ``catalogue`` that can be sent over HTTP, through every adapter: the
+    ``(case, adapter)`` parameters of a table's adapter test, with ids like ``flask-K01-...``."""
+    return [
+        pytest.param(case, adapter, id=f"{adapter}-{case.id}")
+        for case in catalogue
+        if case.sendable
+        for adapter in ADAPTERS
+    ]
+
+
+def run_in_adapter(
+    case: Case, env: Env, make_verifier: Callable[..., Verifier], adapter: str
+) -> None:
+    """Build the case's verifier, prepare the world, send its token as a Bearer token
+    through the adapter's real test client and judge the answer."""
+    verifier = make_verifier(**{**env.transports(), **case.settings(env)})
+    for step in case.prepare:
+        step(env, verifier)
+    token = case.attempt(env)
+    assert isinstance(token, str)
+    request = Request((f"Bearer {token}",), "", (token,))
+    with client_factory(adapter)(verifier) as client:
+        answer = client.get("/api/private", headers=request.headers())
+    judge_adapter_answer(case, env, verifier, request, answer)
 
 
 def judge_adapter_answer(

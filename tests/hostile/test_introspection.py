@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,8 +23,8 @@ import pytest
 from bearerguard import BearerError, CachePolicy, IntrospectionUnavailableError, Verifier
 from tests.adapters.harness import ADAPTERS, IdentityProviders, client_factory
 
-from .builders import Case, Env, Request
-from .checks import MODES, Mode, judge_adapter_answer, run_in_core
+from .builders import Case, Env
+from .checks import MODES, Mode, adapter_runs, run_in_adapter, run_in_core
 from .introspection_catalogue import (
     ENDPOINT,
     INTROSPECTION_CATALOGUE,
@@ -46,24 +46,9 @@ def test_the_verifier_answers_the_row(
     run_in_core(case, world(idp), idp.verifier, mode, caplog)
 
 
-def adapter_runs() -> Iterator[Any]:
-    for case in INTROSPECTION_CATALOGUE:
-        for adapter in ADAPTERS:
-            yield pytest.param(case, adapter, id=f"{adapter}-{case.id}")
-
-
-@pytest.mark.parametrize(("case", "adapter"), list(adapter_runs()))
+@pytest.mark.parametrize(("case", "adapter"), adapter_runs(INTROSPECTION_CATALOGUE))
 def test_the_adapter_answers_the_row(case: Case, adapter: str, idp: IdentityProviders) -> None:
-    env = world(idp)
-    verifier = idp.verifier(**{**env.transports(), **case.settings(env)})
-    for step in case.prepare:
-        step(env, verifier)
-    token = case.attempt(env)
-    assert isinstance(token, str)
-    request = Request((f"Bearer {token}",), "", (token,))
-    with client_factory(adapter)(verifier) as client:
-        answer_ = client.get("/api/private", headers=request.headers())
-    judge_adapter_answer(case, env, verifier, request, answer_)
+    run_in_adapter(case, world(idp), idp.verifier, adapter)
 
 
 def test_every_row_has_an_id_and_a_source() -> None:

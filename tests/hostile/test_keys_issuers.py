@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,8 +38,8 @@ from tests.adapters.harness import ADAPTERS, IdentityProviders, client_factory
 from tests.support import AUDIENCE, CUSTOM_DOMAIN, ISSUER
 from tests.tenants import Tenants, trusted_tenant
 
-from .builders import Case, Request
-from .checks import MODES, Mode, judge_adapter_answer, run_in_core
+from .builders import Case
+from .checks import MODES, Mode, adapter_runs, run_in_adapter, run_in_core
 from .dpop_builders import CLIENT, PATH, World, dpop_request, proof
 from .keys_issuers_catalogue import KEYS_ISSUERS, SOURCES
 from .test_core import world
@@ -58,25 +58,9 @@ def test_the_verifier_answers_the_row(
     run_in_core(case, world(idp), idp.verifier, mode, caplog)
 
 
-def adapter_runs() -> Iterator[Any]:
-    for case in KEYS_ISSUERS:
-        if case.sendable:
-            for adapter in ADAPTERS:
-                yield pytest.param(case, adapter, id=f"{adapter}-{case.id}")
-
-
-@pytest.mark.parametrize(("case", "adapter"), list(adapter_runs()))
+@pytest.mark.parametrize(("case", "adapter"), adapter_runs(KEYS_ISSUERS))
 def test_the_adapter_answers_the_row(case: Case, adapter: str, idp: IdentityProviders) -> None:
-    env = world(idp)
-    verifier = idp.verifier(**{**env.transports(), **case.settings(env)})
-    for step in case.prepare:
-        step(env, verifier)
-    token = case.attempt(env)
-    assert isinstance(token, str)
-    request = Request((f"Bearer {token}",), "", (token,))
-    with client_factory(adapter)(verifier) as client:
-        answer = client.get("/api/private", headers=request.headers())
-    judge_adapter_answer(case, env, verifier, request, answer)
+    run_in_adapter(case, world(idp), idp.verifier, adapter)
 
 
 def test_every_row_has_an_id_of_its_kind_and_a_source() -> None:

@@ -209,6 +209,7 @@ def test_a_jwks_kid_is_named_in_the_tokens_header(tmp_path: Path):
         ({**public_jwk(API_KEY), "use": "sig"}, "has use 'sig'"),
         ({**public_jwk(API_KEY), "alg": "RSA1_5"}, "has alg 'RSA1_5'"),
         ("keys/nowhere.pem", "names the file 'keys/nowhere.pem', which does not exist"),
+        ("keys/a\x00b.pem", "which cannot be read (ValueError)"),  # a NUL: no traceback
         ("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----", "not a readable PEM"),
         ("   ", "is empty"),
         (42, "must be a string (PEM text, or the path of a PEM or JWK file) or a JWK object"),

@@ -133,9 +133,10 @@ def _read(path: Path) -> str:
             f"names the file {str(path)[:200]!r}, which does not exist: write {_WHAT} "
             "(a relative path is read from the directory the dev issuer runs in).",
         ) from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # a directory, no permission, a NUL in the path
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise KeyProblem(
-            _KEY, f"names the file {str(path)[:200]!r}, which cannot be read ({exc.strerror})."
+            _KEY, f"names the file {str(path)[:200]!r}, which cannot be read ({why})."
         ) from None
     if len(data) > _MAX_FILE_BYTES:
         raise KeyProblem(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import gc
 import json
 import statistics
@@ -15,6 +16,7 @@ __all__ = [
     "emit",
     "interleaved",
     "seconds_main",
+    "signature_of",
     "time_round",
     "verdict",
     "warmed_and_timed",
@@ -38,6 +40,12 @@ def emit(result: dict[str, Any], report: Callable[[dict[str, Any]], str], as_jso
     a finding, which the table states, not a failure to run)."""
     print(json.dumps(result, indent=2) if as_json else report(result))
     return 0
+
+
+def signature_of(jws: str) -> tuple[bytes, bytes]:
+    """A compact JWS's signing input and decoded signature: what a floor checks directly."""
+    signing_input, _, signature = jws.rpartition(".")
+    return signing_input.encode("ascii"), base64.urlsafe_b64decode(signature + "==")
 
 
 def time_round(fn: Callable[[int], object], start: int, count: int) -> float:

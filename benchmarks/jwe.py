@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 
 from bearerguard._mint import SigningKey, compact_jws
 from bearerguard.testing._encryption import encrypt_token
-from benchmarks._common import seconds_main, warmed_and_timed
+from benchmarks._common import seconds_main, signature_of, warmed_and_timed
 from benchmarks.micro import cached_verifier, token_claims
 
 #: the kinds of encrypted tokens timed: name -> (alg, enc)
@@ -76,11 +76,6 @@ def _floor_parts(token: str) -> dict[str, Any]:
             int.from_bytes(_decoded(epk["x"]), "big"), int.from_bytes(_decoded(epk["y"]), "big")
         ),
     }  # fmt: skip
-
-
-def _signature_of(jws: str) -> tuple[bytes, bytes]:
-    signing_input, _, signature = jws.rpartition(".")
-    return signing_input.encode("ascii"), _decoded(signature)
 
 
 def _rsa_floor(key: rsa.RSAPrivateKey) -> Any:
@@ -134,7 +129,7 @@ def run(seconds: float) -> dict[str, Any]:
         inner = [compact_jws(header, each, signing) for each in claims]
         pool = [encrypt_token(jws, recipients[alg], alg=alg, enc=enc) for jws in inner]
         parts = [_floor_parts(token) for token in pool]
-        signatures = [_signature_of(jws) for jws in inner]
+        signatures = [signature_of(jws) for jws in inner]
         content = _rsa_floor(rsa_key) if alg == "RSA-OAEP-256" else _ecdh_floor(ec_key, enc, 16)
         # Sanity: the verifier opens the token, and the floor gets the very same inner token.
         assert verifier.verify(pool[0]).subject == token_claims(now, 0)["sub"]  # noqa: S101

@@ -14,19 +14,24 @@ Example::
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from bearerguard.testing._certificates import CertificateAndKey, certificate_builder
+from bearerguard.testing._certificates import (
+    CertificateAndKey,
+    certificate_builder,
+    client_cert_field,
+    escaped_pem,
+)
+
+__all__ = ["DAYS", "Authority", "Issued", "client_cert_field", "escaped_pem", "xfcc_field"]
 
 DAYS = 30  # how long every certificate made here is valid
 
@@ -118,16 +123,8 @@ class Authority:
 
 
 # --- how a proxy forwards a client certificate ----------------------------------------------
-
-
-def client_cert_field(der: bytes) -> str:
-    """RFC 9440 ``Client-Cert``: the DER as a Structured Field Byte Sequence."""
-    return ":" + base64.b64encode(der).decode("ascii") + ":"
-
-
-def escaped_pem(pem: str) -> str:
-    """nginx's ``$ssl_client_escaped_cert``: the PEM, URL-encoded."""
-    return quote(pem, safe="")
+# client_cert_field (RFC 9440) and escaped_pem (nginx) are ClientCertificate.headers()'s own;
+# the XFCC element here also takes a By key, or a made-up Hash for a certificate without DER.
 
 
 def xfcc_field(pem: str, der: bytes | None = None, *, by: str | None = None) -> str:

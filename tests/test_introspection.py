@@ -349,6 +349,29 @@ def test_an_inactive_answer_is_kept_briefly() -> None:
     assert endpoint.calls == 2
 
 
+def test_the_adapters_header_path_answers_from_the_same_cache() -> None:
+    clock = Clock()
+    endpoint = Endpoint(answering(answer_of(exp=int(clock.now) + 20, sub="auth0|alice")))
+    verifier = verifier_for(endpoint, clock, cache_ttl=300)
+    for _ in range(3):
+        token = verifier.authenticate(f"Bearer {OPAQUE}")
+        assert token is not None
+        assert token.subject == "auth0|alice"
+    assert endpoint.calls == 1
+    clock.advance(51)  # past exp and its leeway: the cached answer no longer vouches
+    with pytest.raises(ExpiredTokenError):
+        verifier.authenticate(f"Bearer {OPAQUE}")
+
+
+def test_a_cached_inactive_answer_is_refused_on_the_header_path_too() -> None:
+    endpoint = Endpoint(answering({"active": False}))
+    verifier = verifier_for(endpoint, inactive_ttl=10)
+    for _ in range(2):
+        with pytest.raises(InvalidTokenError, match="not active"):
+            verifier.authenticate(f"Bearer {OPAQUE}")
+    assert endpoint.calls == 1
+
+
 def test_the_cache_is_bounded() -> None:
     endpoint = Endpoint(answering(answer_of()))
     verifier = verifier_for(endpoint, cache_size=2)

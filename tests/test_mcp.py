@@ -454,15 +454,20 @@ def guide_python_block(heading: str) -> str:
     return block.group(1)
 
 
+def guide_app(heading: str, module: str, monkeypatch: pytest.MonkeyPatch, url: str) -> ASGIApp:
+    """The app the guide's first Python block under ``heading`` builds, for ``url``."""
+    monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
+    monkeypatch.setenv("BEARERGUARD_RESOURCE", url)
+    monkeypatch.delenv("BEARERGUARD_AUDIENCE", raising=False)
+    namespace: dict[str, Any] = {"__name__": module}
+    exec(compile(guide_python_block(heading), str(GUIDE), "exec"), namespace)  # noqa: S102
+    app: ASGIApp = namespace["app"]
+    return app
+
+
 def test_the_guides_server_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     def build(url: str, served: Served) -> ASGIApp:
-        monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
-        monkeypatch.setenv("BEARERGUARD_RESOURCE", url)
-        monkeypatch.delenv("BEARERGUARD_AUDIENCE", raising=False)
-        namespace: dict[str, Any] = {"__name__": "server"}
-        exec(compile(guide_python_block("The token verifier"), str(GUIDE), "exec"), namespace)  # noqa: S102
-        app: ASGIApp = namespace["app"]
-        return app
+        return guide_app("The token verifier", "server", monkeypatch, url)
 
     with serving(build) as served, FakeIssuer(ISSUER, audience=served.url) as issuer:
         raw = issuer.token(sub="auth0|alice", scopes="read:contacts openid", azp="agent")

@@ -31,7 +31,7 @@ from bearerguard.asgi import ASGIApp
 from bearerguard.mcp import protect, sdk_access_token
 from bearerguard.mcp.fastmcp import BearerguardProvider
 from bearerguard.testing import FakeIssuer
-from tests.test_mcp import GUIDE, guide_python_block
+from tests.test_mcp import guide_app
 from tests.test_mcp_protect import DPoPAuth
 from tests.uvicorn_thread import loopback_socket, running
 
@@ -525,17 +525,6 @@ def test_protect_refuses_a_fastmcp_app_built_with_auth() -> None:
 
 
 # The guide's servers (docs/mcp.md), run as written
-
-
-def guide_app(heading: str, module: str, monkeypatch: pytest.MonkeyPatch, url: str) -> ASGIApp:
-    """The app the guide's first Python block under ``heading`` builds, for ``url``."""
-    monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
-    monkeypatch.setenv("BEARERGUARD_RESOURCE", url)
-    monkeypatch.delenv("BEARERGUARD_AUDIENCE", raising=False)
-    namespace: dict[str, Any] = {"__name__": module}
-    exec(compile(guide_python_block(heading), str(GUIDE), "exec"), namespace)  # noqa: S102
-    app: ASGIApp = namespace["app"]
-    return app
 
 
 def test_the_guides_fastmcp_provider_server_runs_as_written(

@@ -16,7 +16,6 @@ import socket
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,14 +33,13 @@ from bearerguard import ConfigurationError, Verifier
 from bearerguard.asgi import ASGIApp
 from bearerguard.mcp import BearerTokenVerifier, protect, sdk_access_token
 from bearerguard.testing import DPoPKey, FakeIssuer
-from tests.test_mcp import guide_python_block
+from tests.test_mcp import guide_app
 from tests.uvicorn_thread import loopback_socket, running
 
 ISSUER = "https://tenant.auth0.com/"
 OTHER_API = "https://api.example.com"
 TOOL_SCOPES = {"list_contacts": ["read:contacts"]}
 ACCEPT = "application/json, text/event-stream"
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "mcp.md"
 
 
 @dataclass
@@ -455,13 +453,7 @@ def test_bad_settings_are_configuration_errors_that_say_what_to_write(
 
 def test_the_guides_protected_server_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     def build(url: str, served: Served) -> ASGIApp:
-        monkeypatch.setenv("BEARERGUARD_ISSUER", ISSUER)
-        monkeypatch.setenv("BEARERGUARD_RESOURCE", url)
-        monkeypatch.delenv("BEARERGUARD_AUDIENCE", raising=False)
-        namespace: dict[str, Any] = {"__name__": "mcp_server"}
-        exec(compile(guide_python_block("Protecting the endpoint"), str(GUIDE), "exec"), namespace)  # noqa: S102
-        app: ASGIApp = namespace["app"]
-        return app
+        return guide_app("Protecting the endpoint", "mcp_server", monkeypatch, url)
 
     with serving(build) as served, FakeIssuer(ISSUER, audience=served.url) as issuer:
         raw = issuer.token(sub="auth0|alice", scopes="mcp:tools read:contacts", azp="agent")

@@ -34,8 +34,6 @@ from tests.test_mcp_protect import (
     serving,
 )
 
-SCOPED = {"list_contacts": ["read:contacts"]}
-
 
 def guarded(**protect_settings: Any) -> Callable[[str, Served], ASGIApp]:
     """The contacts server behind ``protect()`` with ``protect_settings`` (and
@@ -163,4 +161,4 @@ def test_by_default_a_listing_hides_nothing() -> None:
 def test_hide_tools_must_be_a_boolean() -> None:
     verifier = Verifier(issuer=ISSUER, resource="https://mcp.example.com/mcp")
     with pytest.raises(ConfigurationError, match="hide_tools must be True or False"):
-        protect(app_without_auth(), verifier=verifier, tool_scopes=SCOPED, hide_tools="yes")  # type: ignore[arg-type]
+        protect(app_without_auth(), verifier=verifier, tool_scopes=TOOL_SCOPES, hide_tools="yes")  # type: ignore[arg-type]

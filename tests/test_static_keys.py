@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
 from bearerguard import ConfigurationError, InvalidSignatureError, UnknownKeyError, Verifier
@@ -26,6 +25,8 @@ from bearerguard._config import settings_from_mapping
 from bearerguard._settings import named_errors
 from bearerguard._signatures import mldsa_public_key_class
 from bearerguard._static_keys import NOT_CONFIGURED, StaticKeySet
+from tests.jwe_keys import private_pem
+from tests.jwe_keys import public_pem as pem
 from tests.support import (
     AUDIENCE,
     CUSTOM_DOMAIN,
@@ -48,23 +49,6 @@ NO_FETCH = {
     "transport": forbidden_transport("keys= must never fetch"),
     "async_transport": forbidden_transport("keys= must never fetch"),
 }
-
-
-def pem(key: Any) -> str:
-    """The SubjectPublicKeyInfo PEM of a private key's public key."""
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def private_pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 def jwks(*keys: dict[str, Any]) -> dict[str, Any]:

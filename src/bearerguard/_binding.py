@@ -64,7 +64,7 @@ from ._errors import (
     SenderConstrainedTokenError,
     UseDPoPNonceError,
 )
-from ._jose import b64url_encode
+from ._jose import b64url_decode, b64url_encode
 from ._nonces import NonceSource
 from ._replay import MemoryReplayStore, ReplayStore, ReplayStoreUnavailable
 from ._request import HttpRequest
@@ -297,18 +297,16 @@ def _certificate_refusal(reason: str) -> InvalidTokenError:
     return InvalidTokenError(CERTIFICATE_DESCRIPTION, reason=reason)
 
 
-_THUMBPRINT_CHARACTERS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-)
-
-
 def _is_sha256_thumbprint(text: str) -> bool:
-    """43 base64url characters, the last one of the 16 that end a 256-bit value."""
-    return (
-        len(text) == 43
-        and _THUMBPRINT_CHARACTERS.issuperset(text)
-        and text[-1] in "AEIMQUYcgkosw048"
-    )
+    """43 characters of canonical base64url, read as every JOSE value is: the 32 bytes of
+    a SHA-256 digest."""
+    if len(text) != 43:
+        return False
+    try:
+        b64url_decode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def replay_store_argument(store: object) -> ReplayStore:

@@ -41,6 +41,7 @@ from urllib.parse import unquote
 
 from ._coerce import given
 from ._errors import ConfigurationError
+from ._jose import b64url_encode
 
 __all__ = [
     "MAX_CERTIFICATE_TEXT",
@@ -116,8 +117,7 @@ def certificate_thumbprint(der: bytes) -> str:
 
         certificate_thumbprint(der)   # 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2'
     """
-    digest = hashlib.sha256(der).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url_encode(hashlib.sha256(der).digest())
 
 
 def certificate_der(der: object) -> bytes:

@@ -302,6 +302,15 @@ _lifetime: Callable[[tuple[float, float | None, float | None]], Lifetime] = func
 )
 
 
+def dead_at(lifetime: Lifetime, config: VerifierConfig) -> float:
+    """When :func:`check_lifetime` will refuse the token for good: ``exp``, or ``max_age``
+    after ``iat``, each plus the leeway. What caches of verified answers keep them until."""
+    end = lifetime.expires + config.leeway
+    if config.max_age is not None and lifetime.issued is not None:
+        end = min(end, lifetime.issued + config.max_age + config.leeway)
+    return end
+
+
 def check_lifetime(lifetime: Lifetime, config: VerifierConfig, now: float) -> None:
     """Refuse a token that is not valid at ``now``, give or take the leeway.
 

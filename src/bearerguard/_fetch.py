@@ -146,13 +146,7 @@ def post(
     transport: httpx.BaseTransport | None = None,
 ) -> Outcome:
     """POST ``form`` to ``url`` synchronously, as :func:`fetch` GETs; no redirect followed."""
-    attempt = _Attempt(url, policy, transport, form, headers)
-    context = contextvars.copy_context()
-    worker = threading.Thread(
-        target=context.run, args=(attempt.run,), name="bearerguard-fetch", daemon=True
-    )
-    worker.start()
-    return attempt.outcome()
+    return _waited(_Attempt(url, policy, transport, form, headers))
 
 
 async def apost(
@@ -175,7 +169,11 @@ def fetch(url: str, policy: CachePolicy, transport: httpx.BaseTransport | None =
     and the caller waits for it only until the deadline; then the worker's
     sockets are shut down, which ends it promptly too.
     """
-    attempt = _Attempt(url, policy, transport)
+    return _waited(_Attempt(url, policy, transport))
+
+
+def _waited(attempt: _Attempt) -> Outcome:
+    """Run ``attempt`` on a worker thread; its outcome once settled or the deadline passed."""
     context = contextvars.copy_context()  # the caller's context (e.g. tracing) goes along
     worker = threading.Thread(
         target=context.run, args=(attempt.run,), name="bearerguard-fetch", daemon=True

@@ -28,11 +28,11 @@ from types import MappingProxyType
 from typing import Any
 
 from ._claims import (
-    Lifetime,
     check_claims,
     check_header,
     check_lifetime,
     claim_lifetime,
+    dead_at,
     unverified_issuer,
 )
 from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig, looks_like_jwt
@@ -242,8 +242,14 @@ def remembered(
     issuer one of ``trusted``, when given); else ``None``, changing nothing
     (:func:`verify_now` then decides).
 
-    Adapters' fast path: most requests carry a token the verifier has seen.
+    Adapters' fast path: most requests carry a token the verifier has seen. An opaque
+    token (with ``introspection=``) is looked up in the answer cache instead: it is never
+    in the verified-token cache, and the answer cache is where its hit is (an answer past
+    its time leaves that cache on the lookup, as it would on the full path).
     """
+    introspection = plan.config.introspection
+    if introspection is not None and (introspection.introspect_jwts or not looks_like_jwt(token)):
+        return _remembered_answer(token, plan, now, trusted)
     tokens = plan.tokens
     if tokens is None:
         return None
@@ -255,6 +261,30 @@ def remembered(
     ):
         return cached.token
     return None
+
+
+def _remembered_answer(
+    token: str, plan: VerifyPlan, now: float, trusted: RequestIssuers | None
+) -> AccessToken | None:
+    """The judgement of a cached introspection answer that still holds; else ``None``
+    (:func:`_introspected` then gives the answer, or the refusal, a fresh check would)."""
+    issuer = plan.config.introspection_issuer
+    if (
+        plan.answers is None
+        or issuer is None
+        or len(token) > plan.config.max_token_size
+        or (trusted is not None and issuer not in trusted.names)  # as trusted.check() judges
+    ):
+        return None
+    try:
+        key = token_key(token)
+    except MalformedTokenError:
+        return None
+    answer = plan.answers.get(key, now)
+    if answer is None:
+        return None
+    judged = answer.judged[plan.bound]
+    return judged if judged is not None and now < answer.dead_at else None
 
 
 def _still_valid(cached: CachedToken, plan: VerifyPlan, now: float, monotonic: float) -> bool:
@@ -323,16 +353,8 @@ def _finish(  # noqa: PLR0917 - positional on purpose: called once per new token
     tokens = plan.tokens
     if keep and tokens is not None and (stamp is not None or not isinstance(key, VerificationKey)):
         # Without a stamp (the key set changed hands mid-way) the token is simply not kept.
-        tokens.put(token, verified, lifetime, stamp, dead_at=_dead_at(lifetime, config), now=now)
+        tokens.put(token, verified, lifetime, stamp, dead_at=dead_at(lifetime, config), now=now)
     return verified
-
-
-def _dead_at(lifetime: Lifetime, config: VerifierConfig) -> float:
-    """When the lifetime checks will refuse the token for good (exp, or max_age by iat)."""
-    dead_at = lifetime.expires + config.leeway
-    if config.max_age is not None and lifetime.issued is not None:
-        dead_at = min(dead_at, lifetime.issued + config.max_age + config.leeway)
-    return dead_at
 
 
 def warm_up_flow(plan: VerifyPlan, monotonic: float) -> Generator[Fetch, float, None]:

@@ -29,7 +29,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._claims import Lifetime, check_claims, check_lifetime, claim_lifetime, numeric_date
+from ._claims import (
+    Lifetime,
+    check_claims,
+    check_lifetime,
+    claim_lifetime,
+    dead_at,
+    numeric_date,
+)
 from ._config import Introspection, VerifierConfig, looks_like_jwt
 from ._errors import InvalidClaimsError, InvalidTokenError, MalformedTokenError
 from ._token import AccessToken
@@ -138,11 +145,7 @@ def judge(  # noqa: PLR0917
     verified = check_claims(
         claims, _NO_HEADER, token, config, now, issuer, answer.lifetime, False, bound
     )
-    expires, _, issued = answer.lifetime
-    dead_at = expires + config.leeway
-    if config.max_age is not None and issued is not None:
-        dead_at = min(dead_at, issued + config.max_age + config.leeway)
-    answer.dead_at = dead_at
+    answer.dead_at = dead_at(answer.lifetime, config)
     answer.judged[slot] = verified
     return verified
 

@@ -276,13 +276,7 @@ def _ephemeral_key(epk: object, crv: str) -> ec.EllipticCurvePublicKey:
     curve, size = EC_CURVES[crv]
     coordinates = []
     for name in ("x", "y"):
-        value = epk.get(name)
-        if not isinstance(value, str):
-            raise _Undecryptable
-        try:
-            raw = b64url_decode(value)
-        except (ValueError, binascii.Error):
-            raise _Undecryptable from None
+        raw = _member_bytes(epk.get(name))
         if len(raw) != size:
             raise _Undecryptable
         coordinates.append(int.from_bytes(raw, "big"))
@@ -296,15 +290,21 @@ def _party_info(header: Mapping[str, Any], name: str) -> bytes:
     value = header.get(name)
     if value is None:
         return b""
-    if not isinstance(value, str):
-        raise _Undecryptable
-    try:
-        raw = b64url_decode(value)
-    except (ValueError, binascii.Error):
-        raise _Undecryptable from None
+    raw = _member_bytes(value)
     if len(raw) > _MAX_PARTY_INFO:
         raise _Undecryptable
     return raw
+
+
+def _member_bytes(value: object) -> bytes:
+    """A base64url member of the header (epk's x and y, apu, apv); :class:`_Undecryptable`
+    if it is not a string or not canonical base64url."""
+    if not isinstance(value, str):
+        raise _Undecryptable
+    try:
+        return b64url_decode(value)
+    except (ValueError, binascii.Error):
+        raise _Undecryptable from None
 
 
 def _length_prefixed(data: bytes) -> bytes:
@@ -351,9 +351,10 @@ def _payload(plaintext: bytes) -> str:
             reason="The encrypted token's payload is a bare claims set, not a signed JWT: only "
             "the issuer's signature proves who issued a token, encryption does not."
         )
-    if text.count(".") == 4:
+    dots = text.count(".")
+    if dots == 4:
         raise MalformedTokenError(reason="The encrypted token holds another encrypted token.")
-    if text.count(".") != 2:
+    if dots != 2:
         raise MalformedTokenError(
             reason="The encrypted token's payload is not a compact signed JWT."
         )

@@ -229,9 +229,8 @@ def asgi_request(
     query = (scope.get("query_string") or b"").decode("latin-1")
     url = f"{scheme}://{host or 'localhost'}{path}" + (f"?{query}" if query else "")
     method = scope.get("method", "GET")  # a WebSocket handshake is a GET
-    if certificates is None:
-        return HttpRequest._of_fields(method, url, headers)
-    return HttpRequest._of_fields(method, url, headers, certificates.from_asgi(scope, headers))
+    presented = NO_CERTIFICATE if certificates is None else certificates.from_asgi(scope, headers)
+    return HttpRequest._of_fields(method, url, headers, presented)
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}

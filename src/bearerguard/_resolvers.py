@@ -304,8 +304,9 @@ def _misbehaved(what: str, detail: str = "") -> RequestIssuers:
 
 def check_issuer_for_request(value: object) -> Callable[[HttpRequest], object] | None:
     """The ``issuer_for_request`` setting: ``None``, or a function of the request."""
-    if value is None or (callable(value) and not isinstance(value, (str, Mapping, *LISTS))):
-        return value  # a callable: its signature is the user's
+    function = _function(value)
+    if function is not None or value is None:
+        return function
     raise ConfigurationError(
         f"issuer_for_request must be a function of the request returning the issuers trusted "
         f"for it (a string, a list, or None), got {type(value).__name__}: e.g. "
@@ -316,6 +317,12 @@ def check_issuer_for_request(value: object) -> Callable[[HttpRequest], object] |
 
 def as_predicate(value: object) -> Callable[[str], object] | None:
     """``issuer=`` as a predicate, if it is a function; ``None`` for strings and lists."""
+    return _function(value)
+
+
+def _function(value: object) -> Callable[..., object] | None:
+    """``value`` if it is a function (its signature is the user's), else ``None``: a string, a
+    mapping or a list is a setting of another form, callable or not."""
     if callable(value) and not isinstance(value, (str, Mapping, *LISTS)):
         return value
     return None

@@ -98,9 +98,9 @@ class StaticKeySet(KeySet):
         key = self._fitting.get((kid, alg), _MISSING)
         if key is not _MISSING and key is not None:
             return key  # type: ignore[no-any-return]  # the usual case: one dict access
-        found = super().find(kid, alg)  # several fitting keys: the ambiguity's refusal
-        if found is not None:  # pragma: no cover - the lookup above answered it
-            return found
+        if key is None:  # several keys fit: the key set's refusal of the ambiguity (raises)
+            super().find(kid, alg)
+        # A kid the set lacks (a PEM's tokens, every time): the key without kid, no second lookup.
         if kid is not None:
             fallback = self._any_kid.get(alg)
             if fallback is not None:

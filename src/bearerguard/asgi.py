@@ -126,11 +126,10 @@ class BearerMiddleware(Guarded[ASGIApp]):
         token = None
         if rule is not None:
             query = (scope.get("query_string") or b"").decode("latin-1")
-            certificates = self._certificates
             try:
                 # DPoP, or a token that may be bound to the client certificate: the whole request
                 if wants_request(self._dpop, authorization, proof, whole=self._whole):
-                    whole = asgi_request(scope, certificates)
+                    whole = asgi_request(scope, self._certificates)
                     sent = await self.verifier.aauthenticate_request(whole)
                     nonce = self.verifier.dpop_nonce_for(sent)
                     if nonce is not None and kind == "http":

@@ -182,11 +182,10 @@ class _Bearer(SecurityBase):
             token: AccessToken | None = scope.get(self._memo, _UNSEEN)
             if token is _UNSEEN:
                 authorization, proof = _authorization(scope)
-                certificates = self._certificates
                 if wants_request(self._dpop, authorization, proof, whole=self._whole):
                     # DPoP, or a token that may be bound to the client certificate: the whole
                     # request (its URL as Starlette builds request.url)
-                    whole = asgi_request(scope, certificates)
+                    whole = asgi_request(scope, self._certificates)
                     token = await self.verifier.aauthenticate_request(whole)
                     nonce = self.verifier.dpop_nonce_for(token)
                     if nonce is not None:  # FastAPI adds the fields of this response to its own

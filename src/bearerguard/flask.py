@@ -257,14 +257,15 @@ def _authenticate(req: Request) -> AccessToken | None:
     environ = req.environ
     verifier = _verifier()
     config = verifier.config
-    certificates = config.certificate_source  # where a client certificate is, if read
     authorization = environ.get("HTTP_AUTHORIZATION")
     if wants_request(
         config.dpop, authorization, "HTTP_DPOP" in environ, whole=config.whole_requests
     ):
         # DPoP, or a token that may be bound to the client certificate: the whole request,
         # its URL as werkzeug builds it (an IRI, made a URI again).
-        whole = wsgi_request(environ, certificates, method=req.method, url=iri_to_uri(req.url))
+        whole = wsgi_request(
+            environ, config.certificate_source, method=req.method, url=iri_to_uri(req.url)
+        )
         token = verifier.authenticate_request(whole)
         nonce = verifier.dpop_nonce_for(token)
         if nonce is not None:

@@ -124,10 +124,9 @@ class BearerAuthBackend(AuthenticationBackend):
         conn.scope[_MISSING_KEY] = self.verifier.missing_token  # for requires(): its challenge
         authorization = conn.headers.getlist("authorization")
         dpop = self.verifier.config.dpop
-        certificates = self._certificates
         try:
             if wants_request(dpop, authorization, "dpop" in conn.headers, whole=self._whole):
-                whole = asgi_request(conn.scope, certificates)
+                whole = asgi_request(conn.scope, self._certificates)
                 token = await self.verifier.aauthenticate_request(whole)
                 conn.scope[_NONCE_KEY] = self.verifier.dpop_nonce_for(token)
             else:

@@ -108,7 +108,6 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
             # is not a single b64token and so is refused (400) like the repeat itself.
             authorization = environ.get("HTTP_AUTHORIZATION")
             query = environ.get("QUERY_STRING", "")
-            certificates = self._certificates
             try:
                 # DPoP, or a token that may be bound to the client certificate: the whole request
                 if wants_request(
@@ -117,7 +116,8 @@ class BearerMiddleware(Guarded["WSGIApplication"]):  # a string: typeshed exists
                     "HTTP_DPOP" in environ,
                     whole=self._whole,
                 ):
-                    sent = self.verifier.authenticate_request(wsgi_request(environ, certificates))
+                    whole = wsgi_request(environ, self._certificates)
+                    sent = self.verifier.authenticate_request(whole)
                     nonce = self.verifier.dpop_nonce_for(sent)
                     if nonce is not None:
                         start_response = _with_header(start_response, "DPoP-Nonce", nonce)

@@ -27,7 +27,6 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -40,6 +39,7 @@ from bearerguard import (
     MalformedTokenError,
 )
 from bearerguard.testing._encryption import encrypt_token
+from tests.jwe_keys import private_pem
 from tests.support import b64url, ec_key, rsa_key, sign_token
 
 from .builders import Build, Case, Env, Settings, no, ok, signed
@@ -50,14 +50,6 @@ RSA_KEY = rsa_key(5)
 EC_KEY = ec_key("P-256", 5)
 DIR_KEY = bytes(range(100, 132))
 ATTACKER_RSA = rsa_key(6)
-
-
-def _private_pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 def _ec_private_jwk(kid: str) -> dict[str, Any]:
@@ -74,7 +66,7 @@ def _ec_private_jwk(kid: str) -> dict[str, Any]:
 
 def _keys() -> list[Any]:
     return [
-        _private_pem(RSA_KEY),
+        private_pem(RSA_KEY),
         _ec_private_jwk("ec-1"),
         {"kty": "oct", "kid": "dir-1", "k": b64url(DIR_KEY)},
     ]

@@ -35,6 +35,7 @@ from bearerguard import (
     KeySetUnavailableError,
     UnknownKeyError,
 )
+from tests.jwe_keys import public_pem
 from tests.support import (
     ISSUER,
     Provider,
@@ -85,14 +86,6 @@ SOURCES: Mapping[str, str] = {
 }
 
 
-def _pem(key: Any) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
 def pinned(keys: Callable[[], object], **settings: Any) -> Settings:
     """The tenant's keys given as keys= (the world's other issuer discovers as before)."""
     return lambda env: {"keys": {ISSUER: keys()}, **settings}
@@ -107,7 +100,9 @@ def hs256_keyed_by_the_pem() -> Build:
 
     def build(env: Env) -> str:
         signing_input = encode_part({"alg": "HS256", "typ": "JWT"}) + "." + encode_part(claims())
-        mac = hmac.new(_pem(rsa_key(0)).encode(), signing_input.encode(), hashlib.sha256).digest()
+        mac = hmac.new(
+            public_pem(rsa_key(0)).encode(), signing_input.encode(), hashlib.sha256
+        ).digest()
         return signing_input + "." + b64url(mac)
 
     return build
@@ -160,14 +155,14 @@ KEYS_ISSUERS: list[Case] = [
     ok(
         "K00-pem-any-kid",
         signed(kid="rotated", alg="RS256", key=lambda: rsa_key(0)),
-        settings=pinned(lambda: _pem(rsa_key(0))),
+        settings=pinned(lambda: public_pem(rsa_key(0))),
         hits=0,
     ),
     no(
         "K01-rsa-pem-es256-token",
         UnknownKeyError,
         es256_by_tenant(),
-        settings=pinned(lambda: _pem(rsa_key(0)), algorithms=["RS256", "ES256"]),
+        settings=pinned(lambda: public_pem(rsa_key(0)), algorithms=["RS256", "ES256"]),
         hits=0,
     ),
     no(
@@ -203,7 +198,7 @@ KEYS_ISSUERS: list[Case] = [
     no(
         "K04-rsa-1024-pem",
         ConfigurationError,
-        settings=pinned(lambda: _pem(rsa_key(9, 1024))),
+        settings=pinned(lambda: public_pem(rsa_key(9, 1024))),
         http=False,
     ),
     no(
@@ -216,7 +211,7 @@ KEYS_ISSUERS: list[Case] = [
         "K05-hs256-keyed-by-the-pem",
         InvalidTokenError,
         hs256_keyed_by_the_pem(),
-        settings=pinned(lambda: _pem(rsa_key(0))),
+        settings=pinned(lambda: public_pem(rsa_key(0))),
         hits=0,
     ),
     no(
@@ -230,7 +225,7 @@ KEYS_ISSUERS: list[Case] = [
         "K07-own-jwk-and-jku",
         InvalidSignatureError,
         own_jwk_in_header(),
-        settings=pinned(lambda: _pem(rsa_key(0))),
+        settings=pinned(lambda: public_pem(rsa_key(0))),
         hits=0,
     ),
     no(

@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bearerguard import InvalidClaimsError, Verifier, claims
-from tests.support import AUDIENCE, ISSUER, Clock, Provider, Providers
+from tests.support import Clock, Provider
+from tests.test_claim_rules import make_verifier
 
 NS = "https://example.com/"
 RULES = [
@@ -89,17 +90,7 @@ LOOKALIKES: list[tuple[str, dict[str, Any]]] = [
 
 
 def verifier_for(provider: Provider, clock: Clock, rule: claims.ClaimRule) -> Verifier:
-    both = Providers(provider)
-    return Verifier(
-        issuer=ISSUER,
-        audience=AUDIENCE,
-        transport=both.transport(),
-        async_transport=both.async_transport(),
-        clock=clock.time,
-        monotonic=clock.monotonic,
-        claim_rules=[rule],
-        token_cache_size=0,
-    )
+    return make_verifier(provider, clock, claim_rules=[rule], token_cache_size=0)
 
 
 EXPECTED: dict[str, claims.ClaimRule] = {

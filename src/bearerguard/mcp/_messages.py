@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bearerguard.asgi import Message, Receive, Send
@@ -99,7 +99,7 @@ def listing_ids(parsed: Any) -> list[Any]:
     ]
 
 
-def header_call(headers: Mapping[bytes, bytes] | list[tuple[bytes, bytes]]) -> str | None:
+def header_call(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     """The tool a request's ``Mcp-Method``/``Mcp-Name`` headers say it calls, else ``None``.
 
     Only a claim: the client's, which an SDK holds the body to on some requests and
@@ -111,9 +111,8 @@ def header_call(headers: Mapping[bytes, bytes] | list[tuple[bytes, bytes]]) -> s
         header_call([(b"mcp-method", b"tools/call"), (b"mcp-name", b"list_contacts")])
         # 'list_contacts'
     """
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
     method = name = None
-    for key, value in pairs:
+    for key, value in headers:
         if key == _METHOD_HEADER:
             if method is not None:
                 return None

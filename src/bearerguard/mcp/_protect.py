@@ -15,7 +15,7 @@ from ._sdk import AuthContextMiddleware, AuthCredentials, AuthenticatedUser
 from ._tokens import sdk_access_token
 from ._tools import ToolScopes
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "protect"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "mcp_resource", "protect", "scope_list"]
 
 #: The largest request body :func:`protect` reads to find the tool a call names: the
 #: SDK's own default limit (4 MiB), past which the SDK refuses the request anyway.
@@ -75,15 +75,9 @@ def protect(
         )
     """
     verifier = verifier_argument(verifier, "protect(verifier=...)")
-    if verifier.resource_metadata_url is None:
-        raise ConfigurationError(
-            "protect() needs a verifier with a resource: MCP clients find the authorization "
-            "server through its RFC 9728 metadata. Pass resource='https://mcp.example.com/mcp' "
-            "(the MCP endpoint's URL) or set BEARERGUARD_RESOURCE.",
-            setting="resource",
-        )
+    mcp_resource(verifier, "protect()")
     _refuse_sdk_auth(app)
-    endpoint = _scope_list(scopes, "scopes", "scopes=['mcp:tools']")
+    endpoint = scope_list(scopes, "scopes", "scopes=['mcp:tools']")
     calls = _tool_requirements(tool_scopes, endpoint)
     if not isinstance(hide_tools, bool):
         raise ConfigurationError(
@@ -103,6 +97,24 @@ def protect(
     return BearerMiddleware(guarded, verifier=verifier, rules=[Rule("/{path:path}", *endpoint)])
 
 
+def mcp_resource(verifier: Verifier, caller: str) -> str:
+    """The verifier's ``resource``, which every way of guarding an MCP server needs.
+
+    Example::
+
+        mcp_resource(verifier, "protect()")   # 'https://mcp.example.com/mcp'
+    """
+    resource = verifier.config.resource
+    if resource is None:
+        raise ConfigurationError(
+            f"{caller} needs a verifier with a resource: MCP clients find the authorization "
+            "server through its RFC 9728 metadata. Pass resource='https://mcp.example.com/mcp' "
+            "(the MCP endpoint's URL) or set BEARERGUARD_RESOURCE.",
+            setting="resource",
+        )
+    return resource
+
+
 def _refuse_sdk_auth(app: ASGIApp) -> None:
     """Refuse an app built with the SDK's own auth, whose backend would overrule ours."""
     for middleware in getattr(app, "user_middleware", None) or ():
@@ -117,8 +129,13 @@ def _refuse_sdk_auth(app: ASGIApp) -> None:
             )
 
 
-def _scope_list(value: object, setting: str, example: str) -> tuple[str, ...]:
-    """Scope names, checked: one string is one scope; RFC 6749 §3.3 names only."""
+def scope_list(value: object, setting: str, example: str) -> tuple[str, ...]:
+    """Scope names, checked: one string is one scope; RFC 6749 §3.3 names only.
+
+    Example::
+
+        scope_list("mcp:tools", "scopes", "scopes=['mcp:tools']")   # ('mcp:tools',)
+    """
     return RequiredScopes(names(value, setting, example, allow_empty=True)).names
 
 
@@ -141,7 +158,7 @@ def _tool_requirements(tool_scopes: object, endpoint: tuple[str, ...]) -> dict[s
                 f"e.g. {example}.",
                 setting="tool_scopes",
             )
-        own = _scope_list(needed, f"tool_scopes[{tool!r}]", example)
+        own = scope_list(needed, f"tool_scopes[{tool!r}]", example)
         if own:
             # The 403 names every scope the call needs (the MCP step-up asks for them all).
             requirements[tool] = RequiredScopes(tuple(dict.fromkeys((*endpoint, *own))))

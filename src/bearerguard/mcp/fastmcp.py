@@ -42,15 +42,14 @@ import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from bearerguard._coerce import names
 from bearerguard._errors import BearerError, ConfigurationError
 from bearerguard._metadata_route import MetadataRoute
 from bearerguard._middleware import refusal
 from bearerguard._token import AccessToken as VerifiedToken
-from bearerguard._token import RequiredScopes
 from bearerguard._verifier import Verifier, verifier_argument
 from bearerguard.asgi import Receive, Scope, Send, send_metadata
 
+from ._protect import mcp_resource, scope_list
 from ._sdk import AuthContextMiddleware
 from ._tokens import sdk_access_token, verified_or_none
 
@@ -114,15 +113,7 @@ class BearerguardProvider(TokenVerifier):
         self, verifier: Verifier, *, required_scopes: str | Iterable[str] | None = None
     ) -> None:
         verifier = verifier_argument(verifier, "BearerguardProvider(verifier)")
-        resource = verifier.config.resource
-        if resource is None:
-            raise ConfigurationError(
-                "BearerguardProvider needs a verifier with a resource: MCP clients find the "
-                "authorization server through its RFC 9728 metadata. Pass "
-                "resource='https://mcp.example.com/mcp' (the MCP endpoint's URL) or set "
-                "BEARERGUARD_RESOURCE.",
-                setting="resource",
-            )
+        resource = mcp_resource(verifier, "BearerguardProvider")
         if verifier.config.dpop == "required":
             # fastmcp hands over Bearer tokens only, and averify() judges a token alone:
             # with DPoP required, this provider would let through what the setting forbids.
@@ -133,9 +124,8 @@ class BearerguardProvider(TokenVerifier):
                 "bearerguard.mcp.protect(), which takes DPoP.",
                 setting="dpop",
             )
-        example = "required_scopes=['mcp:tools']"
         listed = () if required_scopes is None else required_scopes
-        needed = RequiredScopes(names(listed, "required_scopes", example, allow_empty=True)).names
+        needed = scope_list(listed, "required_scopes", "required_scopes=['mcp:tools']")
         super().__init__(required_scopes=list(needed))
         self.verifier = verifier
         self._resource = resource

@@ -28,7 +28,13 @@ from cryptography.x509.oid import NameOID
 from bearerguard._certificates import certificate_thumbprint, check_client_certificate
 from bearerguard._errors import ConfigurationError
 
-__all__ = ["CertificateAndKey", "ClientCertificate", "certificate_builder"]
+__all__ = [
+    "CertificateAndKey",
+    "ClientCertificate",
+    "certificate_builder",
+    "client_cert_field",
+    "escaped_pem",
+]
 
 _DAY = datetime.timedelta(days=1)
 
@@ -55,6 +61,26 @@ def certificate_builder(
         .not_valid_before(now - _DAY)
         .not_valid_after(now + days * _DAY)
     )
+
+
+def client_cert_field(der: bytes) -> str:
+    """RFC 9440 ``Client-Cert``: the DER as a Structured Field Byte Sequence.
+
+    Example::
+
+        client_cert_field(certificate.der)   # ':MIIB...:'
+    """
+    return ":" + base64.b64encode(der).decode("ascii") + ":"
+
+
+def escaped_pem(pem: str) -> str:
+    """nginx's ``$ssl_client_escaped_cert`` (and XFCC's ``Cert``): the PEM, URL-encoded.
+
+    Example::
+
+        escaped_pem(certificate.pem)   # '-----BEGIN%20CERTIFICATE-----%0AMIIB...'
+    """
+    return quote(pem, safe="")
 
 
 class CertificateAndKey:
@@ -181,8 +207,8 @@ class ClientCertificate(CertificateAndKey):
             )
         name = source.partition(":")[2]
         if name == "Client-Cert":
-            return {name: ":" + base64.b64encode(self.der).decode("ascii") + ":"}
-        escaped = quote(self.pem, safe="")
+            return {name: client_cert_field(self.der)}
+        escaped = escaped_pem(self.pem)
         if name == "X-Forwarded-Client-Cert":
             digest = hashlib.sha256(self.der).hexdigest()
             return {name: f'Hash={digest};Cert="{escaped}"'}

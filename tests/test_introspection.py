@@ -127,8 +127,10 @@ def verifier_for(endpoint: Endpoint, clock: Clock | None = None, **settings: Any
     ("settings", "words"),
     [
         ({"client_id": ""}, "client_id must be a non-empty string"),
-        ({"client_secret": None}, "client_secret must be a non-empty string"),
-        ({"auth": "private_key_jwt"}, "auth must be one of client_secret_basic"),
+        ({"client_secret": None}, "needs one way to authenticate the API"),
+        ({"client_secret": ""}, "client_secret must be a non-empty string"),
+        ({"auth": "private_key_jwt"}, "auth='private_key_jwt' needs private_key="),
+        ({"auth": "client_secret_jwt"}, "auth must be one of client_secret_basic"),
         ({"url": "http://idp.example.com/introspect"}, "https"),
         ({"cache_ttl": -1}, "cache_ttl"),
         ({"inactive_ttl": float("nan")}, "inactive_ttl"),

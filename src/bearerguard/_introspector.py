@@ -8,8 +8,14 @@ a JSON object with HTTP 200 is an answer; anything else is stored nowhere, and
 the flow then refuses with 503 (fail closed), after an ERROR log here that says
 what went wrong. Neither the log nor any key holds the token's text.
 
+The API authenticates itself by the method of ``Introspection(auth=...)``: a client
+secret (HTTP Basic or in the form), a client assertion signed by its private key
+(``private_key_jwt``, RFC 7523), or its TLS client certificate (RFC 8705), presented
+with this POST alone.
+
 The endpoint is ``Introspection(url=...)``, else the issuer's discovery document's
-``introspection_endpoint``, read once and kept.
+``introspection_endpoint`` (with a client certificate, its ``mtls_endpoint_aliases``
+one first, RFC 8705 §5), read once and kept.
 
 ``endpoints`` lets ``bearerguard.testing`` answer an endpoint in-process, as
 ``_intercept.py`` answers the fetches of keys.
@@ -22,13 +28,16 @@ import base64
 import concurrent.futures
 import contextlib
 import json
+import ssl
 import threading
 from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
 
+from ._client_auth import ASSERTION_TYPE, TlsIdentity, client_assertion
 from ._config import VerifierConfig
+from ._errors import ConfigurationError
 from ._fetch import Form, apost, post
 from ._introspection import Introspect, answer_from
 from ._introspection_cache import AnswerCache
@@ -69,6 +78,32 @@ class Endpoints:
 
 endpoints = Endpoints()
 
+# What to check when the endpoint refuses the API's credentials, by method.
+_CREDENTIALS = {
+    "client_secret_basic": "client_secret=...",
+    "client_secret_post": "client_secret=...",
+    "private_key_jwt": "private_key=..., private_key_id=..., assertion_audience=...",
+    "tls_client_auth": "tls_certificate=... and the certificate's subject registered",
+    "self_signed_tls_client_auth": "tls_certificate=... and the certificate registered",
+}
+
+
+def _client_tls(identity: TlsIdentity | None) -> ssl.SSLContext | None:
+    """The TLS settings that present the API's client certificate (RFC 8705), or None."""
+    if identity is None:
+        return None
+    # Trusts what every fetch trusts (SSL_CERT_FILE, SSL_CERT_DIR, else certifi's bundle).
+    context = httpx.create_ssl_context()
+    try:
+        context.load_cert_chain(identity.certificate, identity.key)
+    except (ssl.SSLError, OSError) as why:
+        raise ConfigurationError(
+            f"Introspection tls_certificate {identity.certificate!r} cannot be used for TLS "
+            f"({why}): give a PEM certificate and its unencrypted private key.",
+            setting="tls_certificate",
+        ) from None
+    return context
+
 
 class Introspector:
     """Runs the introspection calls a flow asks for, one at a time per token."""
@@ -96,6 +131,7 @@ class Introspector:
         self._transport = transport
         self._async_transport = async_transport
         self._url: str | None = settings.url
+        self._tls = _client_tls(settings.tls_identity)
         self._lock = threading.Lock()
         self._in_flight: dict[bytes, concurrent.futures.Future[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -146,9 +182,9 @@ class Introspector:
             elif url is None:
                 url = await asyncio.to_thread(self._endpoint)
             if url is not None:
-                form, headers = self._request(request.token)
+                form, headers = self._request(request.token, url)
                 outcome = endpoints.answer(url, form, headers) or await apost(
-                    url, form, headers, self._policy, self._async_transport
+                    url, form, headers, self._policy, self._async_transport, tls=self._tls
                 )
                 record = self._store(request.key, url, outcome)
                 if record is not None:
@@ -177,9 +213,14 @@ class Introspector:
         self._quiet_until = self._clock() + self._policy.failure_backoff
 
     def _endpoint(self) -> str | None:
-        """The discovery document's ``introspection_endpoint``, kept once read."""
+        """The discovery document's ``introspection_endpoint``, kept once read; with a client
+        certificate, its alias for mutual TLS when the document names one (RFC 8705 §5)."""
         try:
-            url = read_metadata(self._issuer, self._get).endpoint("introspection_endpoint")
+            metadata = read_metadata(self._issuer, self._get)
+            if self._tls is not None and metadata.mtls_alias("introspection_endpoint"):
+                url = metadata.mtls_endpoint("introspection_endpoint")
+            else:
+                url = metadata.endpoint("introspection_endpoint")
         except MetadataUnavailable as why:
             logger.error(
                 "Cannot introspect tokens of %s: %s. Give Introspection(url=...) or make the "
@@ -192,23 +233,35 @@ class Introspector:
         self._url = url
         return url
 
-    def _request(self, token: str) -> tuple[Form, Form]:
-        """The form and header fields of the POST, with the client authentication."""
+    def _request(self, token: str, url: str) -> tuple[Form, Form]:
+        """The form and header fields of the POST to ``url``, with the client authentication."""
         settings = self._settings
         form = {"token": token, "token_type_hint": "access_token"}
         headers: Form = {}
-        if settings.auth == "client_secret_post":
-            form["client_id"] = settings.client_id
-            form["client_secret"] = settings.client_secret
-        else:  # RFC 6749 §2.3.1: each part form-encoded before Basic encodes the pair
-            pair = f"{quote(settings.client_id, safe='')}:{quote(settings.client_secret, safe='')}"
+        if settings.auth == "client_secret_basic":
+            # RFC 6749 §2.3.1: each part form-encoded before Basic encodes the pair
+            secret = settings.client_secret or ""
+            pair = f"{quote(settings.client_id, safe='')}:{quote(secret, safe='')}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        elif settings.auth == "client_secret_post":
+            form["client_id"] = settings.client_id
+            form["client_secret"] = settings.client_secret or ""
+        elif settings.assertion_key is not None:  # private_key_jwt: a new assertion each call
+            form["client_assertion_type"] = ASSERTION_TYPE
+            form["client_assertion"] = client_assertion(
+                settings.assertion_key,
+                client_id=settings.client_id,
+                audience=settings.assertion_audience or self._issuer,
+                now=self._clock(),
+            )
+        else:  # RFC 8705 §2: the certificate authenticates; client_id says whose it is
+            form["client_id"] = settings.client_id
         return form, headers
 
     def _post(self, url: str, token: str) -> Outcome:
-        form, headers = self._request(token)
+        form, headers = self._request(token, url)
         return endpoints.answer(url, form, headers) or post(
-            url, form, headers, self._policy, self._transport
+            url, form, headers, self._policy, self._transport, tls=self._tls
         )
 
     def _store(self, key: bytes, url: str, outcome: Outcome) -> tuple[bytes, float] | None:
@@ -216,20 +269,29 @@ class Introspector:
         the shared cache gets: the record and its lifetime in seconds."""
         if isinstance(outcome, FetchFailure):
             logger.error(
-                "The introspection endpoint %s gave no answer: %s. Requests with opaque tokens "
-                "are answered 503 until it does.",
+                "The introspection endpoint %s gave no answer: %s.%s Requests with opaque "
+                "tokens are answered 503 until it does.",
                 url,
                 outcome.reason,
+                # TLS 1.3 servers refuse a client certificate after the handshake: a read error
+                # is then all the client sees.
+                " If the provider refused the API's client certificate, check that "
+                "Introspection(tls_certificate=...) is the one registered for the client and "
+                "issued by a CA the provider trusts."
+                if self._tls is not None
+                else "",
             )
             self._failed()
             return None
         if outcome.status in (401, 403):
             logger.error(
-                "The introspection endpoint %s refused this API's client credentials (HTTP %d): "
-                "check Introspection(client_id=..., client_secret=..., auth=...) against the "
-                "API's client at the provider. Requests with opaque tokens are answered 503.",
+                "The introspection endpoint %s refused this API's client credentials (HTTP %d, "
+                "auth=%s): check Introspection(client_id=..., %s) against the API's client at "
+                "the provider. Requests with opaque tokens are answered 503.",
                 url,
                 outcome.status,
+                self._settings.auth,
+                _CREDENTIALS[self._settings.auth or ""],
             )
             self._failed()
             return None

@@ -63,6 +63,18 @@ class ProviderMetadata:
             raise MetadataUnavailable("unusable", f"{why} (read from {self.url})") from None
         return value
 
+    def mtls_alias(self, name: str) -> bool:
+        """Whether the document's ``mtls_endpoint_aliases`` (RFC 8705 §5) names ``name``."""
+        aliases = self.document.get("mtls_endpoint_aliases")
+        return isinstance(aliases, Mapping) and name in aliases
+
+    def mtls_endpoint(self, name: str) -> str:
+        """The URL for ``name`` over mutual TLS: its alias (RFC 8705 §5), checked as
+        :meth:`endpoint` checks the plain one."""
+        aliases = self.document.get("mtls_endpoint_aliases")
+        assert isinstance(aliases, Mapping)  # noqa: S101 - asked after mtls_alias()
+        return ProviderMetadata(self.url, aliases).endpoint(name)
+
 
 class MetadataUnavailable(Exception):
     """The metadata could not be had; ``tried`` lists every URL fetched and its answer."""

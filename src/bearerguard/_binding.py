@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ._certificates import certificate_thumbprint
-from ._claims import _bound_reason
+from ._claims import bound_reason
 from ._config import VerifierConfig
 from ._credentials import (
     credentials_from_authorization,
@@ -244,7 +244,7 @@ class DPoPBinding:
             return
         cnf = claims["cnf"]
         if not isinstance(cnf, Mapping) or _THUMBPRINT not in cnf or "jkt" in cnf:
-            raise SenderConstrainedTokenError(reason=_bound_reason(cnf))
+            raise SenderConstrainedTokenError(reason=bound_reason(cnf))
         self._certificate_matches(cnf[_THUMBPRINT], request)
 
     def _certificate_matches(self, thumbprint: object, request: HttpRequest) -> None:

@@ -31,6 +31,7 @@ from ._token import AccessToken, verified_token
 __all__ = [
     "STRING_CLAIMS",
     "Lifetime",
+    "bound_reason",
     "check_claims",
     "check_header",
     "check_lifetime",
@@ -171,7 +172,7 @@ def check_claims(  # noqa: PLR0917 - the verifier passes them positionally: a fa
         if not any(aud in config.audience_index for aud in audience):  # the rare spellings
             raise _wrong_audience(header, claims, audience, config.audiences)
     if "cnf" in claims and not bound:
-        raise SenderConstrainedTokenError(reason=_bound_reason(claims["cnf"]))
+        raise SenderConstrainedTokenError(reason=bound_reason(claims["cnf"]))
 
     for name in STRING_CLAIMS & claims.keys():  # the ones present, even if null
         if not isinstance(claims[name], str):
@@ -258,7 +259,7 @@ def _id_token_marks(
     return [] if any("://" in aud for aud in audience) else marks
 
 
-def _bound_reason(cnf: Any) -> str:
+def bound_reason(cnf: Any) -> str:
     """Which key the token is bound to, by the confirmation members it names (RFC 7800 §3)."""
     kinds = {"jkt": "a DPoP key (cnf.jkt, RFC 9449)", "x5t#S256": "a client certificate "
              "(cnf.x5t#S256, RFC 8705)"}  # fmt: skip

@@ -53,7 +53,7 @@ _OKP_CURVES: Mapping[str, tuple[type[OkpPublicKey], int, frozenset[str], int]] =
 # publishes "Ed25519" has moved to the fully specified name and verifies that name only.
 _FAMILIES: Mapping[str, frozenset[str]] = {"EdDSA": frozenset({"Ed25519", "Ed448"})}
 # RFC 7518 §6, and AKP's priv (RFC 9964); seed held an ML-DSA seed in drafts before RFC 9964.
-_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv", "seed"})
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv", "seed"})
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3
 MAX_RSA_BITS = 8192  # larger moduli only make every verification slow
 MAX_KEYS = 100
@@ -86,7 +86,7 @@ class VerificationKey:
         kid = jwk.get("kid")
         if kid is not None and (not isinstance(kid, str) or not kid):
             raise KeySetError("its kid is not a non-empty string")
-        if _PRIVATE_MEMBERS & jwk.keys():
+        if PRIVATE_MEMBERS & jwk.keys():
             raise KeySetError("it contains private key material")
         use = jwk.get("use")
         if use is not None and use != "sig":

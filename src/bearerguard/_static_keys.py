@@ -42,7 +42,7 @@ from ._errors import ConfigurationError, UnknownKeyError
 from ._issuers import IssuerIndex, normalize_issuer
 from ._jose import b64url_encode
 from ._key_material import KeyMaterial
-from ._keys import _PRIVATE_MEMBERS, MAX_KEYS, KeySet, KeySetError, VerificationKey
+from ._keys import MAX_KEYS, PRIVATE_MEMBERS, KeySet, KeySetError, VerificationKey
 from ._signatures import MLDSA_SIZES, mldsa_public_key_class
 
 __all__ = ["MAX_KEY_FILE_BYTES", "NOT_CONFIGURED", "StaticKeySet", "static_keys"]
@@ -252,7 +252,7 @@ def _imported(jwk: object, where: str, index: int, count: int) -> VerificationKe
             "public keys; a shared secret for HS256 goes in secret= (and HS256 in algorithms=).",
             setting=_SETTING,
         )
-    if _PRIVATE_MEMBERS & jwk.keys():
+    if PRIVATE_MEMBERS & jwk.keys():
         raise ConfigurationError(
             f"The {where}: the key{label} is a private key (it has private members): give its "
             "public key only. The API never needs the private key; keep it with the issuer.",

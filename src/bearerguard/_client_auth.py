@@ -31,12 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from jwt.algorithms import get_default_algorithms
-from jwt.exceptions import InvalidKeyError
 
 from ._errors import ConfigurationError
 from ._jose import b64url_encode
@@ -71,7 +68,6 @@ _PRIVATE_KEYS = (
 _RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 _MIN_RSA_BITS = 2048
-_PYJWT = get_default_algorithms()
 _EXAMPLE = "Introspection(client_id='api', private_key='keys/introspect.pem')"
 
 
@@ -142,8 +138,16 @@ def client_assertion(key: AssertionKey, *, client_id: str, audience: str, now: f
         "jti": secrets.token_urlsafe(24),
     }
     signing_input = f"{_segment(header)}.{_segment(claims)}"
-    signature = _PYJWT[key.algorithm].sign(signing_input.encode("ascii"), key.key)
+    signature = _pyjwt()[key.algorithm].sign(signing_input.encode("ascii"), key.key)
     return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def _pyjwt() -> dict[str, Any]:
+    """PyJWT's algorithms (JWK import, JWS signing), imported when first needed: importing
+    PyJWT brings threading and ssl, and the settings are part of the sans-I/O core."""
+    from jwt.algorithms import get_default_algorithms  # noqa: PLC0415
+
+    return get_default_algorithms()
 
 
 def _segment(value: Mapping[str, Any]) -> str:
@@ -196,8 +200,10 @@ def _from_jwk(jwk: Mapping[str, Any]) -> AssertionPrivateKey:
             "provider holds its public half.",
             setting="private_key",
         )
+    from jwt.exceptions import InvalidKeyError  # noqa: PLC0415 - see _pyjwt()
+
     try:
-        key: Any = _PYJWT[family].from_jwk(dict(jwk))
+        key: Any = _pyjwt()[family].from_jwk(dict(jwk))
     except (InvalidKeyError, ValueError, TypeError, KeyError, UnsupportedAlgorithm):
         raise ConfigurationError(
             f"Introspection private_key is not a valid {kty} private JWK.", setting="private_key"
@@ -275,6 +281,9 @@ def tls_identity(certificate: object, key: object) -> TlsIdentity:
     cert_path = _path(certificate, "tls_certificate")
     key_path = cert_path if key is None else _path(key, "tls_key")
     cert_text = _read(cert_path, "tls_certificate")
+    # cryptography's x509 imports email, and so socket: kept out of the sans-I/O core's imports.
+    from cryptography import x509  # noqa: PLC0415
+
     try:
         chain = x509.load_pem_x509_certificates(cert_text)
     except ValueError:

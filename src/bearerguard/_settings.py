@@ -9,24 +9,36 @@ way a mistake is reported under the name the user wrote: ``BEARERGUARD_LEEWAY``,
 ``BEARERGUARD_*`` name is refused with the closest known one: a misspelt security
 setting must never be silently ignored.
 
+Introspection's many settings (``BEARERGUARD_INTROSPECTION_*``) become its one keyword in
+:mod:`._introspection_settings`.
+
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ._coerce import LISTS
 from ._errors import ConfigurationError
+from ._introspection_settings import (
+    INTROSPECTION,
+    as_is,
+    introspection_issuer_name,
+    introspection_names,
+    introspection_settings,
+)
+from ._setting_text import FALSE, TRUE, from_json
 
 __all__ = [
+    "INTROSPECTION",
     "OTHER_NAMES",
     "SETTING_NAMES",
     "check_names",
+    "introspection_names",
     "named_errors",
     "settings_from_mapping",
 ]
@@ -92,8 +104,6 @@ _SCOPE_LIST_SETTINGS = frozenset({"scopes_supported"})
 _JSON_SETTINGS = frozenset({"scope_implications"})
 _FLOAT_SETTINGS = frozenset({"leeway", "max_age", "dpop_proof_max_age"})
 _INT_SETTINGS = frozenset({"max_token_size", "token_cache_size"})
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 _REQUIRED = frozenset({"issuer", "audience"})
 _KEYWORD_TO_SUFFIX = {name: suffix for suffix, name in SETTING_NAMES.items()}
 
@@ -110,12 +120,15 @@ def settings_from_mapping(
     already typed values (Flask ``app.config``, Django). An empty string is refused:
     a variable set to nothing is a mistake, not a default (an empty ISSUER or AUDIENCE
     is left out, for the caller to report as missing). ``label`` turns a name
-    (``"BEARERGUARD_LEEWAY"``) into what messages call it.
+    (``"BEARERGUARD_LEEWAY"``) into what messages call it. The ``BEARERGUARD_INTROSPECTION``
+    names become one ``introspection`` keyword, an :class:`~bearerguard.Introspection`.
 
     Example::
 
         settings_from_mapping({"BEARERGUARD_ISSUER": "a.auth0.com,login.example.com"})
         # {'issuer': ['a.auth0.com', 'login.example.com']}
+        settings_from_mapping({"BEARERGUARD_INTROSPECTION_CLIENT_ID": "api", ...})
+        # {'introspection': Introspection(client_id='api', ...)}
     """
     kwargs: dict[str, Any] = {}
     for suffix, name in SETTING_NAMES.items():
@@ -128,6 +141,9 @@ def settings_from_mapping(
         if isinstance(value, str):
             value = _from_string(name, value, label(key) if label else key)
         kwargs[name] = value
+    introspection = introspection_settings(source, prefix, label or as_is)
+    if introspection is not None:
+        kwargs["introspection"] = introspection
     return kwargs
 
 
@@ -142,7 +158,8 @@ def check_names(
         # ConfigurationError: Unknown setting BEARERGUARD_SCOPE_CLAIM in the environment;
         # did you mean BEARERGUARD_SCOPE_CLAIMS? ...
     """
-    known = [prefix + suffix for suffix in (*SETTING_NAMES, *sorted(OTHER_NAMES))]
+    introspection = sorted(introspection_names())
+    known = [prefix + suffix for suffix in (*SETTING_NAMES, *introspection, *sorted(OTHER_NAMES))]
     unknown = [
         name
         for name in names
@@ -154,7 +171,7 @@ def check_names(
     for name in sorted(unknown):
         match = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
         described.append(f"{name} (did you mean {match[0]}?)" if match else name)
-    settings = ", ".join(prefix + suffix for suffix in SETTING_NAMES)
+    settings = ", ".join(prefix + suffix for suffix in (*SETTING_NAMES, *introspection))
     raise ConfigurationError(
         f"Unknown setting(s) in {where}: {', '.join(described)}. bearerguard reads "
         f"{settings}; rename or remove the others.",
@@ -168,10 +185,13 @@ def named_errors(
     prefix: str = "BEARERGUARD_",
     *,
     label: Callable[[str], str] | None = None,
+    source: Mapping[str, Any] | None = None,
 ) -> T:
     """Run ``build``; a :class:`ConfigurationError` about one of the settings ``given``
     (keyword names) is raised again under the name the user wrote: ``prefix`` and the
-    setting's suffix (``BEARERGUARD_LEEWAY``), passed through ``label`` if given.
+    setting's suffix (``BEARERGUARD_LEEWAY``), passed through ``label`` if given. With
+    ``source`` (the settings read), a verifier's objection to the introspection settings
+    (whose issuer they speak for) names the one the user wrote them by.
 
     Example::
 
@@ -181,12 +201,16 @@ def named_errors(
     try:
         return build()
     except ConfigurationError as exc:
-        if exc.setting in set(given) and exc.setting in _KEYWORD_TO_SUFFIX:
-            name = prefix + _KEYWORD_TO_SUFFIX[exc.setting]
-            raise ConfigurationError(
-                f"{label(name) if label else name}: {exc}", setting=exc.setting
-            ) from None
-        raise
+        if exc.setting not in set(given):
+            raise
+        name_of = label or as_is
+        if exc.setting in _KEYWORD_TO_SUFFIX:
+            name = name_of(prefix + _KEYWORD_TO_SUFFIX[exc.setting])
+        elif exc.setting == "introspection" and source is not None:
+            name = introspection_issuer_name(source, prefix, name_of)
+        else:
+            raise
+        raise ConfigurationError(f"{name}: {exc}", setting=exc.setting) from None
 
 
 def _blank(value: object) -> bool:
@@ -240,15 +264,15 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
             setting=name,
         )
     if name in _JSON_SETTINGS:
-        return _from_json(text, variable, name)
+        return from_json(text, variable, name)
     if name == "secret":
         return text.encode()
     if name == "rfc9068_strict":
-        if text.lower() not in _TRUE | _FALSE:
+        if text.lower() not in TRUE | FALSE:
             raise ConfigurationError(
                 f"{variable} must be true or false, got {raw!r}.", setting=name
             )
-        return text.lower() in _TRUE
+        return text.lower() in TRUE
     if name in _FLOAT_SETTINGS or name in _INT_SETTINGS:
         try:
             return int(text) if name in _INT_SETTINGS else float(text)
@@ -258,46 +282,3 @@ def _from_string(name: str, raw: str, variable: str) -> Any:
                 f"{variable} must be {kind}, got {raw!r}.", setting=name
             ) from None
     return text
-
-
-def _from_json(text: str, variable: str, name: str) -> Any:
-    """A JSON value; a key given twice is refused rather than silently overwritten."""
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except _RepeatedKey as repeated:
-        raise ConfigurationError(
-            f"{variable} names {repeated.key!r} twice; give each key once, its list holding "
-            "every value.",
-            setting=name,
-        ) from None
-    except RecursionError:
-        raise ConfigurationError(
-            f"{variable} is nested too deeply to be read; write a flat JSON object.",
-            setting=name,
-        ) from None
-    except ValueError as exc:  # not JSON, or a number too long to convert
-        if isinstance(exc, json.JSONDecodeError):
-            why = f"{exc.msg} at character {exc.pos}"
-        else:
-            why = "it holds a number too long to read"
-        raise ConfigurationError(
-            f"{variable} must be JSON, e.g. "
-            '\'{"admin": ["read:contacts", "write:contacts"]}\'; '
-            f"it is not: {why}.",
-            setting=name,
-        ) from None
-
-
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _RepeatedKey(key)
-        result[key] = value
-    return result

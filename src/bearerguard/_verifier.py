@@ -375,14 +375,21 @@ class Verifier:
         ``_REQUIRED_CLAIMS`` (comma-separated claim names), ``_KEYS`` (a key file's path, or a
         JWK Set or ``{issuer: keys}`` as JSON), ``_DECRYPTION_KEYS`` (a private key file's
         path, a PEM private key, or a private JWK or JWK Set as JSON) and
-        ``_AUTHORIZATION_SERVERS`` (comma-separated) are optional. Claim rules, an issuer
-        function and ``issuer_for_request`` have no text form: pass them as overrides.
-        Keyword ``overrides`` win over the environment.
+        ``_AUTHORIZATION_SERVERS`` (comma-separated) are optional. Opaque tokens are
+        introspected (RFC 7662) when ``BEARERGUARD_INTROSPECTION_*`` variables are set, one
+        per field of :class:`Introspection`: ``_CLIENT_ID`` (required), ``_CLIENT_SECRET``,
+        ``_URL``, ``_ISSUER``, ``_AUTH``, ``_INTROSPECT_JWTS`` (true/false), ``_CACHE_TTL``,
+        ``_INACTIVE_TTL``, ``_CACHE_SIZE``, ``_SHARED_CACHE`` (a ``redis://`` URL) and so on;
+        or all at once, ``BEARERGUARD_INTROSPECTION`` as a JSON object of those fields.
+        Claim rules, an issuer function and ``issuer_for_request`` have no text form: pass
+        them as overrides. Keyword ``overrides`` win over the environment.
 
         Example::
 
             # BEARERGUARD_ISSUER=tenant.auth0.com BEARERGUARD_RESOURCE=https://api.example.com/mcp
             verifier = Verifier.from_env()
+            # and opaque tokens: BEARERGUARD_INTROSPECTION_CLIENT_ID=api
+            #                    BEARERGUARD_INTROSPECTION_CLIENT_SECRET=...
         """
         source = os.environ if environ is None else environ
         check_names(source)
@@ -409,7 +416,7 @@ class Verifier:
                 "or pass audience=... or resource=... to Verifier.from_env().",
                 setting="audience",
             )
-        return named_errors(lambda: cls(**settings), from_source)
+        return named_errors(lambda: cls(**settings), from_source, source=source)
 
     @property
     def config(self) -> VerifierConfig:

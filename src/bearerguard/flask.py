@@ -74,6 +74,11 @@ class BearerGuard:
     ``app.extensions["bearerguard"]``: one extension object serves any number of
     apps. Your own ``@app.errorhandler(BearerError)`` wins over :func:`error_response`.
 
+    Opaque tokens are introspected (RFC 7662) with ``app.config["BEARERGUARD_INTROSPECTION"]``,
+    an :class:`~bearerguard.Introspection` or a dict of its fields, or with one key per
+    field as in the environment (``BEARERGUARD_INTROSPECTION_CLIENT_ID``,
+    ``BEARERGUARD_INTROSPECTION_CLIENT_SECRET``, ...); not both.
+
     Example::
 
         guard = BearerGuard()
@@ -81,6 +86,10 @@ class BearerGuard:
         def create_app():
             app = Flask(__name__)
             app.config.from_prefixed_env()   # FLASK_BEARERGUARD_ISSUER=... and so on
+            app.config["BEARERGUARD_INTROSPECTION"] = {   # opaque tokens, if any
+                "client_id": "api",
+                "client_secret": os.environ["INTROSPECTION_SECRET"],
+            }
             guard.init_app(app)
             return app
     """
@@ -139,7 +148,7 @@ def _verifier_from_config(config: Mapping[str, Any]) -> Verifier:
         missing.append("BEARERGUARD_RESOURCE (or BEARERGUARD_AUDIENCE)")
     if missing:
         raise ConfigurationError(_UNSET.format(", ".join(missing)))
-    return named_errors(lambda: Verifier(**settings), settings, label=_config_key)
+    return named_errors(lambda: Verifier(**settings), settings, label=_config_key, source=config)
 
 
 def _config_key(name: str) -> str:

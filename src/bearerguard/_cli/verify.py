@@ -14,6 +14,11 @@ proof was refused (:mod:`._dpop_report`).
 With ``--decryption-keys FILE`` (or ``BEARERGUARD_DECRYPTION_KEYS``) it verifies an
 encrypted token (JWE) as an API holding that private key does, and shows the signed
 token inside next to the encrypted token's header.
+
+With the ``BEARERGUARD_INTROSPECTION_*`` variables set (the API's client at the provider)
+an opaque token is judged by the provider's introspection endpoint (RFC 7662), as the API
+judges it. They have no flags: the client secret must not sit in a command line, where
+the shell's history and the process list show it.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from bearerguard._config import settings_from_mapping
+from bearerguard._config import looks_like_jwt, settings_from_mapping
 from bearerguard._errors import (
     BearerError,
     ConfigurationError,
     EncryptedTokenError,
     ExpiredTokenError,
     InsufficientScopeError,
+    IntrospectionUnavailableError,
     InvalidAudienceError,
     InvalidIssuerError,
     KeySetUnavailableError,
@@ -42,7 +48,7 @@ from bearerguard._errors import (
     UnknownKeyError,
 )
 from bearerguard._request import HttpRequest
-from bearerguard._settings import check_names
+from bearerguard._settings import check_names, named_errors
 from bearerguard._token import AccessToken, scope_names
 from bearerguard._verifier import Verifier
 
@@ -58,6 +64,7 @@ from ._dpop_report import (
 from ._output import as_numeric_date, error, field, iso_time, pretty_json, safe, section, timestamp
 from .decode import (
     INNER,
+    OPAQUE_ADVICE,
     Inspection,
     UsageError,
     add_decryption_argument,
@@ -81,7 +88,10 @@ _ENVIRONMENT = (
     "JWK Set as JSON), BEARERGUARD_LEEWAY, BEARERGUARD_SCOPE_CLAIMS, "
     "BEARERGUARD_SECRET (for HS256), BEARERGUARD_DECRYPTION_KEYS (the API's private key(s) "
     "for encrypted tokens), BEARERGUARD_RFC9068_STRICT, BEARERGUARD_MAX_AGE, "
-    "BEARERGUARD_ORGANIZATION, BEARERGUARD_REALM. Flags win. "
+    "BEARERGUARD_ORGANIZATION, BEARERGUARD_REALM, and for opaque tokens (introspection, "
+    "RFC 7662) BEARERGUARD_INTROSPECTION_CLIENT_ID, BEARERGUARD_INTROSPECTION_CLIENT_SECRET, "
+    "BEARERGUARD_INTROSPECTION_URL (default: from discovery) and the other "
+    "BEARERGUARD_INTROSPECTION_* settings. Flags win. "
     "Exit status: 0 valid, 1 refused, 2 usage or configuration error."
 )
 
@@ -194,7 +204,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = read_input(args.token)
         raw = token_of(text, args.token)
-        verifier = Verifier(**_settings(args))
+        settings = _settings(args)
+        # Introspection's settings come from the environment only: named as written there.
+        introspection = {"introspection"} & settings.keys()
+        verifier = named_errors(lambda: Verifier(**settings), introspection, source=os.environ)
         required = _required_scopes(args.scope or ())
         request = _request(args, raw, header_value(text))
     except (UsageError, ProofUsageError, ConfigurationError) as exc:
@@ -211,13 +224,18 @@ def run(args: argparse.Namespace) -> int:
         verifier, raw, required, any_of=args.any_scope, header=header_value(text), request=request
     )
     if args.json:
-        print(pretty_json(_to_json(inspection, verdict, now, view)))
+        result = _to_json(inspection, verdict, now, view)
+        result["introspected"] = _introspected(verifier, raw)
+        print(pretty_json(result))
     else:
         blocks = render_contents(inspection, now, "(decoded, not verified yet)")
         if inspection.inner is not None:
             label = f"{INNER} (decrypted, not verified yet)"
             blocks += render_contents(inspection.inner, now, label)
-        if inspection.kind != "jwe" and not inspection.decoded:
+        introspected = _introspected(verifier, raw)
+        if introspected:
+            blocks.append(section("INTROSPECTION", _introspection_lines(verifier)))
+        elif inspection.kind != "jwe" and not inspection.decoded:
             blocks.append(section("CANNOT BE DECODED", [safe(inspection.error or "")]))
         if view is not None:
             blocks += render_proof(view)
@@ -353,6 +371,27 @@ def _request(args: argparse.Namespace, raw: str, header: str | None) -> HttpRequ
     return dpop_request(raw, header=header, proof=proof, method=method, url=url)
 
 
+def _introspected(verifier: Verifier, raw: str) -> bool:
+    """Whether the verifier asks the introspection endpoint about ``raw`` (RFC 7662)."""
+    settings = verifier.config.introspection
+    return settings is not None and (settings.introspect_jwts or not looks_like_jwt(raw))
+
+
+def _introspection_lines(verifier: Verifier) -> list[str]:
+    """Who judges the token: the endpoint and the client asking it (never its credentials)."""
+    config = verifier.config
+    settings = config.introspection
+    assert settings is not None  # noqa: S101 - called only for an introspected token
+    endpoint = settings.url or (
+        f"the introspection_endpoint of {config.introspection_issuer}'s discovery document"
+    )
+    return [
+        "Not decoded here: the provider's introspection endpoint (RFC 7662) judges the token.",
+        field("endpoint", safe(endpoint)),
+        field("client", safe(settings.client_id)),
+    ]
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     # Algorithm and claim names never hold commas, so "RS256,ES256" reads as the
     # environment variable would.
@@ -447,6 +486,24 @@ def _hints(
                 "does not read: add --scope-claim scope,permissions if your API reads them."
             ]
         return []
+    if isinstance(refusal, IntrospectionUnavailableError):
+        return [
+            "The introspection endpoint gave no usable answer (the log says why): is it "
+            "reachable from here, and are BEARERGUARD_INTROSPECTION_CLIENT_ID and its secret "
+            "(or key, or certificate) the API's client at the provider? "
+            "BEARERGUARD_INTROSPECTION_URL skips discovery."
+        ]
+    if config.introspection is not None and "not active" in refusal.reason:
+        return [
+            "The provider no longer vouches for the token: revoked, expired, or never issued "
+            "by it (another tenant or environment?)."
+        ]
+    if config.introspection is None and OPAQUE_ADVICE in (inspection.error or ""):
+        return [
+            "To verify opaque tokens as an API does, set BEARERGUARD_INTROSPECTION_CLIENT_ID "
+            "and BEARERGUARD_INTROSPECTION_CLIENT_SECRET (the API's client at the provider): "
+            "they are then judged by its introspection endpoint (RFC 7662)."
+        ]
     if isinstance(refusal, EncryptedTokenError):
         return [
             "Request the token with your API's identifier as its audience (or resource); if "

@@ -17,6 +17,17 @@ numbers) or strings as in the environment (lists comma-separated). Alternatively
 ``{"VERIFIER": ...}`` names a ready verifier: a :class:`~bearerguard.Verifier`, a
 dotted path to one, or a zero-argument factory (or its dotted path) returning one.
 
+Opaque tokens are introspected (RFC 7662) with ``"INTROSPECTION"``: an
+:class:`~bearerguard.Introspection`, or a dict of its fields (``"client_id"`` or
+``"CLIENT_ID"``, ...); or with one key per field, ``"INTROSPECTION_CLIENT_ID"``,
+``"INTROSPECTION_CLIENT_SECRET"``, ... as in the environment. Not both::
+
+    BEARERGUARD = {
+        "ISSUER": "https://login.example.com/realms/api",
+        "RESOURCE": "https://api.example.com",
+        "INTROSPECTION": {"CLIENT_ID": "api", "CLIENT_SECRET": os.environ["INTROSPECTION_SECRET"]},
+    }
+
 The same examination backs the system checks (every problem, with its id) and
 the verifier the app builds (the first problem, as ``ImproperlyConfigured``).
 """
@@ -34,14 +45,14 @@ from django.utils.module_loading import import_string  # type: ignore[import-unt
 
 from bearerguard._config import SETTING_NAMES, settings_from_mapping
 from bearerguard._errors import ConfigurationError
-from bearerguard._settings import named_errors
+from bearerguard._settings import introspection_names, named_errors
 from bearerguard._verifier import Verifier
 
 __all__ = ["KNOWN_KEYS", "SETTING", "Problem", "build_verifier", "check_setting", "read_setting"]
 
 SETTING = "BEARERGUARD"
 VERIFIER = "VERIFIER"
-KNOWN_KEYS = frozenset(SETTING_NAMES) | {VERIFIER}
+KNOWN_KEYS = frozenset(SETTING_NAMES) | introspection_names() | {VERIFIER}
 _EXAMPLE = (
     'BEARERGUARD = {"ISSUER": "your-tenant.auth0.com", "AUDIENCE": "https://api.example.com"}'
 )
@@ -138,7 +149,9 @@ def _examine(value: Any) -> tuple[list[Problem], Source]:
     if any(p.id in _MISSING_IDS.values() for p in problems):
         return problems, _none
     try:
-        verifier = named_errors(lambda: Verifier(**kwargs), kwargs, prefix="", label=_label)
+        verifier = named_errors(
+            lambda: Verifier(**kwargs), kwargs, prefix="", label=_label, source=value
+        )
     except ConfigurationError as exc:
         problems.append(
             Problem("bearerguard.E006", f"BEARERGUARD is invalid: {exc}", "Check its values.")

@@ -170,6 +170,9 @@ ON_FASTAPI = {
     "Custom claims": 1,
     "Key rotation": 2,
     "DPoP-bound tokens": 15,
+    "Certificate-bound tokens": 3,
+    "Opaque tokens": 4,
+    "Encrypted tokens": 4,
     "Configuration": 2,
 }
 WITHOUT_PYTEST = "Without pytest"

@@ -4,7 +4,8 @@ The SDK's built-in auth asks a ``TokenVerifier`` about each ``Authorization:
 Bearer`` token; :class:`BearerTokenVerifier` answers with bearerguard's
 checks (signature, issuer, audience, lifetime, strict claim types, one key
 cache) and hands the SDK its ``AccessToken``, which tools read with
-``get_access_token()``.
+``get_access_token()``. Opaque tokens (the verifier's ``introspection=``, RFC
+7662) and encrypted ones (its ``decryption_keys=``, JWE) reach the tools alike.
 
 Example (an ``MCPServer`` of the SDK's 2.x line; 1.x calls it ``FastMCP``)::
 
@@ -37,7 +38,8 @@ Example (an ``MCPServer`` of the SDK's 2.x line; 1.x calls it ``FastMCP``)::
 
 What the SDK's Bearer-only path leaves out (DPoP, RFC 6750 challenges with
 ``scope`` and ``resource_metadata``, the metadata derived from the verifier,
-per-tool scopes, 503 on a provider outage) is what :func:`protect` gives: it
+per-tool scopes, 503 on a provider outage, its introspection endpoint's
+included) is what :func:`protect` gives: it
 guards the SDK's streamable-HTTP app (built *without* the SDK's own auth) with
 bearerguard's ASGI middleware and hands each verified token to the SDK, so
 ``get_access_token()`` works in tools all the same::

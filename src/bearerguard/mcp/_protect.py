@@ -38,7 +38,9 @@ def protect(
     checked by :class:`~bearerguard.asgi.BearerMiddleware`: ``Bearer`` and DPoP
     tokens as the verifier's ``dpop`` setting says, RFC 6750 refusals whose
     challenges name the RFC 9728 metadata, 503 with ``Retry-After`` while the
-    provider's keys cannot be had. The metadata document is served at its
+    provider's keys cannot be had or its introspection endpoint gives no usable
+    answer. Opaque tokens (the verifier's ``introspection=``) and encrypted ones
+    (its ``decryption_keys=``) pass as JWTs do. The metadata document is served at its
     path-inserted URL, derived from the verifier (its ``authorization_servers``
     are the issuers as configured; its ``scopes_supported`` the configured ones,
     else ``scopes``). The verified token is then handed to the SDK as its

@@ -21,10 +21,14 @@ class BearerTokenVerifier(TokenVerifier):
     """The MCP SDK's ``TokenVerifier``, answering with a bearerguard :class:`Verifier`.
 
     ``verify_token`` runs the verifier's async path (``averify``: the event loop
-    never waits on a key fetch, and every request shares the verifier's caches)
-    and maps the verified token to the SDK's ``AccessToken``:
+    never waits on a key fetch or an introspection call, and every request shares
+    the verifier's caches) and maps the verified token to the SDK's ``AccessToken``.
+    Whatever the provider issues, the mapping is the same: a signed JWT; an
+    encrypted one (JWE, with ``decryption_keys=``), mapped from the signed token
+    inside; an opaque one (with ``introspection=``), mapped from the endpoint's
+    answer (RFC 7662 names its members as JWTs name their claims):
 
-    - ``token``: the raw token;
+    - ``token``: the raw token, as the client sent it (the JWE, the opaque string);
     - ``client_id``: the ``client_id`` claim (RFC 9068 §2.2, the access-token
       claim for the client), else ``azp`` (OpenID Connect's authorized party,
       which Auth0 puts in its access tokens instead); both name the same client
@@ -39,15 +43,21 @@ class BearerTokenVerifier(TokenVerifier):
       ``AuthSettings(validate_token_resource=True)`` compares with the
       server's ``resource_server_url``;
     - ``subject``: ``sub``; ``claims``: every claim, ``iss`` included (the SDK
-      identifies a principal by client, issuer and subject).
+      identifies a principal by client, issuer and subject). For an opaque token,
+      every member of the answer but ``active``, and ``iss`` the endpoint's issuer
+      when the answer names none.
 
     A refused token is ``None``, as the protocol asks, and the SDK answers 401;
     its answer says only "Authentication required", so the reason (expired,
-    another audience, a bad signature, ...) is logged on the ``bearerguard``
-    logger at INFO. A provider outage is not a refusal: when the issuer's keys
-    cannot be had (bearerguard's 503), ``KeySetUnavailableError`` is raised,
-    because the protocol has no answer for "try again later" and ``None`` would
-    send the client to authorize again for nothing; the SDK's app answers 500.
+    another audience, a bad signature, revoked: the endpoint says it is not
+    active, ...) is logged on the ``bearerguard`` logger at INFO. A provider
+    outage is not a refusal: when the issuer's keys cannot be had, or its
+    introspection endpoint gives no usable answer (bearerguard's 503),
+    ``KeySetUnavailableError`` (``IntrospectionUnavailableError``, a subclass,
+    for the endpoint) is raised. The protocol's only answers are a token and
+    ``None``, and ``None`` would send the client to authorize again for nothing;
+    the SDK's app answers the error with 500. :func:`~bearerguard.mcp.protect`
+    answers 503 with ``Retry-After`` instead.
 
     Example::
 
@@ -71,7 +81,8 @@ class BearerTokenVerifier(TokenVerifier):
         """The SDK's ``AccessToken`` for a valid ``token``; ``None`` for a refused one.
 
         Raises ``KeySetUnavailableError`` when the issuer's keys cannot be
-        fetched (see the class documentation).
+        fetched, ``IntrospectionUnavailableError`` (a subclass) when its
+        introspection endpoint gives no usable answer (see the class documentation).
 
         Example::
 
@@ -132,8 +143,9 @@ async def verified_or_none(verifier: Verifier, token: str) -> AccessToken | None
     """``token`` verified, or ``None`` when refused (the reason logged at INFO on the
     ``bearerguard`` logger), as the SDKs' token-verifier protocols ask.
 
-    A provider outage is not a refusal: the 5xx error (``KeySetUnavailableError``) is
-    raised, for the caller to answer "try again later" however its SDK can.
+    A provider outage is not a refusal: the 5xx error (``KeySetUnavailableError``, or
+    its ``IntrospectionUnavailableError`` when the introspection endpoint gives no usable
+    answer) is raised, for the caller to answer "try again later" however its SDK can.
     """
     try:
         return await verifier.averify(token)

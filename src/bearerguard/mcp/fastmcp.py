@@ -4,7 +4,9 @@ fastmcp's own auth interface asks an ``AuthProvider`` about each ``Authorization
 Bearer`` token, serves the provider's routes and wraps the MCP endpoint in its
 ``RequireAuthMiddleware``. :class:`BearerguardProvider` is such a provider (a
 fastmcp ``TokenVerifier``): bearerguard checks each token (signature, issuer,
-audience, lifetime, strict claim types, one key cache), fastmcp's
+audience, lifetime, strict claim types, one key cache; opaque tokens by the
+verifier's introspection, cached and asked once per token, encrypted ones with
+its decryption keys), fastmcp's
 ``get_access_token()`` returns it mapped, and the RFC 9728 metadata document is
 derived from the verifier and served where fastmcp's challenges point.
 
@@ -92,9 +94,11 @@ class BearerguardProvider(TokenVerifier):
     ``resource``, ``subject``, every claim in ``claims``), which tools read with
     ``fastmcp.server.dependencies.get_access_token()``. A refused token is
     ``None`` (fastmcp answers 401) and its reason is logged on the ``bearerguard``
-    logger at INFO. A provider outage raises fastmcp's ``TokenVerificationError``
-    ("cannot tell now"), which this provider's middleware answers with 503 and
-    ``Retry-After``, so that clients do not authorize again for nothing.
+    logger at INFO. A provider outage (its keys cannot be had, or its
+    introspection endpoint gives no usable answer) raises fastmcp's
+    ``TokenVerificationError`` ("cannot tell now"), which this provider's
+    middleware answers with 503 and ``Retry-After``, so that clients do not
+    authorize again for nothing.
 
     The routes it adds serve the verifier's RFC 9728 document (its
     ``scopes_supported`` the configured ones, else ``required_scopes``; no DPoP
@@ -146,7 +150,8 @@ class BearerguardProvider(TokenVerifier):
     async def verify_token(self, token: str) -> AccessToken | None:
         """fastmcp's ``AccessToken`` for a valid ``token``; ``None`` for a refused one.
 
-        Raises ``TokenVerificationError`` when the issuer's keys cannot be fetched.
+        Raises ``TokenVerificationError`` when the issuer's keys cannot be fetched or
+        its introspection endpoint gives no usable answer.
 
         Example::
 

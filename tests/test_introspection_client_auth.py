@@ -34,7 +34,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from bearerguard import (
     ConfigurationError,
@@ -43,31 +43,12 @@ from bearerguard import (
     Verifier,
 )
 from tests.certificates import Authority, Issued
+from tests.jwe_keys import private_jwk, private_pem, public_pem
 from tests.support import AUDIENCE, ISSUER, Clock, ec_key, ed_key, public_jwk, rsa_key
 
 ENDPOINT = "https://tenant.auth0.com/oauth/introspect"
 OPAQUE = "2YotnFZFEjr1zCsicMWpAA"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-def _pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def _private_jwk(key: Any, **members: Any) -> dict[str, Any]:
-    algorithm = {
-        rsa.RSAPrivateKey: jwt.algorithms.RSAAlgorithm,
-        ec.EllipticCurvePrivateKey: jwt.algorithms.ECAlgorithm,
-        ed25519.Ed25519PrivateKey: jwt.algorithms.OKPAlgorithm,
-    }
-    for kind, exporter in algorithm.items():
-        if isinstance(key, kind):
-            return {**exporter.to_jwk(key, as_dict=True), **members}
-    raise AssertionError(type(key))
 
 
 def _answer(now: float, **claims: Any) -> dict[str, Any]:
@@ -138,7 +119,7 @@ def test_a_client_assertion_signed_by_the_apis_key_authenticates_each_call(
     key: Any, algorithm: str
 ) -> None:
     recorder = Recorder(Clock())
-    verifier = verifier_with(recorder, private_key=_pem(key))
+    verifier = verifier_with(recorder, private_key=private_pem(key))
     assert verifier.config.introspection is not None
     assert verifier.config.introspection.auth == "private_key_jwt"
     assert verifier.verify(OPAQUE).issuer == ISSUER
@@ -155,7 +136,7 @@ def test_a_client_assertion_signed_by_the_apis_key_authenticates_each_call(
 def test_each_call_carries_a_new_assertion_with_its_own_jti() -> None:
     recorder = Recorder(Clock())
     key = ec_key()
-    verifier = verifier_with(recorder, private_key=_pem(key))
+    verifier = verifier_with(recorder, private_key=private_pem(key))
     verifier.verify(OPAQUE)
     first = _assertion(recorder, key.public_key(), "ES256")
     verifier.verify(OPAQUE + "-other")
@@ -167,7 +148,7 @@ def test_each_call_carries_a_new_assertion_with_its_own_jti() -> None:
 def test_async_calls_carry_an_assertion_too() -> None:
     recorder = Recorder(Clock())
     key = ec_key()
-    verifier = verifier_with(recorder, private_key=_pem(key))
+    verifier = verifier_with(recorder, private_key=private_pem(key))
     asyncio.run(verifier.averify(OPAQUE))
     assert _assertion(recorder, key.public_key(), "ES256")["sub"] == "api"
 
@@ -175,13 +156,13 @@ def test_async_calls_carry_an_assertion_too() -> None:
 def test_a_jwk_names_its_kid_and_private_key_id_overrides_it(tmp_path: Path) -> None:
     recorder = Recorder(Clock())
     key = rsa_key(1)
-    verifier_with(recorder, private_key=_private_jwk(key, kid="from-jwk")).verify(OPAQUE)
+    verifier_with(recorder, private_key=private_jwk(key, kid="from-jwk")).verify(OPAQUE)
     assert jwt.get_unverified_header(recorder.form()["client_assertion"])["kid"] == "from-jwk"
-    as_json = json.dumps(_private_jwk(key, kid="from-jwk"))
+    as_json = json.dumps(private_jwk(key, kid="from-jwk"))
     verifier_with(recorder, private_key=as_json, private_key_id="k2").verify(OPAQUE + "2")
     assert jwt.get_unverified_header(recorder.form()["client_assertion"])["kid"] == "k2"
     path = tmp_path / "introspect.pem"
-    path.write_text(_pem(key))
+    path.write_text(private_pem(key))
     verifier_with(recorder, private_key=str(path), private_key_id="k3").verify(OPAQUE + "3")
     assert jwt.get_unverified_header(recorder.form()["client_assertion"])["kid"] == "k3"
 
@@ -208,36 +189,42 @@ def _encrypted_pem(key: Any) -> str:
     ).decode()
 
 
-def _public_pem(key: Any) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+EC_PEM = private_pem(ec_key())
+K1_PEM = private_pem(ec.generate_private_key(ec.SECP256K1()))
 
 
 @pytest.mark.parametrize(
     ("settings", "words"),
     [
         ({}, "needs one way to authenticate the API to the provider"),
-        ({"client_secret": "s", "private_key": _pem(ec_key())}, "not several"),
+        ({"client_secret": "s", "private_key": private_pem(ec_key())}, "not several"),
         ({"auth": "private_key_jwt", "client_secret": "s"}, "needs private_key="),
         ({"auth": "tls_client_auth", "client_secret": "s"}, "needs tls_certificate="),
         (
-            {"auth": "client_secret_post", "client_secret": "s", "private_key": _pem(ec_key())},
+            {
+                "auth": "client_secret_post",
+                "client_secret": "s",
+                "private_key": private_pem(ec_key()),
+            },
             "does not use private_key",
         ),
         ({"client_secret": "s", "private_key_id": "k1"}, "is for auth='private_key_jwt'"),
         ({"client_secret": "s", "tls_key": "api.key"}, "tls_key goes with tls_certificate"),
-        ({"private_key": _public_pem(ec_key())}, "holds no private key"),
+        ({"private_key": public_pem(ec_key())}, "holds no private key"),
         ({"private_key": public_jwk(ec_key())}, "is a public JWK"),
         ({"private_key": {"kty": "oct", "k": "c2VjcmV0"}}, "kty 'oct'"),
         ({"private_key": {"kty": "EC", "crv": "P-256", "d": "AA"}}, "not a valid EC private JWK"),
         ({"private_key": _encrypted_pem(ec_key())}, "encrypted PEM private key"),
-        ({"private_key": _pem(rsa_key(bits=1024))}, "RSA key of 1024 bits"),
-        ({"private_key": _pem(ec.generate_private_key(ec.SECP256K1()))}, "EC key on secp256k1"),
-        ({"private_key": _pem(ec_key()), "assertion_algorithm": "RS256"}, "can sign with ES256"),
-        ({"private_key": _pem(ec_key()), "private_key_id": ""}, "private_key_id must be"),
+        ({"private_key": private_pem(rsa_key(bits=1024))}, "RSA key of 1024 bits"),
+        (
+            {"private_key": private_pem(ec.generate_private_key(ec.SECP256K1()))},
+            "EC key on secp256k1",
+        ),
+        (
+            {"private_key": private_pem(ec_key()), "assertion_algorithm": "RS256"},
+            "can sign with ES256",
+        ),
+        ({"private_key": private_pem(ec_key()), "private_key_id": ""}, "private_key_id must be"),
         ({"private_key": 42}, "must be a private key"),
         ({"private_key": "keys/missing.pem"}, "private_key"),
         ({"tls_certificate": "certs/missing.pem"}, "no file at 'certs/missing.pem'"),
@@ -253,7 +240,7 @@ def test_bad_client_authentication_settings_say_what_to_write(
 
 
 def test_the_method_follows_from_what_is_given_and_the_key_is_never_shown() -> None:
-    key = _pem(ec_key())
+    key = private_pem(ec_key())
     settings = Introspection(client_id="api", private_key=key)
     assert settings.auth == "private_key_jwt"
     assert "PRIVATE" not in repr(settings)

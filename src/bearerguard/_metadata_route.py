@@ -70,7 +70,9 @@ class MetadataRoute:
 
     __slots__ = ("body", "path")
 
-    def __init__(self, verifier: Verifier, scopes: Iterable[str] = ()) -> None:
+    def __init__(
+        self, verifier: Verifier, scopes: Iterable[str] = (), *, without: Iterable[str] = ()
+    ) -> None:
         url = verifier.resource_metadata_url
         if url is None:
             raise ConfigurationError(
@@ -79,6 +81,8 @@ class MetadataRoute:
                 setting="resource",
             )
         document = verifier.resource_metadata(scopes=scopes)
+        for member in without:  # what this route's clients cannot use (e.g. DPoP's)
+            document.pop(member, None)
         #: the document, as served to every client
         self.body = json.dumps(document, separators=(",", ":")).encode()
         #: the path the document is answered at, decoded as servers hand paths over

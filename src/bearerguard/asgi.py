@@ -167,11 +167,7 @@ class MetadataServer(ABC):
                 path = asgi_path(scope)
                 for route in routes:
                     if route.serves(path):
-                        preflight = any(
-                            name.lower() == b"access-control-request-method"
-                            for name, _ in scope.get("headers") or ()
-                        )
-                        await send_metadata(route, scope["method"], send, preflight=preflight)
+                        await answer_metadata(route, scope, send)
                         return
         await self.app(scope, receive, send)
 
@@ -200,6 +196,14 @@ class ResourceMetadataMiddleware(MetadataServer):
     def metadata_routes(self, scope: Scope) -> tuple[MetadataRoute, ...]:
         route = MetadataRoute.of(self.verifier, self._scopes)
         return () if route is None else (route,)
+
+
+async def answer_metadata(route: MetadataRoute, scope: Scope, send: Send) -> None:
+    """Answer the request of ``scope`` with ``route``'s document (or its preflight answer)."""
+    preflight = any(
+        name.lower() == b"access-control-request-method" for name, _ in scope.get("headers") or ()
+    )
+    await send_metadata(route, scope["method"], send, preflight=preflight)
 
 
 async def send_metadata(route: MetadataRoute, method: str, send: Send, *, preflight: bool) -> None:

@@ -40,7 +40,6 @@ build the server without ``auth=`` and guard its app with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,7 +48,7 @@ from bearerguard._metadata_route import MetadataRoute
 from bearerguard._middleware import refusal
 from bearerguard._token import AccessToken as VerifiedToken
 from bearerguard._verifier import Verifier, verifier_argument
-from bearerguard.asgi import Receive, Scope, Send, send_metadata
+from bearerguard.asgi import Receive, Scope, Send, answer_metadata
 
 from ._protect import mcp_resource, scope_list
 from ._sdk import AuthContextMiddleware
@@ -216,12 +215,7 @@ class BearerguardProvider(TokenVerifier):
 
 def _bearer_only_metadata(verifier: Verifier, scopes: tuple[str, ...]) -> MetadataRoute:
     """The verifier's metadata route, its document without the DPoP members."""
-    route = MetadataRoute(verifier, scopes)
-    document = verifier.resource_metadata(scopes=scopes)
-    for member in _DPOP_MEMBERS:
-        document.pop(member, None)
-    route.body = json.dumps(document, separators=(",", ":")).encode()
-    return route
+    return MetadataRoute(verifier, scopes, without=_DPOP_MEMBERS)
 
 
 def _base_url(resource: str, mcp_path: str | None) -> str:
@@ -282,8 +276,4 @@ class _MetadataEndpoint:
         self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        preflight = any(
-            name.lower() == b"access-control-request-method"
-            for name, _ in scope.get("headers") or ()
-        )
-        await send_metadata(self.route, scope["method"], send, preflight=preflight)
+        await answer_metadata(self.route, scope, send)

@@ -208,10 +208,20 @@ async def answer_metadata(route: MetadataRoute, scope: Scope, send: Send) -> Non
 
 async def send_metadata(route: MetadataRoute, method: str, send: Send, *, preflight: bool) -> None:
     """Send ``route``'s answer to ``method`` as an ASGI HTTP response."""
-    status, fields, body = route.answer(method, preflight=preflight)
-    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send_response(send, *route.answer(method, preflight=preflight))
+
+
+async def send_response(
+    send: Send, status: int, fields: Iterable[tuple[str, str]], body: bytes
+) -> None:
+    """Send one whole HTTP response: ``fields`` are header fields as ``(name, value)`` text."""
+    await send({"type": "http.response.start", "status": status, "headers": asgi_headers(fields)})
     await send({"type": "http.response.body", "body": body})
+
+
+def asgi_headers(fields: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Header fields as ASGI carries them: lower-case names, latin-1 bytes."""
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields]
 
 
 def _with_header(send: Send, name: bytes, value: bytes) -> Send:
@@ -236,11 +246,10 @@ def _route_path(scope: Scope) -> str:
 
 async def _refuse(exc: BearerError, scope: Scope, receive: Receive, send: Send) -> None:
     status, fields, body = refusal(exc)
-    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields]
     if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_response(send, status, fields, body)
         return
+    headers = asgi_headers(fields)
     # Both answers reply to the handshake's websocket.connect, so take it first.
     if (await receive())["type"] != "websocket.connect":
         return  # the client is gone already

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bearerguard.asgi import Message, Receive, Send
+from bearerguard.asgi import Message, Receive, Send, send_response
 
 from ._sdk import pydantic_core
 
@@ -75,11 +75,10 @@ def called_tools(parsed: Any) -> Iterator[str]:
 
 
 async def answer(send: Send, status: int, fields: list[tuple[str, str]], body: bytes) -> None:
-    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields]
-    if not any(name == b"content-length" for name, _ in headers):
-        headers.append((b"content-length", str(len(body)).encode("ascii")))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    """Send a whole response, with its Content-Length when ``fields`` lack one."""
+    if not any(name.lower() == "content-length" for name, _ in fields):
+        fields = [*fields, ("Content-Length", str(len(body)))]
+    await send_response(send, status, fields, body)
 
 
 def parse(body: bytes) -> Any:

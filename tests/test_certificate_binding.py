@@ -30,9 +30,9 @@ from bearerguard import (
 )
 from bearerguard._binding import CERTIFICATE_DESCRIPTION
 from bearerguard._certificates import CertificateSource
-from bearerguard._dpop import token_hash
+from bearerguard._mint import dpop_proof as mint_proof
 from bearerguard._request import asgi_request
-from bearerguard.testing._signing import SigningKey, compact_jws
+from bearerguard.testing._signing import SigningKey
 from tests.support import NOW, Provider
 
 from .certificates import Authority, client_cert_field, escaped_pem
@@ -300,10 +300,8 @@ def test_without_a_source_no_header_is_read_and_bound_tokens_are_refused(
 
 
 def dpop_proof(token: str, key: SigningKey = DPOP_KEY) -> str:
-    claims = {"jti": f"jti-{next(_counter)}", "htm": "GET", "htu": URL, "iat": int(NOW)}
-    claims["ath"] = token_hash(token)
-    header = {"typ": "dpop+jwt", "alg": key.algorithm, "jwk": key.bare_jwk()}
-    return compact_jws(header, claims, key)
+    jti = f"jti-{next(_counter)}"
+    return mint_proof(key, method="GET", url=URL, iat=NOW, jti=jti, access_token=token)
 
 
 _counter = iter(range(1_000_000))

@@ -27,9 +27,9 @@ from bearerguard import (
     MissingTokenError,
     Verifier,
 )
-from bearerguard._dpop import token_hash
+from bearerguard._mint import dpop_proof as mint_proof
 from bearerguard._resource import metadata_url
-from bearerguard.testing._signing import SigningKey, compact_jws
+from bearerguard.testing._signing import SigningKey
 from tests.support import DPOP_ALGS, ISSUER, NOW, Provider
 
 MakeVerifier = Callable[..., Verifier]
@@ -62,9 +62,7 @@ def challenges(error: BearerError) -> list[str]:
 
 
 def dpop_proof(token: str, *, url: str = RESOURCE, jti: str = "jti-1") -> str:
-    body = {"jti": jti, "htm": "POST", "htu": url, "iat": int(NOW), "ath": token_hash(token)}
-    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": CLIENT_KEY.bare_jwk()}
-    return compact_jws(header, body, CLIENT_KEY)
+    return mint_proof(CLIENT_KEY, method="POST", url=url, iat=NOW, jti=jti, access_token=token)
 
 
 def request(*fields: tuple[str, str]) -> HttpRequest:

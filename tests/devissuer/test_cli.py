@@ -74,7 +74,7 @@ def test_run_prints_the_banner_serves_and_stops_on_ctrl_c(monkeypatch, tmp_path)
     assert "grant_type=client_credentials" in text
     assert "DPoP:           a proof in a DPoP header gets a bound token" in text
     assert "no server nonce required" in text
-    assert f"  registration {seen['url']}oidc/register  (POST: RFC 7591" in text
+    assert f"  registration  {seen['url']}oidc/register  (POST: RFC 7591" in text
     assert "MCP servers:    any loopback URL (http://127.0.0.1:<port>/mcp) is an API" in text
     assert "Press Ctrl-C to stop." in text
     assert any("GET /.well-known/openid-configuration" in line for line in lines)  # request log

@@ -31,8 +31,12 @@ def tenant(**changes: Any) -> dict[str, Any]:
 
 def test_the_default_tenant_is_the_documented_one():
     config = default_config()
-    assert [api.identifier for api in config.apis] == ["https://api.example.com"]
-    m2m, spa, web = config.clients
+    assert [api.identifier for api in config.apis] == [
+        "https://api.example.com",
+        "https://opaque.example.com",
+    ]
+    assert [api.token_format for api in config.apis] == ["jwt", "opaque"]
+    m2m, spa, web, api = config.clients
     assert (m2m.client_id, m2m.client_secret, m2m.grant_types) == (
         "m2m-client",
         "m2m-secret",
@@ -50,6 +54,9 @@ def test_the_default_tenant_is_the_documented_one():
         "http://localhost:8000/docs/oauth2-redirect",
     )
     assert web.redirect_uris == ("http://127.0.0.1:8080/callback",)
+    # The opaque API's own client: confidential, so it may introspect.
+    assert (api.client_id, api.client_secret, api.public) == ("api-client", "api-secret", False)
+    assert api.grants == {"https://opaque.example.com": ("read:reports",)}
     alice, bob = config.users
     assert alice.organization == Organization(id="org_demo", name="demo-org")
     assert alice.permissions is None
@@ -114,7 +121,8 @@ MISTAKES = [
     (("namespace",), 1, "namespace must be a string, got the number 1", None),
     (("namespace",), "", "namespace must be a non-empty string", None),
     (("default_audience",), "urn:nope", "default_audience is 'urn:nope', which is not the "
-     "identifier of a configured API (configured: https://api.example.com)", "write one of them"),
+     "identifier of a configured API (configured: https://api.example.com, "
+     "https://opaque.example.com)", "write one of them"),
     (("id_token_lifetime",), "1h", "id_token_lifetime must be a whole number, got a string ('1h')",
      None),
     (("id_token_lifetime",), 0, "id_token_lifetime must be a whole number of seconds between 1 "
@@ -185,7 +193,8 @@ MISTAKES = [
      "write one of its scopes (read:messages, read:contacts, write:contacts)"),
     (("clients", 0, "grants", "https://nope.example"), [],
      "clients[0].grants['https://nope.example'] names an API that is not configured "
-     "(configured: https://api.example.com)", "add the API"),
+     "(configured: https://api.example.com, https://opaque.example.com)",
+     "add the API"),
     (("clients", 1, "redirect_uris"), "http://127.0.0.1:8080/callback",
      "clients[1].redirect_uris must be a list, got a string", None),
     (("clients", 1, "redirect_uris"), [], "clients[1].redirect_uris must list the exact callback "
@@ -230,7 +239,8 @@ MISTAKES = [
     (("users", 1, "permissions"), "read:messages",
      "users[1].permissions must be a list, got a string", None),
     (("users", 1, "permissions", 0), "fly", "users[1].permissions[0] is 'fly', which is not a "
-     "scope of any configured API", "write one of read:contacts, read:messages, write:contacts"),
+     "scope of any configured API",
+     "write one of read:contacts, read:messages, read:reports, write:contacts, write:reports"),
     (("users", 1, "permissions", 0), "read messages",
      "users[1].permissions[0] must be a scope name", "such as 'read:messages'"),
     (("users", 1, "claims"), [], "users[1].claims must be a JSON object, got a list", None),

@@ -40,6 +40,25 @@ def test_discovery_names_the_issuer_the_request_came_to(issuer: DevIssuer, http,
 
 
 @pytest.mark.parametrize("which", ["url", "custom_domain_url"])
+def test_both_documents_name_the_introspection_and_revocation_endpoints(
+    issuer: DevIssuer, http, which
+):
+    base = getattr(issuer, which)
+    methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    for path in (".well-known/openid-configuration", ".well-known/oauth-authorization-server"):
+        document = http.get(base + path).json()
+        assert document["introspection_endpoint"] == base + "oauth/introspect"
+        assert document["introspection_endpoint_auth_methods_supported"] == methods
+        assert document["revocation_endpoint"] == base + "oauth/revoke"
+        assert document["revocation_endpoint_auth_methods_supported"] == methods
+        for name in ("introspection", "revocation"):
+            algorithms = document[f"{name}_endpoint_auth_signing_alg_values_supported"]
+            assert "ES256" in algorithms
+            assert "none" not in algorithms
+            assert not any(alg.startswith("HS") for alg in algorithms)
+
+
+@pytest.mark.parametrize("which", ["url", "custom_domain_url"])
 def test_the_rfc_8414_metadata_has_what_an_mcp_client_reads(issuer: DevIssuer, http, which):
     base = getattr(issuer, which)
     response = http.get(base + ".well-known/oauth-authorization-server")
@@ -101,7 +120,8 @@ def test_the_index_says_what_it_is(issuer: DevIssuer, http):
     assert {"client_id": "m2m-client", "client_secret": "m2m-secret"}.items() <= (
         document["clients"][0].items()
     )
-    assert document["apis"] == [API]
+    assert document["apis"] == [API, "https://opaque.example.com"]
+    assert document["endpoints"]["introspection"] == issuer.url + "oauth/introspect"
     page = http.get(issuer.url, headers={"Accept": "text/html"})
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "not for production" in page.text

@@ -38,7 +38,7 @@ def test_a_missing_client_id_names_the_clients_that_sign_users_in(issuer: DevIss
 def test_an_unknown_client_lists_the_configured_ones(issuer: DevIssuer, http):
     text = assert_plain_text_error(authorize(http, issuer, client_id="<nobody>"))
     assert "No client '<nobody>' is configured." in text  # shown, never markup: text/plain
-    assert "The configured clients are: m2m-client, spa-client, web-client." in text
+    assert "The configured clients are: m2m-client, spa-client, web-client, api-client." in text
     assert 'add a client with this client_id to "clients" in the file given with --config' in text
     assert "docs/dev-issuer.md" in text
 

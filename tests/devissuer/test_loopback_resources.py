@@ -23,6 +23,7 @@ from bearerguard.devissuer._resources import LOOPBACK_API_NAME, find_api, is_loo
 from .flows import API, CALLBACK, M2M, SPA, authorize, exchange, mcp_resource, pkce, redirect_params
 
 MCP = mcp_resource(8123)
+OPAQUE = "https://opaque.example.com"  # the built-in tenant's API with opaque tokens
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_anything_else_is_no_api(issuer: DevIssuer, http, resource):
         )
     )  # fmt: skip
     assert answer["error"] == "invalid_target"
-    assert f"(its APIs: {API} or a loopback URL)" in answer["error_description"]
+    assert f"(its APIs: {API}, {OPAQUE} or a loopback URL)" in answer["error_description"]
 
 
 def test_a_tenant_from_a_file_accepts_no_loopback_resource_unless_it_says_so(http):
@@ -152,7 +153,8 @@ def test_a_tenant_from_a_file_accepts_no_loopback_resource_unless_it_says_so(htt
         )  # fmt: skip
     assert answer["error"] == "invalid_target"
     assert answer["error_description"] == (
-        f"resource {MCP!r} is not the identifier of an API of this issuer (its APIs: {API})."
+        f"resource {MCP!r} is not the identifier of an API of this issuer "
+        f"(its APIs: {API}, {OPAQUE})."
     )
 
 

@@ -89,7 +89,7 @@ def test_an_unknown_resource_is_invalid_target(issuer: DevIssuer, http):
     description = refused(client_credentials(http, issuer, resource="https://nope.example"))
     assert description == (
         "resource 'https://nope.example' is not the identifier of an API of this issuer "
-        f"(its APIs: {API}, {OTHER} or a loopback URL)."
+        f"(its APIs: {API}, https://opaque.example.com, {OTHER} or a loopback URL)."
     )
 
 

@@ -7,7 +7,9 @@ tokens (``gty``, ``azp``, ``permissions``, ``org_id``, namespaced custom claims)
 DPoP-bound tokens (RFC 9449) for clients that send a proof to ``/oauth/token``,
 and a second issuer URL for the same tenant, like an Auth0 custom domain. MCP
 clients log in offline: RFC 8414 metadata, dynamic client registration (RFC
-7591), loopback MCP servers as ``resource`` (RFC 8707), ``iss`` (RFC 9207).
+7591), loopback MCP servers as ``resource`` (RFC 8707), ``iss`` (RFC 9207). An API
+may get opaque access tokens instead, which confidential clients introspect at
+``/oauth/introspect`` (RFC 7662) and revoke at ``/oauth/revoke`` (RFC 7009).
 
 It is a DEVELOPMENT tool, never for production: users sign in without a
 password, it listens on loopback only by default, and it serves plain HTTP.

@@ -9,6 +9,11 @@ token endpoint's URL under that issuer: the URL the client used.
 
 Clients registered at the registration endpoint join the configured ones in one
 :class:`._directory.ClientDirectory`, which /authorize and the token endpoint share.
+
+The introspection (RFC 7662) and revocation (RFC 7009) endpoints are for
+confidential clients, server to server: they authenticate the caller
+(:mod:`._client_auth`), then answer from :mod:`._introspect`. No CORS there: a
+browser has no business asking about tokens with a client's credentials.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from bearerguard._config import CachePolicy
+from bearerguard._config import CachePolicy, Introspection, looks_like_jwt
 from bearerguard._errors import BearerError, MissingTokenError
 from bearerguard._request import HttpRequest
 from bearerguard._verifier import Verifier
@@ -33,6 +38,7 @@ from ._authorize import (
     deny,
     read_request,
 )
+from ._client_auth import ClientAuthenticator
 from ._clients import basic_credentials
 from ._config import DevIssuerConfig
 from ._consent import BANNER, consent_page, error_text, index_page
@@ -40,15 +46,18 @@ from ._cors import ANY_ORIGIN, WEB_ORIGINS, cors_headers
 from ._directory import ClientDirectory
 from ._documents import (
     DISCOVERY,
+    INTROSPECTION,
     JWKS,
     OAUTH_METADATA,
     REGISTRATION,
+    REVOCATION,
     discovery_document,
     endpoints,
 )
 from ._errors import ErrorPage, OAuthError
 from ._grants import TokenEndpoint
 from ._http import Request, Response, body_params, query_params
+from ._introspect import TokenIntrospection
 from ._keys import KeyStore
 from ._proofs import NONCE_HEADER, TokenEndpointProofs
 from ._redirects import WebOrigins
@@ -101,6 +110,10 @@ class App:
         self._clients = ClientDirectory(config)
         self._tokens = TokenEndpoint(config, self._store, minter, self._clients)
         self._proofs = TokenEndpointProofs(nonces=config.dpop_nonce, clock=clock)
+        self._callers = ClientAuthenticator(self._clients, clock)
+        self._introspection = TokenIntrospection(
+            minter.opaque, keys, self._store, issuers=issuers, clock=clock
+        )
         # SPAs call the token and userinfo endpoints cross-origin, from where they are served:
         # the origins of the registered redirect URIs (Auth0's "allowed web origins"), and a
         # public client's loopback hosts on any port, as its redirect URIs match on any port.
@@ -114,6 +127,25 @@ class App:
             transport=httpx.MockTransport(self._serve_in_process),
             cache=CachePolicy(unknown_kid_cooldown=0.0),
         )
+        # Opaque tokens go to the introspection endpoint, in-process too: one verifier per
+        # issuer, as an answer speaks for one issuer. Never cached: a revoked token is out.
+        self._opaque_verifiers = {
+            issuer: Verifier(
+                issuer=issuer,
+                audience=issuer + USERINFO,
+                realm=REALM,
+                transport=httpx.MockTransport(self._serve_in_process),
+                introspection=Introspection(
+                    # Only this process reaches the in-process endpoint: no secret to keep.
+                    client_id="dev-issuer-userinfo",
+                    client_secret="in-process",
+                    url=issuer + INTROSPECTION,
+                    cache_ttl=0,
+                    inactive_ttl=0,
+                ),
+            )
+            for issuer in issuers
+        }
         # Cross-origin reads (CORS): the public documents for anyone, the token and userinfo
         # endpoints for the registered web origins; never the pages or /dev/rotate.
         self._routes: dict[str, _Route] = {
@@ -126,6 +158,9 @@ class App:
             # Browser-based MCP clients register from a loopback origin: the web origins.
             "/" + REGISTRATION: _Route(("POST",), self._register, WEB_ORIGINS),
             "/" + USERINFO: _Route(("GET", "POST"), self._userinfo, WEB_ORIGINS),
+            # Server to server, with a confidential client's credentials: no CORS.
+            "/" + INTROSPECTION: _Route(("POST",), self._introspect),
+            "/" + REVOCATION: _Route(("POST",), self._revoke),
             "/dev/rotate": _Route(("POST",), self._rotate),
         }
 
@@ -209,6 +244,9 @@ class App:
                 return httpx.Response(200, json=discovery_document(issuer, self._config, algorithm))
             if url == issuer + JWKS:
                 return httpx.Response(200, json=self._keys.jwks())
+            if url == issuer + INTROSPECTION and request.method == "POST":
+                form = dict(parse_qsl(request.content.decode("utf-8", "replace")))
+                return httpx.Response(200, json=self._introspection.answer(form.get("token", "")))
         return httpx.Response(404)
 
     # --- authorization endpoint ---------------------------------------------------------
@@ -313,13 +351,46 @@ class App:
         # RFC 7591 §3.2.1: 201 Created, and never cached (a secret could be in it elsewhere).
         return Response.json(answer, 201, _NO_STORE)
 
+    # --- introspection and revocation ----------------------------------------------------
+
+    def _introspect(self, request: Request, issuer: str) -> Response:
+        try:
+            token = self._token_of(request, issuer, endpoints(issuer)["introspection"])
+        except OAuthError as exc:
+            return Response.oauth_error(exc, _NO_STORE)
+        # token_type_hint is only a hint (RFC 7662 §2.1): every kind of token is looked for.
+        return Response.json(self._introspection.answer(token), headers=_NO_STORE)
+
+    def _revoke(self, request: Request, issuer: str) -> Response:
+        try:
+            token = self._token_of(request, issuer, endpoints(issuer)["revocation"])
+            self._introspection.revoke(token)
+        except OAuthError as exc:
+            return Response.oauth_error(exc, _NO_STORE)
+        # RFC 7009 §2.2: 200, revoked or unknown alike; the body is ignored by clients.
+        return Response.json({}, headers=_NO_STORE)
+
+    def _token_of(self, request: Request, issuer: str, endpoint: str) -> str:
+        """The ``token`` parameter of a request by an authenticated confidential client."""
+        params = body_params(request)
+        self._callers.authenticate(
+            params,
+            request.header("Authorization"),
+            audiences=(issuer, endpoint, endpoints(issuer)["token"]),
+        )
+        token = params.get("token")
+        if token is None:
+            raise OAuthError(
+                "invalid_request", "token is required: the token to ask about, in the form body."
+            )
+        return token
+
     def _userinfo(self, request: Request, issuer: str) -> Response:
         # The URL the client used, query included: a token in the query is refused there.
         url = issuer + USERINFO + (f"?{request.query}" if request.query else "")
+        verifier = self._userinfo_verifier(request, issuer)
         try:
-            token = self._verifier.authenticate_request(
-                HttpRequest(request.method, url, request.headers)
-            )
+            token = verifier.authenticate_request(HttpRequest(request.method, url, request.headers))
             if token is None:
                 raise MissingTokenError(realm=REALM)
         except BearerError as exc:
@@ -331,6 +402,19 @@ class App:
             claims.update(organization_claims(user.organization))
             claims.update(namespaced(user.claims, self._config.namespace))
         return Response.json(claims, headers={"Cache-Control": "no-store"})
+
+    def _userinfo_verifier(self, request: Request, issuer: str) -> Verifier:
+        """The verifier for the request's access token: an opaque one is introspected, as
+        its issuer's (the one it was requested from); a JWT is checked with the keys."""
+        _, _, sent = (request.header("Authorization") or "").partition(" ")
+        token = sent.strip()
+        if not token or looks_like_jwt(token):
+            return self._verifier
+        claims = self._minter.opaque.claims(token)
+        named = issuer if claims is None else claims.get("iss")
+        if not isinstance(named, str):
+            named = issuer
+        return self._opaque_verifiers.get(named, self._verifier)
 
     def _rotate(self, request: Request, issuer: str) -> Response:
         origin = request.header("Origin")

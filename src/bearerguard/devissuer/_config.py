@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from bearerguard._keys import KeySet, KeySetError, VerificationKey
 from bearerguard._mint import SIGNING_ALGORITHMS, namespace_prefix
 
 from ._checks import (
@@ -33,10 +34,12 @@ from ._checks import (
     check_unique,
 )
 from ._encryption import EncryptionKey, encryption_key
+from ._proofs import PROOF_ALGORITHMS
 
 __all__ = [
     "GRANT_TYPES",
     "OIDC_SCOPES",
+    "TOKEN_FORMATS",
     "ApiConfig",
     "ClientConfig",
     "DevIssuerConfig",
@@ -49,6 +52,8 @@ GRANT_TYPES = ("authorization_code", "client_credentials", "implicit", "refresh_
 _GRANT_TYPE_LIST = ", ".join(GRANT_TYPES)
 # Scopes of the OpenID Connect layer, not of any API: they shape the id_token and userinfo.
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+# What an API's access tokens are: signed JWTs, or opaque strings checked by introspection.
+TOKEN_FORMATS = ("jwt", "opaque")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,10 +80,15 @@ class ApiConfig:
     as Auth0 encrypts tokens for an API with JSON Web Encryption on; once built, the
     setting holds the key read and checked (:class:`._encryption.EncryptionKey`).
 
+    With ``token_format="opaque"``, its access tokens are random strings whose claims the
+    dev-issuer keeps (:mod:`._opaque`): the API asks the introspection endpoint about them
+    (RFC 7662). An opaque token has no claims to encrypt, so it takes no ``encryption_key``.
+
     Example::
 
         ApiConfig(identifier="https://api.example.com", scopes=("read:messages",))
         ApiConfig(identifier="https://api.example.com", encryption_key="keys/api.pub.pem")
+        ApiConfig(identifier="https://api.example.com", token_format="opaque")
     """
 
     identifier: str
@@ -92,6 +102,8 @@ class ApiConfig:
     allow_offline_access: bool = True
     #: the API's public key: its access tokens are then encrypted to it (JWE)
     encryption_key: EncryptionKey | object | None = field(default=None, repr=False)
+    #: "jwt" (signed JWTs, the default) or "opaque" (checked at the introspection endpoint)
+    token_format: str = "jwt"
 
     def __post_init__(self) -> None:
         check_object("API", self.identifier, self._check)
@@ -112,6 +124,26 @@ class ApiConfig:
         check_lifetime(self.token_lifetime_for_web, "token_lifetime_for_web")
         check_flag(self.allow_offline_access, "allow_offline_access")
         object.__setattr__(self, "encryption_key", encryption_key(self.encryption_key))
+        self._check_format()
+
+    def _check_format(self) -> None:
+        if self.token_format not in TOKEN_FORMATS:
+            raise KeyProblem(
+                "token_format",
+                'must be "jwt" (signed JWTs, the default) or "opaque" (random strings the API '
+                f"checks at the introspection endpoint); got {self.token_format!r}.",
+            )
+        if self.opaque and self.encryption_key is not None:
+            raise KeyProblem(
+                "token_format",
+                'is "opaque", and encryption_key encrypts JWTs: an opaque token carries no '
+                'claims to encrypt. Remove encryption_key, or write "token_format": "jwt".',
+            )
+
+    @property
+    def opaque(self) -> bool:
+        """Whether this API's access tokens are opaque (checked by introspection)."""
+        return self.token_format == "opaque"
 
     @property
     def encryption(self) -> EncryptionKey | None:
@@ -127,7 +159,9 @@ class ClientConfig:
     Confidential clients authenticate with ``client_secret``; public ones (SPAs,
     native apps) have none and must use PKCE. ``grants`` maps an API identifier
     to the scopes the client gets with ``client_credentials``; ``claims`` are
-    added to those machine-to-machine tokens.
+    added to those machine-to-machine tokens. ``jwks``, a confidential client's
+    public JWK Set, lets it authenticate with ``private_key_jwt`` (RFC 7523) at the
+    introspection and revocation endpoints, besides its secret.
 
     Example::
 
@@ -144,6 +178,8 @@ class ClientConfig:
     redirect_uris: Sequence[str] = ()
     claims: Mapping[str, Any] = field(default_factory=dict)
     organization: Organization | None = None
+    #: the client's public keys (a JWK Set), for private_key_jwt client authentication
+    jwks: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_object("client", self.client_id, self._check)
@@ -196,6 +232,30 @@ class ClientConfig:
         )
         object.__setattr__(self, "claims", check_claims(self.claims, "claims"))
         _organization(self.organization)
+        self._check_jwks()
+
+    def _check_jwks(self) -> None:
+        if self.jwks is None:
+            return
+        if self.public:
+            raise KeyProblem(
+                "jwks",
+                "must be left out: a public client does not authenticate, so it has no keys "
+                'to authenticate with. Remove jwks, or set "public": false.',
+            )
+        keys = self.jwks.get("keys") if isinstance(self.jwks, Mapping) else None
+        if not isinstance(keys, Sequence) or isinstance(keys, str) or not keys:
+            raise KeyProblem("jwks", f"must be a JWK Set of public keys, {_JWKS_EXAMPLE}.")
+        for index, jwk in enumerate(keys):
+            _check_jwk(jwk, f"jwks.keys[{index}]")
+        object.__setattr__(self, "jwks", MappingProxyType({"keys": tuple(keys)}))
+
+    @property
+    def key_set(self) -> KeySet | None:
+        """The keys of ``jwks`` (checked when built), or ``None`` when it has none."""
+        if self.jwks is None:
+            return None
+        return KeySet.from_document({"keys": list(self.jwks["keys"])})
 
     def _check_secret(self, grant_types: tuple[str, ...]) -> None:
         if self.public:
@@ -227,6 +287,26 @@ class ClientConfig:
     def interactive(self) -> bool:
         """Whether users sign in to this client at /authorize."""
         return "authorization_code" in self.grant_types or "implicit" in self.grant_types
+
+
+_JWKS_EXAMPLE = 'e.g. {"keys": [{"kty": "EC", "crv": "P-256", "x": "...", "y": "..."}]}'
+
+
+def _check_jwk(jwk: object, key: str) -> None:
+    try:
+        if not isinstance(jwk, Mapping):
+            raise KeySetError("it is not a JSON object")
+        if not VerificationKey.from_jwk(jwk).algorithms & set(PROOF_ALGORITHMS):
+            raise KeySetError(
+                f"client assertions are signed with {', '.join(PROOF_ALGORITHMS)}, and this "
+                "key verifies none of them"
+            )
+    except KeySetError as why:
+        raise KeyProblem(
+            key,
+            f"is not a usable public signing key ({why}): write the public half of the key "
+            f"the client signs its assertions with, {_JWKS_EXAMPLE}.",
+        ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

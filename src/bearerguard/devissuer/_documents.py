@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._client_auth import AUTH_METHODS
 from ._config import GRANT_TYPES, OIDC_SCOPES, DevIssuerConfig
 from ._proofs import PROOF_ALGORITHMS
 from ._tokens import USERINFO
 
 __all__ = [
     "DISCOVERY",
+    "INTROSPECTION",
     "JWKS",
     "OAUTH_METADATA",
     "REGISTRATION",
+    "REVOCATION",
     "discovery_document",
     "endpoints",
 ]
@@ -31,6 +34,8 @@ DISCOVERY = ".well-known/openid-configuration"
 OAUTH_METADATA = ".well-known/oauth-authorization-server"
 JWKS = ".well-known/jwks.json"
 REGISTRATION = "oidc/register"  # where Auth0 serves dynamic client registration
+INTROSPECTION = "oauth/introspect"  # RFC 7662
+REVOCATION = "oauth/revoke"  # RFC 7009, where Auth0 serves it
 _CLAIMS = (
     "iss", "sub", "aud", "iat", "exp", "auth_time", "nonce",
     "name", "email", "email_verified", "org_id", "org_name",
@@ -51,6 +56,8 @@ def endpoints(issuer: str) -> dict[str, str]:
         "token": issuer + "oauth/token",
         "userinfo": issuer + USERINFO,
         "registration": issuer + REGISTRATION,
+        "introspection": issuer + INTROSPECTION,  # POST: confidential clients (RFC 7662)
+        "revocation": issuer + REVOCATION,  # POST: confidential clients (RFC 7009)
         "rotate": issuer + "dev/rotate",  # POST: a dev convenience, see DevIssuer.rotate_keys
     }
 
@@ -72,6 +79,13 @@ def discovery_document(issuer: str, config: DevIssuerConfig, algorithm: str) -> 
         "jwks_uri": issuer + JWKS,
         # RFC 7591: public clients with loopback redirect URIs (see ._registration).
         "registration_endpoint": issuer + REGISTRATION,
+        # RFC 7662 and RFC 7009: for confidential clients, by secret or private_key_jwt.
+        "introspection_endpoint": issuer + INTROSPECTION,
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(PROOF_ALGORITHMS),
+        "revocation_endpoint": issuer + REVOCATION,
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(PROOF_ALGORITHMS),
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": list(GRANT_TYPES),

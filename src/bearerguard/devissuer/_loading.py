@@ -34,7 +34,15 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
             "name": "Example API",
             "scopes": ["read:messages", "read:contacts", "write:contacts"],
             "token_lifetime": 86400,
-        }
+        },
+        {
+            # Opaque access tokens: the API asks the introspection endpoint about them.
+            "identifier": "https://opaque.example.com",
+            "name": "Example API with opaque tokens",
+            "scopes": ["read:reports", "write:reports"],
+            "token_lifetime": 3600,
+            "token_format": "opaque",
+        },
     ],
     "clients": [
         {
@@ -67,6 +75,15 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
             "grant_types": ["authorization_code", "refresh_token"],
             "redirect_uris": ["http://127.0.0.1:8080/callback"],
         },
+        {
+            # The opaque API's own client: it introspects tokens (any confidential client
+            # may), and gets opaque tokens with client credentials, to try it with curl.
+            "client_id": "api-client",
+            "client_secret": "api-secret",
+            "name": "Demo API with opaque tokens",
+            "grant_types": ["client_credentials"],
+            "grants": {"https://opaque.example.com": ["read:reports"]},
+        },
     ],
     "users": [
         {
@@ -90,13 +107,14 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
 
 
 def default_config() -> DevIssuerConfig:
-    """A working tenant: one API, an M2M client, a SPA, a web app, Alice and Bob.
+    """A working tenant: a JWT API, an opaque-token API, an M2M client, a SPA, a web app,
+    the opaque API's client (it may introspect), Alice and Bob.
 
     Example::
 
         config = default_config()
         [client.client_id for client in config.clients]
-        # ['m2m-client', 'spa-client', 'web-client']
+        # ['m2m-client', 'spa-client', 'web-client', 'api-client']
     """
     return config_from_dict(copy.deepcopy(dict(DEFAULT_CONFIG)))
 
@@ -161,11 +179,11 @@ _TOP = (
 )  # fmt: skip
 _API = (
     "identifier", "name", "scopes", "token_lifetime", "token_lifetime_for_web",
-    "allow_offline_access", "encryption_key",
+    "allow_offline_access", "encryption_key", "token_format",
 )  # fmt: skip
 _CLIENT = (
     "client_id", "client_secret", "name", "public", "grant_types", "grants",
-    "redirect_uris", "claims", "organization",
+    "redirect_uris", "claims", "organization", "jwks",
 )  # fmt: skip
 _USER = (
     "sub", "name", "email", "email_verified", "permissions", "claims", "organization",
@@ -308,6 +326,7 @@ def _api(item: _Object) -> ApiConfig:
         token_lifetime_for_web=item.get("token_lifetime_for_web", int, 7200),
         allow_offline_access=item.get("allow_offline_access", bool, True),
         encryption_key=_encryption_key(item),
+        token_format=item.get("token_format", str, "jwt"),
     )
 
 
@@ -351,7 +370,20 @@ def _client(item: _Object) -> ClientConfig:
         redirect_uris=item.strings("redirect_uris") or (),
         claims=item.mapping("claims"),
         organization=item.organization(),
+        jwks=_jwks(item),
     )
+
+
+def _jwks(item: _Object) -> dict[str, Any] | None:
+    """A JWK Set (an object); its keys are checked by ClientConfig."""
+    value = item.value.get("jwks")
+    if value is not None and not isinstance(value, dict):
+        raise ConfigurationError(
+            f"{item.path('jwks')} must be a JWK Set object of the client's public keys, e.g. "
+            f'{{"keys": [{{"kty": "EC", "crv": "P-256", "x": "...", "y": "..."}}]}}; got '
+            f"{_kind(value)}."
+        )
+    return value
 
 
 def _user(item: _Object) -> UserConfig:

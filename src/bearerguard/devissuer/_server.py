@@ -38,7 +38,10 @@ class DevIssuer:
     ``/userinfo``, under two issuer URLs: ``http://127.0.0.1:<port>/`` and the
     same tenant as a custom domain, ``http://localhost:<port>/``. A token request
     with a ``DPoP`` proof (RFC 9449) gets a token bound to the proof's key
-    (``token_type`` ``DPoP``); ``config.dpop_nonce`` demands server nonces.
+    (``token_type`` ``DPoP``); ``config.dpop_nonce`` demands server nonces. An API
+    configured with ``token_format="opaque"`` gets opaque tokens, which confidential
+    clients ask about at ``/oauth/introspect`` (RFC 7662) and revoke at ``/oauth/revoke``
+    (RFC 7009).
 
     For MCP clients it is an RFC 8414 authorization server: dynamic client
     registration (RFC 7591) of public clients with loopback redirect URIs at
@@ -232,7 +235,9 @@ class DevIssuer:
         ``sub`` defaults to the first configured user; ``issuer`` to :attr:`url`
         (or :attr:`custom_domain_url`). ``claims`` add or replace claims (custom
         ones are namespaced with the configuration's ``namespace``; ``None``
-        removes one). A negative ``expires_in`` makes an expired token.
+        removes one). A negative ``expires_in`` makes an expired token. For an API with
+        opaque tokens (``token_format="opaque"``), the token is an opaque one, answered by
+        the introspection endpoint.
 
         Example::
 

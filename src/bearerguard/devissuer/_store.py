@@ -222,6 +222,16 @@ class GrantStore:
             raise OAuthError("invalid_grant", "The refresh token expired.")
         return grant
 
+    def revoke_refresh(self, token: str) -> bool:
+        """Revoke a live refresh token and its whole family (RFC 7009 §2.1: "SHOULD also
+        invalidate" what was issued with the same grant); whether it was one."""
+        with self._lock:
+            grant = self._refresh.get(token)
+            if grant is None:
+                return False
+            self._revoke_family(grant.family)
+        return True
+
     def _revoke_family(self, family: str) -> None:
         # Called with the lock held.
         for token, grant in list(self._refresh.items()):

@@ -6,6 +6,9 @@ current key by :func:`bearerguard._mint.compact_jws`. An access token issued
 to a client that proved a DPoP key (RFC 9449 §6.1) names that key's RFC 7638
 thumbprint in ``cnf.jkt``. An access token for an API configured with an
 ``encryption_key`` is then encrypted to that API (:mod:`._encryption`), as Auth0 does.
+For an API with ``"token_format": "opaque"``, the same claims are kept by
+:class:`._opaque.OpaqueTokens` instead, and the token is a random string that
+only the introspection endpoint can tell about.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from bearerguard._mint import build_claims, compact_jws
 from ._config import ApiConfig, ClientConfig, DevIssuerConfig, Organization, UserConfig
 from ._encryption import EncryptionKey
 from ._keys import KeyStore
+from ._opaque import OpaqueTokens
 from ._resources import find_api
 from ._store import Approval
 
@@ -41,11 +45,21 @@ class Minter:
     """
 
     def __init__(
-        self, config: DevIssuerConfig, keys: KeyStore, clock: Callable[[], float] = time.time
+        self,
+        config: DevIssuerConfig,
+        keys: KeyStore,
+        clock: Callable[[], float] = time.time,
+        opaque: OpaqueTokens | None = None,
     ) -> None:
         self._config = config
         self._keys = keys
         self._clock = clock
+        self._opaque = OpaqueTokens(clock) if opaque is None else opaque
+
+    @property
+    def opaque(self) -> OpaqueTokens:
+        """The opaque access tokens issued, with their claims (what introspection reads)."""
+        return self._opaque
 
     def access_token(
         self,
@@ -64,7 +78,8 @@ class Minter:
         ``jkt``: the thumbprint of the client's DPoP key; the token is then bound to
         it (``cnf: {"jkt": ...}``) and a resource server accepts it with a proof by
         that key only. For an API with an ``encryption_key`` (the first configured API
-        ``audience`` names), the signed token is encrypted to it: a JWE.
+        ``audience`` names), the signed token is encrypted to it: a JWE. For an API with
+        opaque tokens, the claims are kept and the token is a random string.
         """
         claims = dict(extra or {})
         if client_id is not None:
@@ -83,17 +98,20 @@ class Minter:
             namespace=self._config.namespace,
             extra=claims,
         )
+        api = self._api(audience)
+        if api is not None and api.opaque:
+            return self._opaque.issue(payload)
         signed = self._sign("at+jwt", payload)
-        encryption = self._encryption(audience)
+        encryption: EncryptionKey | None = None if api is None else api.encryption
         return signed if encryption is None else encryption.encrypt(signed)
 
-    def _encryption(self, audience: str | Sequence[str] | None) -> EncryptionKey | None:
-        """The key of the API the token is for, if that API asks for encrypted tokens."""
+    def _api(self, audience: str | Sequence[str] | None) -> ApiConfig | None:
+        """The configured API the token is for: the first one ``audience`` names."""
         names = [audience] if isinstance(audience, str) else list(audience or ())
         for name in names:
             api = self._config.api(name)
             if api is not None:  # the API; a user's token also names userinfo, after it
-                return api.encryption
+                return api
         return None
 
     def client_token(

@@ -33,6 +33,8 @@ __all__ = ["add_arguments", "banner", "run"]
 Out = Callable[[str], None]
 _ENDPOINT_NOTES = {
     "registration": "  (POST: RFC 7591, public clients with loopback redirect URIs)",
+    "introspection": "  (POST: RFC 7662, confidential clients)",
+    "revocation": "  (POST: RFC 7009, confidential clients)",
     "rotate": "  (POST: rotate the signing key)",
 }
 _RULE = "=" * 72
@@ -158,11 +160,15 @@ def banner(
         "there carry this iss)",
         "Endpoints:",
         *(
-            f"  {name:<12} {url}" + _ENDPOINT_NOTES.get(name, "")
+            f"  {name:<13} {url}" + _ENDPOINT_NOTES.get(name, "")
             for name, url in issuer.endpoints().items()
         ),
         "APIs:",
-        *(f"  {api.identifier}  scopes: {' '.join(api.scopes) or '-'}" for api in config.apis),
+        *(
+            f"  {api.identifier}  scopes: {' '.join(api.scopes) or '-'}"
+            + ("  (opaque tokens: introspect them)" if api.opaque else "")
+            for api in config.apis
+        ),
         "Clients:",
         *(_client_line(client) for client in config.clients),
         "Users:",
@@ -185,16 +191,37 @@ def banner(
     example = _example(issuer)
     if example:
         lines += ["Try:", f"  {example}"]
-    audiences = [api.identifier for api in config.apis]
+    audiences = [api.identifier for api in config.apis if not api.opaque] or [
+        api.identifier for api in config.apis
+    ]
     audience = audiences[0] if len(audiences) == 1 else audiences
     lines += [
         "Verify its tokens with:",
         f"  Verifier(issuer={list(issuer.issuers)!r}, audience={audience!r}"
         + _algorithms_argument(issuer.signing_algorithm)
         + ")",
+        *_introspection_lines(issuer),
         "Press Ctrl-C to stop.",
     ]
     return lines
+
+
+def _introspection_lines(issuer: DevIssuer) -> list[str]:
+    """How an API with opaque tokens verifies them: by introspection, with a confidential
+    client's credentials (its own client's, when one is granted the API)."""
+    config = issuer.config
+    opaque = [api.identifier for api in config.apis if api.opaque]
+    confidential = [client for client in config.clients if client.client_secret]
+    if not opaque or not confidential:
+        return []
+    client = next((c for c in confidential if opaque[0] in c.grants), confidential[0])
+    audience = opaque[0] if len(opaque) == 1 else opaque
+    return [
+        "Verify its opaque tokens by introspection (any confidential client may introspect):",
+        f"    Verifier(issuer={issuer.url!r}, audience={audience!r}, "
+        f"introspection=Introspection(client_id={client.client_id!r}, "
+        f"client_secret={client.client_secret!r}))",
+    ]
 
 
 def _algorithms_argument(algorithm: str) -> str:

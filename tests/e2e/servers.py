@@ -144,18 +144,24 @@ Server = LoggedServer  # a running example server subprocess, leader of its own 
 
 @contextlib.contextmanager
 def serve(
-    example: Example, *, issuers: Sequence[str], resource: str, log_dir: Path
+    example: Example,
+    *,
+    issuers: Sequence[str],
+    resource: str,
+    log_dir: Path,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """Run ``example`` on 127.0.0.1 until the block ends, then stop it and check it is gone.
 
-    Started as the README starts it (:func:`example_environment`). Fails, quoting the
-    server's log, if it dies starting or does not answer in time.
+    Started as the README starts it (:func:`example_environment`), with any other
+    ``BEARERGUARD_*`` ``settings``. Fails, quoting the server's log, if it dies starting
+    or does not answer in time.
     """
     log_path = log_dir / f"{example.name}.log"
     process = spawn_logged(
         example.server.command(example.target),
         cwd=REPO_ROOT,
-        env=example_environment(issuers, resource),
+        env={**example_environment(issuers, resource), **(settings or {})},
         log_path=log_path,
     )
     server = Server(process, log_path, host=HOST, stop_deadline=STOP_DEADLINE)

@@ -361,12 +361,6 @@ class Introspection:
             )
 
 
-def looks_like_jwt(token: str) -> bool:
-    """A compact JWS (three parts) or JWE (five), whose header is a JSON object (``eyJ``:
-    ``{"`` in base64url). Opaque tokens may hold dots (``ory_at_...``), never that shape."""
-    return token.startswith("eyJ") and token.count(".") in (2, 4)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifierConfig:
     """Validated settings of a :class:`~bearerguard.Verifier`.

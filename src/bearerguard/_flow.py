@@ -35,7 +35,7 @@ from ._claims import (
     dead_at,
     unverified_issuer,
 )
-from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig, looks_like_jwt
+from ._config import HMAC_ALGORITHMS, HMAC_DIGEST_SIZES, VerifierConfig
 from ._credentials import is_b64token
 from ._errors import (
     IntrospectionUnavailableError,
@@ -46,7 +46,7 @@ from ._errors import (
 )
 from ._introspection import Introspect, judge, token_key
 from ._introspection_cache import AnswerCache
-from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
+from ._jose import MAX_HEADER_SEGMENT, ParsedToken, looks_like_jwt, parse_token
 from ._jwe import check_replicated_claims, decrypt, is_jwe
 from ._keycache import Fetch, KeyCache, KeySetStamp
 from ._keys import VerificationKey

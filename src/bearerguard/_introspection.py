@@ -37,7 +37,7 @@ from ._claims import (
     dead_at,
     numeric_date,
 )
-from ._config import Introspection, VerifierConfig, looks_like_jwt
+from ._config import Introspection, VerifierConfig
 from ._errors import InvalidClaimsError, InvalidTokenError, MalformedTokenError
 from ._token import AccessToken
 
@@ -47,7 +47,6 @@ __all__ = [
     "Introspection",
     "answer_from",
     "judge",
-    "looks_like_jwt",
     "token_key",
 ]
 

@@ -22,6 +22,7 @@ __all__ = [
     "ParsedToken",
     "b64url_decode",
     "b64url_encode",
+    "looks_like_jwt",
     "parse_json_object",
     "parse_token",
 ]
@@ -336,3 +337,9 @@ def _clean_string(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def looks_like_jwt(token: str) -> bool:
+    """A compact JWS (three parts) or JWE (five), whose header is a JSON object (``eyJ``:
+    ``{"`` in base64url). Opaque tokens may hold dots (``ory_at_...``), never that shape."""
+    return token.startswith("eyJ") and token.count(".") in (2, 4)

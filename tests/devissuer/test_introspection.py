@@ -18,7 +18,7 @@ import jwt
 import pytest
 
 from bearerguard import ConfigurationError
-from bearerguard._config import looks_like_jwt
+from bearerguard._jose import looks_like_jwt
 from bearerguard._mint import SigningKey, compact_jws
 from bearerguard.devissuer import ApiConfig, ClientConfig, DevIssuer, config_from_dict
 from bearerguard.devissuer._client_auth import MAX_ASSERTION_LIFETIME

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bearerguard import Verifier
-from bearerguard._config import looks_like_jwt
+from bearerguard._jose import looks_like_jwt
 from bearerguard.devissuer import DevIssuer
 from bearerguard.devissuer._opaque import OpaqueTokens
 

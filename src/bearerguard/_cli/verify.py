@@ -33,7 +33,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from bearerguard._config import looks_like_jwt, settings_from_mapping
+from bearerguard._config import settings_from_mapping
 from bearerguard._errors import (
     BearerError,
     ConfigurationError,
@@ -47,6 +47,7 @@ from bearerguard._errors import (
     MissingTokenError,
     UnknownKeyError,
 )
+from bearerguard._jose import looks_like_jwt
 from bearerguard._request import HttpRequest
 from bearerguard._settings import check_names, named_errors
 from bearerguard._token import AccessToken, scope_names

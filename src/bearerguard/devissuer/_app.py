@@ -25,8 +25,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from bearerguard._config import CachePolicy, Introspection, looks_like_jwt
+from bearerguard._config import CachePolicy, Introspection
 from bearerguard._errors import BearerError, MissingTokenError
+from bearerguard._jose import looks_like_jwt
 from bearerguard._request import HttpRequest
 from bearerguard._verifier import Verifier
 

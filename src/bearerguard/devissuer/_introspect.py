@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
-from bearerguard._config import looks_like_jwt
 from bearerguard._errors import EncryptedTokenError, MalformedTokenError, UnknownKeyError
-from bearerguard._jose import parse_token
+from bearerguard._jose import looks_like_jwt, parse_token
 from bearerguard._keys import KeySet, KeySetError
 from bearerguard._signatures import SignaturePrimitive
 

@@ -182,6 +182,9 @@ class Introspection:
             audience="https://api.example.com",
             introspection=Introspection(client_id="api", client_secret=os.environ["SECRET"]),
         )
+        # Without a shared secret: the API's private key, or its client certificate.
+        Introspection(client_id="api", private_key="keys/introspect.pem")
+        Introspection(client_id="api", tls_certificate="certs/api.pem", tls_key="certs/api.key")
 
     Arguments (keyword-only):
         client_id: this API's client at the provider.

@@ -239,6 +239,34 @@ def test_bad_client_authentication_settings_say_what_to_write(
     assert not re.search("[A-Za-z0-9+/_-]{40}", str(raised.value))  # no key material
 
 
+def test_a_jwk_set_of_one_key_is_that_key() -> None:
+    recorder = Recorder(Clock())
+    key = rsa_key(2)
+    verifier_with(recorder, private_key={"keys": [private_jwk(key, kid="only")]}).verify(OPAQUE)
+    assert jwt.get_unverified_header(recorder.form()["client_assertion"])["kid"] == "only"
+    two = {"keys": [private_jwk(key), private_jwk(rsa_key(3))]}
+    with pytest.raises(ConfigurationError, match="does not hold exactly one key"):
+        Introspection(client_id="api", private_key=two)
+
+
+def test_certificate_files_that_do_not_fit_say_what_to_give(pki: Pki) -> None:
+    certificate, key = pki.files(pki.client, "client")
+    _, other_key = pki.files(pki.stranger, "stranger")
+    not_pem = pki.folder / "not.pem"
+    not_pem.write_text("hello")
+    cases = [
+        ({"tls_certificate": certificate, "tls_key": other_key}, "is not the key of the certif"),
+        ({"tls_certificate": certificate}, "holds no private key: give tls_key"),
+        ({"tls_certificate": str(not_pem)}, "holds no PEM certificate"),
+        ({"tls_certificate": str(pki.folder)}, "cannot be read"),
+        ({"tls_certificate": certificate, "tls_key": str(not_pem)}, "holds no private key"),
+    ]
+    for settings, words in cases:
+        with pytest.raises(ConfigurationError, match=words):
+            Introspection(client_id="api", **settings)
+    assert Introspection(client_id="api", tls_certificate=certificate, tls_key=key).tls_identity
+
+
 def test_the_method_follows_from_what_is_given_and_the_key_is_never_shown() -> None:
     key = private_pem(ec_key())
     settings = Introspection(client_id="api", private_key=key)

@@ -102,6 +102,20 @@ def assertion_key(value: object, *, algorithm: str | None, key_id: str | None) -
     if isinstance(loaded, str):
         key = _from_pem(loaded)
     elif isinstance(loaded, Mapping):
+        if "keys" in loaded:  # a JWK Set: the one key it holds
+            members = loaded["keys"]
+            if not isinstance(members, list) or len(members) != 1:
+                raise ConfigurationError(
+                    "Introspection private_key is a JWK Set that does not hold exactly one key: "
+                    "give the one private key the API signs its client assertions with.",
+                    setting="private_key",
+                )
+            loaded = members[0]
+            if not isinstance(loaded, Mapping):
+                raise ConfigurationError(
+                    "Introspection private_key is a JWK Set whose key is not a JSON object.",
+                    setting="private_key",
+                )
         key, kid = _from_jwk(loaded), loaded.get("kid")
     elif isinstance(loaded, _PRIVATE_KEYS):
         key = loaded

@@ -13,7 +13,8 @@ on together. No connection is kept, so the apps' servers may close every one.
 
 :func:`deploy_workers` serves one of :data:`WORKER_APPS` (an ASGI app under
 ``uvicorn --workers 2``, a WSGI app under gunicorn's sync workers) with DPoP
-allowed and the replay store the test names.
+allowed, the replay store the test names and any other settings it gives
+(introspection's, say).
 
 Example::
 
@@ -313,17 +314,32 @@ class WorkerDeployment:
 
 @contextlib.contextmanager
 def deploy_workers(
-    app: str, tenant: Tenant, *, replay_store: str, log_dir: Path
+    app: str,
+    tenant: Tenant,
+    *,
+    replay_store: str,
+    log_dir: Path,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[WorkerDeployment]:
     """Serve ``WORKER_APPS[app]`` trusting ``tenant``, DPoP allowed, proofs kept in
     ``replay_store`` (``memory`` or a ``redis://`` URL), its gates in ``log_dir``;
-    yields once every worker has been held at a gate and answered."""
+    yields once every worker has been held at a gate and answered.
+
+    ``settings`` are more of the server's environment (``BEARERGUARD_INTROSPECTION_*``,
+    say); they may not name the gates' folder, which the workers must share with the test.
+    """
     gates = log_dir / "gates"
+    if settings is not None and GATES_VARIABLE in settings:
+        raise ValueError(
+            f"settings may not set {GATES_VARIABLE}: deploy_workers gives the workers the "
+            "gates in log_dir"
+        )
     gates.mkdir()
     environment = {
         **server_environment(tenant.issuers, tenant.audience),
         "BEARERGUARD_DPOP": "allowed",
         "BEARERGUARD_REPLAY_STORE": replay_store,
+        **(settings or {}),
         GATES_VARIABLE: str(gates),
     }
     served = WORKER_APPS[app]

@@ -31,6 +31,7 @@ from bearerguard import Verifier
 from bearerguard.asgi import BearerMiddleware, Rule, access_token
 
 from .gates import GATE_HEADER, GateRefusal, wait_at_gate
+from .logs import log_to_stderr
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -91,6 +92,9 @@ def _tagged(inner: ASGIApp) -> ASGIApp:
 
     return tagged
 
+
+# Its warnings in the server's log, saying their level and which worker wrote them.
+log_to_stderr()
 
 # The pid header goes outside the gate and the guard, so their refusals carry it too.
 app = _tagged(

@@ -31,6 +31,7 @@ from bearerguard import Verifier
 from bearerguard.wsgi import BearerMiddleware, Rule, access_token
 
 from .gates import GATE_HEADER, GateRefusal, wait_at_gate
+from .logs import log_to_stderr
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -82,6 +83,9 @@ def _tagged(inner: WSGIApp) -> WSGIApp:
 
     return tagged
 
+
+# Its warnings in the server's log, saying their level and which worker wrote them.
+log_to_stderr()
 
 # The pid header goes outside the gate and the guard, so their refusals carry it too.
 application = _tagged(

@@ -22,10 +22,9 @@ import json
 import logging
 import re
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -42,6 +41,7 @@ from bearerguard import (
     IntrospectionUnavailableError,
     Verifier,
 )
+from bearerguard._background import QuietHTTPServer, serve_in_background, stop_serving
 from tests.certificates import Authority, Issued
 from tests.jwe_keys import private_jwk, private_pem, public_pem
 from tests.support import AUDIENCE, ISSUER, Clock, ec_key, ed_key, public_jwk, rsa_key
@@ -321,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(QuietHTTPServer):
     owner: Endpoint
 
 
@@ -332,15 +332,12 @@ def serving(owner: Endpoint, tls: ssl.SSLContext | None = None) -> Iterator[str]
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.owner = owner
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_background(server, name="introspection-endpoint")
     try:
         scheme = "https" if tls else "http"
         yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+        stop_serving(server, thread)
 
 
 @dataclass

@@ -8,9 +8,31 @@ serve it in the background while the caller goes on.
 from __future__ import annotations
 
 import socketserver
+import sys
 import threading
+from http.server import ThreadingHTTPServer
+from typing import Any
 
-__all__ = ["serve_in_background", "stop_serving"]
+__all__ = ["QuietHTTPServer", "serve_in_background", "stop_serving"]
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A thread per request (daemon threads), and no traceback for a client that hung up.
+
+    A client that gave up (a timeout, a held request let go late) has closed its socket by
+    the time the answer is written: expected, and not worth a traceback on stderr. Other
+    errors go to :meth:`report_error` (by default ``socketserver``'s traceback).
+    """
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        self.report_error(request, client_address)
+
+    def report_error(self, request: Any, client_address: Any) -> None:
+        super().handle_error(request, client_address)
 
 
 def serve_in_background(

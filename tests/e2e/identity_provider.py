@@ -22,15 +22,14 @@ accepts connections and then never answers.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 
-from bearerguard._background import serve_in_background, stop_serving
+from bearerguard._background import QuietHTTPServer, serve_in_background, stop_serving
 from tests.support import AUDIENCE, claims, public_jwk, rsa_key, sign_token
 
 HOST = "127.0.0.1"
@@ -213,16 +212,8 @@ class IdentityProvider:
         self.close()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietHTTPServer):
     provider: IdentityProvider
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up on a held request has closed its socket by the time
-        # the answer is written: expected, and not worth a traceback on stderr.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

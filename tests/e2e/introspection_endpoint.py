@@ -24,16 +24,15 @@ import base64
 import binascii
 import json
 import secrets
-import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from bearerguard._background import serve_in_background, stop_serving
+from bearerguard._background import QuietHTTPServer, serve_in_background, stop_serving
 
 from .identity_provider import HOST, SUB, Tenant
 
@@ -165,15 +164,8 @@ class IntrospectionEndpoint:
         self.close()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietHTTPServer):
     endpoint: IntrospectionEndpoint
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up has closed its socket by the time the answer is written.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

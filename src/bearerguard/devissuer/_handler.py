@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from bearerguard._background import QuietHTTPServer
 
 from ._app import App
 from ._http import Request, Response
@@ -23,19 +24,15 @@ logger = logging.getLogger("bearerguard.devissuer")
 MAX_BODY = 64 * 1024  # token and consent requests are small; anything larger is refused
 
 
-class Server(ThreadingHTTPServer):
+class Server(QuietHTTPServer):
     """Serves :class:`._app.App` (set as ``app`` before serving), a thread per request."""
 
-    daemon_threads = True
     app: App
 
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, _Handler)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hung up mid-answer is not worth a traceback on stderr.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
+    def report_error(self, request: Any, client_address: Any) -> None:
         logger.exception("dev-issuer: error while serving %s", client_address)
 
 

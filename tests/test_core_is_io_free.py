@@ -22,9 +22,13 @@ from pathlib import Path
 
 CORE = (
     "_config",
+    "_introspection_config",
+    "_client_auth",
     "_coerce",
     "_issuers",
     "_settings",
+    "_introspection_settings",
+    "_setting_text",
     "_urls",
     "_credentials",
     "_errors",

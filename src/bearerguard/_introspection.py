@@ -37,7 +37,8 @@ from ._claims import (
     dead_at,
     numeric_date,
 )
-from ._config import Introspection, VerifierConfig
+from ._config import VerifierConfig
+from ._introspection_config import Introspection
 from ._errors import InvalidClaimsError, InvalidTokenError, MalformedTokenError
 from ._token import AccessToken
 

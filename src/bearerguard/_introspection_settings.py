@@ -27,6 +27,7 @@ from typing import Any
 
 from ._coerce import given
 from ._errors import ConfigurationError
+from ._introspection_config import Introspection
 from ._issuers import normalize_issuer
 from ._setting_text import FALSE, TRUE, from_json
 
@@ -76,8 +77,6 @@ def introspection_issuer_name(
 def _introspection_fields() -> Mapping[str, dataclasses.Field[Any]]:
     """``INTROSPECTION_<FIELD>`` -> the field of :class:`~bearerguard.Introspection`: read
     from the class, so that a field added there is a setting here at once."""
-    from ._config import Introspection  # noqa: PLC0415 - _config imports this module
-
     return MappingProxyType(
         {
             f"{INTROSPECTION}_{field.name.upper()}": field
@@ -99,8 +98,6 @@ def introspection_settings(
     Mistakes are named as written: ``BEARERGUARD_INTROSPECTION_AUTH``, or
     ``app.config['BEARERGUARD_INTROSPECTION']['auth']`` for a dict.
     """
-    from ._config import Introspection  # noqa: PLC0415 - _config imports this module
-
     fields = _introspection_fields()
     group = prefix + INTROSPECTION
     flat = [suffix for suffix in fields if prefix + suffix in source]

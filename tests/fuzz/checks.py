@@ -19,7 +19,9 @@ from bearerguard import (
     EncryptedTokenError,
     ExpiredTokenError,
     ImmatureTokenError,
+    InsufficientClaimsError,
     InsufficientScopeError,
+    IntrospectionUnavailableError,
     InvalidAudienceError,
     InvalidClaimsError,
     InvalidIssuerError,
@@ -29,6 +31,7 @@ from bearerguard import (
     KeySetUnavailableError,
     MalformedTokenError,
     MissingTokenError,
+    SenderConstrainedTokenError,
     UnknownKeyError,
     Verifier,
     VerifierConfig,
@@ -50,8 +53,11 @@ ERRORS: tuple[type[BearerError], ...] = (
     ExpiredTokenError,
     ImmatureTokenError,
     InvalidClaimsError,
+    SenderConstrainedTokenError,  # a cnf claim on the bearer path (bound tokens fail closed)
     InsufficientScopeError,
+    InsufficientClaimsError,
     KeySetUnavailableError,
+    IntrospectionUnavailableError,
 )
 # Every description a refusal may carry: the fixed sentences of the error classes, and the
 # two the core passes explicitly. Being one of these proves a description echoes nothing.

@@ -38,8 +38,8 @@ from ._claims import (
     numeric_date,
 )
 from ._config import VerifierConfig
-from ._introspection_config import Introspection
 from ._errors import InvalidClaimsError, InvalidTokenError, MalformedTokenError
+from ._introspection_config import Introspection
 from ._token import AccessToken
 
 __all__ = [

@@ -29,7 +29,7 @@ def test_discovery_names_the_issuer_the_request_came_to(issuer: DevIssuer, http,
         "authorization_code", "client_credentials", "refresh_token", "implicit",
     }  # fmt: skip
     assert document["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "none",
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
     ]  # fmt: skip
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
     assert document["subject_types_supported"] == ["public"]

@@ -41,7 +41,7 @@ from ._authorize import (
 )
 from ._client_auth import ClientAuthenticator
 from ._clients import basic_credentials
-from ._config import DevIssuerConfig
+from ._config import ClientConfig, DevIssuerConfig
 from ._consent import BANNER, consent_page, error_text, index_page
 from ._cors import ANY_ORIGIN, WEB_ORIGINS, cors_headers
 from ._directory import ClientDirectory
@@ -109,9 +109,10 @@ class App:
         self._store = GrantStore(clock)
         self._pending: ExpiringMap[AuthorizationRequest] = ExpiringMap(MEMORY, clock)
         self._clients = ClientDirectory(config)
-        self._tokens = TokenEndpoint(config, self._store, minter, self._clients)
-        self._proofs = TokenEndpointProofs(nonces=config.dpop_nonce, clock=clock)
+        # One authenticator for every endpoint: a client assertion's jti is spent in all.
         self._callers = ClientAuthenticator(self._clients, clock)
+        self._tokens = TokenEndpoint(config, self._store, minter, self._clients, self._callers)
+        self._proofs = TokenEndpointProofs(nonces=config.dpop_nonce, clock=clock)
         self._introspection = TokenIntrospection(
             minter.opaque, keys, self._store, issuers=issuers, clock=clock
         )
@@ -222,6 +223,8 @@ class App:
                     {
                         "client_id": client.client_id,
                         "client_secret": client.client_secret,
+                        # How it proves who it is: the secret, its keys, or nothing (public).
+                        "auth": _auth_methods(client),
                         "grant_types": list(client.grant_types),
                     }
                     for client in self._config.clients
@@ -436,3 +439,11 @@ class App:
 
 def _json_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {"Content-Type": "application/json", "Cache-Control": "no-store", **headers}
+
+
+def _auth_methods(client: ClientConfig) -> list[str]:
+    """The client authentication methods ``client`` can use at the token endpoint."""
+    if client.public:
+        return ["none"]
+    methods = ["client_secret_basic", "client_secret_post"] if client.client_secret else []
+    return methods + (["private_key_jwt"] if client.key_set is not None else [])

@@ -1,4 +1,4 @@
-"""Client authentication at the introspection and revocation endpoints.
+"""Client authentication at the token, introspection and revocation endpoints.
 
 Three methods, one per request (RFC 6749 §2.3): ``client_secret_basic`` (HTTP
 Basic), ``client_secret_post`` (``client_id`` and ``client_secret`` in the body),
@@ -8,15 +8,20 @@ with ``client_assertion_type`` ``urn:ietf:params:oauth:client-assertion-type:jwt
 
 An assertion is accepted when its signature verifies with an asymmetric
 algorithm; ``iss`` and ``sub`` are both the client's id; ``aud`` names the
-issuer, the endpoint called or the token endpoint; ``exp`` is in the future and
-at most :data:`MAX_ASSERTION_LIFETIME` seconds ahead; ``nbf`` and ``iat``, when
-present, are not in the future; and its ``jti`` was not seen before from that
-client (each assertion is good for one request, however it was answered).
+issuer, the endpoint called or the token endpoint (the caller says which);
+``exp`` is in the future and at most :data:`MAX_ASSERTION_LIFETIME` seconds
+ahead; ``nbf`` and ``iat``, when present, are not in the future; and its ``jti``
+was not seen before from that client (each assertion is good for one request,
+however it was answered).
 
-Only confidential clients are let in: a public client has nothing to prove who
-it is with. Every failure is 401 ``invalid_client`` with a ``WWW-Authenticate:
-Basic`` challenge (RFC 6749 §5.2), whatever the method; sending two methods at
-once is 400 ``invalid_request``.
+Only confidential clients are let in at introspection and revocation: a public
+client has nothing to prove who it is with. There, every failure is 401
+``invalid_client`` with a ``WWW-Authenticate: Basic`` challenge (RFC 6749 §5.2),
+whatever the method; sending two methods at once is 400 ``invalid_request``.
+
+The token endpoint also serves public clients (method ``none``), and answers the
+secret methods as :func:`._clients.authenticate_client` always has; an assertion
+is checked here, as at the other endpoints, and refused the same way.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ __all__ = [
 ]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-#: what the introspection and revocation endpoints accept (their metadata says so)
+#: what the token, introspection and revocation endpoints accept (their metadata says so;
+#: the token endpoint takes ``none`` too, from public clients)
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 #: seconds an assertion's exp may lie ahead: an assertion is made for the request it is in
 MAX_ASSERTION_LIFETIME = 300.0
@@ -55,13 +61,16 @@ _CHALLENGE = {"WWW-Authenticate": f'Basic realm="{BASIC_REALM}", charset="UTF-8"
 
 
 class ClientAuthenticator:
-    """Authenticates the confidential client calling an endpoint; one per running server.
+    """Authenticates the client calling an endpoint; one per running server, so that an
+    assertion's jti is spent at every endpoint at once.
 
     Example::
 
         callers = ClientAuthenticator(clients)
         client = callers.authenticate(params, request.header("Authorization"),
                                       audiences=(issuer, issuer + "oauth/introspect"))
+        client = callers.token_client(params, basic_credentials(authorization),
+                                      audiences=(issuer, issuer + "oauth/token"))
     """
 
     def __init__(self, clients: ClientDirectory, clock: Callable[[], float] = time.time) -> None:
@@ -83,14 +92,8 @@ class ClientAuthenticator:
         called, the token endpoint).
         """
         basic = basic_credentials(authorization)  # a malformed Basic header: 401 already
-        if "client_assertion" in params or "client_assertion_type" in params:
-            if basic is not None or "client_secret" in params:
-                raise OAuthError(
-                    "invalid_request",
-                    "Authenticate with one method: a client_assertion, or a client_secret "
-                    "(HTTP Basic or in the body), not both.",
-                )
-            return self._assertion(params, audiences)
+        if _asserts(params):
+            return self._asserted(params, basic, audiences)
         if basic is None and "client_secret" not in params:
             raise refused(
                 "Client authentication is required: HTTP Basic with the client_id and "
@@ -106,6 +109,37 @@ class ClientAuthenticator:
         if client.public:
             raise refused(_public(client))
         return client
+
+    def token_client(
+        self,
+        params: Mapping[str, str],
+        basic: tuple[str, str] | None,
+        *,
+        audiences: Collection[str],
+    ) -> ClientConfig:
+        """The client making a token request; OAuthError otherwise.
+
+        A ``client_assertion`` is checked as at the other endpoints (``audiences``: the
+        issuer and the token endpoint); anything else is a secret, or a public client's
+        bare ``client_id``, answered by :func:`._clients.authenticate_client`.
+        """
+        if _asserts(params):
+            return self._asserted(params, basic, audiences)
+        return authenticate_client(self._clients, params, basic)
+
+    def _asserted(
+        self,
+        params: Mapping[str, str],
+        basic: tuple[str, str] | None,
+        audiences: Collection[str],
+    ) -> ClientConfig:
+        if basic is not None or "client_secret" in params:
+            raise OAuthError(
+                "invalid_request",
+                "Authenticate with one method: a client_assertion, or a client_secret "
+                "(HTTP Basic or in the body), not both.",
+            )
+        return self._assertion(params, audiences)
 
     def _assertion(self, params: Mapping[str, str], audiences: Collection[str]) -> ClientConfig:
         kind = params.get("client_assertion_type")
@@ -130,7 +164,11 @@ class ClientAuthenticator:
         if client is None:
             raise refused(f"Unknown client_id {client_id!r} (the client_assertion's iss).")
         if client.public:
-            raise refused(_public(client))
+            raise refused(
+                f"Client {client_id!r} is public: it has no keys to sign a client_assertion "
+                "with. A public client sends only its client_id (and PKCE), and may not call "
+                "the introspection and revocation endpoints."
+            )
         keys = client.key_set
         if keys is None:
             raise refused(
@@ -209,10 +247,15 @@ def refused(description: str) -> OAuthError:
     return OAuthError("invalid_client", description, status=401, headers=_CHALLENGE)
 
 
+def _asserts(params: Mapping[str, str]) -> bool:
+    """Whether the request authenticates with private_key_jwt (or means to)."""
+    return "client_assertion" in params or "client_assertion_type" in params
+
+
 def _public(client: ClientConfig) -> str:
     return (
         f"Client {client.client_id!r} is public: only confidential clients (with a "
-        "client_secret) may call this endpoint."
+        "client_secret or jwks) may call this endpoint."
     )
 
 

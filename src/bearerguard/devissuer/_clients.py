@@ -1,8 +1,11 @@
-"""Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1).
+"""Client authentication by secret at the token endpoint (RFC 6749 §2.3, §3.2.1).
 
 Confidential clients send ``client_secret`` in the body (client_secret_post) or
 HTTP Basic (client_secret_basic), never both; public clients send only their
-``client_id`` (method ``none``) and prove possession with PKCE instead.
+``client_id`` (method ``none``) and prove possession with PKCE instead. A
+confidential client with ``jwks`` may sign a ``client_assertion`` instead
+(private_key_jwt), which :mod:`._client_auth` checks; one with ``jwks`` and no
+secret authenticates that way only.
 """
 
 from __future__ import annotations
@@ -92,13 +95,22 @@ def authenticate_client(
                 via_basic,
             )
         return client
-    if secret is None:
+    if client.client_secret is None:
+        # Confidential by its keys alone (checked at load): nothing to compare a secret with.
         raise _refused(
-            f"Client {client_id!r} is confidential: authenticate with its client_secret.",
+            f"Client {client_id!r} has no client_secret: authenticate with a client_assertion "
+            "signed by a key of its jwks (private_key_jwt), in client_assertion_type and "
+            "client_assertion.",
+            via_basic,
+        )
+    if secret is None:
+        also = " (or a client_assertion: private_key_jwt)" if client.jwks is not None else ""
+        raise _refused(
+            f"Client {client_id!r} is confidential: authenticate with its client_secret{also}.",
             via_basic,
         )
     # The configured secret is a str (checked at load); compare as bytes in constant time.
-    if not hmac.compare_digest(secret.encode(), (client.client_secret or "").encode()):
+    if not hmac.compare_digest(secret.encode(), client.client_secret.encode()):
         raise _refused(f"Wrong client_secret for client {client_id!r}.", via_basic)
     return client
 

@@ -161,7 +161,8 @@ class ClientConfig:
     to the scopes the client gets with ``client_credentials``; ``claims`` are
     added to those machine-to-machine tokens. ``jwks``, a confidential client's
     public JWK Set, lets it authenticate with ``private_key_jwt`` (RFC 7523) at the
-    introspection and revocation endpoints, besides its secret.
+    token, introspection and revocation endpoints, besides its secret; a client with
+    ``jwks`` and no ``client_secret`` is confidential and authenticates that way only.
 
     Example::
 
@@ -271,11 +272,14 @@ class ClientConfig:
                     "is client_credentials, which needs a confidential client: give the client "
                     'a client_secret and "public": false, or remove client_credentials.',
                 )
+        elif self.client_secret is None and self.jwks is not None:
+            return  # confidential by its keys: it authenticates with private_key_jwt only
         elif not isinstance(self.client_secret, str) or not self.client_secret:
             raise KeyProblem(
                 "client_secret",
-                "is required: a confidential client needs a client_secret. For a SPA or a "
-                'native app without one, set "public": true (it will use PKCE).',
+                "is required: a confidential client needs a client_secret (or jwks, to "
+                "authenticate with private_key_jwt). For a SPA or a native app without one, set "
+                '"public": true (it will use PKCE).',
             )
 
     @property

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from ._authorize import AuthorizationRequest
-from ._config import DevIssuerConfig, UserConfig
+from ._config import ClientConfig, DevIssuerConfig, UserConfig
 from ._errors import ErrorPage
 
 __all__ = ["BANNER", "consent_page", "error_text", "index_page"]
@@ -124,7 +124,7 @@ def index_page(
     )
     client_rows = "".join(
         f"<tr><td><code>{_e(c.client_id)}</code></td>"
-        f"<td>{_e(c.client_secret) if c.client_secret else '<em>public</em>'}</td>"
+        f"<td>{_secret(c)}</td>"
         f"<td>{_codes(c.grant_types)}</td><td>{_e(c.display_name)}</td></tr>"
         for c in config.clients
     )
@@ -148,3 +148,13 @@ def index_page(
         f"<h2>Users</h2><table><tr><th>sub</th><th>name</th><th>email</th></tr>{user_rows}</table>"
     )
     return _page("bearerguard dev-issuer", body)
+
+
+def _secret(client: ClientConfig) -> str:
+    """The client_secret cell: the secret, or how a client without one authenticates."""
+    if client.public:
+        return "<em>public</em>"
+    keys = "<em>keys (private_key_jwt)</em>"
+    if client.client_secret is None:
+        return keys
+    return _e(client.client_secret) + (f" or {keys}" if client.jwks is not None else "")

@@ -91,11 +91,9 @@ def discovery_document(issuer: str, config: DevIssuerConfig, algorithm: str) -> 
         "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [algorithm],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        # The confidential clients' methods, and none: public clients send their client_id only.
+        "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "token_endpoint_auth_signing_alg_values_supported": list(PROOF_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         # RFC 9207: every authorization response carries iss.
         "authorization_response_iss_parameter_supported": True,

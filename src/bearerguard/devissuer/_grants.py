@@ -1,6 +1,10 @@
 """The token endpoint's grants: client_credentials, authorization_code, refresh_token.
 
-Pure OAuth logic over parsed parameters: no HTTP here. Every refusal is an
+Pure OAuth logic over parsed parameters: no HTTP here. The client is
+authenticated first, by :class:`._client_auth.ClientAuthenticator`: a secret
+(client_secret_basic or client_secret_post), a client assertion (private_key_jwt,
+RFC 7523, whose ``aud`` names the issuer or this token endpoint), or a public
+client's bare ``client_id``. Every refusal is an
 :class:`~bearerguard.devissuer._errors.OAuthError` with the RFC 6749 §5.2 code
 (or Auth0's ``access_denied`` where Auth0 answers with it: an unknown API, a
 client without a grant for the API).
@@ -18,7 +22,7 @@ to that key (``cnf.jkt``, ``token_type`` ``DPoP``). A refresh token issued to a
 public client with a proof is bound to the key too (§5), and so is a code whose
 authorization request named ``dpop_jkt`` (§10): redeeming either needs a proof
 by that key, else ``invalid_dpop_proof``. A confidential client's refresh tokens
-stay unbound: its secret already constrains who may use them (§5).
+stay unbound: its secret or keys already constrain who may use them (§5).
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from typing import Any
 
 from bearerguard._urls import resource_problem
 
-from ._clients import authenticate_client
+from ._client_auth import ClientAuthenticator
 from ._config import ClientConfig, DevIssuerConfig
 from ._directory import ClientDirectory
+from ._documents import endpoints
 from ._errors import OAuthError
 from ._pkce import verifier_matches
 from ._resources import find_api
@@ -57,7 +62,9 @@ class TokenEndpoint:
 
     With ``jkt=`` (the thumbprint of a DPoP proof's key) the token is bound to that
     key and ``token_type`` is ``DPoP``. ``clients`` finds the clients (default: the
-    configured ones; the server passes the directory that registered clients join).
+    configured ones; the server passes the directory that registered clients join);
+    ``callers`` authenticates them (the server passes the one its introspection and
+    revocation endpoints use, so that a client assertion is good for one request in all).
     """
 
     def __init__(
@@ -66,11 +73,13 @@ class TokenEndpoint:
         store: GrantStore,
         minter: Minter,
         clients: ClientDirectory | None = None,
+        callers: ClientAuthenticator | None = None,
     ) -> None:
         self._config = config
         self._store = store
         self._minter = minter
         self._clients = clients or ClientDirectory(config)
+        self._callers = callers or ClientAuthenticator(self._clients)
 
     def token(
         self,
@@ -91,7 +100,10 @@ class TokenEndpoint:
                 f"grant_type {grant_type!r} is not supported; use one of "
                 f"{', '.join(GRANT_TYPES_SUPPORTED)}.",
             )
-        client = authenticate_client(self._clients, params, basic)
+        # An assertion names the issuer or this endpoint (RFC 7523 §3), as Auth0 and Okta take.
+        client = self._callers.token_client(
+            params, basic, audiences=(issuer, endpoints(issuer)["token"])
+        )
         if grant_type not in client.grant_types:
             raise OAuthError(
                 "unauthorized_client",
@@ -301,7 +313,7 @@ def _check_key(bound: str | None, proven: str | None, what: str) -> None:
 
 def _refresh_binding(client: ClientConfig, jkt: str | None) -> str | None:
     """The key a new refresh token is bound to: the proof's, for a public client (§5); a
-    confidential client's refresh tokens are constrained by its secret already."""
+    confidential client's refresh tokens are constrained by its secret or keys already."""
     return jkt if client.public else None
 
 

@@ -231,8 +231,7 @@ def _algorithms_argument(algorithm: str) -> str:
 
 
 def _client_line(client: ClientConfig) -> str:
-    secret = f"secret {client.client_secret}" if client.client_secret else "public (PKCE)"
-    line = f"  {client.client_id}  {secret}  grants: {' '.join(client.grant_types)}"
+    line = f"  {client.client_id}  {_credentials(client)}  grants: {' '.join(client.grant_types)}"
     if client.redirect_uris:
         line += f"  redirect: {' '.join(client.redirect_uris)}"
         if client.public and any(map(loopback_redirect, client.redirect_uris)):
@@ -240,10 +239,21 @@ def _client_line(client: ClientConfig) -> str:
     return line
 
 
+def _credentials(client: ClientConfig) -> str:
+    """How the client authenticates at the token endpoint: its secret is shown (it is dev)."""
+    if client.public:
+        return "public (PKCE)"
+    keys = "keys (private_key_jwt)"
+    if client.client_secret is None:
+        return keys
+    return f"secret {client.client_secret}" + (f" or {keys}" if client.jwks is not None else "")
+
+
 def _example(issuer: DevIssuer) -> str | None:
-    """A curl command for a client-credentials token, when a client can get one."""
+    """A curl command for a client-credentials token, when a client can get one by secret
+    (a client assertion has to be signed first: curl cannot make one)."""
     for client in issuer.config.clients:
-        if "client_credentials" in client.grant_types and client.grants:
+        if "client_credentials" in client.grant_types and client.grants and client.client_secret:
             audience = next(iter(client.grants))
             return shlex.join(
                 [

@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
 from ._config import ClientConfig
 from ._directory import REGISTERED_PREFIX, ClientDirectory
 from ._errors import OAuthError
 
-__all__ = ["BASIC_REALM", "authenticate_client", "basic_credentials"]
+__all__ = ["BASIC_REALM", "authenticate_client", "basic_credentials", "described_credentials"]
 
 BASIC_REALM = "dev-issuer"
 
@@ -120,3 +120,16 @@ def _refused(description: str, via_basic: bool) -> OAuthError:
         challenge = {"WWW-Authenticate": f'Basic realm="{BASIC_REALM}", charset="UTF-8"'}
         return OAuthError("invalid_client", description, status=401, headers=challenge)
     return OAuthError("invalid_client", description)
+
+
+def described_credentials(
+    client: ClientConfig, *, public: str, secret: Callable[[str], str], keys: str
+) -> str:
+    """How ``client`` authenticates at the token endpoint, in the words given: ``public``
+    (PKCE, no credentials), its ``secret`` (shown: this is a development tool), ``keys``
+    (private_key_jwt), or the secret "or" the keys. The banner and the front page say it."""
+    if client.public:
+        return public
+    if client.client_secret is None:
+        return keys
+    return secret(client.client_secret) + (f" or {keys}" if client.jwks is not None else "")

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from ._authorize import AuthorizationRequest
+from ._clients import described_credentials
 from ._config import ClientConfig, DevIssuerConfig, UserConfig
 from ._errors import ErrorPage
 
@@ -152,9 +153,6 @@ def index_page(
 
 def _secret(client: ClientConfig) -> str:
     """The client_secret cell: the secret, or how a client without one authenticates."""
-    if client.public:
-        return "<em>public</em>"
-    keys = "<em>keys (private_key_jwt)</em>"
-    if client.client_secret is None:
-        return keys
-    return _e(client.client_secret) + (f" or {keys}" if client.jwks is not None else "")
+    return described_credentials(
+        client, public="<em>public</em>", secret=_e, keys="<em>keys (private_key_jwt)</em>"
+    )

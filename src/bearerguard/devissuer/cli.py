@@ -22,6 +22,7 @@ from collections.abc import Callable
 from bearerguard._config import is_loopback_host
 from bearerguard._errors import ConfigurationError
 
+from ._clients import described_credentials
 from ._config import ClientConfig
 from ._handler import logger
 from ._loading import default_config, load_config
@@ -241,12 +242,9 @@ def _client_line(client: ClientConfig) -> str:
 
 def _credentials(client: ClientConfig) -> str:
     """How the client authenticates at the token endpoint: its secret is shown (it is dev)."""
-    if client.public:
-        return "public (PKCE)"
-    keys = "keys (private_key_jwt)"
-    if client.client_secret is None:
-        return keys
-    return f"secret {client.client_secret}" + (f" or {keys}" if client.jwks is not None else "")
+    return described_credentials(
+        client, public="public (PKCE)", secret="secret {}".format, keys="keys (private_key_jwt)"
+    )
 
 
 def _example(issuer: DevIssuer) -> str | None:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import httpx
+import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bearerguard._mint import SigningKey, compact_jws
@@ -53,9 +54,11 @@ def client_token(
     audience: str = OPAQUE_API,
     client: tuple[str, str] = API_CLIENT,
     headers: dict[str, str] | None = None,
+    base: str | None = None,
     **params: str,
 ) -> dict[str, Any]:
-    """A client-credentials token response (an opaque token, for the opaque API)."""
+    """A client-credentials token response (an opaque token, for the opaque API), asked at
+    ``base`` (an issuer URL of the dev issuer: its custom domain, say) or its own URL."""
     form = {
         "grant_type": "client_credentials",
         "client_id": client[0],
@@ -63,7 +66,7 @@ def client_token(
         "audience": audience,
         **params,
     }
-    response = http.post(issuer.url + "oauth/token", data=form, headers=headers or {})
+    response = http.post((base or issuer.url) + "oauth/token", data=form, headers=headers or {})
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
@@ -127,6 +130,14 @@ def assertion(
     }
     kept = {name: value for name, value in values.items() if value is not None}
     return compact_jws(header or {"alg": key.algorithm, "typ": "JWT", "kid": key.kid}, kept, key)
+
+
+def pyjwt_assertion(aud: str, jti: str) -> str:
+    """The signing client's assertion for ``aud``, made with PyJWT as docs/dev-issuer.md
+    shows: what a client of the dev issuer writes, not the project's own minting."""
+    claims = {"iss": SIGNER, "sub": SIGNER, "aud": aud, "exp": int(time.time()) + 60, "jti": jti}
+    headers = {"kid": SIGNER_KEY.kid}
+    return jwt.encode(claims, SIGNER_PRIVATE_KEY, algorithm="ES256", headers=headers)
 
 
 def by_assertion(signed: str, **form: str) -> dict[str, str]:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 
 from bearerguard import ConfigurationError
@@ -29,7 +28,6 @@ from .introspection import (
     OPAQUE_API,
     SIGNER,
     SIGNER_KEY,
-    SIGNER_PRIVATE_KEY,
     assertion,
     by_assertion,
     client_token,
@@ -38,6 +36,7 @@ from .introspection import (
     jwt_token,
     opaque_token,
     post,
+    pyjwt_assertion,
     tenant,
 )
 from .proofs import ClientKey, claims_of, token_url
@@ -177,13 +176,7 @@ def test_the_token_type_hint_is_only_a_hint(issuer: DevIssuer, http):
 
 def test_the_custom_domain_answers_as_well(issuer: DevIssuer, http):
     base = issuer.custom_domain_url
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": "api-client",
-        "client_secret": "api-secret",
-        "audience": OPAQUE_API,
-    }
-    token = http.post(base + "oauth/token", data=form).json()["access_token"]
+    token = client_token(http, issuer, base=base)["access_token"]
     response = http.post(
         base + "oauth/introspect", data={"token": token}, auth=("api-client", "api-secret")
     )
@@ -306,18 +299,7 @@ def test_a_private_key_jwt_assertion_is_accepted(issuer: DevIssuer, http, audien
 
 def test_an_assertion_signed_as_the_docs_show_with_pyjwt_is_accepted(issuer: DevIssuer, http):
     token = opaque_token(http, issuer)
-    signed = jwt.encode(
-        {
-            "iss": SIGNER,
-            "sub": SIGNER,
-            "aud": issuer.url + "oauth/introspect",
-            "exp": int(time.time()) + 60,
-            "jti": "docs-example-jti",
-        },
-        SIGNER_PRIVATE_KEY,
-        algorithm="ES256",
-        headers={"kid": SIGNER_KEY.kid},
-    )
+    signed = pyjwt_assertion(issuer.url + "oauth/introspect", "docs-example-jti")
     answer = http.post(
         issuer.url + "oauth/introspect",
         data={

@@ -188,13 +188,7 @@ def test_a_dpop_bound_opaque_token_needs_its_proof(issuer: DevIssuer, http):
 
 def test_the_custom_domain_is_an_issuer_of_its_own(issuer: DevIssuer, http):
     base = issuer.custom_domain_url
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": "api-client",
-        "client_secret": "api-secret",
-        "audience": OPAQUE_API,
-    }
-    token = http.post(base + "oauth/token", data=form).json()["access_token"]
+    token = client_token(http, issuer, base=base)["access_token"]
     assert verifier(issuer, base=base).verify(token).issuer == base
     # The canonical issuer's verifier hears an answer that names another issuer.
     with pytest.raises(InvalidTokenError):

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 
 from bearerguard import ConfigurationError
@@ -31,11 +30,11 @@ from .introspection import (
     OPAQUE_API,
     SIGNER,
     SIGNER_KEY,
-    SIGNER_PRIVATE_KEY,
     assertion,
     by_assertion,
     introspect,
     invalid_client,
+    pyjwt_assertion,
 )
 from .proofs import claims_of, token_url
 
@@ -151,18 +150,7 @@ def test_the_custom_domain_takes_assertions_made_out_to_it(issuer: DevIssuer, ht
 
 
 def test_an_assertion_signed_as_the_docs_show_with_pyjwt_gets_a_token(issuer: DevIssuer, http):
-    client_assertion = jwt.encode(
-        {
-            "iss": SIGNER,
-            "sub": SIGNER,
-            "aud": issuer.url + "oauth/token",
-            "exp": int(time.time()) + 60,
-            "jti": "docs-token-example-jti",
-        },
-        SIGNER_PRIVATE_KEY,
-        algorithm="ES256",
-        headers={"kid": SIGNER_KEY.kid},
-    )
+    client_assertion = pyjwt_assertion(issuer.url + "oauth/token", "docs-token-example-jti")
     response = http.post(
         issuer.url + "oauth/token",
         data={

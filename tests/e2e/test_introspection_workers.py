@@ -31,7 +31,6 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -80,12 +79,13 @@ def introspecting(
     *,
     identity_provider: IdentityProvider,
     endpoint: IntrospectionEndpoint,
-    log_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
     shared_cache: str | None,
 ) -> Iterator[WorkerDeployment]:
     """``app``'s workers asking ``endpoint`` about a tenant's opaque tokens of its own, their
     answers shared in the Redis at ``shared_cache`` (or each kept by its own worker)."""
     tenant = identity_provider.add_tenant(f"{app}-{name}")
+    log_dir = tmp_path_factory.mktemp(f"{app}-{name}")
     settings = {
         **endpoint.settings(tenant),
         "BEARERGUARD_INTROSPECTION_INACTIVE_TTL": INACTIVE_TTL,
@@ -107,13 +107,12 @@ def shared(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerDeployment]:
     """The app's workers, their answers shared in the one Redis."""
-    log_dir = tmp_path_factory.mktemp(f"{app}-shared")
     yield from introspecting(
         app,
         "shared",
         identity_provider=identity_provider,
         endpoint=endpoint,
-        log_dir=log_dir,
+        tmp_path_factory=tmp_path_factory,
         shared_cache=redis_server.url,
     )
 
@@ -126,13 +125,12 @@ def unshared(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerDeployment]:
     """The app's workers, each keeping the answers it got in its own process's memory."""
-    log_dir = tmp_path_factory.mktemp(f"{app}-unshared")
     yield from introspecting(
         app,
         "unshared",
         identity_provider=identity_provider,
         endpoint=endpoint,
-        log_dir=log_dir,
+        tmp_path_factory=tmp_path_factory,
         shared_cache=None,
     )
 
@@ -153,13 +151,12 @@ def stoppable(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerDeployment]:
     """The app's workers, their answers shared in a Redis that a test stops."""
-    log_dir = tmp_path_factory.mktemp(f"{app}-stoppable")
     yield from introspecting(
         app,
         "stoppable",
         identity_provider=identity_provider,
         endpoint=endpoint,
-        log_dir=log_dir,
+        tmp_path_factory=tmp_path_factory,
         shared_cache=stoppable_redis.url,
     )
 

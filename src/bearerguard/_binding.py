@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import importlib
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -66,6 +65,7 @@ from ._errors import (
 )
 from ._jose import b64url_decode, b64url_encode
 from ._nonces import NonceSource
+from ._redis_urls import from_redis_url, is_redis_url
 from ._replay import MemoryReplayStore, ReplayStore, ReplayStoreUnavailable
 from ._request import HttpRequest
 from ._signatures import signature_primitives
@@ -315,8 +315,9 @@ def replay_store_argument(store: object) -> ReplayStore:
     if store is None or store == "memory":
         return MemoryReplayStore()
     if isinstance(store, str):
-        if store.split("://", 1)[0].lower() in _REDIS_SCHEMES:
-            return _redis_store(store)
+        if is_redis_url(store):
+            replays: ReplayStore = from_redis_url("RedisReplayStore", store, "replay_store")
+            return replays
         raise ConfigurationError(
             "replay_store must be 'memory' or a redis:// (rediss://, unix://) URL such as "
             "'redis://localhost:6379/0', or a store object; got a string that is neither.",
@@ -330,19 +331,3 @@ def replay_store_argument(store: object) -> ReplayStore:
             setting="replay_store",
         )
     return store  # type: ignore[return-value]  # it has the protocol's two methods
-
-
-_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
-
-
-def _redis_store(url: str) -> ReplayStore:
-    try:  # an optional extra, imported when asked for
-        redis_store = importlib.import_module("bearerguard.redis")
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"replay_store names Redis, which needs the redis client: pip install "
-            f"'bearerguard[redis]' ({exc}).",
-            setting="replay_store",
-        ) from None
-    store: ReplayStore = redis_store.RedisReplayStore(url)
-    return store

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import importlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +28,7 @@ from ._coerce import given
 from ._errors import ConfigurationError
 from ._introspection_config import Introspection
 from ._issuers import normalize_issuer
+from ._redis_urls import from_redis_url, is_redis_url
 from ._setting_text import FALSE, TRUE, from_json
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
 #: the suffix whose value holds all of introspection's settings; ``INTROSPECTION_<FIELD>``
 #: holds one each
 INTROSPECTION = "INTROSPECTION"
-_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _INTROSPECTION_JSON = '\'{"client_id": "api", "client_secret": "..."}\' (or one variable per field)'
 
 
@@ -258,7 +257,7 @@ def _kind(annotation: object) -> str:
 
 def _shared_cache(url: str, variable: str) -> Any:
     """A Redis URL, as ``replay_store`` takes one: the cache of answers every worker shares."""
-    if url.split("://", 1)[0].lower() not in _REDIS_SCHEMES or "://" not in url:
+    if not is_redis_url(url):
         # The URL may hold a password: it is not repeated.
         raise ConfigurationError(
             f"{variable} must be a redis:// (rediss://, unix://) URL such as "
@@ -266,15 +265,8 @@ def _shared_cache(url: str, variable: str) -> Any:
             "none (it is not repeated here: a URL may hold a password).",
             setting="introspection",
         )
-    try:  # an optional extra, imported when asked for
-        redis = importlib.import_module("bearerguard.redis")
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"{variable} names Redis, which needs the redis client: pip install "
-            f"'bearerguard[redis]' ({exc}).",
-            setting="introspection",
-        ) from None
     try:
-        return redis.RedisIntrospectionCache(url)
+        return from_redis_url("RedisIntrospectionCache", url, variable)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{variable}: {exc}", setting="introspection") from None
+        message = str(exc) if str(exc).startswith(variable) else f"{variable}: {exc}"
+        raise ConfigurationError(message, setting="introspection") from None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +41,15 @@ __all__ = [
 #: the suffix whose value holds all of introspection's settings; ``INTROSPECTION_<FIELD>``
 #: holds one each
 INTROSPECTION = "INTROSPECTION"
+#: ``INTROSPECTION_<FIELD>`` -> the field of :class:`~bearerguard.Introspection`: read from
+#: the class, so that a field added there is a setting here at once
+_FIELDS: Mapping[str, dataclasses.Field[Any]] = MappingProxyType(
+    {
+        f"{INTROSPECTION}_{field.name.upper()}": field
+        for field in dataclasses.fields(Introspection)
+        if field.init
+    }
+)
 _INTROSPECTION_JSON = '\'{"client_id": "api", "client_secret": "..."}\' (or one variable per field)'
 
 
@@ -53,7 +61,7 @@ def introspection_names() -> frozenset[str]:
 
         "INTROSPECTION_CLIENT_ID" in introspection_names()   # True
     """
-    return frozenset({INTROSPECTION, *_introspection_fields()})
+    return frozenset({INTROSPECTION, *_FIELDS})
 
 
 def introspection_issuer_name(
@@ -72,19 +80,6 @@ def introspection_issuer_name(
     return label(group)
 
 
-@functools.cache
-def _introspection_fields() -> Mapping[str, dataclasses.Field[Any]]:
-    """``INTROSPECTION_<FIELD>`` -> the field of :class:`~bearerguard.Introspection`: read
-    from the class, so that a field added there is a setting here at once."""
-    return MappingProxyType(
-        {
-            f"{INTROSPECTION}_{field.name.upper()}": field
-            for field in dataclasses.fields(Introspection)
-            if field.init
-        }
-    )
-
-
 def as_is(name: str) -> str:
     return name
 
@@ -97,7 +92,7 @@ def introspection_settings(
     Mistakes are named as written: ``BEARERGUARD_INTROSPECTION_AUTH``, or
     ``app.config['BEARERGUARD_INTROSPECTION']['auth']`` for a dict.
     """
-    fields = _introspection_fields()
+    fields = _FIELDS
     group = prefix + INTROSPECTION
     flat = [suffix for suffix in fields if prefix + suffix in source]
     if group in source and flat:

@@ -46,7 +46,7 @@ from ._errors import (
 )
 from ._introspection import Introspect, judge, token_key
 from ._introspection_cache import AnswerCache
-from ._jose import MAX_HEADER_SEGMENT, ParsedToken, looks_like_jwt, parse_token
+from ._jose import MAX_HEADER_SEGMENT, ParsedToken, parse_token
 from ._jwe import check_replicated_claims, decrypt, is_jwe
 from ._keycache import Fetch, KeyCache, KeySetStamp
 from ._keys import VerificationKey
@@ -121,11 +121,7 @@ def verify_now(
     """
     config = plan.config
     introspection = config.introspection
-    if (
-        introspection is not None
-        and type(token) is str
-        and (introspection.introspect_jwts or not looks_like_jwt(token))
-    ):
+    if introspection is not None and type(token) is str and introspection.introspects(token):
         return _introspected(token, plan, now, trusted)
     tokens = plan.tokens
     keep = False  # whether to remember the token once it passes
@@ -248,7 +244,7 @@ def remembered(
     its time leaves that cache on the lookup, as it would on the full path).
     """
     introspection = plan.config.introspection
-    if introspection is not None and (introspection.introspect_jwts or not looks_like_jwt(token)):
+    if introspection is not None and introspection.introspects(token):
         return _remembered_answer(token, plan, now, trusted)
     tokens = plan.tokens
     if tokens is None:

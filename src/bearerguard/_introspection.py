@@ -43,6 +43,7 @@ from ._introspection_config import Introspection
 from ._token import AccessToken
 
 __all__ = [
+    "INACTIVE_REASON",
     "Answer",
     "Introspect",
     "Introspection",
@@ -51,6 +52,8 @@ __all__ = [
     "token_key",
 ]
 
+#: why a token the endpoint calls inactive is refused (for logs and bearerguard verify)
+INACTIVE_REASON = "The introspection endpoint says the token is not active."
 _ACCESS_TOKEN_TYPES = frozenset({"bearer", "dpop"})
 
 
@@ -114,7 +117,7 @@ def judge(  # noqa: PLR0917
     """
     claims = answer.claims
     if claims is None:
-        raise InvalidTokenError(reason="The introspection endpoint says the token is not active.")
+        raise InvalidTokenError(reason=INACTIVE_REASON)
     if answer.lifetime is None:
         raise InvalidClaimsError(reason="The introspection answer has no valid exp.")
     slot = 1 if bound else 0

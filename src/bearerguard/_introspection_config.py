@@ -14,6 +14,7 @@ from typing import Any
 from ._client_auth import AssertionKey, TlsIdentity, assertion_key, tls_identity
 from ._coerce import integer, number, switch
 from ._errors import ConfigurationError
+from ._jose import looks_like_jwt
 from ._urls import check_url
 
 __all__ = ["INTROSPECTION_AUTH_METHODS", "TLS_AUTH_METHODS", "Introspection"]
@@ -141,6 +142,11 @@ class Introspection:
                 'bearerguard.redis.RedisIntrospectionCache("redis://localhost:6379/0").',
                 setting="shared_cache",
             )
+
+    def introspects(self, token: str) -> bool:
+        """Whether ``token`` goes to the endpoint: an opaque token always, a JWT (a compact
+        JWS or JWE) only with ``introspect_jwts``; otherwise it is verified locally."""
+        return self.introspect_jwts or not looks_like_jwt(token)
 
     def _check_credentials(self) -> None:
         """One way of authenticating the API, complete: ``auth`` and what it needs, nothing

@@ -47,7 +47,7 @@ from bearerguard._errors import (
     MissingTokenError,
     UnknownKeyError,
 )
-from bearerguard._jose import looks_like_jwt
+from bearerguard._introspection import INACTIVE_REASON
 from bearerguard._request import HttpRequest
 from bearerguard._settings import check_names, named_errors
 from bearerguard._token import AccessToken, scope_names
@@ -375,7 +375,7 @@ def _request(args: argparse.Namespace, raw: str, header: str | None) -> HttpRequ
 def _introspected(verifier: Verifier, raw: str) -> bool:
     """Whether the verifier asks the introspection endpoint about ``raw`` (RFC 7662)."""
     settings = verifier.config.introspection
-    return settings is not None and (settings.introspect_jwts or not looks_like_jwt(raw))
+    return settings is not None and settings.introspects(raw)
 
 
 def _introspection_lines(verifier: Verifier) -> list[str]:
@@ -494,7 +494,7 @@ def _hints(
             "(or key, or certificate) the API's client at the provider? "
             "BEARERGUARD_INTROSPECTION_URL skips discovery."
         ]
-    if config.introspection is not None and "not active" in refusal.reason:
+    if config.introspection is not None and refusal.reason == INACTIVE_REASON:
         return [
             "The provider no longer vouches for the token: revoked, expired, or never issued "
             "by it (another tenant or environment?)."

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from ._errors import ConfigurationError
 from ._jose import b64url_encode
-from ._key_material import KeyMaterial
+from ._key_material import KeyMaterial, load_private_pem, looks_like_a_path
 
 __all__ = [
     "ASSERTION_TYPE",
@@ -71,11 +71,7 @@ _MIN_RSA_BITS = 2048
 _EXAMPLE = "Introspection(client_id='api', private_key='keys/introspect.pem')"
 
 
-def _shows_path(text: str) -> bool:
-    return len(text) < 256 and ("/" in text or "." in text) and " " not in text
-
-
-_MATERIAL = KeyMaterial("private_key", _EXAMPLE, shows_path=_shows_path, private=True)
+_MATERIAL = KeyMaterial("private_key", _EXAMPLE, shows_path=looks_like_a_path, private=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,18 +172,9 @@ def _from_pem(text: str) -> AssertionPrivateKey:
             "(-----BEGIN PRIVATE KEY-----).",
             setting="private_key",
         )
-    try:
-        key = serialization.load_pem_private_key(text.encode("ascii", "replace"), password=None)
-    except TypeError:
-        raise ConfigurationError(
-            "Introspection private_key is an encrypted PEM private key: write it unencrypted "
-            "(openssl pkey -in key.pem -out plain.pem), kept readable by the API alone.",
-            setting="private_key",
-        ) from None
-    except (ValueError, UnsupportedAlgorithm):
-        raise ConfigurationError(
-            "Introspection private_key is not a readable PEM private key.", setting="private_key"
-        ) from None
+    key = load_private_pem(
+        text.encode("ascii", "replace"), "Introspection private_key", "private_key"
+    )
     if not isinstance(key, _PRIVATE_KEYS):
         raise ConfigurationError(
             f"Introspection private_key is a {type(key).__name__.removeprefix('_')}; client "
@@ -314,19 +301,9 @@ def tls_identity(certificate: object, key: object) -> TlsIdentity:
             "file of the certificate's private key (-----BEGIN PRIVATE KEY-----).",
             setting=setting,
         )
-    try:
-        private = serialization.load_pem_private_key(_pem_key(key_text), password=None)
-    except TypeError:
-        raise ConfigurationError(
-            f"Introspection {setting} {key_path!r} is an encrypted private key: write it "
-            "unencrypted (openssl pkey -in key.pem -out plain.pem), readable by the API alone.",
-            setting=setting,
-        ) from None
-    except (ValueError, UnsupportedAlgorithm):
-        raise ConfigurationError(
-            f"Introspection {setting} {key_path!r} is not a readable PEM private key.",
-            setting=setting,
-        ) from None
+    private: Any = load_private_pem(
+        _pem_key(key_text), f"Introspection {setting} {key_path!r}", setting
+    )
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     if private.public_key().public_bytes(der, spki) != chain[0].public_key().public_bytes(

@@ -33,12 +33,11 @@ from typing import Any, TypeAlias
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ._coerce import LISTS
 from ._errors import ConfigurationError
 from ._jose import b64url_decode
-from ._key_material import KeyMaterial
+from ._key_material import KeyMaterial, load_private_pem, looks_like_a_path
 
 __all__ = [
     "CONTENT_KEY_SIZES",
@@ -161,12 +160,8 @@ def decryption_keys(value: object) -> DecryptionKeys | None:
 # --- reading: PEM text or a JSON value, from a string, bytes or a path ------------------------
 
 
-def _shows_path(text: str) -> bool:
-    return len(text) < 256 and ("/" in text or "." in text) and " " not in text
-
-
 _MATERIAL = KeyMaterial(
-    _SETTING, _EXAMPLE, shows_path=_shows_path, private=True, max_bytes=_MAX_FILE_BYTES
+    _SETTING, _EXAMPLE, shows_path=looks_like_a_path, private=True, max_bytes=_MAX_FILE_BYTES
 )
 
 
@@ -207,18 +202,7 @@ def _from_pem(text: str, where: str) -> DecryptionKey:
             "provider encrypts tokens to (-----BEGIN PRIVATE KEY-----).",
             setting=_SETTING,
         )
-    try:
-        key = load_pem_private_key(text.encode("ascii", "replace"), password=None)
-    except TypeError:
-        raise ConfigurationError(
-            f"{where} is an encrypted PEM private key: write it unencrypted (openssl pkey -in "
-            "key.pem -out plain.pem), kept readable by the API alone.",
-            setting=_SETTING,
-        ) from None
-    except (ValueError, UnsupportedAlgorithm):
-        raise ConfigurationError(
-            f"{where} is not a readable PEM private key.", setting=_SETTING
-        ) from None
+    key = load_private_pem(text.encode("ascii", "replace"), where, _SETTING)
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise ConfigurationError(
             f"{where} is a {type(key).__name__.removeprefix('_')}; decryption keys are RSA "

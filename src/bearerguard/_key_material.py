@@ -20,9 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
 from ._errors import ConfigurationError
 
-__all__ = ["KeyMaterial"]
+__all__ = ["KeyMaterial", "load_private_pem", "looks_like_a_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +123,33 @@ class KeyMaterial:
             raise ConfigurationError(
                 f"{where} is neither a PEM key nor valid JSON{why}.", setting=self.setting
             ) from None
+
+
+def looks_like_a_path(text: str) -> bool:
+    """Whether a string given for a private key, neither PEM nor JSON, may be repeated in a
+    message as the path it names: short, with a ``/`` or ``.``, no space. Anything else
+    could be key material pasted wrong, and is not shown."""
+    return len(text) < 256 and ("/" in text or "." in text) and " " not in text
+
+
+def load_private_pem(data: bytes, where: str, setting: str) -> object:
+    """The private key of PEM ``data`` (``where`` names it in messages, ``setting`` is the
+    setting they are about): an encrypted key, or one that cannot be read, is a
+    :class:`ConfigurationError` saying what to do. The caller checks the key's type.
+
+    Example::
+
+        load_private_pem(Path("api.pem").read_bytes(), "decryption_keys", "decryption_keys")
+    """
+    try:
+        return load_pem_private_key(data, password=None)
+    except TypeError:
+        raise ConfigurationError(
+            f"{where} is an encrypted PEM private key: write it unencrypted (openssl pkey -in "
+            "key.pem -out plain.pem), kept readable by the API alone.",
+            setting=setting,
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigurationError(
+            f"{where} is not a readable PEM private key.", setting=setting
+        ) from None

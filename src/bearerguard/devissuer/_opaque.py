@@ -55,7 +55,7 @@ class OpaqueTokens:
     def issue(self, claims: Mapping[str, Any]) -> str:
         """A new opaque token standing for ``claims``, whose ``exp`` ends it."""
         token = b64url_encode(secrets.token_bytes(32))
-        key = hashlib.sha256(token.encode("ascii")).digest()
+        key = _digest(token)
         expires = claims.get("exp")
         expires_at = float(expires) if isinstance(expires, (int, float)) else 0.0
         with self._lock:
@@ -106,4 +106,8 @@ def _key(token: str) -> bytes | None:
     """What the store knows a token by: its SHA-256 (``None``: no token of ours)."""
     if not isinstance(token, str) or len(token) > _MAX_TOKEN or not token.isascii():
         return None
+    return _digest(token)
+
+
+def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("ascii")).digest()

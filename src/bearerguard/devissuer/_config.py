@@ -181,6 +181,8 @@ class ClientConfig:
     organization: Organization | None = None
     #: the client's public keys (a JWK Set), for private_key_jwt client authentication
     jwks: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: the keys of ``jwks``, imported once when the client is checked; ``None`` without
+    key_set: KeySet | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_object("client", self.client_id, self._check)
@@ -250,13 +252,11 @@ class ClientConfig:
         for index, jwk in enumerate(keys):
             _check_jwk(jwk, f"jwks.keys[{index}]")
         object.__setattr__(self, "jwks", MappingProxyType({"keys": tuple(keys)}))
-
-    @property
-    def key_set(self) -> KeySet | None:
-        """The keys of ``jwks`` (checked when built), or ``None`` when it has none."""
-        if self.jwks is None:
-            return None
-        return KeySet.from_document({"keys": list(self.jwks["keys"])})
+        try:
+            key_set = KeySet.from_document({"keys": list(keys)})
+        except KeySetError as why:
+            raise KeyProblem("jwks", f"is not a usable JWK Set ({why}): {_JWKS_EXAMPLE}.") from None
+        object.__setattr__(self, "key_set", key_set)
 
     def _check_secret(self, grant_types: tuple[str, ...]) -> None:
         if self.public:
